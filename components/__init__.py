@@ -1,0 +1,1 @@
+"""Reusable ComponentResources, one module per concern, per cloud (``components.aws``, ``components.gcp``)."""

@@ -1,0 +1,1 @@
+"""AWS components: network, service, load balancer, database, cache, bucket, monitoring."""

@@ -1,0 +1,81 @@
+"""``python -m review [STACK] [--program DIR] [--format text|markdown|json|mermaid] ...``
+
+Exit 0: no mandatory violation. Exit 1: mandatory, unwaived violations. Exit 2: bad input (one line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .engine import InputError, ProgramError, run_stack
+from .project import load_project
+from .render import Report, render_json, render_markdown, render_mermaid, render_text
+
+FORMATS = ("text", "markdown", "json", "mermaid")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag as one line and exit 2 (its own default is a usage dump)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise InputError(f"review: {message} (see python -m review --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    p = _Parser(prog="python -m review", description="Offline review of a Pulumi Python program: resources, "
+                "policy verdicts and monthly cost, under mocks, without cloud credentials.")
+    p.add_argument("stack", nargs="?", default="dev", help="stack name (reads Pulumi.STACK.yaml); default dev")
+    p.add_argument("--program", default=str(REPO_ROOT), metavar="DIR",
+                   help="Pulumi project directory (default: this repository)")
+    p.add_argument("--format", default="text", choices=FORMATS, help="output format (default text)")
+    p.add_argument("--policy-pack", action="append", default=[], metavar="DIR",
+                   help="also run this CrossGuard policy pack (repeatable)")
+    p.add_argument("--no-policies", action="store_true", help="skip policy packs")
+    p.add_argument("--usage", metavar="FILE", help="usage file for usage-based costs (default usage.STACK.yaml)")
+    p.add_argument("--no-cost", action="store_true", help="skip the cost estimate")
+    p.add_argument("--color", action="store_true", help="colour the text output")
+    return p
+
+
+def review(stack: str, program: Path, *, policy_packs: Sequence[str] = (), policies: bool = True,
+           cost: bool = True, usage: str | None = None) -> Report:
+    """Run the program for STACK and judge and price it."""
+    project = load_project(program)
+    graph = run_stack(project, stack)
+    report = Report(graph=graph)
+    if policies:
+        from .policy_runner import run_policies
+
+        report.violations, report.policies_run = run_policies(
+            graph, extra_packs=[Path(p) for p in policy_packs])
+    if cost:
+        from .cost import estimate_graph
+
+        usage_path = Path(usage) if usage else project.root / f"usage.{stack}.yaml"
+        report.cost = estimate_graph(graph, usage_path if (usage or usage_path.exists()) else None)
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+        report = review(args.stack, Path(args.program), policy_packs=args.policy_pack,
+                        policies=not args.no_policies, cost=not args.no_cost, usage=args.usage)
+    except (InputError, ProgramError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    render = {"text": lambda r: render_text(r, color=args.color), "json": render_json,
+              "markdown": render_markdown, "mermaid": render_mermaid}[args.format]
+    text = render(report)
+    try:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. piped into head: not an error of the review
+        sys.stderr.close()
+    return report.exit_code

@@ -1,0 +1,283 @@
+"""Run any Pulumi Python program under the mock runtime, as ``pulumi preview`` would, and capture its graph.
+
+Runs in-process: settings, config and the root stack are reset for every run, and modules the program
+imported from its own directory are forgotten afterwards, so several programs can run one after another
+in one interpreter (the test suite does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import runpy
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.output import Unknown
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime import stack as pulumi_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from .mocks import ReviewMocks, redact
+from .model import SECRET, UNKNOWN, Graph, Resource
+from .project import InputError, Project, StackConfig, load_project, load_stack_config
+
+__all__ = ["InputError", "ProgramError", "capture_program", "run_callable", "run_stack"]
+
+
+class ProgramError(Exception):
+    """The program raised; the message names the exception and where in the program it was raised."""
+
+
+class CaptureMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, also keeping every full RegisterResource request (options live there)."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.requests: dict[str, Any] = {}
+        self.order: list[str] = []
+        self.responses: dict[str, Any] = {}
+        self.stack_outputs: dict[str, Any] = {}
+        self.stack_urn = ""
+
+    def RegisterResource(self, request: Any) -> Any:
+        resp = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            self.stack_urn = resp.urn
+            return resp
+        self.requests[resp.urn] = request
+        self.responses[resp.urn] = resp
+        self.order.append(resp.urn)
+        return resp
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        if request.urn == self.stack_urn or request.urn.split("::")[-2] == "pulumi:pulumi:Stack":
+            self.stack_outputs = json_format.MessageToDict(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+class _LogCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _options(req: Any) -> dict[str, Any]:
+    prop_deps = {k: list(v.urns) for k, v in req.propertyDependencies.items()}
+    implicit = {u for urns in prop_deps.values() for u in urns}
+    timeouts = json_format.MessageToDict(req.customTimeouts) if req.HasField("customTimeouts") else {}
+    return {
+        "protect": bool(req.protect),
+        "retainOnDelete": bool(req.retainOnDelete),
+        "dependsOn": [u for u in req.dependencies if u not in implicit],
+        "ignoreChanges": list(req.ignoreChanges),
+        "deleteBeforeReplace": bool(req.deleteBeforeReplace) if req.deleteBeforeReplaceDefined else None,
+        "aliases": [json_format.MessageToDict(a) for a in req.aliases] + list(req.aliasURNs),
+        "additionalSecretOutputs": list(req.additionalSecretOutputs),
+        "replaceOnChanges": list(req.replaceOnChanges),
+        "customTimeouts": timeouts,
+        "importId": req.importId or None,
+        "deletedWith": req.deletedWith or None,
+    }
+
+
+def _deserialize(struct: Any) -> dict[str, Any]:
+    from pulumi.runtime import rpc
+
+    with contextlib.suppress(Exception):
+        pulumi_mocks._ensure_event_loop()
+    data = rpc.deserialize_properties(struct, keep_unknowns=True)
+    return _plain(data)
+
+
+def _plain(value: Any) -> Any:
+    """Engine values to JSON-able Python: secrets redacted, unknowns as :data:`UNKNOWN`."""
+    value = redact(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, Unknown):
+        return UNKNOWN
+    if isinstance(value, pulumi.Asset | pulumi.Archive):
+        return {"asset": getattr(value, "path", None) or getattr(value, "uri", None) or "(inline)"}
+    return str(value)
+
+
+def _build_graph(project: str, stack: str, monitor: CaptureMonitor, config: StackConfig | None,
+                 logs: list[str]) -> Graph:
+    resources = []
+    for urn in monitor.order:
+        req = monitor.requests[urn]
+        resp = monitor.responses[urn]
+        parent = req.parent or None
+        if parent == monitor.stack_urn:
+            parent = None
+        inputs = _deserialize(req.object)
+        outputs = _deserialize(resp.object) if resp.object else {}
+        resources.append(Resource(
+            urn=urn, type=req.type, name=req.name, parent=parent, custom=bool(req.custom),
+            provider=req.provider or None, inputs=inputs, options=_options(req), id=resp.id or None,
+            outputs=outputs,
+            property_dependencies={k: list(v.urns) for k, v in req.propertyDependencies.items()},
+        ))
+    outputs = _plain(_unwrap_struct(monitor.stack_outputs))
+    return Graph(
+        project=project, stack=stack, resources=resources, outputs=outputs,
+        config=dict(config.values) if config else {}, secret_keys=list(config.secret_keys) if config else [],
+        stack_urn=monitor.stack_urn, logs=logs,
+    )
+
+
+def _unwrap_struct(value: Any) -> Any:
+    """Stack outputs arrive as a JSON Struct: unwrap secret markers and the unknown sentinel."""
+    return redact(value)
+
+
+@contextlib.contextmanager
+def _program_context(directory: Path) -> Iterator[None]:
+    """cwd and sys.path as the Python language host sets them; forget the program's own modules after."""
+    old_cwd = os.getcwd()
+    old_path = list(sys.path)
+    before = set(sys.modules)
+    os.chdir(directory)
+    sys.path.insert(0, str(directory))
+    try:
+        yield
+    finally:
+        os.chdir(old_cwd)
+        sys.path[:] = old_path
+        prefix = str(directory) + os.sep
+        for name in set(sys.modules) - before:
+            mod = sys.modules.get(name)
+            file = getattr(mod, "__file__", None) or ""
+            if file.startswith(prefix):
+                del sys.modules[name]
+
+
+def _where(exc: BaseException, program_dir: Path | None) -> str:
+    """``file:line`` of the innermost frame inside the program's directory (or the innermost frame)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    cause = exc
+    while not frames and cause.__cause__ is not None:
+        cause = cause.__cause__
+        frames = traceback.extract_tb(cause.__traceback__)
+    chosen = None
+    if program_dir is not None:
+        prefix = str(program_dir) + os.sep
+        inside = [f for f in frames if f.filename.startswith(prefix)]
+        if inside:
+            chosen = inside[-1]
+    if chosen is None and frames:
+        chosen = frames[-1]
+    if chosen is None:
+        return ""
+    path = chosen.filename
+    if program_dir is not None and path.startswith(str(program_dir) + os.sep):
+        path = os.path.relpath(path, program_dir)
+    return f"{path}:{chosen.lineno}"
+
+
+def _describe(exc: BaseException, program_dir: Path | None) -> str:
+    if isinstance(exc, pulumi.RunError):
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    where = _where(exc, program_dir)
+    at = f" ({where})" if where else ""
+    if isinstance(exc, ModuleNotFoundError):
+        return f"the program imports {exc.name!r}, which is not installed{at}"
+    text = " ".join(str(exc).split()) or "(no message)"
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return f"the program raised {type(exc).__name__}: {text}{at}"
+
+
+def _reset_runtime(project: str, stack: str, monitor: CaptureMonitor, config: Mapping[str, str],
+                   secret_keys: list[str], logger: logging.Logger) -> None:
+    pulumi_settings.ROOT.set(None)
+    pulumi_mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=True, logger=logger,
+                           monitor=monitor)
+    pulumi_settings.ROOT.set(None)  # run_in_stack creates the real root stack, as the language host does
+    pulumi_settings.SETTINGS.rpc_manager.clear()
+    pulumi_settings.SETTINGS.outputs.clear()
+    pulumi.runtime.set_all_config(dict(config), secret_keys)
+
+
+def run_callable(program: Callable[[], Any], *, project: str = "test", stack: str = "dev",
+                 config: Mapping[str, Any] | None = None, secret_keys: list[str] | None = None,
+                 region: str | None = None, directory: Path | None = None) -> Graph:
+    """Run ``program`` (a function that declares resources) under the mocks and return its graph.
+
+    ``config`` maps ``ns:key`` (or bare keys, in the project namespace) to values; non-strings are
+    JSON-encoded as the engine does for structured config.
+    """
+    values: dict[str, Any] = {}
+    for k, v in (config or {}).items():
+        values[k if ":" in k else f"{project}:{k}"] = v
+    cfg = StackConfig(values=values, secret_keys=sorted(secret_keys or []))
+    engine_config = cfg.as_engine_config()
+    aws_region = region or values.get("aws:region") or _region_from(values, project) or "us-east-1"
+    mocks = ReviewMocks(region=str(aws_region),
+                        gcp_project=str(values.get("gcp:project") or values.get(f"{project}:gcpProject")
+                                        or "demo-project"),
+                        gcp_region=str(values.get("gcp:region") or "us-central1"))
+    monitor = CaptureMonitor(mocks)
+    logger = logging.getLogger(f"review.program.{project}.{stack}")
+    logger.propagate = False
+    collector = _LogCollector()
+    logger.handlers = [collector]
+    _reset_runtime(project, stack, monitor, engine_config, cfg.secret_keys, logger)
+    saved_env = os.environ.get("PULUMI_CONFIG")
+    os.environ.pop("PULUMI_CONFIG", None)
+    try:
+        _sync_await(pulumi_stack.run_in_stack(program))
+    except (KeyboardInterrupt, SystemExit) as exc:
+        if isinstance(exc, SystemExit) and exc.code in (0, None):
+            pass
+        else:
+            raise
+    except BaseException as exc:
+        raise ProgramError(_describe(exc, directory)) from exc
+    finally:
+        if saved_env is not None:
+            os.environ["PULUMI_CONFIG"] = saved_env
+        pulumi_settings.ROOT.set(None)
+    return _build_graph(project, stack, monitor, cfg, collector.messages)
+
+
+def _region_from(values: Mapping[str, Any], project: str) -> str | None:
+    region = values.get(f"{project}:region")
+    return region if isinstance(region, str) and region != SECRET else None
+
+
+def run_stack(project: Project, stack: str, *, extra_config: Mapping[str, Any] | None = None) -> Graph:
+    """Run a loaded project's program for one stack."""
+    cfg = load_stack_config(project, stack)
+    values = dict(cfg.values)
+    values.update(extra_config or {})
+    entry = project.main
+    directory = project.program_dir
+
+    def program() -> None:
+        runpy.run_path(str(entry), run_name="__main__")
+
+    with _program_context(directory):
+        return run_callable(program, project=project.name, stack=stack, config=values,
+                            secret_keys=cfg.secret_keys, directory=directory)
+
+
+def capture_program(directory: str | Path = ".", stack: str = "dev", *,
+                    extra_config: Mapping[str, Any] | None = None) -> Graph:
+    """Load ``DIR/Pulumi.yaml`` and ``DIR/Pulumi.STACK.yaml`` and run the program for STACK."""
+    return run_stack(load_project(directory), stack, extra_config=extra_config)

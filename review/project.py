@@ -1,0 +1,201 @@
+"""Reading a Pulumi project directory and a stack's config the way the CLI does, without decrypting secrets."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .model import SECRET
+
+
+class InputError(Exception):
+    """Bad input to the review (a file, a flag, a config value); one line, exit 2."""
+
+
+@dataclass
+class Project:
+    """A Pulumi project: its name, program directory and declared config."""
+
+    name: str
+    root: Path
+    main: Path
+    """The program's entry file (``__main__.py``)."""
+    config_schema: dict[str, Any] = field(default_factory=dict)
+    stack_config_dir: Path | None = None
+
+    @property
+    def program_dir(self) -> Path:
+        """The directory the program runs in."""
+        return self.main.parent
+
+    def stack_file(self, stack: str) -> Path:
+        """Path of ``Pulumi.<stack>.yaml``."""
+        return (self.stack_config_dir or self.root) / f"Pulumi.{stack}.yaml"
+
+    def stacks(self) -> list[str]:
+        """Stacks that have a config file."""
+        base = self.stack_config_dir or self.root
+        return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in base.glob("Pulumi.*.yaml"))
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"{path}{where}: invalid YAML: {problem}") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def load_project(directory: str | Path) -> Project:
+    """Read ``DIR/Pulumi.yaml``; raise :class:`InputError` on anything the CLI would refuse."""
+    root = Path(directory).resolve()
+    if not root.is_dir():
+        raise InputError(f"{directory}: no such directory")
+    path = next((root / n for n in ("Pulumi.yaml", "Pulumi.yml") if (root / n).is_file()), None)
+    if path is None:
+        raise InputError(f"{root}: no Pulumi.yaml (not a Pulumi project directory)")
+    doc = _read_yaml(path)
+    if not isinstance(doc, dict):
+        raise InputError(f"{path}: expected a mapping with name and runtime")
+    name = doc.get("name")
+    if not isinstance(name, str) or not name:
+        raise InputError(f"{path}: 'name' is required")
+    runtime = doc.get("runtime")
+    runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
+    if runtime_name != "python":
+        raise InputError(f"{path}: runtime is {runtime_name!r}; the review runs Python programs only")
+    main = root
+    if doc.get("main"):
+        main = (root / str(doc["main"])).resolve()
+    entry = main if main.is_file() else main / "__main__.py"
+    if not entry.is_file():
+        raise InputError(f"{path}: no program: {entry} does not exist")
+    schema = doc.get("config") or {}
+    if not isinstance(schema, dict):
+        raise InputError(f"{path}: 'config' must be a mapping")
+    scd = doc.get("stackConfigDir")
+    return Project(
+        name=name,
+        root=root,
+        main=entry,
+        config_schema=schema,
+        stack_config_dir=(root / scd).resolve() if scd else None,
+    )
+
+
+def _full_key(project: str, key: str) -> str:
+    return key if ":" in key else f"{project}:{key}"
+
+
+def _redact(value: Any) -> tuple[Any, bool]:
+    """Replace ``secure:`` leaves with the placeholder; report whether any were found."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET, True
+        found = False
+        out = {}
+        for k, v in value.items():
+            out[k], f = _redact(v)
+            found |= f
+        return out, found
+    if isinstance(value, list):
+        found = False
+        items = []
+        for v in value:
+            item, f = _redact(v)
+            items.append(item)
+            found |= f
+        return items, found
+    return value, False
+
+
+_TYPES = {"string": str, "integer": int, "boolean": bool, "array": list}
+
+
+def _check_type(key: str, value: Any, decl: dict[str, Any], where: str) -> None:
+    want = decl.get("type")
+    if want is None or value == SECRET:
+        return
+    py = _TYPES.get(want)
+    if py is None:
+        raise InputError(f"{where}: config {key} declares unknown type {want!r}")
+    ok = isinstance(value, py) and not (py is int and isinstance(value, bool))
+    if want == "string" and isinstance(value, (int, float, bool)):
+        ok = False
+    if not ok:
+        raise InputError(f"{where}: config {key} = {json.dumps(value)} is not of the declared type {want}")
+
+
+@dataclass
+class StackConfig:
+    """A stack's config as the program will read it."""
+
+    values: dict[str, Any]
+    """``ns:key`` -> decoded value (objects stay objects), secrets redacted."""
+    secret_keys: list[str]
+
+    def as_engine_config(self) -> dict[str, str]:
+        """What the engine hands the program: strings, objects JSON-encoded."""
+        out = {}
+        for k, v in self.values.items():
+            if isinstance(v, str):
+                out[k] = v
+            elif isinstance(v, bool):
+                out[k] = "true" if v else "false"
+            else:
+                out[k] = json.dumps(v)
+        return out
+
+
+def load_stack_config(project: Project, stack: str, *, require_file: bool = True) -> StackConfig:
+    """Merge project defaults and ``Pulumi.<stack>.yaml``, enforcing declared types and required keys."""
+    path = project.stack_file(stack)
+    doc: dict[str, Any] = {}
+    if path.is_file():
+        loaded = _read_yaml(path) or {}
+        if not isinstance(loaded, dict):
+            raise InputError(f"{path}: expected a mapping with a 'config' key")
+        doc = loaded
+    elif require_file:
+        known = ", ".join(project.stacks()) or "none"
+        raise InputError(f"unknown stack {stack!r}: {path.name} not found in {path.parent} (stacks: {known})")
+    stack_values = doc.get("config") or {}
+    if not isinstance(stack_values, dict):
+        raise InputError(f"{path}: 'config' must be a mapping of keys to values")
+
+    values: dict[str, Any] = {}
+    secrets: set[str] = set()
+    declared: dict[str, dict[str, Any]] = {}
+    for key, decl in project.config_schema.items():
+        full = _full_key(project.name, str(key))
+        if isinstance(decl, dict) and ("type" in decl or "description" in decl or "default" in decl
+                                       or "secret" in decl) and "value" not in decl:
+            declared[full] = decl
+            if "default" in decl:
+                values[full] = decl["default"]
+            if decl.get("secret"):
+                secrets.add(full)
+        elif isinstance(decl, dict) and "value" in decl:
+            values[full] = decl["value"]
+        else:
+            values[full] = decl
+    for key, raw in stack_values.items():
+        full = _full_key(project.name, str(key))
+        value, is_secret = _redact(raw)
+        values[full] = value
+        if is_secret:
+            secrets.add(full)
+    for full, decl in declared.items():
+        if full not in values:
+            raise InputError(f"{path.name}: missing required config {full} (declared in Pulumi.yaml)")
+        _check_type(full, values[full], decl, path.name)
+    return StackConfig(values=values, secret_keys=sorted(secrets))
