@@ -1,0 +1,52 @@
+"""What every component shares: the tag set, child options, and the wiring protocols between components."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import pulumi
+import pulumi_aws as aws
+
+
+def tag_set(tags: Mapping[str, str] | None, name: str | None = None) -> dict[str, str]:
+    """The standard tags plus a ``Name`` tag (what the AWS console shows)."""
+    out = dict(tags or {})
+    if name:
+        out["Name"] = name
+    return out
+
+
+def child_opts(parent: pulumi.Resource, *, protect: bool = False, retain_on_delete: bool = False,
+               **kwargs: Any) -> pulumi.ResourceOptions:
+    """Options for a child: parented to the component (provider and aliases flow from it)."""
+    return pulumi.ResourceOptions(parent=parent, protect=protect or None, retain_on_delete=retain_on_delete or None,
+                                  **kwargs)
+
+
+def policy_json(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[str]:
+    """An IAM policy document (Version 2012-10-17) from statements whose values may be Outputs."""
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def service_principal_policy(service: str) -> str:
+    """Trust policy letting an AWS service (e.g. ``ecs-tasks.amazonaws.com``) assume a role."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    })
+
+
+@runtime_checkable
+class Connectable(Protocol):
+    """Something with a security group that network paths are opened from (e.g. the Service)."""
+
+    security_group: aws.ec2.SecurityGroup
+
+
+@runtime_checkable
+class Grantable(Protocol):
+    """Something with an IAM role that grants add statements to (e.g. the Service's task role)."""
+
+    task_role: aws.iam.Role
