@@ -2,6 +2,8 @@
 
 import sys
 
-from review.cli import main
+from review.cli import close_event_loops, main
 
-sys.exit(main())
+code = main()
+close_event_loops()
+sys.exit(code)

@@ -61,6 +61,16 @@ def review(stack: str, program: Path, *, policy_packs: Sequence[str] = (), polic
     return report
 
 
+def close_event_loops() -> None:
+    """Close the runtime's event loops before the process exits (else asyncio may print teardown noise)."""
+    import asyncio
+    import gc
+
+    for obj in gc.get_objects():
+        if isinstance(obj, asyncio.AbstractEventLoop) and not obj.is_closed() and not obj.is_running():
+            obj.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     try:

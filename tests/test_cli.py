@@ -1,0 +1,111 @@
+"""``python -m review``: formats, exit codes, and one clear line for every kind of bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from review.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+THIRD = str(FIXTURES / "thirdparty")
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_text_output_is_a_preview_tree(capsys):
+    code, out, err = run(capsys, "dev", "--program", THIRD, "--no-policies", "--no-cost")
+    assert code == 0 and err == ""
+    assert out.splitlines()[0] == "webapp / dev  (7 resources, preview)"
+    assert "+ aws:rds/instance:Instance  payments-db" in out
+    assert "instanceClass=db.t4g.micro" in out and "protect" in out
+    assert "db_password: [secret]" in out
+
+
+def test_json_output_follows_the_contract(capsys):
+    code, out, _ = run(capsys, "dev", "--program", THIRD, "--format", "json", "--no-policies")
+    doc = json.loads(out)
+    assert code == 0
+    assert {"project", "stack", "resources", "violations", "cost", "outputs"} <= set(doc)
+    assert (doc["project"], doc["stack"]) == ("webapp", "dev")
+    db = next(r for r in doc["resources"] if r["name"] == "payments-db")
+    assert db["type"] == "aws:rds/instance:Instance" and db["custom"] is True and db["parent"] is None
+    assert db["options"]["protect"] is True and db["inputs"]["password"] == "[secret]"
+    assert {"currency", "monthly_total", "resources", "unpriced"} <= set(doc["cost"])
+    assert "AAABAKPeZ3Z3mIvYQ2x1LkM5oV8Qm9y0y6y0VJb4ZQ" not in out
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "mermaid"])
+def test_other_formats(capsys, fmt):
+    code, out, _ = run(capsys, "dev", "--program", THIRD, "--format", fmt, "--no-policies")
+    assert code == 0
+    if fmt == "markdown":
+        assert out.startswith("## Pulumi review: `webapp` / `dev`")
+        assert "| `aws:ec2/instance:Instance` | 3 |" in out
+    else:
+        assert out.startswith("flowchart LR")
+        assert "Instance payments-web-0" in out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--format", "yaml"], "argument --format: invalid choice: 'yaml'"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    (["nope", "--program", THIRD], "unknown stack 'nope'"),
+    (["dev", "--program", str(FIXTURES / "missing")], "no such directory"),
+    (["dev", "--program", str(FIXTURES / "broken")], "ValueError: subnet count must be positive (__main__.py:9)"),
+    (["missing-module", "--program", str(FIXTURES / "broken")], "imports 'not_a_real_package'"),
+    (["bad-yaml", "--program", str(FIXTURES / "broken")], "invalid YAML"),
+    (["bad-type", "--program", THIRD], "is not of the declared type integer"),
+])
+def test_bad_input_exits_2_with_one_line(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert message in err
+
+
+@pytest.fixture
+def program_copy(tmp_path):
+    """This repository's program in a scratch directory, to try broken stack files on."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(REPO / name, tmp_path / name)
+    for name in ("stacks", "components"):
+        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path
+
+
+@pytest.mark.parametrize(("stack_yaml", "message"), [
+    ("backend-hosting:environment: dev\n  backend-hosting:region: us-east-1\n"
+     "  backend-hosting:budget: {monthlyUsd: 10}\n  backend-hosting:service: {cpu: 300}\n",
+     "backend-hosting:service.cpu = 300 is invalid: not a Fargate CPU size"),
+    ("backend-hosting:environment: dev\n  backend-hosting:region: us-east-1\n  backend-hosting:netwrk: {}\n",
+     "unknown setting backend-hosting:netwrk"),
+    ("backend-hosting:region: us-east-1\n", "missing required config backend-hosting:environment"),
+    ("backend-hosting:environment: dev\n  backend-hosting:region: us-east-1\n"
+     "  backend-hosting:network: {azCount: many}\n", "backend-hosting:network.azCount = \"many\" is invalid"),
+])
+def test_our_settings_errors_are_one_line(capsys, program_copy, stack_yaml, message):
+    (program_copy / "Pulumi.bad.yaml").write_text("config:\n  " + stack_yaml)
+    code, out, err = run(capsys, "bad", "--program", str(program_copy), "--no-policies", "--no-cost")
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1
+    assert message in err
+
+
+def test_the_real_command_prints_no_traceback():
+    proc = subprocess.run([sys.executable, "-m", "review", "dev", "--program", str(FIXTURES / "broken")],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr == "error: the program raised ValueError: subnet count must be positive (__main__.py:9)\n"
