@@ -6,10 +6,12 @@ Exit 0: no mandatory violation. Exit 1: mandatory, unwaived violations. Exit 2: 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .diff import Diff, base_workdir, checkout, compare, diff_markdown, diff_text
 from .engine import InputError, ProgramError, run_stack
 from .project import load_project
 from .render import Report, render_json, render_markdown, render_mermaid, render_text
@@ -38,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-policies", action="store_true", help="skip policy packs")
     p.add_argument("--usage", metavar="FILE", help="usage file for usage-based costs (default usage.STACK.yaml)")
     p.add_argument("--no-cost", action="store_true", help="skip the cost estimate")
+    p.add_argument("--base", metavar="GITREF",
+                   help="also review GITREF (e.g. origin/main) and show what changes against it")
     p.add_argument("--color", action="store_true", help="colour the text output")
     return p
 
@@ -71,18 +75,42 @@ def close_event_loops() -> None:
             obj.close()
 
 
+def _diff_against(args: argparse.Namespace, head: Report) -> Diff:
+    """Review the same stack at ``--base`` and compare it with the working tree's review."""
+    with base_workdir() as tmp:
+        base_program = checkout(args.base, Path(args.program), Path(tmp))
+        try:
+            base = review(args.stack, base_program, policy_packs=args.policy_pack, policies=not args.no_policies,
+                          cost=not args.no_cost, usage=args.usage)
+        except InputError as exc:
+            raise InputError(f"--base {args.base}: {exc}") from None
+        except ProgramError as exc:
+            raise ProgramError(f"at --base {args.base}: {exc}") from None
+    return compare(base, head, args.base)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     try:
         args = build_parser().parse_args(argv)
         report = review(args.stack, Path(args.program), policy_packs=args.policy_pack,
                         policies=not args.no_policies, cost=not args.no_cost, usage=args.usage)
+        diff = _diff_against(args, report) if args.base else None
     except (InputError, ProgramError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     render = {"text": lambda r: render_text(r, color=args.color), "json": render_json,
               "markdown": render_markdown, "mermaid": render_mermaid}[args.format]
-    text = render(report)
+    if diff is not None and args.format == "json":
+        doc = report.to_json()
+        doc["diff"] = diff.to_json()
+        text = json.dumps(doc, indent=2, default=str)
+    else:
+        text = render(report)
+        if diff is not None and args.format == "text":
+            text = text.rstrip("\n") + "\n\n" + diff_text(diff) + "\n"
+        elif diff is not None and args.format == "markdown":
+            text = text.rstrip("\n") + "\n\n" + diff_markdown(diff)
     try:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         sys.stdout.flush()

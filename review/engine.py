@@ -151,6 +151,15 @@ def _program_context(directory: Path) -> Iterator[None]:
     """cwd and sys.path as the Python language host sets them; forget the program's own modules after."""
     old_cwd = os.getcwd()
     old_path = list(sys.path)
+    prefix = str(directory) + os.sep
+    # Top-level names the program directory provides (sibling modules and packages) shadow any module of the
+    # same name already imported from elsewhere, as they would in the program's own interpreter.
+    local = {p.stem if p.suffix == ".py" else p.name for p in directory.iterdir()
+             if (p.suffix == ".py" and p.stem != "__main__") or (p / "__init__.py").is_file()}
+    shadowed = {name: mod for name, mod in sys.modules.items()
+                if name.split(".")[0] in local and not (getattr(mod, "__file__", None) or "").startswith(prefix)}
+    for name in shadowed:
+        del sys.modules[name]
     before = set(sys.modules)
     os.chdir(directory)
     sys.path.insert(0, str(directory))
@@ -159,12 +168,12 @@ def _program_context(directory: Path) -> Iterator[None]:
     finally:
         os.chdir(old_cwd)
         sys.path[:] = old_path
-        prefix = str(directory) + os.sep
         for name in set(sys.modules) - before:
             mod = sys.modules.get(name)
             file = getattr(mod, "__file__", None) or ""
-            if file.startswith(prefix):
+            if file.startswith(prefix) or name.split(".")[0] in local:
                 del sys.modules[name]
+        sys.modules.update(shadowed)
 
 
 def _where(exc: BaseException, program_dir: Path | None) -> str:

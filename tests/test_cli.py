@@ -109,3 +109,31 @@ def test_the_real_command_prints_no_traceback():
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr == "error: the program raised ValueError: subnet count must be positive (__main__.py:9)\n"
+
+
+def _git(cwd, *args):
+    subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=cwd, check=True,
+                   capture_output=True)
+
+
+def test_base_diff_shows_what_a_change_adds_and_alters(capsys, tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "thirdparty", repo)
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "base")
+    stack = repo / "Pulumi.dev.yaml"
+    stack.write_text(stack.read_text().replace("webapp:instanceCount: 3", "webapp:instanceCount: 4"))
+    main_py = repo / "__main__.py"
+    main_py.write_text(main_py.read_text().replace('instance_type="t4g.micro"', 'instance_type="t4g.small"'))
+    code, out, _ = run(capsys, "dev", "--program", str(repo), "--base", "HEAD", "--format", "json",
+                       "--no-policies", "--no-cost")
+    doc = json.loads(out)
+    assert code == 0
+    assert doc["diff"]["summary"] == {"create": 1, "update": 3, "delete": 0}
+    created = [c["name"] for c in doc["diff"]["changes"] if c["kind"] == "create"]
+    assert created == ["payments-web-3"]
+    update = next(c for c in doc["diff"]["changes"] if c["name"] == "payments-web-0")
+    assert update["fields"] == [{"path": "instanceType", "before": "t4g.micro", "after": "t4g.small"}]
+    code, out, err = run(capsys, "dev", "--program", str(repo), "--base", "no-such-ref", "--no-policies")
+    assert code == 2 and "--base no-such-ref" in err

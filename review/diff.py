@@ -1,0 +1,170 @@
+"""Compare the review of two revisions: what a pull request adds, removes or changes, and what it costs."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .model import Resource, display_value
+from .project import InputError
+from .render import Report
+
+
+@dataclass
+class Change:
+    """One resource that differs between the base and the head."""
+
+    urn: str
+    type: str
+    name: str
+    kind: str
+    """``create``, ``delete`` or ``update``."""
+    fields: list[tuple[str, Any, Any]] = field(default_factory=list)
+    """(path, before, after) for updates."""
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON shape."""
+        return {"urn": self.urn, "type": self.type, "name": self.name, "kind": self.kind,
+                "fields": [{"path": p, "before": display_value(a), "after": display_value(b)}
+                           for p, a, b in self.fields]}
+
+
+@dataclass
+class Diff:
+    """Base versus head."""
+
+    base_ref: str
+    changes: list[Change]
+    cost_before: float | None
+    cost_after: float | None
+    new_violations: list[str]
+    fixed_violations: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON shape (the ``diff`` key of the review's JSON)."""
+        return {
+            "base": self.base_ref,
+            "summary": {k: sum(1 for c in self.changes if c.kind == k) for k in ("create", "update", "delete")},
+            "changes": [c.to_json() for c in self.changes],
+            "cost": {"before": self.cost_before, "after": self.cost_after,
+                     "delta": None if self.cost_before is None or self.cost_after is None
+                     else round(self.cost_after - self.cost_before, 2)},
+            "new_violations": self.new_violations,
+            "fixed_violations": self.fixed_violations,
+        }
+
+
+def checkout(ref: str, program: Path, into: Path) -> Path:
+    """Extract the git tree of ``ref`` into ``into``; return where ``program`` lies inside it."""
+    program = program.resolve()
+    try:
+        top = subprocess.run(["git", "-C", str(program), "rev-parse", "--show-toplevel"], check=True,
+                             capture_output=True, text=True).stdout.strip()
+        data = subprocess.run(["git", "-C", top, "archive", "--format=tar", ref], check=True,
+                              capture_output=True).stdout
+    except FileNotFoundError:
+        raise InputError("--base needs git on PATH") from None
+    except subprocess.CalledProcessError as exc:
+        detail = (exc.stderr.decode() if isinstance(exc.stderr, bytes) else exc.stderr or "").strip()
+        first = detail.splitlines()[0] if detail else "git failed"
+        raise InputError(f"--base {ref}: {first}") from None
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(into, filter="data")
+    return into / program.relative_to(Path(top).resolve())
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: value}
+
+
+def _changed_fields(a: Resource, b: Resource) -> list[tuple[str, Any, Any]]:
+    fa, fb = _flatten(a.inputs), _flatten(b.inputs)
+    fa.update({f"(option) {k}": v for k, v in a.options.items() if k in ("protect", "retainOnDelete")})
+    fb.update({f"(option) {k}": v for k, v in b.options.items() if k in ("protect", "retainOnDelete")})
+    return [(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
+
+
+def compare(base: Report, head: Report, base_ref: str) -> Diff:
+    """What changes from ``base`` to ``head``."""
+    before = {r.urn: r for r in base.graph.resources}
+    after = {r.urn: r for r in head.graph.resources}
+    changes = []
+    for urn, r in after.items():
+        if urn not in before:
+            changes.append(Change(urn, r.type, r.name, "create"))
+        else:
+            fields = _changed_fields(before[urn], r)
+            if fields:
+                changes.append(Change(urn, r.type, r.name, "update", fields))
+    changes += [Change(urn, r.type, r.name, "delete") for urn, r in before.items() if urn not in after]
+
+    def keys(rep: Report) -> set[str]:
+        return {f"{v.pack}/{v.policy} {v.resource_name or 'stack'}" for v in rep.violations if not v.waived}
+
+    return Diff(
+        base_ref=base_ref,
+        changes=changes,
+        cost_before=round(base.cost.monthly_total, 2) if base.cost else None,
+        cost_after=round(head.cost.monthly_total, 2) if head.cost else None,
+        new_violations=sorted(keys(head) - keys(base)),
+        fixed_violations=sorted(keys(base) - keys(head)),
+    )
+
+
+def diff_text(d: Diff) -> str:
+    """Plain-text section for the review."""
+    j = d.to_json()
+    s = j["summary"]
+    lines = [f"Changes against {d.base_ref}: {s['create']} to create, {s['update']} to update, "
+             f"{s['delete']} to delete"]
+    sign = {"create": "+", "update": "~", "delete": "-"}
+    for c in d.changes:
+        lines.append(f"  {sign[c.kind]} {c.type}  {c.name}")
+        for path, a, b in c.fields[:12]:
+            lines.append(f"      {path}: {display_value(a)!r} => {display_value(b)!r}")
+        if len(c.fields) > 12:
+            lines.append(f"      ... {len(c.fields) - 12} more")
+    if j["cost"]["delta"] is not None:
+        lines.append(f"  Monthly cost: {d.cost_before:.2f} -> {d.cost_after:.2f} USD ({j['cost']['delta']:+.2f})")
+    for v in d.new_violations:
+        lines.append(f"  new finding: {v}")
+    for v in d.fixed_violations:
+        lines.append(f"  fixed finding: {v}")
+    return "\n".join(lines)
+
+
+def diff_markdown(d: Diff) -> str:
+    """Markdown section for a pull-request comment."""
+    j = d.to_json()
+    s = j["summary"]
+    out = [f"### Changes against `{d.base_ref}`", "",
+           f"**{s['create']}** to create · **{s['update']}** to update · **{s['delete']}** to delete", ""]
+    if j["cost"]["delta"] is not None:
+        out += [f"Monthly cost: ${d.cost_before:,.2f} → ${d.cost_after:,.2f} (**{j['cost']['delta']:+,.2f}**)", ""]
+    if d.changes:
+        out += ["| | Type | Name | Changed |", "|---|---|---|---|"]
+        sign = {"create": "➕", "update": "✏️", "delete": "➖"}
+        for c in d.changes:
+            fields = ", ".join(f"`{p}`" for p, _, _ in c.fields[:6]) + (" …" if len(c.fields) > 6 else "")
+            out.append(f"| {sign[c.kind]} | `{c.type}` | `{c.name}` | {fields} |")
+        out.append("")
+    for v in d.new_violations:
+        out.append(f"- new finding: `{v}`")
+    for v in d.fixed_violations:
+        out.append(f"- fixed finding: `{v}`")
+    return "\n".join(out) + "\n"
+
+
+def base_workdir() -> tempfile.TemporaryDirectory[str]:
+    """A scratch directory for the base revision."""
+    return tempfile.TemporaryDirectory(prefix="review-base-")
