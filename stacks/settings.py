@@ -176,7 +176,9 @@ class DatabaseSettings(_Model):
     enabled: bool = Field(True, description="Create the database.")
     engine: Literal["postgres", "aurora-postgresql"] = Field("postgres", description="RDS or Aurora PostgreSQL.")
     engine_version: str = Field("16.4", description="PostgreSQL engine version.")
-    instance_class: str = Field("db.t4g.micro", pattern=r"^db\.", description="Instance class.")
+    instance_class: str = Field(
+        "db.t4g.micro", pattern=r"^db[.-]", description="AWS instance class (db.*) or Cloud SQL tier (db-*)."
+    )
     allocated_storage_gb: int = Field(20, ge=20, le=65536, description="Initial gp3 storage, GiB.")
     max_allocated_storage_gb: int = Field(
         0, ge=0, le=65536, description="Storage autoscaling ceiling, GiB; 0 disables autoscaling."
@@ -195,7 +197,8 @@ class CacheSettings(_Model):
     enabled: bool = Field(True, description="Create the cache.")
     engine: Literal["valkey", "redis"] = Field("valkey", description="Valkey (default) or Redis OSS.")
     engine_version: str = Field("8.0", description="Engine version.")
-    node_type: str = Field("cache.t4g.micro", pattern=r"^cache\.", description="Node type.")
+    node_type: str = Field("cache.t4g.micro", pattern=r"^cache\.", description="ElastiCache node type (AWS).")
+    memory_size_gb: int = Field(1, ge=1, le=300, description="Memorystore capacity in GiB (GCP).")
     num_nodes: int = Field(1, ge=1, le=6, description="Nodes in the replication group (primary + replicas).")
     automatic_failover: bool = Field(False, description="Promote a replica when the primary fails.")
     multi_az: bool = Field(False, description="Place replicas in other AZs.")
@@ -301,6 +304,9 @@ class Settings(_Model):
         "app", pattern=r"^[a-z][a-z0-9-]{1,20}$", description="Short name prefixed to physical resource names."
     )
     gcp_project: str | None = Field(None, description="GCP project id (cloud: gcp).")
+    gcp_billing_account: str | None = Field(
+        None, description="GCP billing account id for the budget (cloud: gcp); no budget when unset."
+    )
     network: NetworkSettings = Field(default_factory=NetworkSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -316,6 +322,12 @@ class Settings(_Model):
     def _cross(self) -> Settings:
         if self.cloud == "gcp" and not self.gcp_project:
             raise ValueError("gcpProject is required when cloud is gcp")
+        prefix = "db." if self.cloud == "aws" else "db-"
+        if not self.database.instance_class.startswith(prefix):
+            raise ValueError(
+                f"database.instanceClass {self.database.instance_class!r} is not a {self.cloud} class "
+                f"(expected {prefix}...)"
+            )
         if self.service.scaling.max < self.service.desired_count:
             raise ValueError("service.scaling.max must be at least service.desiredCount")
         return self
@@ -377,6 +389,16 @@ PROFILES: dict[str, dict[str, Any]] = {
     },
 }
 
+# Cloud-specific overlays on the profiles: the same environments expressed in the other cloud's sizes.
+CLOUD_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+    "aws": {"dev": {}, "staging": {}, "prod": {}},
+    "gcp": {
+        "dev": {"database": {"instanceClass": "db-f1-micro"}, "cache": {"memorySizeGb": 1}},
+        "staging": {"database": {"instanceClass": "db-g1-small"}, "cache": {"memorySizeGb": 1}},
+        "prod": {"database": {"instanceClass": "db-custom-2-7680"}, "cache": {"memorySizeGb": 5}},
+    },
+}
+
 SECTIONS = tuple(
     Settings.model_fields[f].alias or f for f in Settings.model_fields
 )  # top-level keys, camelCase
@@ -427,7 +449,10 @@ def from_values(values: Mapping[str, Any], source: str = "stack config") -> Sett
         raise SettingsError(
             f"{source}: {NAMESPACE}:environment = {env!r} is not allowed (one of dev, staging, prod)"
         )
-    merged = deep_merge(PROFILES[env], values)
+    cloud = values.get("cloud", "aws")
+    if cloud not in CLOUD_PROFILES:
+        raise SettingsError(f"{source}: {NAMESPACE}:cloud = {cloud!r} is not allowed (one of aws, gcp)")
+    merged = deep_merge(deep_merge(PROFILES[env], CLOUD_PROFILES[cloud][env]), values)
     try:
         return Settings.model_validate(merged)
     except ValidationError as exc:
@@ -439,8 +464,8 @@ def from_values(values: Mapping[str, Any], source: str = "stack config") -> Sett
         if err["type"] == "missing":
             return _raise(f"{source}: {NAMESPACE}:{key} is required")
         msg = err["msg"].removeprefix("Value error, ")
-        if not key:
-            return _raise(f"{source}: {msg}")
+        if not key:  # a cross-field rule: its message starts with the key it is about
+            return _raise(f"{source}: {NAMESPACE}:{msg}")
         value = _dig(merged, loc)
         return _raise(f"{source}: {NAMESPACE}:{key} = {json.dumps(value)} is invalid: {msg}")
 
@@ -465,7 +490,8 @@ def load() -> Settings:
     for key in SECTIONS:
         raw = cfg.get(key)
         if raw is not None:
-            values[key] = _decode(raw) if key not in ("environment", "region", "cloud", "name") else raw
+            scalar = key in ("environment", "region", "cloud", "name", "gcpProject", "gcpBillingAccount")
+            values[key] = raw if scalar else _decode(raw)
     # Keys in our namespace that the model does not know are a typo, not something to ignore.
     prefix = f"{NAMESPACE}:"
     from pulumi.runtime.config import CONFIG, get_config_env

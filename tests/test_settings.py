@@ -41,6 +41,14 @@ def test_a_stack_file_overrides_only_what_differs():
     assert PROFILES["dev"]["network"]["natStrategy"] == "none"  # the profile itself is untouched
 
 
+def test_gcp_stacks_get_the_same_profiles_in_gcp_sizes():
+    dev = from_values({"environment": "dev", "region": "us-central1", "cloud": "gcp", "gcpProject": "acme-dev"})
+    prod = from_values({"environment": "prod", "region": "us-central1", "cloud": "gcp", "gcpProject": "acme"})
+    assert (dev.database.instance_class, prod.database.instance_class) == ("db-f1-micro", "db-custom-2-7680")
+    assert prod.database.multi_az and prod.network.nat_strategy == "per_az"
+    assert prod.cache.memory_size_gb == 5
+
+
 def test_standard_tags_come_from_one_place():
     s = settings(tags={"owner": "payments", "team": "core"})
     assert s.standard_tags == {"environment": "dev", "owner": "payments", "cost-center": "engineering",
@@ -68,7 +76,11 @@ def test_standard_tags_come_from_one_place():
     ({**BASE, "budget": {"monthlyUsd": -5}}, "budget.monthlyUsd = -5 is invalid"),
     ({**BASE, "waivers": [{"policy": "x", "resource": "y", "reason": "too short"}]},
      "waivers[0].reason = \"too short\" is invalid: a waiver reason must have at least 10 words"),
-    ({**BASE, "cloud": "gcp"}, "gcpProject is required when cloud is gcp"),
+    ({**BASE, "cloud": "gcp"}, "backend-hosting:gcpProject is required when cloud is gcp"),
+    ({**BASE, "cloud": "azure"}, "backend-hosting:cloud = 'azure' is not allowed"),
+    ({"environment": "dev", "region": "us-central1", "cloud": "gcp", "gcpProject": "p",
+      "database": {"instanceClass": "db.t4g.micro"}},
+     "backend-hosting:database.instanceClass 'db.t4g.micro' is not a gcp class"),
 ])
 def test_bad_values_give_one_line_naming_the_key(values, message):
     with pytest.raises(SettingsError) as info:
