@@ -15,6 +15,6 @@ def build(settings: Settings | None = None) -> None:
 
         build_aws(settings)
     else:
-        raise SettingsError(
-            f"backend-hosting:cloud = {settings.cloud!r}: the GCP stack is not built yet; use cloud: aws"
-        )
+        from .gcp import build_gcp
+
+        build_gcp(settings)
