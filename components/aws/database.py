@@ -1,0 +1,342 @@
+"""Database: RDS for PostgreSQL (or Aurora PostgreSQL) in the isolated subnets, reachable from nobody by default.
+
+Storage, Performance Insights, the RDS-managed master secret and the exported logs are encrypted with one
+customer-managed KMS key; SSL is forced by the parameter group; the security group has no rule until
+:meth:`Database.allow_from` opens exactly one path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import Connectable, Grantable, child_opts, tag_set
+
+from .kms import Grants, KeyLike, aws_context, data_key, key_arn
+
+POSTGRES_PORT = 5432
+
+_INSTANCE_LOGS = ("postgresql", "upgrade")
+_AURORA_LOGS = ("postgresql",)
+
+
+@dataclass
+class DatabaseArgs:
+    """Arguments of :class:`Database`. Defaults are the cheap, safe dev shape; prod turns on the rest."""
+
+    vpc_id: pulumi.Input[str]
+    """VPC of the database's security group."""
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Isolated (data-tier) subnets, at least two AZs (an RDS subnet-group requirement)."""
+    engine: Literal["postgres", "aurora-postgresql"] = "postgres"
+    """``postgres`` (one RDS instance, optionally Multi-AZ) or ``aurora-postgresql`` (a cluster and instances)."""
+    engine_version: str = "16.4"
+    """PostgreSQL version; the major version selects the parameter-group family."""
+    instance_class: str = "db.t4g.micro"
+    """Instance class; Aurora needs ``db.t4g.medium`` or larger."""
+    allocated_storage_gb: int = 20
+    """Initial gp3 storage, GiB (RDS only; Aurora storage grows by itself)."""
+    max_allocated_storage_gb: int = 0
+    """Storage autoscaling ceiling, GiB; 0 disables autoscaling (RDS only)."""
+    multi_az: bool = False
+    """RDS: a synchronous standby in another AZ. Aurora: one instance per AZ (see ``availability_zones``)."""
+    availability_zones: Sequence[str] = ()
+    """Aurora with ``multi_az``: one instance pinned to each of these AZs; empty = two instances, AWS-placed."""
+    backup_retention_days: int = 1
+    """Automated backups kept (the point-in-time-recovery window), 1-35 days."""
+    backup_window: str = "03:00-04:00"
+    """Daily backup window, UTC (must not overlap the maintenance window)."""
+    maintenance_window: str = "sun:04:30-sun:05:30"
+    """Weekly maintenance window, UTC."""
+    deletion_protection: bool = False
+    """RDS deletion protection (refuses deletion through any API until turned off)."""
+    final_snapshot: bool = True
+    """Take a final snapshot ``<identifier>-final`` on delete. Dev may turn it off to destroy cleanly."""
+    performance_insights: bool = False
+    """Performance Insights, encrypted with the KMS key (7 days retention, the free tier)."""
+    iam_authentication: bool = False
+    """IAM database authentication; required for :meth:`Database.grant_connect`."""
+    log_exports: Sequence[str] | None = None
+    """Logs exported to CloudWatch (``None`` = ``postgresql`` and ``upgrade``; Aurora: ``postgresql``); their
+    log groups are created here first, with retention and KMS, so RDS does not create them unmanaged."""
+    log_retention_days: int = 7
+    """Retention of the exported-log groups, days."""
+    slow_statement_ms: int = 500
+    """``log_min_duration_statement``: statements slower than this are logged; -1 disables."""
+    database_name: str = "app"
+    """Initial database."""
+    master_username: str = "dbadmin"
+    """Master user; its password is generated and rotated by RDS in Secrets Manager, never seen here."""
+    identifier: str | None = None
+    """Physical DB identifier (instance or cluster); defaults to the component name."""
+    kms_key: KeyLike | None = None
+    """Key for storage, Performance Insights, the master secret and log groups: an ``EncryptionKey`` (which
+    must allow ``logs``) or an ARN; ``None`` creates one for this database."""
+    apply_immediately: bool = False
+    """Apply modifications now instead of in the next maintenance window."""
+    ca_cert_identifier: str = "rds-ca-rsa2048-g1"
+    """Server certificate authority clients verify against."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags for every taggable child."""
+    protect: bool = False
+    """Pulumi ``protect`` on the instance/cluster, its instances and the key it creates (prod)."""
+
+
+class Database(pulumi.ComponentResource):
+    """A PostgreSQL database (RDS or Aurora) with its subnet group, parameter group, security group and key.
+
+    Wiring: :meth:`allow_from` (5432 from a peer's security group), :meth:`grant_connect` (``rds-db:connect``
+    as one database user, IAM authentication), :meth:`grant_secret_read` (the RDS-managed master secret).
+    """
+
+    security_group: aws.ec2.SecurityGroup
+    instance: aws.rds.Instance | None
+    cluster: aws.rds.Cluster | None
+    cluster_instances: list[aws.rds.ClusterInstance]
+    endpoint: pulumi.Output[str]
+    address: pulumi.Output[str]
+    port: pulumi.Output[int]
+    secret_arn: pulumi.Output[str]
+    identifier: str
+    kms_key_arn: pulumi.Output[str]
+    resource_id: pulumi.Output[str]
+    log_groups: dict[str, aws.cloudwatch.LogGroup]
+
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("backend:aws:Database", name, None, opts)
+        self.args = args
+        aurora = args.engine == "aurora-postgresql"
+        self.aurora = aurora
+        self.identifier = args.identifier or name
+        self._validate(name, args)
+        self._cname = name
+        self._grants = Grants(self, name)
+        self._ctx = aws_context(self)
+        tags = args.tags
+        self.iam_authentication = args.iam_authentication
+
+        key = data_key(self, name, args.kms_key, description=f"{name}: database storage, secret and logs",
+                       via_services=("rds", "secretsmanager"), logs=True, tags=tags, protect=args.protect)
+        self.kms_key = key
+        self.kms_key_arn = key_arn(key)
+
+        self.subnet_group = aws.rds.SubnetGroup(
+            name, name=self.identifier, description=f"{name}: isolated subnets", subnet_ids=args.subnet_ids,
+            tags=tag_set(tags, name), opts=child_opts(self))
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg", vpc_id=args.vpc_id, description=f"{name}: PostgreSQL; no ingress until allow_from",
+            revoke_rules_on_delete=True, tags=tag_set(tags, f"{name}-db"), opts=child_opts(self))
+
+        major = args.engine_version.split(".")[0]
+        params = [
+            aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
+            aws.rds.ParameterGroupParameterArgs(name="log_min_duration_statement", value=str(args.slow_statement_ms)),
+        ]
+        exports = list(args.log_exports if args.log_exports is not None else
+                       (_AURORA_LOGS if aurora else _INSTANCE_LOGS))
+        kind = "cluster" if aurora else "instance"
+        self.log_groups = {
+            log: aws.cloudwatch.LogGroup(
+                f"{name}-{log}", name=f"/aws/rds/{kind}/{self.identifier}/{log}",
+                retention_in_days=args.log_retention_days, kms_key_id=self.kms_key_arn,
+                tags=tag_set(tags, f"{name}-{log}"), opts=child_opts(self))
+            for log in exports
+        }
+        log_deps: list[pulumi.Resource] = list(self.log_groups.values())
+        final = dict(skip_final_snapshot=not args.final_snapshot,
+                     final_snapshot_identifier=f"{self.identifier}-final" if args.final_snapshot else None)
+        pi_kms = self.kms_key_arn if args.performance_insights else None
+        pi_days = 7 if args.performance_insights else None
+
+        self.instance = None
+        self.cluster = None
+        self.cluster_instances = []
+        if not aurora:
+            self.parameter_group = aws.rds.ParameterGroup(
+                name, name=self.identifier, family=f"postgres{major}",
+                description=f"{name}: force SSL, log slow statements", parameters=params,
+                tags=tag_set(tags, name), opts=child_opts(self))
+            self.instance = aws.rds.Instance(
+                name,
+                identifier=self.identifier,
+                engine="postgres",
+                engine_version=args.engine_version,
+                instance_class=args.instance_class,
+                db_name=args.database_name,
+                username=args.master_username,
+                manage_master_user_password=True,
+                master_user_secret_kms_key_id=self.kms_key_arn,
+                iam_database_authentication_enabled=args.iam_authentication,
+                port=POSTGRES_PORT,
+                db_subnet_group_name=self.subnet_group.name,
+                vpc_security_group_ids=[self.security_group.id],
+                publicly_accessible=False,
+                parameter_group_name=self.parameter_group.name,
+                storage_type="gp3",
+                allocated_storage=args.allocated_storage_gb,
+                max_allocated_storage=args.max_allocated_storage_gb or None,
+                storage_encrypted=True,
+                kms_key_id=self.kms_key_arn,
+                multi_az=args.multi_az,
+                backup_retention_period=args.backup_retention_days,
+                backup_window=args.backup_window,
+                maintenance_window=args.maintenance_window,
+                copy_tags_to_snapshot=True,
+                auto_minor_version_upgrade=True,
+                allow_major_version_upgrade=False,
+                apply_immediately=args.apply_immediately,
+                deletion_protection=args.deletion_protection,
+                performance_insights_enabled=args.performance_insights,
+                performance_insights_kms_key_id=pi_kms,
+                performance_insights_retention_period=pi_days,
+                enabled_cloudwatch_logs_exports=exports,
+                ca_cert_identifier=args.ca_cert_identifier,
+                tags=tag_set(tags, name),
+                opts=child_opts(self, protect=args.protect, depends_on=log_deps),
+                **final,
+            )
+            self.address = self.instance.address
+            self.port = self.instance.port
+            self.endpoint = pulumi.Output.concat(self.instance.address, ":", self.instance.port.apply(str))
+            self.resource_id = self.instance.resource_id
+            secrets = self.instance.master_user_secrets
+        else:
+            self.parameter_group = aws.rds.ClusterParameterGroup(
+                name, name=self.identifier, family=f"aurora-postgresql{major}",
+                description=f"{name}: force SSL, log slow statements",
+                parameters=[aws.rds.ClusterParameterGroupParameterArgs(name=p.name, value=p.value) for p in params],
+                tags=tag_set(tags, name), opts=child_opts(self))
+            self.cluster = aws.rds.Cluster(
+                name,
+                cluster_identifier=self.identifier,
+                engine="aurora-postgresql",
+                engine_version=args.engine_version,
+                database_name=args.database_name,
+                master_username=args.master_username,
+                manage_master_user_password=True,
+                master_user_secret_kms_key_id=self.kms_key_arn,
+                iam_database_authentication_enabled=args.iam_authentication,
+                port=POSTGRES_PORT,
+                db_subnet_group_name=self.subnet_group.name,
+                vpc_security_group_ids=[self.security_group.id],
+                db_cluster_parameter_group_name=self.parameter_group.name,
+                storage_encrypted=True,
+                kms_key_id=self.kms_key_arn,
+                backup_retention_period=args.backup_retention_days,
+                preferred_backup_window=args.backup_window,
+                preferred_maintenance_window=args.maintenance_window,
+                copy_tags_to_snapshot=True,
+                apply_immediately=args.apply_immediately,
+                deletion_protection=args.deletion_protection,
+                enabled_cloudwatch_logs_exports=exports,
+                tags=tag_set(tags, name),
+                opts=child_opts(self, protect=args.protect, depends_on=log_deps),
+                **final,
+            )
+            azs: list[str | None] = list(args.availability_zones) if args.multi_az else []
+            if not azs:
+                azs = [None, None] if args.multi_az else [None]
+            for i, az in enumerate(azs, start=1):
+                self.cluster_instances.append(aws.rds.ClusterInstance(
+                    f"{name}-{i}",
+                    identifier=f"{self.identifier}-{i}",
+                    cluster_identifier=self.cluster.id,
+                    engine="aurora-postgresql",
+                    engine_version=args.engine_version,
+                    instance_class=args.instance_class,
+                    availability_zone=az,
+                    db_subnet_group_name=self.subnet_group.name,
+                    publicly_accessible=False,
+                    auto_minor_version_upgrade=True,
+                    apply_immediately=args.apply_immediately,
+                    performance_insights_enabled=args.performance_insights,
+                    performance_insights_kms_key_id=pi_kms,
+                    performance_insights_retention_period=pi_days,
+                    ca_cert_identifier=args.ca_cert_identifier,
+                    promotion_tier=i - 1,
+                    copy_tags_to_snapshot=True,
+                    tags=tag_set(tags, f"{name}-{i}"),
+                    opts=child_opts(self, protect=args.protect),
+                ))
+            self.address = self.cluster.endpoint
+            self.port = self.cluster.port
+            self.endpoint = pulumi.Output.concat(self.cluster.endpoint, ":", self.cluster.port.apply(str))
+            self.resource_id = self.cluster.cluster_resource_id
+            secrets = self.cluster.master_user_secrets
+
+        self.secret_arn = secrets.apply(lambda s: s[0].secret_arn if s else None)  # type: ignore[assignment]
+        self.register_outputs({
+            "endpoint": self.endpoint, "address": self.address, "port": self.port, "secret_arn": self.secret_arn,
+            "security_group_id": self.security_group.id, "identifier": self.identifier,
+            "kms_key_arn": self.kms_key_arn,
+        })
+
+    @staticmethod
+    def _validate(name: str, args: DatabaseArgs) -> None:
+        ident = args.identifier or name
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,62}", ident) or ident.endswith("-") or "--" in ident:
+            raise ValueError(f"{name}: identifier {ident!r} must be 1-63 lowercase letters, digits and single "
+                             "hyphens, starting with a letter")
+        if not re.fullmatch(r"\d+(\.\d+)*", args.engine_version):
+            raise ValueError(f"{name}: engine_version {args.engine_version!r} is not a version like 16.4")
+        if not 1 <= args.backup_retention_days <= 35:
+            raise ValueError(f"{name}: backup_retention_days must be 1-35")
+        if args.engine == "aurora-postgresql" and re.search(r"\.(micro|small)$", args.instance_class):
+            raise ValueError(f"{name}: Aurora PostgreSQL needs db.t4g.medium or larger, got {args.instance_class}")
+        if args.max_allocated_storage_gb and args.max_allocated_storage_gb < args.allocated_storage_gb:
+            raise ValueError(f"{name}: max_allocated_storage_gb must be 0 or at least allocated_storage_gb")
+        if args.master_username in ("postgres", "rdsadmin", "admin"):
+            raise ValueError(f"{name}: master_username {args.master_username!r} is reserved")
+
+    # -- wiring -----------------------------------------------------------------------------------------
+    def allow_from(self, peer: Connectable, *, description: str | None = None) -> aws.vpc.SecurityGroupIngressRule:
+        """Open 5432/tcp from ``peer``'s security group: one ingress rule here, the matching egress rule there."""
+        sg = getattr(peer, "security_group", None)
+        if not isinstance(sg, aws.ec2.SecurityGroup):
+            raise TypeError(f"{self._cname}: allow_from needs something with a security_group, got {peer!r}")
+        peer_name = peer.pulumi_resource_name if isinstance(peer, pulumi.Resource) else sg.pulumi_resource_name
+        what = description or f"PostgreSQL from {peer_name}"
+        rule = aws.vpc.SecurityGroupIngressRule(
+            f"{self._cname}-from-{peer_name}", security_group_id=self.security_group.id,
+            referenced_security_group_id=sg.id, ip_protocol="tcp", from_port=POSTGRES_PORT, to_port=POSTGRES_PORT,
+            description=what, tags=tag_set(self.args.tags, f"{self._cname}-from-{peer_name}"),
+            opts=child_opts(self))
+        aws.vpc.SecurityGroupEgressRule(
+            f"{peer_name}-to-{self._cname}", security_group_id=sg.id,
+            referenced_security_group_id=self.security_group.id, ip_protocol="tcp", from_port=POSTGRES_PORT,
+            to_port=POSTGRES_PORT, description=f"PostgreSQL to {self._cname}",
+            tags=tag_set(self.args.tags, f"{peer_name}-to-{self._cname}"), opts=child_opts(self))
+        return rule
+
+    def grant_connect(self, grantee: Grantable | aws.iam.Role, db_user: str = "app") -> aws.iam.RolePolicy:
+        """Allow ``rds-db:connect`` as ``db_user`` (IAM authentication) on this database only.
+
+        The user must exist in PostgreSQL with the ``rds_iam`` role.
+        """
+        if not self.iam_authentication:
+            raise ValueError(f"{self._cname}: grant_connect needs iam_authentication=True")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", db_user):
+            raise ValueError(f"{self._cname}: {db_user!r} is not a PostgreSQL user name")
+        ctx = self._ctx
+        resource = pulumi.Output.concat("arn:", ctx.partition, ":rds-db:", ctx.region, ":", ctx.account_id,
+                                        ":dbuser:", self.resource_id, "/", db_user)
+        return self._grants.add(f"connect-{db_user.replace('_', '-')}", grantee, [{
+            "Sid": "ConnectAsDbUser", "Effect": "Allow", "Action": "rds-db:connect", "Resource": resource,
+        }])
+
+    def grant_secret_read(self, grantee: Grantable | aws.iam.Role) -> aws.iam.RolePolicy:
+        """Allow reading the RDS-managed master secret: ``GetSecretValue`` on it and ``kms:Decrypt`` on its key
+        through Secrets Manager only. Pass the ECS execution role to inject it as a container secret."""
+        ctx = self._ctx
+        return self._grants.add("secret-read", grantee, [
+            {"Sid": "ReadMasterSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+             "Resource": self.secret_arn},
+            {"Sid": "DecryptMasterSecret", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": self.kms_key_arn,
+             "Condition": {"StringEquals": {"kms:ViaService": pulumi.Output.concat(
+                 "secretsmanager.", ctx.region, ".", ctx.dns_suffix)}}},
+        ])

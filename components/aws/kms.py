@@ -1,0 +1,255 @@
+"""EncryptionKey: a customer-managed KMS key with rotation, an alias and a key policy AWS accepts.
+
+Also the small helpers the data-tier components share: where a key ARN comes from (an :class:`EncryptionKey`
+or a plain ARN), the account/region/partition of the component's provider, and how a grant becomes one inline
+role policy on the grantee's role.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import Grantable, child_opts, policy_json, tag_set
+
+ServicePrincipal = Literal["logs", "cloudwatch", "budgets"]
+"""Services that use the key as themselves (their service principal is named in the key policy)."""
+
+ENCRYPT_DECRYPT_ACTIONS = [
+    "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey",
+]
+"""What a principal needs to encrypt and decrypt data with the key (no administration)."""
+
+
+@dataclass
+class AwsContext:
+    """Account, region and partition of the provider a component runs under (Outputs)."""
+
+    account_id: pulumi.Output[str]
+    region: pulumi.Output[str]
+    partition: pulumi.Output[str]
+    dns_suffix: pulumi.Output[str]
+
+
+def aws_context(parent: pulumi.Resource) -> AwsContext:
+    """Look up the caller account, region and partition through ``parent``'s provider."""
+    opts = pulumi.InvokeOutputOptions(parent=parent)
+    ident = aws.get_caller_identity_output(opts=opts)
+    region = aws.get_region_output(opts=opts)
+    part = aws.get_partition_output(opts=opts)
+    return AwsContext(account_id=ident.account_id, region=region.region, partition=part.partition,
+                      dns_suffix=part.dns_suffix)
+
+
+def role_of(grantee: Grantable | aws.iam.Role) -> aws.iam.Role:
+    """The IAM role a grant is written to: the grantee's ``task_role``, or the role itself."""
+    if isinstance(grantee, aws.iam.Role):
+        return grantee
+    role = getattr(grantee, "task_role", None)
+    if not isinstance(role, aws.iam.Role):
+        raise TypeError(f"cannot grant to {grantee!r}: it is neither an aws.iam.Role nor has a task_role")
+    return role
+
+
+class Grants:
+    """Writes each grant as one inline role policy, once per (purpose, role), parented to the component."""
+
+    def __init__(self, parent: pulumi.Resource, prefix: str) -> None:
+        self._parent = parent
+        self._prefix = prefix
+        self.policies: dict[str, aws.iam.RolePolicy] = {}
+
+    def add(self, purpose: str, grantee: Grantable | aws.iam.Role,
+            statements: Sequence[Mapping[str, Any]]) -> aws.iam.RolePolicy:
+        """Attach ``statements`` to the grantee's role as ``<prefix>-<purpose>-<role name>``."""
+        role = role_of(grantee)
+        name = f"{self._prefix}-{purpose}-{role.pulumi_resource_name}"
+        if name not in self.policies:
+            self.policies[name] = aws.iam.RolePolicy(
+                name, role=role.id, policy=policy_json(statements), opts=child_opts(self._parent))
+        return self.policies[name]
+
+
+@dataclass
+class EncryptionKeyArgs:
+    """Arguments of :class:`EncryptionKey`."""
+
+    description: str = "Customer-managed key (backend-hosting)"
+    """What the key protects; shown in the KMS console."""
+    alias: str | None = None
+    """Alias without the ``alias/`` prefix; defaults to the component's name."""
+    deletion_window_days: int = 30
+    """Days KMS waits before deleting a scheduled key (7-30); the maximum gives most time to cancel."""
+    rotation_period_days: int = 365
+    """Automatic key-material rotation period (90-2560 days); rotation is always on."""
+    service_principals: Sequence[ServicePrincipal] = ()
+    """Services that use the key as themselves: ``logs`` (CloudWatch Logs log groups in this region and
+    account, bound by the ``kms:EncryptionContext:aws:logs:arn`` condition), ``cloudwatch`` (alarms publishing
+    to a topic encrypted with this key), ``budgets`` (AWS Budgets publishing to such a topic)."""
+    via_services: Sequence[str] = ()
+    """Services through which principals of this account may use the key (``kms:ViaService``), e.g.
+    ``rds``, ``elasticache``, ``secretsmanager``, ``sns``, ``s3``."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags for the key."""
+    protect: bool = False
+    """Protect the key from deletion by Pulumi (prod)."""
+
+
+class EncryptionKey(pulumi.ComponentResource):
+    """A symmetric customer-managed KMS key with rotation on, an alias and a least-privilege key policy.
+
+    The account root administers the key (the AWS default, which lets IAM policies in this account grant use
+    of it); the service principals and ``kms:ViaService`` services named in the arguments may use it.
+    """
+
+    key: aws.kms.Key
+    alias: aws.kms.Alias
+    arn: pulumi.Output[str]
+    key_id: pulumi.Output[str]
+    alias_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: EncryptionKeyArgs | None = None,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("backend:aws:EncryptionKey", name, None, opts)
+        args = args or EncryptionKeyArgs()
+        if not 7 <= args.deletion_window_days <= 30:
+            raise ValueError(f"{name}: deletion_window_days must be 7-30, got {args.deletion_window_days}")
+        if not 90 <= args.rotation_period_days <= 2560:
+            raise ValueError(f"{name}: rotation_period_days must be 90-2560, got {args.rotation_period_days}")
+        unknown = set(args.service_principals) - {"logs", "cloudwatch", "budgets"}
+        if unknown:
+            raise ValueError(f"{name}: unknown service_principals {sorted(unknown)} (logs, cloudwatch, budgets)")
+        for svc in args.via_services:
+            if not re.fullmatch(r"[a-z0-9-]+", svc):
+                raise ValueError(f"{name}: via_services takes service names like 'rds', got {svc!r}")
+        self.service_principals = tuple(args.service_principals)
+        self.via_services = tuple(args.via_services)
+        self._grants = Grants(self, name)
+        ctx = aws_context(self)
+
+        self.key = aws.kms.Key(
+            name,
+            description=args.description,
+            key_usage="ENCRYPT_DECRYPT",
+            customer_master_key_spec="SYMMETRIC_DEFAULT",
+            enable_key_rotation=True,
+            rotation_period_in_days=args.rotation_period_days,
+            deletion_window_in_days=args.deletion_window_days,
+            policy=policy_json(self._key_policy(ctx)),
+            tags=tag_set(args.tags, name),
+            opts=child_opts(self, protect=args.protect),
+        )
+        self.alias = aws.kms.Alias(
+            name, name=f"alias/{args.alias or name}", target_key_id=self.key.key_id, opts=child_opts(self))
+        self.arn = self.key.arn
+        self.key_id = self.key.key_id
+        self.alias_name = self.alias.name
+        self.register_outputs({"arn": self.arn, "key_id": self.key_id, "alias": self.alias_name})
+
+    def _key_policy(self, ctx: AwsContext) -> list[dict[str, Any]]:
+        root = pulumi.Output.concat("arn:", ctx.partition, ":iam::", ctx.account_id, ":root")
+        statements: list[dict[str, Any]] = [{
+            "Sid": "AccountAdministersKeyAndDelegatesToIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": root},
+            "Action": "kms:*",
+            "Resource": "*",
+        }]
+        if "logs" in self.service_principals:
+            statements.append({
+                "Sid": "CloudWatchLogsInThisAccountAndRegion",
+                "Effect": "Allow",
+                "Principal": {"Service": pulumi.Output.concat("logs.", ctx.region, ".", ctx.dns_suffix)},
+                "Action": ENCRYPT_DECRYPT_ACTIONS,
+                "Resource": "*",
+                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": pulumi.Output.concat(
+                    "arn:", ctx.partition, ":logs:", ctx.region, ":", ctx.account_id, ":log-group:*")}},
+            })
+        if "cloudwatch" in self.service_principals:
+            statements.append({
+                "Sid": "CloudWatchAlarmsPublishToEncryptedTopics",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": "*",
+            })
+        if "budgets" in self.service_principals:
+            statements.append({
+                "Sid": "BudgetsPublishToEncryptedTopics",
+                "Effect": "Allow",
+                "Principal": {"Service": "budgets.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": ctx.account_id},
+                    "ArnLike": {"aws:SourceArn": pulumi.Output.concat(
+                        "arn:", ctx.partition, ":budgets::", ctx.account_id, ":*")},
+                },
+            })
+        if self.via_services:
+            services = [pulumi.Output.concat(s, ".", ctx.region, ".", ctx.dns_suffix) for s in self.via_services]
+            statements.append({
+                "Sid": "AccountPrincipalsThroughServices",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": [*ENCRYPT_DECRYPT_ACTIONS, "kms:CreateGrant"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"kms:CallerAccount": ctx.account_id, "kms:ViaService": services},
+                },
+            })
+        return statements
+
+    @property
+    def allows_logs(self) -> bool:
+        """True when CloudWatch Logs may use the key (log groups can be encrypted with it)."""
+        return "logs" in self.service_principals
+
+    def grant_encrypt_decrypt(self, grantee: Grantable | aws.iam.Role) -> aws.iam.RolePolicy:
+        """Let the grantee's role encrypt and decrypt with this key (one statement on the key ARN)."""
+        return self._grants.add("encrypt-decrypt", grantee, [{
+            "Sid": "EncryptDecrypt", "Effect": "Allow", "Action": ENCRYPT_DECRYPT_ACTIONS, "Resource": self.arn,
+        }])
+
+    def grant_decrypt(self, grantee: Grantable | aws.iam.Role) -> aws.iam.RolePolicy:
+        """Let the grantee's role decrypt with this key (``kms:Decrypt`` on the key ARN only)."""
+        return self._grants.add("decrypt", grantee, [{
+            "Sid": "Decrypt", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": self.arn,
+        }])
+
+
+KeyLike = EncryptionKey | pulumi.Input[str]
+"""A KMS key given to a component: an :class:`EncryptionKey` or a key ARN."""
+
+
+def key_arn(key: KeyLike) -> pulumi.Output[str]:
+    """The ARN of a key given as an :class:`EncryptionKey` or an ARN."""
+    if isinstance(key, EncryptionKey):
+        return key.arn
+    return pulumi.Output.from_input(key)
+
+
+def data_key(parent: pulumi.ComponentResource, name: str, key: KeyLike | None, *, description: str,
+             via_services: Sequence[str], logs: bool, tags: Mapping[str, str], protect: bool) -> KeyLike:
+    """The key a data component encrypts with: the one given, or a new :class:`EncryptionKey` child.
+
+    A given :class:`EncryptionKey` must allow CloudWatch Logs when ``logs`` is needed (its log groups are
+    encrypted with the same key); a plain ARN is trusted as is.
+    """
+    if key is None:
+        return EncryptionKey(
+            f"{name}-key",
+            EncryptionKeyArgs(description=description, alias=name, via_services=via_services,
+                              service_principals=("logs",) if logs else (), tags=tags, protect=protect),
+            opts=child_opts(parent),
+        )
+    if logs and isinstance(key, EncryptionKey) and not key.allows_logs:
+        raise ValueError(f"{name}: kms_key must allow CloudWatch Logs (service_principals=['logs']): "
+                         "the component's log groups are encrypted with it")
+    return key
