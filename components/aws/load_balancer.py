@@ -1,0 +1,328 @@
+"""The public entry point: an HTTPS-only ALB with versioned API routes, access logs and an optional WAF."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.network import Network
+from components.base import child_opts, policy_json, tag_set
+
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+"""TLS 1.3 and 1.2 only, forward-secret ciphers."""
+
+WAF_MANAGED_RULE_GROUPS: tuple[str, ...] = (
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+)
+"""AWS managed rule groups of the web ACL, in priority order (after the rate limit)."""
+
+INTERNET = ("0.0.0.0/0", "::/0")
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    """One versioned API: ``/<name>/*`` forwarded to its own target group (and a canary group if weighted)."""
+
+    name: str
+    """Version name and path prefix, e.g. ``v1`` routes ``/v1`` and ``/v1/*``."""
+    weight: int = 100
+    """Weight of the primary target group when a canary is present (0-999)."""
+    canary_weight: int = 0
+    """Weight of the ``<name>-canary`` target group; 0 creates no canary group."""
+
+
+@dataclass
+class LoadBalancerArgs:
+    """Arguments of :class:`LoadBalancer`. Defaults: one ``v1`` route, no WAF, no deletion protection."""
+
+    network: Network
+    """The network; the ALB goes in its public subnets."""
+    target_port: int = 8080
+    """Port the targets (containers) listen on; every target group uses it."""
+    health_check_path: str = "/healthz"
+    """HTTP path the target groups probe; 200-399 is healthy."""
+    api_routes: Sequence[ApiRoute] = (ApiRoute("v1"),)
+    """Versioned API routes; rule priorities follow this order (10, 20, ...)."""
+    domain_name: str | None = None
+    """Public hostname of the certificate and the URL. None: ``<name>.example.com`` when a certificate is
+    requested, or the ALB's DNS name when ``certificate_arn`` is given."""
+    zone_name: str | None = None
+    """Route 53 public hosted zone (looked up by name): validates the certificate by DNS and gets an alias
+    record for ``domain_name``."""
+    certificate_arn: pulumi.Input[str] | None = None
+    """An existing ACM certificate for the HTTPS listener; no certificate is requested then."""
+    certificate_validation_timeout: str = "45m"
+    """How long ``pulumi up`` waits for a requested certificate to be issued (no zone: you add the CNAME)."""
+    deletion_protection: bool = False
+    """ALB deletion protection (set in prod)."""
+    protect: bool = False
+    """Pulumi ``protect`` on the access-log bucket (set in prod)."""
+    access_log_retention_days: int = 90
+    """Days before access-log objects (and noncurrent versions) expire."""
+    force_destroy_logs: bool = False
+    """Let ``pulumi destroy`` empty the access-log bucket (dev convenience; keep False elsewhere)."""
+    waf: bool = False
+    """Associate a WAF web ACL (AWS managed Common, KnownBadInputs, IP reputation, and a per-IP rate limit)."""
+    waf_rate_limit: int = 2000
+    """Requests per 5 minutes from one IP before the WAF blocks it."""
+    idle_timeout: int = 60
+    """Connection idle timeout, seconds."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on every resource that takes them."""
+
+    def __post_init__(self) -> None:
+        names = [r.name for r in self.api_routes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"LoadBalancerArgs.api_routes: duplicate names in {names}")
+        if len(self.api_routes) > 49:
+            raise ValueError("LoadBalancerArgs.api_routes: at most 49 routes")
+
+
+class LoadBalancer(pulumi.ComponentResource):
+    """An internet-facing ALB: HTTP only redirects, HTTPS (TLS 1.2+) routes ``/vN/*`` to target groups and
+    answers 404 otherwise; access logs to a locked-down bucket; optional WAF."""
+
+    load_balancer: aws.lb.LoadBalancer
+    security_group: aws.ec2.SecurityGroup
+    target_groups: dict[str, aws.lb.TargetGroup]
+    https_listener: aws.lb.Listener
+    http_listener: aws.lb.Listener
+    listener_rules: dict[str, aws.lb.ListenerRule]
+    log_bucket: aws.s3.Bucket
+    certificate: aws.acm.Certificate | None
+    web_acl: aws.wafv2.WebAcl | None
+    url: pulumi.Output[str]
+    version_urls: dict[str, pulumi.Output[str]]
+    dns_name: pulumi.Output[str]
+    arn_suffix: pulumi.Output[str]
+
+    def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("backend:aws:LoadBalancer", name, None, opts)
+        self.args = args
+        tags = args.tags
+        net = args.network
+
+        # -- security group: 80/443 from the internet; egress only as services are wired (allow_from) -------
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-alb", vpc_id=net.vpc_id, description=f"ALB {name}: HTTP and HTTPS from the internet",
+            tags=tag_set(tags, f"{name}-alb"), opts=child_opts(self))
+        for port in (80, 443):
+            for cidr in INTERNET:
+                family = "v6" if ":" in cidr else "v4"
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-alb-{port}-{family}", security_group_id=self.security_group.id, ip_protocol="tcp",
+                    from_port=port, to_port=port, description=f"{'HTTPS' if port == 443 else 'HTTP'} from anywhere",
+                    cidr_ipv4=cidr if family == "v4" else None, cidr_ipv6=cidr if family == "v6" else None,
+                    opts=child_opts(self))
+
+        # -- access logs: private, owner-enforced, SSE-S3 (what ALB log delivery supports), TLS-only ----------
+        self.log_bucket = self._log_bucket(name, args)
+
+        self.load_balancer = aws.lb.LoadBalancer(
+            f"{name}-alb", load_balancer_type="application", internal=False, subnets=net.public_subnet_ids,
+            security_groups=[self.security_group.id], drop_invalid_header_fields=True,
+            enable_deletion_protection=args.deletion_protection, idle_timeout=args.idle_timeout,
+            enable_http2=True, desync_mitigation_mode="defensive", ip_address_type="ipv4",
+            access_logs={"bucket": self.log_bucket.bucket, "enabled": True, "prefix": name},
+            tags=tag_set(tags, f"{name}-alb"),
+            opts=child_opts(self, depends_on=[self._log_bucket_policy]))
+        self.dns_name = self.load_balancer.dns_name
+        self.arn_suffix = self.load_balancer.arn_suffix
+
+        # -- certificate ---------------------------------------------------------------------------------------
+        self.certificate = None
+        self.certificate_validation_records: pulumi.Output[list[dict[str, str]]] | None = None
+        domain = args.domain_name
+        zone_id: pulumi.Output[str] | None = None
+        if args.zone_name:
+            zone = aws.route53.get_zone_output(name=args.zone_name, private_zone=False,
+                                               opts=pulumi.InvokeOutputOptions(parent=self))
+            zone_id = zone.zone_id
+        if args.certificate_arn is not None:
+            certificate_arn: pulumi.Input[str] = args.certificate_arn
+        else:
+            domain = domain or f"{name}.example.com"
+            certificate_arn = self._certificate(name, domain, zone_id, args)
+
+        # -- listeners -----------------------------------------------------------------------------------------
+        self.http_listener = aws.lb.Listener(
+            f"{name}-http", load_balancer_arn=self.load_balancer.arn, port=80, protocol="HTTP",
+            default_actions=[{"type": "redirect",
+                              "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"}}],
+            tags=tag_set(tags, f"{name}-http"), opts=child_opts(self))
+        self.https_listener = aws.lb.Listener(
+            f"{name}-https", load_balancer_arn=self.load_balancer.arn, port=443, protocol="HTTPS",
+            ssl_policy=TLS_POLICY, certificate_arn=certificate_arn,
+            default_actions=[{"type": "fixed-response", "fixed_response": {
+                "content_type": "application/json", "message_body": '{"error":"not found"}', "status_code": "404"}}],
+            tags=tag_set(tags, f"{name}-https"), opts=child_opts(self))
+
+        # -- versioned API routes ------------------------------------------------------------------------------
+        self.target_groups = {}
+        self.listener_rules = {}
+        for i, route in enumerate(args.api_routes):
+            primary = self._target_group(name, route.name, args)
+            self.target_groups[route.name] = primary
+            if route.canary_weight > 0:
+                canary = self._target_group(name, f"{route.name}-canary", args)
+                self.target_groups[f"{route.name}-canary"] = canary
+                forward = {"type": "forward", "forward": {"target_groups": [
+                    {"arn": primary.arn, "weight": route.weight},
+                    {"arn": canary.arn, "weight": route.canary_weight},
+                ]}}
+            else:
+                forward = {"type": "forward", "target_group_arn": primary.arn}
+            self.listener_rules[route.name] = aws.lb.ListenerRule(
+                f"{name}-{route.name}", listener_arn=self.https_listener.arn, priority=10 * (i + 1),
+                conditions=[{"path_pattern": {"values": [f"/{route.name}", f"/{route.name}/*"]}}],
+                actions=[forward], tags=tag_set(tags, f"{name}-{route.name}"), opts=child_opts(self))
+
+        # -- WAF -----------------------------------------------------------------------------------------------
+        self.web_acl = self._waf(name, args) if args.waf else None
+
+        # -- DNS alias and URLs --------------------------------------------------------------------------------
+        if zone_id is not None and domain:
+            aws.route53.Record(
+                f"{name}-alias", zone_id=zone_id, name=domain, type="A",
+                aliases=[{"name": self.load_balancer.dns_name, "zone_id": self.load_balancer.zone_id,
+                          "evaluate_target_health": True}],
+                opts=child_opts(self))
+        host: pulumi.Input[str] = domain if domain else self.load_balancer.dns_name
+        self.url = pulumi.Output.concat("https://", host)
+        self.version_urls = {r.name: pulumi.Output.concat(self.url, f"/{r.name}/") for r in args.api_routes}
+
+        self.register_outputs({
+            "url": self.url,
+            "version_urls": self.version_urls,
+            "dns_name": self.dns_name,
+            "load_balancer_arn": self.load_balancer.arn,
+            "security_group_id": self.security_group.id,
+            "target_group_arns": {k: tg.arn for k, tg in self.target_groups.items()},
+            "log_bucket": self.log_bucket.bucket,
+        })
+
+    # ---------------------------------------------------------------------------------------------------------
+    def _log_bucket(self, name: str, args: LoadBalancerArgs) -> aws.s3.Bucket:
+        bucket = aws.s3.Bucket(
+            f"{name}-access-logs", force_destroy=args.force_destroy_logs, tags=tag_set(args.tags, f"{name}-logs"),
+            opts=child_opts(self, protect=args.protect))
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-access-logs", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
+            ignore_public_acls=True, restrict_public_buckets=True, opts=child_opts(self))
+        aws.s3.BucketOwnershipControls(
+            f"{name}-access-logs", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child_opts(self))
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-access-logs", bucket=bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=child_opts(self))
+        aws.s3.BucketVersioning(
+            f"{name}-access-logs", bucket=bucket.id, versioning_configuration={"status": "Enabled"},
+            opts=child_opts(self))
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-access-logs", bucket=bucket.id,
+            rules=[{
+                "id": "expire-access-logs",
+                "status": "Enabled",
+                "filter": {},
+                "expiration": {"days": args.access_log_retention_days},
+                "noncurrent_version_expiration": {"noncurrent_days": 7},
+                "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
+            }],
+            opts=child_opts(self))
+        elb_account = aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._log_bucket_policy = aws.s3.BucketPolicy(
+            f"{name}-access-logs", bucket=bucket.id,
+            policy=policy_json([
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": {"AWS": "*"},
+                    "Action": "s3:*",
+                    "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+                {
+                    "Sid": "AllowElbLogDelivery",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": elb_account.arn},
+                    "Action": "s3:PutObject",
+                    "Resource": pulumi.Output.concat(bucket.arn, f"/{name}/AWSLogs/", caller.account_id, "/*"),
+                },
+            ]),
+            opts=child_opts(self))
+        return bucket
+
+    def _certificate(self, name: str, domain: str, zone_id: pulumi.Output[str] | None,
+                     args: LoadBalancerArgs) -> pulumi.Output[str]:
+        cert = aws.acm.Certificate(
+            f"{name}-cert", domain_name=domain, validation_method="DNS", key_algorithm="EC_prime256v1",
+            tags=tag_set(args.tags, domain), opts=child_opts(self))
+        self.certificate = cert
+        option = cert.domain_validation_options[0]
+        self.certificate_validation_records = cert.domain_validation_options.apply(
+            lambda opts: [{"name": o.resource_record_name, "type": o.resource_record_type,
+                           "value": o.resource_record_value} for o in (opts or [])])
+        fqdns: list[pulumi.Input[str]] | None = None
+        if zone_id is not None:
+            record = aws.route53.Record(
+                f"{name}-cert-validation", zone_id=zone_id, name=option.resource_record_name,
+                type=option.resource_record_type, records=[option.resource_record_value], ttl=60,
+                allow_overwrite=True, opts=child_opts(self))
+            fqdns = [record.fqdn]
+        # Without a zone, this waits until someone creates the CNAME (see certificate_validation_records).
+        validation = aws.acm.CertificateValidation(
+            f"{name}-cert", certificate_arn=cert.arn, validation_record_fqdns=fqdns,
+            opts=child_opts(self, custom_timeouts=pulumi.CustomTimeouts(create=args.certificate_validation_timeout)))
+        return validation.certificate_arn
+
+    def _target_group(self, name: str, key: str, args: LoadBalancerArgs) -> aws.lb.TargetGroup:
+        return aws.lb.TargetGroup(
+            f"{name}-{key}", vpc_id=self.args.network.vpc_id, target_type="ip", port=args.target_port,
+            protocol="HTTP", protocol_version="HTTP1", deregistration_delay=30,
+            health_check={"enabled": True, "path": args.health_check_path, "protocol": "HTTP", "port": "traffic-port",
+                          "matcher": "200-399", "interval": 15, "timeout": 5, "healthy_threshold": 2,
+                          "unhealthy_threshold": 3},
+            tags=tag_set(args.tags, f"{name}-{key}"), opts=child_opts(self))
+
+    def _waf(self, name: str, args: LoadBalancerArgs) -> aws.wafv2.WebAcl:
+        def visibility(metric: str) -> dict[str, object]:
+            return {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": True, "metric_name": metric}
+
+        rules: list[dict[str, object]] = [{
+            "name": "rate-limit-per-ip",
+            "priority": 0,
+            "action": {"block": {}},
+            "statement": {"rate_based_statement": {"limit": args.waf_rate_limit, "aggregate_key_type": "IP"}},
+            "visibility_config": visibility(f"{name}-rate-limit"),
+        }]
+        for i, group in enumerate(WAF_MANAGED_RULE_GROUPS, start=1):
+            rules.append({
+                "name": group,
+                "priority": i,
+                "override_action": {"none": {}},
+                "statement": {"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}},
+                "visibility_config": visibility(f"{name}-{group}"),
+            })
+        acl = aws.wafv2.WebAcl(
+            f"{name}-waf", scope="REGIONAL", default_action={"allow": {}}, rules=rules,
+            description=f"Managed rules and a per-IP rate limit in front of {name}",
+            visibility_config=visibility(f"{name}-waf"), tags=tag_set(args.tags, f"{name}-waf"),
+            opts=child_opts(self))
+        aws.wafv2.WebAclAssociation(f"{name}-waf", resource_arn=self.load_balancer.arn, web_acl_arn=acl.arn,
+                                    opts=child_opts(self))
+        return acl
+
+    # -- wiring ----------------------------------------------------------------------------------------------
+    def allow_to(self, peer: aws.ec2.SecurityGroup, port: int, name: str) -> aws.vpc.SecurityGroupEgressRule:
+        """Open the ALB's one egress path to ``peer`` on ``port`` (called by ``Service.allow_from``)."""
+        return aws.vpc.SecurityGroupEgressRule(
+            f"{self.pulumi_resource_name}-to-{name}", security_group_id=self.security_group.id, ip_protocol="tcp",
+            from_port=port, to_port=port, referenced_security_group_id=peer.id,
+            description=f"To {name} on {port}", opts=child_opts(self))

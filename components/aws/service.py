@@ -1,0 +1,364 @@
+"""The container service: ECR repository, ECS cluster, Fargate task definition, roles, logs and autoscaling."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.load_balancer import LoadBalancer
+from components.aws.network import Network
+from components.base import child_opts, service_principal_policy, tag_set
+
+DEFAULT_IMAGE = "public.ecr.aws/nginx/nginx:stable-alpine"
+CONTAINER_NAME = "app"
+
+
+def secret_resource_arn(value_from: str) -> str:
+    """The IAM resource of a ``valueFrom`` reference.
+
+    Secrets Manager references may name a JSON key, version stage and version id after the secret ARN
+    (``arn:aws:secretsmanager:r:a:secret:name-AbCdEf:password::``): IAM wants the secret's own ARN (7 parts).
+    SSM parameter ARNs are returned unchanged.
+    """
+    parts = value_from.split(":")
+    if len(parts) > 7 and parts[2] == "secretsmanager":
+        return ":".join(parts[:7])
+    return value_from
+
+
+@dataclass
+class ServiceArgs:
+    """Arguments of :class:`Service`. Defaults: one small ARM task, scale 1-2, no secrets, 7-day logs."""
+
+    network: Network
+    """The network: tasks run in its private subnets, or in its public subnets with a public IP when it has
+    no NAT (``network.app_subnets_public``)."""
+    image: str = DEFAULT_IMAGE
+    """Container image (the ``service.image`` setting; CI sets it to the immutable tag it pushed)."""
+    image_managed_externally: bool = False
+    """An external deployer registers task-definition revisions and updates the service; Pulumi then ignores
+    the service's ``taskDefinition`` so it does not roll the deployer's revision back."""
+    family: str | None = None
+    """Task-definition family; None: the component's name. Stacks sharing an account need distinct families."""
+    cpu: int = 256
+    """Task CPU units (a Fargate size: 256, 512, 1024, ...)."""
+    memory: int = 512
+    """Task memory, MiB (must fit ``cpu`` on Fargate)."""
+    architecture: Literal["arm64", "x86_64"] = "arm64"
+    """CPU architecture of the task (Graviton is ~20% cheaper)."""
+    port: int = 8080
+    """Port the container listens on (and the target groups forward to)."""
+    health_check_path: str = "/healthz"
+    """Path of the container health check (the ALB target groups probe it too)."""
+    health_check_command: Sequence[str] | None = None
+    """Container health-check command; None: ``wget`` the health path on localhost (busybox/alpine images)."""
+    user: str = "1000:1000"
+    """User (uid:gid) the container runs as: never root."""
+    writable_paths: Sequence[str] = ("/tmp",)
+    """Task-local scratch volumes mounted read-write; the root filesystem itself is read-only."""
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """Plain environment variables (no secrets: see ``secrets``)."""
+    secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Environment variables injected by ECS from Secrets Manager / SSM: NAME -> ARN (a Secrets Manager ARN may
+    carry a JSON key: ``<secret-arn>:password::``). Only the execution role can read them."""
+    secrets_kms_key_arn: pulumi.Input[str] | None = None
+    """Customer-managed KMS key of those secrets; the execution role may decrypt with it via Secrets Manager/SSM."""
+    kms_key_arn: pulumi.Input[str] | None = None
+    """Customer-managed KMS key encrypting the log group and the ECR repository; None: AWS-managed keys."""
+    log_retention_days: int = 7
+    """Retention of the container log group, days."""
+    image_retention_count: int = 20
+    """Images the ECR lifecycle policy keeps (the most recent N); older ones expire."""
+    desired_count: int = 1
+    """Tasks at creation (autoscaling owns the count afterwards)."""
+    min_count: int = 1
+    """Autoscaling minimum tasks."""
+    max_count: int = 2
+    """Autoscaling maximum tasks."""
+    cpu_target: float = 60.0
+    """Target average CPU utilisation, percent."""
+    memory_target: float = 75.0
+    """Target average memory utilisation, percent."""
+    requests_per_target: int | None = 1000
+    """Target ALB requests per task per minute (needs a load balancer); None: no request-count policy."""
+    load_balancer: LoadBalancer | None = None
+    """The load balancer whose target groups the service registers in (see ``target_groups``)."""
+    target_groups: Sequence[str] | None = None
+    """Keys of ``load_balancer.target_groups`` to register in; None: every primary (non-canary) group. A canary
+    group is served by a second Service registered in ``["v1-canary"]``. At most 5 (an ECS limit)."""
+    egress_vpc_ports: Sequence[int] = (5432, 6379)
+    """TCP ports the tasks may reach inside the VPC (PostgreSQL, Redis/Valkey); 443 anywhere is always open."""
+    health_check_grace_seconds: int = 60
+    """Seconds the service ignores failing load-balancer health checks after a task starts."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on every resource that takes them (ECS propagates the service's tags to tasks)."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_count <= self.max_count:
+            raise ValueError(f"ServiceArgs: need 0 <= min_count ({self.min_count}) <= max_count ({self.max_count})")
+        for key in self.environment:
+            if re.search(r"(?i)(password|secret|token|api_?key|private_?key)", key):
+                raise ValueError(f"ServiceArgs.environment[{key!r}] looks like a secret: pass its ARN in secrets")
+        for key, value in self.secrets.items():
+            if isinstance(value, str) and not re.match(r"^arn:aws[\w-]*:(secretsmanager|ssm):", value):
+                raise ValueError(f"ServiceArgs.secrets[{key!r}] must be a Secrets Manager or SSM ARN, got {value!r}")
+
+
+class Service(pulumi.ComponentResource):
+    """A Fargate service behind the load balancer, with its own image repository, cluster, least-privilege
+    roles, encrypted logs, a security group closed until wired, circuit-breaker deployments and autoscaling."""
+
+    repository: aws.ecr.Repository
+    cluster: aws.ecs.Cluster
+    log_group: aws.cloudwatch.LogGroup
+    execution_role: aws.iam.Role
+    task_role: aws.iam.Role
+    security_group: aws.ec2.SecurityGroup
+    task_definition: aws.ecs.TaskDefinition
+    service: aws.ecs.Service
+    scaling_target: aws.appautoscaling.Target
+    scaling_policies: dict[str, aws.appautoscaling.Policy]
+
+    def __init__(self, name: str, args: ServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("backend:aws:Service", name, None, opts)
+        self.args = args
+        tags = args.tags
+        net = args.network
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+
+        # -- image repository -----------------------------------------------------------------------------------
+        encryption: dict[str, Any] = {"encryption_type": "KMS"}
+        if args.kms_key_arn is not None:
+            encryption["kms_key"] = args.kms_key_arn
+        self.repository = aws.ecr.Repository(
+            f"{name}-repo", image_tag_mutability="IMMUTABLE", image_scanning_configuration={"scan_on_push": True},
+            encryption_configurations=[encryption], force_delete=False, tags=tag_set(tags, f"{name}-repo"),
+            opts=child_opts(self))
+        aws.ecr.LifecyclePolicy(
+            f"{name}-repo", repository=self.repository.name,
+            policy=json.dumps({"rules": [{
+                "rulePriority": 1,
+                "description": f"Keep the last {args.image_retention_count} images",
+                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
+                              "countNumber": args.image_retention_count},
+                "action": {"type": "expire"},
+            }]}),
+            opts=child_opts(self))
+
+        # -- cluster and logs -----------------------------------------------------------------------------------
+        self.cluster = aws.ecs.Cluster(
+            f"{name}-cluster", settings=[{"name": "containerInsights", "value": "enabled"}],
+            tags=tag_set(tags, f"{name}-cluster"), opts=child_opts(self))
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs", retention_in_days=args.log_retention_days, kms_key_id=args.kms_key_arn,
+            tags=tag_set(tags, f"{name}-logs"), opts=child_opts(self))
+
+        # -- roles ----------------------------------------------------------------------------------------------
+        self.execution_role = aws.iam.Role(
+            f"{name}-execution", description=f"ECS agent for {name}: pull the image, write logs, read secrets",
+            assume_role_policy=service_principal_policy("ecs-tasks.amazonaws.com"),
+            tags=tag_set(tags, f"{name}-execution"), opts=child_opts(self))
+        aws.iam.RolePolicy(f"{name}-execution", role=self.execution_role.id,
+                           policy=self._execution_policy(args, region), opts=child_opts(self))
+        self.task_role = aws.iam.Role(
+            f"{name}-task", description=f"The {name} application; permissions come from grants only",
+            assume_role_policy=service_principal_policy("ecs-tasks.amazonaws.com"),
+            tags=tag_set(tags, f"{name}-task"), opts=child_opts(self))
+
+        # -- security group: 443 out, the data ports inside the VPC; no ingress until allow_from ----------------
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-tasks", vpc_id=net.vpc_id, description=f"Tasks of {name}: ingress only from wired peers",
+            tags=tag_set(tags, f"{name}-tasks"), opts=child_opts(self))
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-tasks-https", security_group_id=self.security_group.id, ip_protocol="tcp", from_port=443,
+            to_port=443, cidr_ipv4="0.0.0.0/0", description="HTTPS to AWS APIs and the internet",
+            opts=child_opts(self))
+        for port in args.egress_vpc_ports:
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-tasks-vpc-{port}", security_group_id=self.security_group.id, ip_protocol="tcp",
+                from_port=port, to_port=port, cidr_ipv4=net.cidr, description=f"To data stores in the VPC on {port}",
+                opts=child_opts(self))
+
+        # -- task definition ------------------------------------------------------------------------------------
+        self.task_definition = aws.ecs.TaskDefinition(
+            f"{name}-task", family=args.family or name, requires_compatibilities=["FARGATE"], network_mode="awsvpc",
+            cpu=str(args.cpu), memory=str(args.memory),
+            runtime_platform={"operating_system_family": "LINUX",
+                              "cpu_architecture": "ARM64" if args.architecture == "arm64" else "X86_64"},
+            execution_role_arn=self.execution_role.arn, task_role_arn=self.task_role.arn,
+            volumes=[{"name": _volume_name(p)} for p in args.writable_paths],
+            container_definitions=self._container_definitions(args, region),
+            tags=tag_set(tags, f"{name}-task"), opts=child_opts(self))
+
+        # -- service --------------------------------------------------------------------------------------------
+        lb = args.load_balancer
+        keys = list(args.target_groups) if args.target_groups is not None else (
+            [k for k in lb.target_groups if not k.endswith("-canary")] if lb else [])
+        if len(keys) > 5:
+            raise ValueError(f"Service {name}: ECS registers a service in at most 5 target groups, got {keys}")
+        if keys and lb is None:
+            raise ValueError(f"Service {name}: target_groups {keys} need a load_balancer")
+        self.target_group_keys = keys
+        depends: list[pulumi.Resource] = []
+        if lb is not None:
+            unknown = [k for k in keys if k not in lb.target_groups]
+            if unknown:
+                raise ValueError(f"Service {name}: no target groups {unknown} on the load balancer")
+            depends = [lb.https_listener, *lb.listener_rules.values()]
+        ignore = ["desiredCount"]
+        if args.image_managed_externally:
+            ignore.append("taskDefinition")
+        self.service = aws.ecs.Service(
+            f"{name}-service", cluster=self.cluster.arn, task_definition=self.task_definition.arn,
+            desired_count=args.desired_count, launch_type="FARGATE", platform_version="LATEST",
+            network_configuration={"subnets": net.app_subnet_ids, "security_groups": [self.security_group.id],
+                                   "assign_public_ip": net.app_subnets_public},
+            load_balancers=[{"target_group_arn": lb.target_groups[k].arn, "container_name": CONTAINER_NAME,
+                             "container_port": args.port} for k in keys] if lb else None,
+            health_check_grace_period_seconds=args.health_check_grace_seconds if keys else None,
+            deployment_circuit_breaker={"enable": True, "rollback": True},
+            deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
+            enable_ecs_managed_tags=True, propagate_tags="SERVICE", enable_execute_command=False,
+            wait_for_steady_state=False, tags=tag_set(tags, f"{name}-service"),
+            opts=child_opts(self, depends_on=depends, ignore_changes=ignore))
+
+        # -- autoscaling ----------------------------------------------------------------------------------------
+        resource_id = pulumi.Output.concat("service/", self.cluster.name, "/", self.service.name)
+        self.scaling_target = aws.appautoscaling.Target(
+            f"{name}-scaling", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
+            resource_id=resource_id, min_capacity=args.min_count, max_capacity=args.max_count,
+            tags=tag_set(tags, f"{name}-scaling"), opts=child_opts(self))
+        self.scaling_policies = {}
+        metrics: list[tuple[str, str, float, pulumi.Input[str] | None]] = [
+            ("cpu", "ECSServiceAverageCPUUtilization", args.cpu_target, None),
+            ("memory", "ECSServiceAverageMemoryUtilization", args.memory_target, None),
+        ]
+        if args.requests_per_target is not None and lb is not None and keys:
+            label = pulumi.Output.concat(lb.arn_suffix, "/", lb.target_groups[keys[0]].arn_suffix)
+            metrics.append(("requests", "ALBRequestCountPerTarget", float(args.requests_per_target), label))
+        for key, metric, target, label in metrics:
+            predefined: dict[str, Any] = {"predefined_metric_type": metric}
+            if label is not None:
+                predefined["resource_label"] = label
+            self.scaling_policies[key] = aws.appautoscaling.Policy(
+                f"{name}-{key}", policy_type="TargetTrackingScaling", resource_id=self.scaling_target.resource_id,
+                scalable_dimension=self.scaling_target.scalable_dimension,
+                service_namespace=self.scaling_target.service_namespace,
+                target_tracking_scaling_policy_configuration={
+                    "target_value": target, "predefined_metric_specification": predefined,
+                    "scale_in_cooldown": 300, "scale_out_cooldown": 60},
+                opts=child_opts(self))
+
+        self.register_outputs({
+            "cluster_name": self.cluster.name,
+            "service_name": self.service.name,
+            "repository_url": self.repository.repository_url,
+            "security_group_id": self.security_group.id,
+            "task_role_arn": self.task_role.arn,
+            "execution_role_arn": self.execution_role.arn,
+            "log_group_name": self.log_group.name,
+            "task_definition_arn": self.task_definition.arn,
+        })
+
+    # ---------------------------------------------------------------------------------------------------------
+    def _execution_policy(self, args: ServiceArgs, region: pulumi.Output[str]) -> pulumi.Output[str]:
+        """Pull from the own repository, write the own log group, read exactly the listed secrets."""
+        static = pulumi.Output.from_input(self._execution_statements(args))
+        secret_part = self._secret_statements(args, region)
+        return pulumi.Output.all(static, secret_part).apply(
+            lambda parts: json.dumps({"Version": "2012-10-17", "Statement": [*parts[0], *parts[1]]}))
+
+    def _execution_statements(self, args: ServiceArgs) -> list[dict[str, Any]]:
+        return [
+            {
+                # GetAuthorizationToken has no resource-level permissions: "*" is the only valid resource.
+                "Sid": "EcrAuth", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*",
+            },
+            {
+                "Sid": "PullOwnImages", "Effect": "Allow",
+                "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                "Resource": self.repository.arn,
+            },
+            {
+                "Sid": "WriteOwnLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [self.log_group.arn, pulumi.Output.concat(self.log_group.arn, ":log-stream:*")],
+            },
+        ]
+
+    def _secret_statements(self, args: ServiceArgs, region: pulumi.Output[str]) -> pulumi.Output[list[Any]]:
+        values = list(args.secrets.values())
+        if not values:
+            return pulumi.Output.from_input([])
+        kms = args.secrets_kms_key_arn
+
+        def read_statements(resolved: list[Any]) -> list[dict[str, Any]]:
+            refs = [str(v) for v in resolved[:-3]]
+            kms_arn, sm_host, ssm_host = resolved[-3:]
+            sm = sorted({secret_resource_arn(r) for r in refs if ":ssm:" not in r})
+            ssm = sorted({r for r in refs if ":ssm:" in r})
+            out: list[dict[str, Any]] = []
+            if sm:
+                out.append({"Sid": "ReadListedSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                            "Resource": sm})
+            if ssm:
+                out.append({"Sid": "ReadListedParameters", "Effect": "Allow", "Action": "ssm:GetParameters",
+                            "Resource": ssm})
+            if kms_arn:
+                out.append({"Sid": "DecryptListedSecrets", "Effect": "Allow", "Action": "kms:Decrypt",
+                            "Resource": kms_arn,
+                            "Condition": {"StringEquals": {"kms:ViaService": [sm_host, ssm_host]}}})
+            return out
+
+        return pulumi.Output.all(
+            *values, kms if kms is not None else "",
+            pulumi.Output.concat("secretsmanager.", region, ".amazonaws.com"),
+            pulumi.Output.concat("ssm.", region, ".amazonaws.com"),
+        ).apply(read_statements)
+
+    def _container_definitions(self, args: ServiceArgs, region: pulumi.Output[str]) -> pulumi.Output[str]:
+        command = list(args.health_check_command or [
+            "CMD-SHELL", f"wget -q -O /dev/null http://127.0.0.1:{args.port}{args.health_check_path} || exit 1"])
+        container: dict[str, Any] = {
+            "name": CONTAINER_NAME,
+            "image": args.image,
+            "essential": True,
+            "user": args.user,
+            "readonlyRootFilesystem": True,
+            "privileged": False,
+            "portMappings": [{"containerPort": args.port, "protocol": "tcp", "name": "http"}],
+            "environment": [{"name": k, "value": v} for k, v in sorted(args.environment.items())],
+            "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(args.secrets.items())],
+            "mountPoints": [{"sourceVolume": _volume_name(p), "containerPath": p, "readOnly": False}
+                            for p in args.writable_paths],
+            "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
+            "healthCheck": {"command": command, "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 30},
+            "stopTimeout": 30,
+            "logConfiguration": {"logDriver": "awslogs", "options": {
+                "awslogs-group": self.log_group.name, "awslogs-region": region,
+                "awslogs-stream-prefix": CONTAINER_NAME}},
+        }
+        return pulumi.Output.json_dumps([container])
+
+    # -- wiring ----------------------------------------------------------------------------------------------
+    def allow_from(self, load_balancer: LoadBalancer) -> aws.vpc.SecurityGroupIngressRule:
+        """Admit the load balancer to the container port: one ingress rule here (source: the ALB's security
+        group) and the matching egress rule on the ALB's security group."""
+        name = self.pulumi_resource_name
+        lb_name = load_balancer.pulumi_resource_name
+        rule = aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-{lb_name}", security_group_id=self.security_group.id, ip_protocol="tcp",
+            from_port=self.args.port, to_port=self.args.port,
+            referenced_security_group_id=load_balancer.security_group.id,
+            description=f"From load balancer {lb_name}", opts=child_opts(self))
+        load_balancer.allow_to(self.security_group, self.args.port, name)
+        return rule
+
+
+def _volume_name(path: str) -> str:
+    return "scratch" + re.sub(r"[^A-Za-z0-9]+", "-", path).rstrip("-")
