@@ -62,8 +62,8 @@ class ServiceArgs:
     """User (uid:gid) the container runs as: never root."""
     writable_paths: Sequence[str] = ("/tmp",)
     """Task-local scratch volumes mounted read-write; the root filesystem itself is read-only."""
-    environment: Mapping[str, str] = field(default_factory=dict)
-    """Plain environment variables (no secrets: see ``secrets``)."""
+    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Plain environment variables, values may be Outputs such as a database host (no secrets: see ``secrets``)."""
     secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Environment variables injected by ECS from Secrets Manager / SSM: NAME -> ARN (a Secrets Manager ARN may
     carry a JSON key: ``<secret-arn>:password::``). Only the execution role can read them."""
@@ -92,8 +92,9 @@ class ServiceArgs:
     target_groups: Sequence[str] | None = None
     """Keys of ``load_balancer.target_groups`` to register in; None: every primary (non-canary) group. A canary
     group is served by a second Service registered in ``["v1-canary"]``. At most 5 (an ECS limit)."""
-    egress_vpc_ports: Sequence[int] = (5432, 6379)
-    """TCP ports the tasks may reach inside the VPC (PostgreSQL, Redis/Valkey); 443 anywhere is always open."""
+    egress_vpc_ports: Sequence[int] = ()
+    """Extra TCP ports the tasks may reach anywhere in the VPC CIDR. Usually empty: ``Database.allow_from`` and
+    ``Cache.allow_from`` add the exact egress rule to their own security group. 443 anywhere is always open."""
     health_check_grace_seconds: int = 60
     """Seconds the service ignores failing load-balancer health checks after a task starts."""
     tags: Mapping[str, str] = field(default_factory=dict)
