@@ -93,7 +93,7 @@ class Bucket(pulumi.ComponentResource):
         self.kms_key_arn = None
         if args.encryption == "kms":
             self.kms_key = data_key(self, name, args.kms_key, description=f"{name}: S3 objects",
-                                    via_services=("s3",), logs=False, tags=tags, protect=args.protect)
+                                    via_services=("s3",), tags=tags, protect=args.protect)
             self.kms_key_arn = key_arn(self.kms_key)
 
         self.bucket = aws.s3.Bucket(

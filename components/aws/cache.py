@@ -109,7 +109,7 @@ class Cache(pulumi.ComponentResource):
         tags = args.tags
 
         key = data_key(self, name, args.kms_key, description=f"{name}: cache data and slow log",
-                       via_services=("elasticache",), logs=True, tags=tags, protect=args.protect)
+                       via_services=("elasticache",), needs=("logs",), tags=tags, protect=args.protect)
         self.kms_key = key
         self.kms_key_arn = key_arn(key)
 

@@ -121,7 +121,7 @@ class Database(pulumi.ComponentResource):
         self.iam_authentication = args.iam_authentication
 
         key = data_key(self, name, args.kms_key, description=f"{name}: database storage, secret and logs",
-                       via_services=("rds", "secretsmanager"), logs=True, tags=tags, protect=args.protect)
+                       via_services=("rds", "secretsmanager"), needs=("logs",), tags=tags, protect=args.protect)
         self.kms_key = key
         self.kms_key_arn = key_arn(key)
 

@@ -236,20 +236,23 @@ def key_arn(key: KeyLike) -> pulumi.Output[str]:
 
 
 def data_key(parent: pulumi.ComponentResource, name: str, key: KeyLike | None, *, description: str,
-             via_services: Sequence[str], logs: bool, tags: Mapping[str, str], protect: bool) -> KeyLike:
-    """The key a data component encrypts with: the one given, or a new :class:`EncryptionKey` child.
+             via_services: Sequence[str], needs: Sequence[ServicePrincipal] = (), tags: Mapping[str, str],
+             protect: bool) -> KeyLike:
+    """The key a component encrypts with: the one given, or a new :class:`EncryptionKey` child.
 
-    A given :class:`EncryptionKey` must allow CloudWatch Logs when ``logs`` is needed (its log groups are
-    encrypted with the same key); a plain ARN is trusted as is.
+    ``needs`` names the service principals that must be able to use the key (e.g. ``logs`` when the component's
+    log groups are encrypted with it); a given :class:`EncryptionKey` is checked for them, a plain ARN is trusted.
     """
     if key is None:
         return EncryptionKey(
             f"{name}-key",
             EncryptionKeyArgs(description=description, alias=name, via_services=via_services,
-                              service_principals=("logs",) if logs else (), tags=tags, protect=protect),
+                              service_principals=tuple(needs), tags=tags, protect=protect),
             opts=child_opts(parent),
         )
-    if logs and isinstance(key, EncryptionKey) and not key.allows_logs:
-        raise ValueError(f"{name}: kms_key must allow CloudWatch Logs (service_principals=['logs']): "
-                         "the component's log groups are encrypted with it")
+    if isinstance(key, EncryptionKey):
+        missing = [s for s in needs if s not in key.service_principals]
+        if missing:
+            raise ValueError(f"{name}: kms_key must allow {', '.join(missing)} (EncryptionKeyArgs.service_principals)"
+                             " because this component's resources are encrypted with it")
     return key
