@@ -142,6 +142,7 @@ def test_waf_is_optional_and_uses_managed_groups_and_a_rate_limit(run_program, w
 def test_access_log_bucket_is_private_encrypted_tls_only_and_expires(run_program):
     g, _ = alb(run_program, access_log_retention_days=30)
     bucket = g.by_name("web-access-logs", "aws:s3/bucket:Bucket")
+
     def companion(kind):
         [r] = [r for r in g.by_type(f"aws:s3/{kind}") if r.inputs["bucket"] == bucket.id]
         return r.inputs
@@ -152,17 +153,19 @@ def test_access_log_bucket_is_private_encrypted_tls_only_and_expires(run_program
     assert companion("bucketOwnershipControls:BucketOwnershipControls")["rule"] == {
         "objectOwnership": "BucketOwnerEnforced"}
     sse = companion("bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
-    assert sse["rules"] == [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
+    assert sse["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
     life = companion("bucketLifecycleConfiguration:BucketLifecycleConfiguration")["rules"][0]
     assert life["status"] == "Enabled" and life["expiration"] == {"days": 30}
     policy = json.loads(companion("bucketPolicy:BucketPolicy")["policy"])
-    deny, allow = policy["Statement"]
+    deny, *allows = policy["Statement"]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    assert allow == {"Sid": "AllowElbLogDelivery", "Effect": "Allow",
-                     "Principal": {"AWS": "arn:aws:iam::127311923021:root"}, "Action": "s3:PutObject",
-                     "Resource": f"{bucket.outputs['arn']}/web/AWSLogs/123456789012/*"}
+    objects = f"{bucket.outputs['arn']}/web/AWSLogs/123456789012/*"
+    assert [(a["Principal"], a["Action"], a["Resource"]) for a in allows] == [
+        ({"AWS": "arn:aws:iam::127311923021:root"}, "s3:PutObject", objects),
+        ({"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}, "s3:PutObject", objects)]
     lb = g.by_name("web-alb", "aws:lb/loadBalancer:LoadBalancer")
     assert g.by_name("web-access-logs", "aws:s3/bucketPolicy:BucketPolicy").urn in lb.options["dependsOn"]
+    assert lb.inputs["accessLogs"]["prefix"] == "web"
 
 
 def test_prod_options_protect_the_alb_and_its_log_bucket(run_program):

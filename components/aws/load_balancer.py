@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.bucket import Bucket, BucketArgs
 from components.aws.network import Network
-from components.base import child_opts, policy_json, tag_set
+from components.base import child_opts, tag_set
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 """TLS 1.3 and 1.2 only, forward-secret ciphers."""
@@ -63,7 +64,7 @@ class LoadBalancerArgs:
     protect: bool = False
     """Pulumi ``protect`` on the access-log bucket (set in prod)."""
     access_log_retention_days: int = 90
-    """Days before access-log objects (and noncurrent versions) expire."""
+    """Days before access-log objects expire (noncurrent versions: 7 days)."""
     force_destroy_logs: bool = False
     """Let ``pulumi destroy`` empty the access-log bucket (dev convenience; keep False elsewhere)."""
     waf: bool = False
@@ -93,7 +94,7 @@ class LoadBalancer(pulumi.ComponentResource):
     https_listener: aws.lb.Listener
     http_listener: aws.lb.Listener
     listener_rules: dict[str, aws.lb.ListenerRule]
-    log_bucket: aws.s3.Bucket
+    log_bucket: Bucket
     certificate: aws.acm.Certificate | None
     web_acl: aws.wafv2.WebAcl | None
     url: pulumi.Output[str]
@@ -120,17 +121,18 @@ class LoadBalancer(pulumi.ComponentResource):
                     cidr_ipv4=cidr if family == "v4" else None, cidr_ipv6=cidr if family == "v6" else None,
                     opts=child_opts(self))
 
-        # -- access logs: private, owner-enforced, SSE-S3 (what ALB log delivery supports), TLS-only ----------
+        # -- access logs: a private, owner-enforced, TLS-only Bucket with SSE-S3 (what ALB log delivery supports)
         self.log_bucket = self._log_bucket(name, args)
+        self.log_bucket_name = self.log_bucket.name
 
         self.load_balancer = aws.lb.LoadBalancer(
             f"{name}-alb", load_balancer_type="application", internal=False, subnets=net.public_subnet_ids,
             security_groups=[self.security_group.id], drop_invalid_header_fields=True,
             enable_deletion_protection=args.deletion_protection, idle_timeout=args.idle_timeout,
             enable_http2=True, desync_mitigation_mode="defensive", ip_address_type="ipv4",
-            access_logs={"bucket": self.log_bucket.bucket, "enabled": True, "prefix": name},
+            access_logs={"bucket": self.log_bucket.name, "enabled": True, "prefix": name},
             tags=tag_set(tags, f"{name}-alb"),
-            opts=child_opts(self, depends_on=[self._log_bucket_policy]))
+            opts=child_opts(self, depends_on=[self.log_bucket.policy]))
         self.dns_name = self.load_balancer.dns_name
         self.arn_suffix = self.load_balancer.arn_suffix
 
@@ -203,61 +205,18 @@ class LoadBalancer(pulumi.ComponentResource):
             "load_balancer_arn": self.load_balancer.arn,
             "security_group_id": self.security_group.id,
             "target_group_arns": {k: tg.arn for k, tg in self.target_groups.items()},
-            "log_bucket": self.log_bucket.bucket,
+            "log_bucket": self.log_bucket.name,
         })
 
     # ---------------------------------------------------------------------------------------------------------
-    def _log_bucket(self, name: str, args: LoadBalancerArgs) -> aws.s3.Bucket:
-        bucket = aws.s3.Bucket(
-            f"{name}-access-logs", force_destroy=args.force_destroy_logs, tags=tag_set(args.tags, f"{name}-logs"),
-            opts=child_opts(self, protect=args.protect))
-        aws.s3.BucketPublicAccessBlock(
-            f"{name}-access-logs", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, opts=child_opts(self))
-        aws.s3.BucketOwnershipControls(
-            f"{name}-access-logs", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"},
+    def _log_bucket(self, name: str, args: LoadBalancerArgs) -> Bucket:
+        return Bucket(
+            f"{name}-access-logs",
+            BucketArgs(encryption="s3", log_delivery=["alb"], alb_log_prefix=name,
+                       expire_days=args.access_log_retention_days, noncurrent_version_days=7,
+                       abort_incomplete_upload_days=1, force_destroy=args.force_destroy_logs, tags=args.tags,
+                       protect=args.protect),
             opts=child_opts(self))
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-access-logs", bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=child_opts(self))
-        aws.s3.BucketVersioning(
-            f"{name}-access-logs", bucket=bucket.id, versioning_configuration={"status": "Enabled"},
-            opts=child_opts(self))
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-access-logs", bucket=bucket.id,
-            rules=[{
-                "id": "expire-access-logs",
-                "status": "Enabled",
-                "filter": {},
-                "expiration": {"days": args.access_log_retention_days},
-                "noncurrent_version_expiration": {"noncurrent_days": 7},
-                "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
-            }],
-            opts=child_opts(self))
-        elb_account = aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        self._log_bucket_policy = aws.s3.BucketPolicy(
-            f"{name}-access-logs", bucket=bucket.id,
-            policy=policy_json([
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": {"AWS": "*"},
-                    "Action": "s3:*",
-                    "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
-                {
-                    "Sid": "AllowElbLogDelivery",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": elb_account.arn},
-                    "Action": "s3:PutObject",
-                    "Resource": pulumi.Output.concat(bucket.arn, f"/{name}/AWSLogs/", caller.account_id, "/*"),
-                },
-            ]),
-            opts=child_opts(self))
-        return bucket
 
     def _certificate(self, name: str, domain: str, zone_id: pulumi.Output[str] | None,
                      args: LoadBalancerArgs) -> pulumi.Output[str]:
