@@ -169,7 +169,7 @@ def test_redis_engine_parameters_and_identifier(run_program):
     rg = g.by_name("cache", RG).inputs
     assert rg["engine"] == "redis" and rg["engineVersion"] == "7.1" and rg["replicationGroupId"] == "app-dev-cache"
     pg = g.by_name("cache", PARAMS).inputs
-    assert pg["family"] == "redis7" and rg["parameterGroupName"] == pg["name"]
+    assert pg["family"] == "redis7" and rg["parameterGroupName"] == g.by_name("cache", PARAMS).outputs["name"]
     assert pg["parameters"] == [{"name": "maxmemory-policy", "value": "allkeys-lru"}]
     app = g.by_name("cache-web-user", USER).inputs
     assert app["userId"] == "app-dev-cache-web" and app["accessString"] == "on ~app:* +@all -@dangerous"

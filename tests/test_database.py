@@ -99,7 +99,8 @@ def test_defaults_are_the_cheap_safe_dev_shape(dev):
     assert db["vpcSecurityGroupIds"] == [dev.by_name("db-sg", SG).id]
     assert dev.inputs("db", "aws:rds/subnetGroup:SubnetGroup")["subnetIds"] == SUBNETS
     pg = dev.inputs("db", "aws:rds/parameterGroup:ParameterGroup")
-    assert pg["family"] == "postgres16" and db["parameterGroupName"] == pg["name"]
+    assert pg["family"] == "postgres16" and "name" not in pg  # auto-named: replaced create-before-delete
+    assert db["parameterGroupName"] == dev.by_name("db", "aws:rds/parameterGroup:ParameterGroup").outputs["name"]
     assert {p["name"]: p["value"] for p in pg["parameters"]} == {"rds.force_ssl": "1",
                                                                  "log_min_duration_statement": "500"}
     assert all(not r.options["protect"] for r in dev.resources)
@@ -201,7 +202,9 @@ def test_aurora_cluster_with_one_instance_per_az(aurora):
     assert {k: cluster.inputs.get(k) for k in expected} == expected
     assert cluster.options["protect"] is True
     pg = aurora.inputs("db", "aws:rds/clusterParameterGroup:ClusterParameterGroup")
-    assert pg["family"] == "aurora-postgresql16" and cluster.inputs["dbClusterParameterGroupName"] == pg["name"]
+    assert pg["family"] == "aurora-postgresql16"
+    assert cluster.inputs["dbClusterParameterGroupName"] == aurora.by_name(
+        "db", "aws:rds/clusterParameterGroup:ClusterParameterGroup").outputs["name"]
     assert {p["name"] for p in pg["parameters"]} == {"rds.force_ssl", "log_min_duration_statement"}
     members = sorted(aurora.by_type(CLUSTER_INSTANCE), key=lambda m: m.name)
     assert [m.inputs["availabilityZone"] for m in members] == ["us-east-1a", "us-east-1b", "us-east-1c"]
@@ -219,10 +222,10 @@ def test_aurora_single_az_has_one_instance(run_program):
 
 def test_options_that_change_the_shape(run_program):
     g = run_program(build(final_snapshot=False, log_exports=[], slow_statement_ms=-1, identifier="app-dev-db",
-                          kms_key=KEY_ARN, engine_version="17.2"))
+                          kms_key=KEY_ARN, engine_version="17.2", allow_major_version_upgrade=True))
     db = g.by_name("db", INSTANCE).inputs
     assert db["skipFinalSnapshot"] is True and "finalSnapshotIdentifier" not in db
-    assert db["identifier"] == "app-dev-db" and db["kmsKeyId"] == KEY_ARN
+    assert db["identifier"] == "app-dev-db" and db["kmsKeyId"] == KEY_ARN and db["allowMajorVersionUpgrade"] is True
     assert g.by_type(KEY) == [] and g.by_type(LOG_GROUP) == []
     assert db.get("enabledCloudwatchLogsExports", []) == []
     pg = g.inputs("db", "aws:rds/parameterGroup:ParameterGroup")

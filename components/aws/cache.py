@@ -127,7 +127,7 @@ class Cache(pulumi.ComponentResource):
         if args.parameters:
             major = args.engine_version.split(".")[0]
             self.parameter_group = aws.elasticache.ParameterGroup(
-                name, name=ident, family=f"{args.engine}{major}", description=f"{name}: engine parameters",
+                name, family=f"{args.engine}{major}", description=f"{name}: engine parameters",
                 parameters=[aws.elasticache.ParameterGroupParameterArgs(name=k, value=v)
                             for k, v in sorted(args.parameters.items())],
                 tags=tag_set(tags, name), opts=child_opts(self))

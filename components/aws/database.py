@@ -79,6 +79,9 @@ class DatabaseArgs:
     must allow ``logs``) or an ARN; ``None`` creates one for this database."""
     apply_immediately: bool = False
     """Apply modifications now instead of in the next maintenance window."""
+    allow_major_version_upgrade: bool = False
+    """Allow a change of ``engine_version`` to a new major version (the parameter group is replaced with it:
+    it is auto-named, so the new one is created before the old one is deleted)."""
     ca_cert_identifier: str = "rds-ca-rsa2048-g1"
     """Server certificate authority clients verify against."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -158,7 +161,7 @@ class Database(pulumi.ComponentResource):
         self.cluster_instances = []
         if not aurora:
             self.parameter_group = aws.rds.ParameterGroup(
-                name, name=self.identifier, family=f"postgres{major}",
+                name, family=f"postgres{major}",
                 description=f"{name}: force SSL, log slow statements", parameters=params,
                 tags=tag_set(tags, name), opts=child_opts(self))
             self.instance = aws.rds.Instance(
@@ -188,7 +191,7 @@ class Database(pulumi.ComponentResource):
                 maintenance_window=args.maintenance_window,
                 copy_tags_to_snapshot=True,
                 auto_minor_version_upgrade=True,
-                allow_major_version_upgrade=False,
+                allow_major_version_upgrade=args.allow_major_version_upgrade,
                 apply_immediately=args.apply_immediately,
                 deletion_protection=args.deletion_protection,
                 performance_insights_enabled=args.performance_insights,
@@ -207,7 +210,7 @@ class Database(pulumi.ComponentResource):
             secrets = self.instance.master_user_secrets
         else:
             self.parameter_group = aws.rds.ClusterParameterGroup(
-                name, name=self.identifier, family=f"aurora-postgresql{major}",
+                name, family=f"aurora-postgresql{major}",
                 description=f"{name}: force SSL, log slow statements",
                 parameters=[aws.rds.ClusterParameterGroupParameterArgs(name=p.name, value=p.value) for p in params],
                 tags=tag_set(tags, name), opts=child_opts(self))
@@ -231,6 +234,7 @@ class Database(pulumi.ComponentResource):
                 preferred_backup_window=args.backup_window,
                 preferred_maintenance_window=args.maintenance_window,
                 copy_tags_to_snapshot=True,
+                allow_major_version_upgrade=args.allow_major_version_upgrade,
                 apply_immediately=args.apply_immediately,
                 deletion_protection=args.deletion_protection,
                 enabled_cloudwatch_logs_exports=exports,
