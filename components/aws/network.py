@@ -190,7 +190,8 @@ class Network(pulumi.ComponentResource):
                 tags=tag_set(tags, f"{name}-endpoints"), opts=child_opts(self))
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-endpoints-https", security_group_id=sg.id, ip_protocol="tcp", from_port=443, to_port=443,
-                cidr_ipv4=args.cidr, description="HTTPS from the VPC", opts=child_opts(self))
+                cidr_ipv4=args.cidr, description="HTTPS from the VPC", tags=tag_set(tags, f"{name}-endpoints-https"),
+                opts=child_opts(self))
             self.endpoint_security_group = sg
             for svc in INTERFACE_ENDPOINT_SERVICES:
                 key = svc.replace(".", "-")

@@ -179,12 +179,12 @@ class Service(pulumi.ComponentResource):
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-tasks-https", security_group_id=self.security_group.id, ip_protocol="tcp", from_port=443,
             to_port=443, cidr_ipv4="0.0.0.0/0", description="HTTPS to AWS APIs and the internet",
-            opts=child_opts(self))
+            tags=tag_set(tags, f"{name}-tasks-https"), opts=child_opts(self))
         for port in args.egress_vpc_ports:
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-tasks-vpc-{port}", security_group_id=self.security_group.id, ip_protocol="tcp",
                 from_port=port, to_port=port, cidr_ipv4=net.cidr, description=f"To data stores in the VPC on {port}",
-                opts=child_opts(self))
+                tags=tag_set(tags, f"{name}-tasks-vpc-{port}"), opts=child_opts(self))
 
         # -- task definition ------------------------------------------------------------------------------------
         self.task_definition = aws.ecs.TaskDefinition(
@@ -356,7 +356,8 @@ class Service(pulumi.ComponentResource):
             f"{name}-from-{lb_name}", security_group_id=self.security_group.id, ip_protocol="tcp",
             from_port=self.args.port, to_port=self.args.port,
             referenced_security_group_id=load_balancer.security_group.id,
-            description=f"From load balancer {lb_name}", opts=child_opts(self))
+            description=f"From load balancer {lb_name}", tags=tag_set(self.args.tags, f"{name}-from-{lb_name}"),
+            opts=child_opts(self))
         load_balancer.allow_to(self.security_group, self.args.port, name)
         return rule
 

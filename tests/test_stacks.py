@@ -1,0 +1,415 @@
+"""The dev, staging and prod stacks: what a cautious AWS reviewer checks, per stack and per profile.
+
+Also keeps ``docs/settings.md`` in sync with the settings model (``pytest --update-inventories`` rewrites it).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import pulumi_aws
+import pytest
+import yaml
+from pydantic import BaseModel
+
+from review.engine import run_callable
+from review.model import Graph, Resource
+from stacks.settings import Settings, from_values
+
+REPO = Path(__file__).resolve().parent.parent
+STACKS = ("dev", "staging", "prod")
+SETTINGS_DOC = REPO / "docs" / "settings.md"
+STANDARD_TAGS = ("environment", "owner", "cost-center", "managed-by")
+
+RESOURCE_STAR_ALLOWED = {"ecr:GetAuthorizationToken"}
+"""Actions AWS offers no resource-level permission for: ``"*"`` is their only valid resource."""
+
+IDENTITY_POLICY_TYPES = {"aws:iam/rolePolicy:RolePolicy": "policy", "aws:iam/policy:Policy": "policy",
+                         "aws:iam/userPolicy:UserPolicy": "policy", "aws:iam/groupPolicy:GroupPolicy": "policy"}
+
+
+_WARMED: list[bool] = []
+
+
+def warm_engine() -> None:
+    """Run the prod composition once outside a program directory, so the AWS SDK modules it needs stay loaded.
+
+    Works around the engine forgetting modules imported from ``<repo>/.venv`` after a program run (the
+    virtualenv lives inside the program directory), which breaks the second stack run in one interpreter.
+    """
+    if _WARMED:
+        return
+    _WARMED.append(True)
+    from stacks.aws import build_aws
+
+    settings = from_values({
+        "environment": "prod", "region": "us-east-1",
+        "storage": {"buckets": [{"name": "assets", "accessLogging": True}]},
+        "dns": {"zoneName": "example.com", "domainName": "a.example.com"},
+    })
+    run_callable(lambda: build_aws(settings), project="backend-hosting", stack="warm")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _warm() -> None:
+    warm_engine()
+
+
+def stack_settings(stack: str) -> Settings:
+    """A stack's validated settings, read from its stack file like the program does."""
+    raw = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
+    values = {k.split(":", 1)[1]: v for k, v in raw.items() if k.startswith("backend-hosting:")}
+    return from_values(values, source=f"Pulumi.{stack}.yaml")
+
+
+def custom(g: Graph) -> list[Resource]:
+    return [r for r in g if r.custom and not r.type.startswith("pulumi:providers:")]
+
+
+# -- every stack ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_resource_uses_the_explicit_provider(run_stack, stack):
+    g = run_stack(stack)
+    providers = g.by_type("pulumi:providers:aws")
+    assert len(providers) == 1, "exactly one AWS provider, declared by the stack"
+    assert providers[0].inputs["region"] == stack_settings(stack).region
+    assert "defaultTags" not in providers[0].inputs, "tags are passed explicitly, not as provider default_tags"
+    wrong = [f"{r.type} {r.name}: {r.provider_urn}" for r in custom(g) if r.provider_urn != providers[0].urn]
+    assert not wrong, "resources on a default provider:\n" + "\n".join(wrong)
+    orphans = [r.name for r in custom(g) if r.parent is None]
+    assert not orphans, f"custom resources outside any component: {orphans}"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_internet_ingress_only_to_the_load_balancer_on_80_and_443(run_stack, stack):
+    g = run_stack(stack)
+    alb_sg = g.by_name(f"app-{stack}-alb", "aws:ec2/securityGroup:SecurityGroup").id
+    open_rules = []
+    for r in g.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
+        if r.inputs.get("cidrIpv4") == "0.0.0.0/0" or r.inputs.get("cidrIpv6") == "::/0":
+            open_rules.append((r.inputs["securityGroupId"] == alb_sg, r.inputs["fromPort"], r.inputs["toPort"]))
+    assert sorted(open_rules) == [(True, 80, 80), (True, 80, 80), (True, 443, 443), (True, 443, 443)]
+    for sg in g.by_type("aws:ec2/securityGroup:SecurityGroup"):
+        assert not sg.inputs.get("ingress") and not sg.inputs.get("egress"), f"{sg.name}: inline rules"
+    assert not g.by_type("aws:ec2/securityGroupRule:SecurityGroupRule"), "use the aws.vpc rule resources"
+
+
+def _statements(doc: str) -> list[dict[str, Any]]:
+    statements = json.loads(doc)["Statement"]
+    return statements if isinstance(statements, list) else [statements]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_wildcard_iam_actions_or_resources(run_stack, stack):
+    g = run_stack(stack)
+    problems = []
+    docs = [(r, r.inputs[key]) for t, key in IDENTITY_POLICY_TYPES.items() for r in g.by_type(t)]
+    docs += [(r, p["policy"]) for r in g.by_type("aws:iam/role:Role") for p in r.inputs.get("inlinePolicies", [])]
+    assert docs, "the stack has identity policies"
+    for res, doc in docs:
+        for st in _statements(doc):
+            if st.get("Effect") != "Allow":
+                continue
+            actions = _as_list(st.get("Action", []))
+            if "NotAction" in st or "NotResource" in st:
+                problems.append(f"{res.name}: NotAction/NotResource")
+            problems += [f"{res.name}: wildcard action {a}" for a in actions if a == "*" or a.endswith(":*")]
+            if "*" in _as_list(st.get("Resource", [])) and not set(actions) <= RESOURCE_STAR_ALLOWED:
+                problems.append(f"{res.name}: Resource '*' for {actions}")
+    for role in g.by_type("aws:iam/role:Role"):
+        for st in _statements(role.inputs["assumeRolePolicy"]):
+            principal = st.get("Principal")
+            if principal == "*" or (isinstance(principal, dict) and "*" in _as_list(principal.get("AWS", []))):
+                problems.append(f"{role.name}: trust policy with a wildcard principal")
+        assert not role.inputs.get("managedPolicyArns"), f"{role.name}: managed policies"
+    assert not g.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_log_group_has_retention_and_a_kms_key(run_stack, stack):
+    g = run_stack(stack)
+    expected = stack_settings(stack).monitoring.log_retention_days
+    groups = g.by_type("aws:cloudwatch/logGroup:LogGroup")
+    assert len(groups) >= 3
+    for lg in groups:
+        assert lg.inputs.get("retentionInDays") == expected, f"{lg.name}: retention {lg.inputs.get('retentionInDays')}"
+        assert lg.inputs.get("kmsKeyId"), f"{lg.name}: not encrypted with a customer-managed key"
+
+
+def _takes_tags(type_: str) -> bool:
+    module, cls = type_.split(":")[1].split("/")[0], type_.rsplit(":", 1)[1]
+    klass = getattr(getattr(pulumi_aws, module, None), cls, None)
+    if klass is None:
+        return False
+    return "tags" in inspect.signature(klass._internal_init).parameters
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_taggable_resource_carries_the_standard_tags(run_stack, stack):
+    g = run_stack(stack)
+    want = stack_settings(stack).standard_tags
+    missing = []
+    for r in custom(g):
+        if not _takes_tags(r.type):
+            continue
+        tags = r.inputs.get("tags") or {}
+        bad = [k for k in STANDARD_TAGS if tags.get(k) != want[k]]
+        if bad:
+            missing.append(f"{r.type} {r.name}: {bad}")
+    assert not missing, "resources without the standard tags:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_outputs(run_stack, stack):
+    g = run_stack(stack)
+    s = stack_settings(stack)
+    out = g.outputs
+    host = s.dns.domain_name or f"{s.name}.{s.environment}.example.com"
+    assert out["url"] == f"https://{host}"
+    assert out["api_urls"] == {v.name: f"https://{host}/{v.name}/" for v in s.service.api_versions}
+    assert out["database_endpoint"].endswith(":5432")
+    assert out["database_secret_arn"].startswith("arn:aws:secretsmanager:")
+    assert out["cache_endpoint"]
+    assert set(out["bucket_names"]) == {b.name for b in s.storage.buckets}
+    assert out["dashboard_url"].startswith("https://") and "#dashboards/dashboard/" in out["dashboard_url"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_service_is_wired_to_everything_it_uses(run_stack, stack):
+    g = run_stack(stack)
+    p = f"app-{stack}"
+    task_sg = g.by_name(f"{p}-tasks", "aws:ec2/securityGroup:SecurityGroup").id
+    ingress = [r.inputs for r in g.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+               if r.inputs.get("referencedSecurityGroupId") == task_sg]
+    assert sorted(r["fromPort"] for r in ingress) == [5432, 6379], "database and cache admit the tasks"
+    task_ingress = [r.inputs for r in g.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+                    if r.inputs["securityGroupId"] == task_sg]
+    alb_sg = g.by_name(f"{p}-alb", "aws:ec2/securityGroup:SecurityGroup").id
+    assert [(r["referencedSecurityGroupId"], r["fromPort"]) for r in task_ingress] == [(alb_sg, 8080)]
+    container = json.loads(g.inputs(f"{p}-task", "aws:ecs/taskDefinition:TaskDefinition")["containerDefinitions"])[0]
+    assert {s["name"] for s in container["secrets"]} >= {"DB_USERNAME", "DB_PASSWORD"}
+    assert all(s["valueFrom"].startswith("arn:aws:secretsmanager:") for s in container["secrets"])
+    env = {e["name"] for e in container["environment"]}
+    assert {"DB_HOST", "DB_PORT", "DB_NAME", "CACHE_HOST", "CACHE_PORT", "BUCKET_ASSETS"} <= env
+    task_role = g.by_name(f"{p}-task", "aws:iam/role:Role").outputs["name"]
+    grants = sorted(r.name.removeprefix(f"{p}-") for r in g.by_type("aws:iam/rolePolicy:RolePolicy")
+                    if r.inputs["role"] == task_role)
+    expected = ["assets-read-write-" + f"{p}-task", "cache-connect-" + f"{p}-task"]
+    if stack_settings(stack).database.iam_authentication:
+        expected.append(f"db-connect-app-{p}-task")
+    assert grants == sorted(expected)
+
+
+# -- per profile ----------------------------------------------------------------------------------------------
+def test_dev_is_the_cheap_layout_with_public_tasks_admitting_only_the_alb(run_stack):
+    g = run_stack("dev")
+    assert not g.by_type("aws:ec2/natGateway:NatGateway") and not g.by_type("aws:ec2/eip:Eip")
+    assert not g.by_type("aws:wafv2/webAcl:WebAcl")
+    assert [e.inputs["vpcEndpointType"] for e in g.by_type("aws:ec2/vpcEndpoint:VpcEndpoint")] == ["Gateway"]
+    service = g.by_name("app-dev-service", "aws:ecs/service:Service").inputs
+    assert service["networkConfiguration"]["assignPublicIp"] is True
+    public = {s.id for s in g.by_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["tier"] == "public"}
+    assert set(service["networkConfiguration"]["subnets"]) == public
+    assert not [r for r in g if r.options["protect"]], "nothing is protected in dev"
+    td = g.by_name("app-dev-task", "aws:ecs/taskDefinition:TaskDefinition").inputs
+    assert (td["cpu"], td["memory"], td["runtimePlatform"]["cpuArchitecture"]) == ("256", "512", "ARM64")
+    db = g.by_name("app-dev-db", "aws:rds/instance:Instance").inputs
+    assert (db["instanceClass"], db["multiAz"], db["backupRetentionPeriod"]) == ("db.t4g.micro", False, 1)
+
+
+def test_dev_public_tasks_are_a_recorded_waiver(run_stack):
+    s = stack_settings("dev")
+    g = run_stack("dev")
+    service = g.by_name("app-dev-service", "aws:ecs/service:Service")
+    waivers = [w for w in s.waivers if __import__("fnmatch").fnmatchcase(service.name, w.resource)]
+    assert waivers, "Pulumi.dev.yaml must waive the public-IP tasks of the dev service"
+    assert all(len(w.reason.split()) >= 10 for w in s.waivers)
+    for stack in ("staging", "prod"):
+        assert not stack_settings(stack).waivers, f"{stack} needs no waiver"
+
+
+def test_staging_has_the_prod_shape_at_smaller_sizes(run_stack):
+    g = run_stack("staging")
+    assert len(g.by_type("aws:ec2/natGateway:NatGateway")) == 1
+    service = g.by_name("app-staging-service", "aws:ecs/service:Service").inputs
+    assert service["networkConfiguration"]["assignPublicIp"] is False
+    assert len(g.by_type("aws:wafv2/webAcl:WebAcl")) == 1
+    target = g.by_name("app-staging-scaling", "aws:appautoscaling/target:Target").inputs
+    assert (target["minCapacity"], target["maxCapacity"]) == (2, 4)
+
+
+def test_prod_survives_an_az_and_protects_its_data(run_stack):
+    g = run_stack("prod")
+    assert len(g.by_type("aws:ec2/natGateway:NatGateway")) == 3
+    assert len({s.inputs["availabilityZone"] for s in g.by_type("aws:ec2/subnet:Subnet")}) == 3
+    assert len([e for e in g.by_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+                if e.inputs["vpcEndpointType"] == "Interface"]) == 4
+    service = g.by_name("app-prod-service", "aws:ecs/service:Service").inputs
+    assert service["networkConfiguration"]["assignPublicIp"] is False
+    alb = g.by_name("app-prod-alb", "aws:lb/loadBalancer:LoadBalancer").inputs
+    assert alb["enableDeletionProtection"] is True
+    db = g.by_name("app-prod-db", "aws:rds/instance:Instance").inputs
+    assert db["multiAz"] is True and db["deletionProtection"] is True and db["backupRetentionPeriod"] == 30
+    cache = g.by_name("app-prod-cache", "aws:elasticache/replicationGroup:ReplicationGroup").inputs
+    assert cache["automaticFailoverEnabled"] is True and cache["multiAzEnabled"] is True
+    stateful = ["aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup",
+                "aws:s3/bucket:Bucket", "aws:kms/key:Key"]
+    unprotected = [f"{t} {r.name}" for t in stateful for r in g.by_type(t) if not r.options["protect"]]
+    assert not unprotected, f"stateful resources without protect in prod: {unprotected}"
+    assert all(g.by_type(t) for t in stateful)
+    target = g.by_name("app-prod-scaling", "aws:appautoscaling/target:Target").inputs
+    assert (target["minCapacity"], target["maxCapacity"]) == (3, 20)
+    # A Route 53 zone is configured: the certificate is DNS-validated in it and the domain aliased to the ALB.
+    assert {r.name for r in g.by_type("aws:route53/record:Record")} == {"app-prod-cert-validation", "app-prod-alias"}
+
+
+# -- docs/settings.md -----------------------------------------------------------------------------------------
+def _type(ann: Any) -> str:
+    origin, args = typing.get_origin(ann), typing.get_args(ann)
+    if origin is typing.Literal:
+        return " \\| ".join(json.dumps(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " \\| ".join("null" if a is type(None) else _type(a) for a in args)
+    if origin is list:
+        return f"list of {_type(args[0])}"
+    if origin is dict:
+        return f"map {_type(args[0])} → {_type(args[1])}"
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return "object"
+    names = {str: "string", int: "integer", float: "number", bool: "boolean"}
+    return names.get(ann, getattr(ann, "__name__", str(ann)))
+
+
+def _constraints(field: Any) -> str:
+    out = []
+    for m in field.metadata:
+        for attr, sym in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<"), ("min_length", "min length ")):
+            if getattr(m, attr, None) is not None:
+                out.append(f"{sym}{getattr(m, attr)}")
+        if getattr(m, "pattern", None):
+            out.append(f"pattern `{m.pattern}`")
+    return ", ".join(out)
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, BaseModel):
+        v = v.model_dump(by_alias=True)
+    elif isinstance(v, list):
+        v = [x.model_dump(by_alias=True) if isinstance(x, BaseModel) else x for x in v]
+    if v is None:
+        return "null"
+    text = json.dumps(v, separators=(", ", ": "), ensure_ascii=False)
+    return "`" + text.replace("|", "\\|") + "`"
+
+
+def _dig(obj: Any, path: list[str]) -> Any:
+    for p in path:
+        obj = getattr(obj, p)
+    return obj
+
+
+def render_settings_doc() -> str:
+    """``docs/settings.md`` from the pydantic model and the profiles (AWS, with the GCP overlay noted)."""
+    aws = {e: from_values({"environment": e, "region": "us-east-1"}) for e in STACKS}
+    gcp = {e: from_values({"environment": e, "region": "us-central1", "cloud": "gcp", "gcpProject": "demo"})
+           for e in STACKS}
+    lines = [
+        "# Settings",
+        "",
+        "<!-- Generated from stacks/settings.py by tests/test_stacks.py: edit the model, then run",
+        "     `python -m pytest tests/test_stacks.py --update-inventories`. A test fails when this page is stale. -->",
+        "",
+        "Every stack's settings live in its `Pulumi.<stack>.yaml` under the `backend-hosting:` namespace, with",
+        "camelCase keys (`backend-hosting:network: {natStrategy: single}`). A stack file states only what differs from",
+        "its environment profile: the values below are what `dev`, `staging` and `prod` get when the stack file says",
+        "nothing (AWS; where the GCP overlay differs, it is noted as *gcp:*). Unknown keys and invalid values fail the",
+        "preview with one line naming the key. Objects merge key by key; lists replace.",
+        "",
+    ]
+
+    def table(title: str, model: type[BaseModel], path: list[str] | None) -> None:
+        lines.extend([f"## {title}", "", (model.__doc__ or "").strip().splitlines()[0], ""])
+        if path is None:
+            lines.extend(["| key | type | default | description |", "|---|---|---|---|"])
+        else:
+            lines.extend(["| key | type | dev | staging | prod | description |", "|---|---|---|---|---|---|"])
+        nested: list[tuple[str, type[BaseModel], list[str] | None]] = []
+        for name, field in model.model_fields.items():
+            key = field.alias or name
+            ann = field.annotation
+            kind = _type(ann)
+            extra = _constraints(field)
+            if extra:
+                kind += f" ({extra})"
+            desc = (field.description or "").replace("|", "\\|")
+            sub = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+            item = typing.get_args(ann)[0] if typing.get_origin(ann) is list else None
+            if sub is not None:
+                desc = desc or (sub.__doc__ or "").strip().splitlines()[0]
+                desc += f" See [{key}](#{''.join([*(path or []), key]).lower()})."
+                nested.append(("`" + ".".join([*(path or []), key]) + "`", sub,
+                               [*path, name] if path is not None else None))
+            elif isinstance(item, type) and issubclass(item, BaseModel):
+                nested.append(("`" + ".".join([*(path or []), key]) + "[]` items", item, None))
+            if path is None:
+                default = "required" if field.is_required() else _value(field.get_default(call_default_factory=True))
+                lines.append(f"| `{key}` | {kind} | {default} | {desc} |")
+                continue
+            cells = []
+            for env in STACKS:
+                if field.is_required() and not _has_profile_value(path, key, env):
+                    cells.append("required")
+                    continue
+                if sub is not None:
+                    cells.append("(object)")
+                    continue
+                value = _value(_dig(aws[env], [*path, name]))
+                other = _value(_dig(gcp[env], [*path, name]))
+                if other != value and key not in ("cloud", "gcpProject"):
+                    value += f" *gcp:* {other}"
+                cells.append(value)
+            lines.append(f"| `{key}` | {kind} | {' | '.join(cells)} | {desc} |")
+        lines.append("")
+        for sub_title, sub_model, sub_path in nested:
+            table(sub_title, sub_model, sub_path)
+
+    table("Top level", Settings, [])
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _has_profile_value(path: list[str], key: str, env: str) -> bool:
+    from stacks.settings import PROFILES
+
+    cur: Any = PROFILES[env]
+    for p in [*[_alias(path, i) for i in range(len(path))], key]:
+        if not isinstance(cur, dict) or p not in cur:
+            return False
+        cur = cur[p]
+    return True
+
+
+def _alias(path: list[str], i: int) -> str:
+    model: type[BaseModel] = Settings
+    for p in path[:i]:
+        model = model.model_fields[p].annotation  # type: ignore[assignment]
+    field = model.model_fields[path[i]]
+    return field.alias or path[i]
+
+
+def test_settings_doc_is_in_sync(request):
+    text = render_settings_doc()
+    if request.config.getoption("--update-inventories", default=False):
+        SETTINGS_DOC.write_text(text)
+    current = SETTINGS_DOC.read_text() if SETTINGS_DOC.exists() else ""
+    assert current == text, ("docs/settings.md is out of date with stacks/settings.py: run "
+                             "`python -m pytest tests/test_stacks.py --update-inventories` and commit the result")
