@@ -1,1 +1,3 @@
-"""GCP components (not built yet: the settings model is cloud-neutral, the AWS stack is the first)."""
+"""GCP components: kms, network, service, load_balancer, database, cache, bucket, monitoring (the same concerns,
+with the same names, as ``components/aws``). Shared helpers (labels, CMEK references, the Workload protocol) are
+in ``components/gcp/common.py``."""

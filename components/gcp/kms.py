@@ -1,0 +1,124 @@
+"""Kms: one key ring with a customer-managed key per data service, rotated, each usable only by its agent."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.gcp.common import Cmek, child_opts, gcp_labels, invoke_opts, remember_deps
+
+ENCRYPTER_DECRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+
+SERVICE_AGENTS: dict[str, str] = {
+    "sql": "gcp-sa-cloud-sql.iam.gserviceaccount.com",
+    "storage": "gs-project-accounts.iam.gserviceaccount.com",
+    "redis": "cloud-redis.iam.gserviceaccount.com",
+    "artifacts": "gcp-sa-artifactregistry.iam.gserviceaccount.com",
+    "run": "serverless-robot-prod.iam.gserviceaccount.com",
+    "secrets": "gcp-sa-secretmanager.iam.gserviceaccount.com",
+}
+"""Key purpose -> domain of the Google service agent ``service-<project number>@<domain>`` that uses the key
+(Cloud SQL, Cloud Storage, Memorystore for Redis, Artifact Registry, Cloud Run, Secret Manager)."""
+
+SERVICE_IDENTITY_APIS: dict[str, str] = {
+    "sql": "sqladmin.googleapis.com",
+    "artifacts": "artifactregistry.googleapis.com",
+    "secrets": "secretmanager.googleapis.com",
+}
+"""Purposes whose agent is created lazily by Google; ``ensure_service_agents`` creates it up front."""
+
+
+def service_agent(purpose: str, project_number: pulumi.Input[str]) -> pulumi.Output[str]:
+    """``serviceAccount:service-<number>@<agent domain>`` of a key purpose."""
+    if purpose not in SERVICE_AGENTS:
+        raise ValueError(f"unknown key purpose {purpose!r}: use one of {sorted(SERVICE_AGENTS)}")
+    return pulumi.Output.concat("serviceAccount:service-", project_number, "@", SERVICE_AGENTS[purpose])
+
+
+@dataclass
+class KmsArgs:
+    """Arguments of :class:`Kms`. Defaults: a key for every data service, 90-day rotation, not protected."""
+
+    location: str
+    """Key-ring location: the region of the resources the keys protect (a CMEK must share their location)."""
+    purposes: Sequence[str] = tuple(SERVICE_AGENTS)
+    """Which keys to create; each is granted to its service agent only (see ``SERVICE_AGENTS``)."""
+    rotation_days: int = 90
+    """Automatic rotation period of every key, days (1 to 36500)."""
+    destroy_scheduled_days: int = 30
+    """Days a destroyed key version stays recoverable (1 to 120)."""
+    protection_level: str = "SOFTWARE"
+    """``SOFTWARE`` or ``HSM`` (HSM costs more per key version and operation)."""
+    ensure_service_agents: bool = True
+    """Create the service agents Google only creates on first use (Cloud SQL, Artifact Registry, Secret
+    Manager: ``gcp.projects.ServiceIdentity``), so the key grants never name an account that does not exist."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels on every key (the standard set)."""
+    protect: bool = False
+    """Pulumi ``protect`` on the key ring and keys (prod): destroying a key destroys the data it encrypts."""
+
+    def __post_init__(self) -> None:
+        unknown = [p for p in self.purposes if p not in SERVICE_AGENTS]
+        if unknown:
+            raise ValueError(f"KmsArgs.purposes: unknown {unknown}; use some of {sorted(SERVICE_AGENTS)}")
+        if not 1 <= self.rotation_days <= 36500:
+            raise ValueError(f"KmsArgs.rotation_days {self.rotation_days}: use 1 to 36500")
+        if self.protection_level not in ("SOFTWARE", "HSM"):
+            raise ValueError(f"KmsArgs.protection_level {self.protection_level!r}: use SOFTWARE or HSM")
+
+
+class Kms(pulumi.ComponentResource):
+    """A key ring and one rotated ``ENCRYPT_DECRYPT`` key per purpose, each usable by exactly one Google
+    service agent (``roles/cloudkms.cryptoKeyEncrypterDecrypter`` on that key only)."""
+
+    key_ring: gcp.kms.KeyRing
+    keys: dict[str, gcp.kms.CryptoKey]
+    grants: dict[str, gcp.kms.CryptoKeyIAMMember]
+    project_number: pulumi.Output[str]
+
+    def __init__(self, name: str, args: KmsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("backend:gcp:Kms", name, None, opts)
+        remember_deps(self, opts)
+        self.args = args
+        labels = gcp_labels(args.labels)
+        project = gcp.organizations.get_project_output(opts=invoke_opts(self))
+        self.project_number = project.number
+
+        self.key_ring = gcp.kms.KeyRing(f"{name}-ring", location=args.location,
+                                        opts=child_opts(self, protect=args.protect))
+        identities: dict[str, gcp.projects.ServiceIdentity] = {}
+        if args.ensure_service_agents:
+            for purpose in args.purposes:
+                api = SERVICE_IDENTITY_APIS.get(purpose)
+                if api:
+                    identities[purpose] = gcp.projects.ServiceIdentity(
+                        f"{name}-{purpose}-agent", service=api, opts=child_opts(self))
+        self.keys = {}
+        self.grants = {}
+        for purpose in args.purposes:
+            key = gcp.kms.CryptoKey(
+                f"{name}-{purpose}", key_ring=self.key_ring.id, purpose="ENCRYPT_DECRYPT",
+                rotation_period=f"{args.rotation_days * 86400}s",
+                destroy_scheduled_duration=f"{args.destroy_scheduled_days * 86400}s",
+                version_template={"algorithm": "GOOGLE_SYMMETRIC_ENCRYPTION",
+                                  "protection_level": args.protection_level},
+                labels={**labels, "purpose": purpose}, opts=child_opts(self, protect=args.protect))
+            self.keys[purpose] = key
+            deps = [identities[purpose]] if purpose in identities else []
+            self.grants[purpose] = gcp.kms.CryptoKeyIAMMember(
+                f"{name}-{purpose}-agent", crypto_key_id=key.id, role=ENCRYPTER_DECRYPTER,
+                member=service_agent(purpose, self.project_number), opts=child_opts(self, depends_on=deps))
+
+        self.register_outputs({
+            "key_ring_id": self.key_ring.id,
+            "key_ids": {p: k.id for p, k in self.keys.items()},
+        })
+
+    def cmek(self, purpose: str) -> Cmek:
+        """The key of ``purpose`` with its agent grant, to pass to a component's ``kms_key`` argument."""
+        if purpose not in self.keys:
+            raise KeyError(f"Kms {self.pulumi_resource_name} has no {purpose!r} key; it has {sorted(self.keys)}")
+        return Cmek(key_id=self.keys[purpose].id, ready=(self.grants[purpose],))
