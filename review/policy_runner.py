@@ -1,12 +1,433 @@
-"""Runs policy packs over a captured graph. INTERIM: replaced by the security-pack work (issue 4)."""
+"""Runs the policy packs over a captured graph.
+
+* Our packs (every ``policies/<name>/`` whose package defines ``PACK``, see :mod:`policies.common`) run
+  in-process: the same :meth:`policies.common.Rule.evaluate` the CLI's validate functions call, with enforcement
+  levels and policy config resolved as the Pulumi CLI resolves them (defaults from each policy, then a
+  ``--policy-pack-config``-style mapping). Waived findings are reported with ``waived=True`` and the reason.
+* Any other pack (``--policy-pack DIR``, or one of ours without ``PACK``) runs through the real CrossGuard
+  protocol: ``python -u -m pulumi.policy <engine> .`` in the pack directory (what the CLI's python analyzer shim
+  runs), then ``GetAnalyzerInfo``, ``Configure``, ``ConfigureStack``, ``Analyze`` per resource and
+  ``AnalyzeStack`` over gRPC, and the process is terminated. The stack config reaches it in ``PULUMI_CONFIG``,
+  as under the CLI; the runner marks findings covered by a waiver as waived.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .model import Graph, Violation
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:  # the packs live in this repository's `policies` package
+    sys.path.insert(0, str(REPO_ROOT))
+
+from policies.common import (  # noqa: E402
+    Context,
+    Pack,
+    Res,
+    ResourceIndex,
+    Rule,
+    StackInfo,
+    discover_packs,
+    pack_dirs,
+    resolve_config,
+)
+
+from .model import Graph, Violation  # noqa: E402
+
+POLICIES_DIR = REPO_ROOT / "policies"
+
+SEVERITY_NAMES = {0: "medium", 1: "low", 2: "medium", 3: "high", 4: "critical"}
+ENFORCEMENT_NAMES = {0: "advisory", 1: "mandatory", 2: "disabled", 3: "remediate"}
 
 
-def run_policies(graph: Graph, extra_packs: list[Path] | None = None) -> tuple[list[Violation], list[str]]:
-    """Return (violations, names of packs run)."""
-    return [], []
+class PolicyPackError(Exception):
+    """A pack could not be started or answered badly (one line, for exit code 2)."""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Graph -> policy views
+# ---------------------------------------------------------------------------------------------------------
+
+def graph_resources(graph: Graph) -> list[Res]:
+    """A :class:`Res` per graph resource (inputs, options, provider inputs, dependencies), in graph order."""
+    by_urn = {r.urn: r for r in graph.resources}
+    out = []
+    for r in graph.resources:
+        prov = by_urn.get(r.provider_urn) if r.provider_urn else None
+        out.append(Res(
+            r.type, r.name, r.urn, r.inputs, opts=r.options, parent=r.parent,
+            provider_props=prov.inputs if prov is not None else None, provider_urn=r.provider_urn,
+            deps=list(r.options.get("dependsOn") or []), prop_deps=r.property_dependencies, id=r.id,
+        ))
+    return out
+
+
+def stack_info(graph: Graph, extra_policy_names: Sequence[str] = ()) -> StackInfo:
+    """What rules know about the stack, offline."""
+    return StackInfo(project=graph.project, stack=graph.stack, config=dict(graph.config), offline=True,
+                     extra_policy_names=frozenset(extra_policy_names))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# In-process packs
+# ---------------------------------------------------------------------------------------------------------
+
+@dataclass
+class _Plan:
+    """A pack's rules with their resolved enforcement and config, and a per-type index of resource rules."""
+
+    pack: Pack
+    resolved: dict[str, tuple[str, dict[str, Any]]]
+
+    def __post_init__(self) -> None:
+        active = [r for r in self.pack.rules if self.resolved[r.name][0] != "disabled"]
+        self.resource_rules = [r for r in active if r.kind == "resource"]
+        self.stack_rules = [r for r in active if r.kind == "stack"]
+        self._by_type: dict[str, list[Rule]] = {}
+
+    def rules_for(self, type_: str) -> list[Rule]:
+        rules = self._by_type.get(type_)
+        if rules is None:
+            rules = [r for r in self.resource_rules if r.applies_to(type_)]
+            self._by_type[type_] = rules
+        return rules
+
+
+def _level(level: str) -> str:
+    # The servicer reports a remediate-level violation as mandatory (a remediation did not fix it).
+    return "mandatory" if level == "remediate" else level
+
+
+def _violation(pack: Pack, rule: Rule, level: str, message: str, res: Res | None, waiver: Any) -> Violation:
+    return Violation(
+        pack=pack.name, policy=rule.name, enforcement=_level(level), message=message,
+        urn=res.urn if res is not None else None, resource_type=res.type if res is not None else None,
+        resource_name=res.name if res is not None else None, severity=rule.severity,
+        remediation=rule.remediation, waived=waiver is not None,
+        waiver_reason=waiver.reason if waiver is not None else None,
+    )
+
+
+def run_pack(pack: Pack, resources: Sequence[Res], stack: StackInfo,
+             user_config: Mapping[str, Any] | None = None) -> list[Violation]:
+    """Run one of our packs in-process over the resources."""
+    plan = _Plan(pack, resolve_config(pack, user_config))
+    out: list[Violation] = []
+    contexts = {r.name: Context(r, plan.resolved[r.name][1], stack) for r in plan.resource_rules}
+    for res in resources:
+        for rule in plan.rules_for(res.type):
+            for f in rule.evaluate(res, contexts[rule.name]):
+                out.append(_violation(pack, rule, plan.resolved[rule.name][0], f.message, f.res, f.waiver))
+    index = ResourceIndex(resources)
+    for rule in plan.stack_rules:
+        ctx = Context(rule, plan.resolved[rule.name][1], stack, index)
+        for f in rule.evaluate(index, ctx):
+            out.append(_violation(pack, rule, plan.resolved[rule.name][0], f.message, f.res, f.waiver))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Packs over the CrossGuard protocol
+# ---------------------------------------------------------------------------------------------------------
+
+def _pack_python(directory: Path) -> str:
+    """The interpreter the CLI would use: the ``virtualenv`` runtime option of PulumiPolicy.yaml, if it exists."""
+    try:
+        import yaml
+
+        data = yaml.safe_load((directory / "PulumiPolicy.yaml").read_text()) or {}
+    except (OSError, ValueError):
+        data = {}
+    runtime = data.get("runtime") if isinstance(data, dict) else None
+    venv = (runtime.get("options") or {}).get("virtualenv") if isinstance(runtime, dict) else None
+    if isinstance(venv, str):
+        for cand in (directory / venv / "bin" / "python", directory / venv / "Scripts" / "python.exe"):
+            if cand.exists():
+                return str(cand)
+    return sys.executable
+
+
+def pulumi_config_env(graph: Graph) -> str:
+    """``PULUMI_CONFIG`` as the CLI builds it: ``ns:key`` -> string (structured values JSON-encoded)."""
+    return json.dumps({k: v if isinstance(v, str) else json.dumps(v) for k, v in graph.config.items()})
+
+
+class PackProcess:
+    """A policy pack started as the Pulumi CLI starts it, and a gRPC client to it."""
+
+    def __init__(self, directory: str | Path, *, env: Mapping[str, str] | None = None,
+                 timeout: float = 30.0) -> None:
+        import grpc
+        from pulumi.runtime.proto import analyzer_pb2_grpc
+
+        self.directory = Path(directory).resolve()
+        if not (self.directory / "PulumiPolicy.yaml").is_file():
+            raise PolicyPackError(f"{directory}: not a policy pack (no PulumiPolicy.yaml)")
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        full_env.setdefault("PYTHONUNBUFFERED", "1")
+        self.proc = subprocess.Popen(
+            [_pack_python(self.directory), "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
+            cwd=self.directory, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        port = self._read_port(timeout)
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}",
+                                             options=[("grpc.max_receive_message_length", 400 * 1024 * 1024)])
+        grpc.channel_ready_future(self.channel).result(timeout=timeout)
+        self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
+
+    def _read_port(self, timeout: float) -> int:
+        line: list[bytes] = []
+        reader = threading.Thread(target=lambda: line.append(self.proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        text = line[0].decode().strip() if line else ""
+        if not text.isdigit():
+            self.proc.kill()
+            err = self.proc.stderr.read().decode(errors="replace").strip().splitlines() if self.proc.stderr else []
+            detail = err[-1] if err else "no port printed"
+            raise PolicyPackError(f"policy pack {self.directory} failed to start: {detail}")
+        return int(text)
+
+    def close(self) -> None:
+        """Close the channel and stop the process."""
+        try:
+            self.channel.close()
+        finally:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+            for stream in (self.proc.stdout, self.proc.stderr):
+                if stream:
+                    stream.close()
+
+    def __enter__(self) -> PackProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _struct(value: Mapping[str, Any]) -> Any:
+    from google.protobuf import struct_pb2
+
+    s = struct_pb2.Struct()
+    s.update(_jsonable(value))
+    return s
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, bool, int, float)) or value is None:
+        return value
+    return str(value)
+
+
+def _options(r: Any) -> Any:
+    from pulumi.runtime.proto import analyzer_pb2
+
+    o = r.options
+    dbr = o.get("deleteBeforeReplace")
+    return analyzer_pb2.AnalyzerResourceOptions(
+        protect=bool(o.get("protect")), ignoreChanges=list(o.get("ignoreChanges") or []),
+        deleteBeforeReplace=bool(dbr), deleteBeforeReplaceDefined=dbr is not None,
+        additionalSecretOutputs=list(o.get("additionalSecretOutputs") or []),
+        aliases=[a if isinstance(a, str) else json.dumps(a) for a in o.get("aliases") or []],
+        parent=r.parent or "",
+    )
+
+
+def _provider(graph_by_urn: Mapping[str, Any], r: Any) -> Any:
+    from pulumi.runtime.proto import analyzer_pb2
+
+    prov = graph_by_urn.get(r.provider_urn) if r.provider_urn else None
+    if prov is None:
+        return None
+    return analyzer_pb2.AnalyzerProviderResource(type=prov.type, properties=_struct(prov.inputs), urn=prov.urn,
+                                                 name=prov.name)
+
+
+def analyze_requests(graph: Graph) -> tuple[list[Any], Any]:
+    """The ``AnalyzeRequest`` per resource and the ``AnalyzeStackRequest`` the CLI would send for this graph."""
+    from pulumi.runtime.proto import analyzer_pb2
+
+    by_urn = {r.urn: r for r in graph.resources}
+    requests, stack_resources = [], []
+    for r in graph.resources:
+        props = _struct(r.inputs)
+        opts = _options(r)
+        prov = _provider(by_urn, r)
+        kw = {"provider": prov} if prov is not None else {}
+        requests.append(analyzer_pb2.AnalyzeRequest(type=r.type, properties=props, urn=r.urn, name=r.name,
+                                                    options=opts, **kw))
+        stack_resources.append(analyzer_pb2.AnalyzerResource(
+            type=r.type, properties=props, urn=r.urn, name=r.name, options=opts, parent=r.parent or "",
+            dependencies=list(r.options.get("dependsOn") or []) + sorted(
+                {u for us in r.property_dependencies.values() for u in us}),
+            propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(v))
+                                  for k, v in r.property_dependencies.items() if v},
+            **kw,
+        ))
+    return requests, analyzer_pb2.AnalyzeStackRequest(resources=stack_resources)
+
+
+def configure_request(info: Any, user_config: Mapping[str, Any] | None) -> Any:
+    """``ConfigureAnalyzerRequest`` as the CLI builds it: every policy's level and schema defaults, overridden
+    by the ``--policy-pack-config``-style mapping."""
+    from google.protobuf import json_format
+    from pulumi.runtime.proto import analyzer_pb2
+
+    user_config = user_config or {}
+    levels = {v: k for k, v in ENFORCEMENT_NAMES.items()}
+    all_cfg = user_config.get("all")
+    all_level = all_cfg if isinstance(all_cfg, str) else (all_cfg or {}).get("enforcementLevel")
+    policy_config = {}
+    for p in info.policies:
+        level = ENFORCEMENT_NAMES.get(p.enforcementLevel, "advisory")
+        schema = json_format.MessageToDict(p.configSchema.properties) if p.HasField("configSchema") else {}
+        props = {k: v["default"] for k, v in schema.items() if isinstance(v, dict) and "default" in v}
+        if all_level:
+            level = all_level
+        specific = user_config.get(p.name)
+        if isinstance(specific, str):
+            level = specific
+        elif isinstance(specific, Mapping):
+            level = specific.get("enforcementLevel", level)
+            props.update({k: v for k, v in specific.items() if k != "enforcementLevel"})
+        policy_config[p.name] = analyzer_pb2.PolicyConfig(enforcementLevel=levels[level], properties=_struct(props))
+    return analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=policy_config)
+
+
+def run_pack_protocol(directory: str | Path, graph: Graph, stack: StackInfo,
+                      user_config: Mapping[str, Any] | None = None) -> tuple[str, list[Violation], list[str]]:
+    """Run a pack through the CrossGuard protocol: returns (pack name, violations, policy names)."""
+    import grpc
+    from google.protobuf import empty_pb2
+    from pulumi.runtime.proto import analyzer_pb2
+
+    env = {"PULUMI_CONFIG": pulumi_config_env(graph), "PULUMI_PROJECT": graph.project,
+           "PULUMI_STACK": graph.stack, "PULUMI_DRY_RUN": "true"}
+    by_urn = {r.urn: r for r in graph.resources}
+    try:
+        with PackProcess(directory, env=env) as pack:
+            info = pack.stub.GetAnalyzerInfo(empty_pb2.Empty())
+            pack.stub.Configure(configure_request(info, user_config))
+            with contextlib.suppress(grpc.RpcError):  # older packs do not implement it; the CLI ignores that too
+                pack.stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
+                    stack=graph.stack, project=graph.project, organization="organization", dry_run=True))
+            requests, stack_request = analyze_requests(graph)
+            diagnostics = []
+            for req in requests:
+                diagnostics.extend((d, req.urn) for d in pack.stub.Analyze(req).diagnostics)
+            diagnostics.extend((d, d.urn) for d in pack.stub.AnalyzeStack(stack_request).diagnostics)
+    except grpc.RpcError as exc:
+        raise PolicyPackError(f"policy pack {directory}: {exc.code().name}: {exc.details()}") from exc
+    remediation = {p.name: p.remediation_steps for p in info.policies}
+    out = []
+    for d, urn in diagnostics:
+        urn = d.urn or urn
+        res = by_urn.get(urn) if urn else None
+        view = Res(res.type, res.name, res.urn) if res is not None else None
+        waiver = stack.waiver_for(d.policyName, view)
+        message = d.message
+        if d.description and message.startswith(d.description + "\n"):
+            message = message[len(d.description) + 1:]
+        out.append(Violation(
+            pack=d.policyPackName or info.name, policy=d.policyName,
+            enforcement=_level(ENFORCEMENT_NAMES.get(d.enforcementLevel, "advisory")), message=message,
+            urn=urn or None, resource_type=res.type if res else None, resource_name=res.name if res else None,
+            severity=SEVERITY_NAMES.get(d.severity, "medium"), remediation=remediation.get(d.policyName, ""),
+            waived=waiver is not None, waiver_reason=waiver.reason if waiver else None,
+        ))
+    return info.name, out, [p.name for p in info.policies]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Entry point used by review.cli
+# ---------------------------------------------------------------------------------------------------------
+
+def _load_config(policy_config: Mapping[str, Any] | str | Path | None) -> dict[str, Any]:
+    if policy_config is None:
+        return {}
+    if isinstance(policy_config, (str, Path)):
+        return json.loads(Path(policy_config).read_text())
+    return dict(policy_config)
+
+
+def run_policies(graph: Graph, extra_packs: list[Path] | None = None, *,
+                 policy_config: Mapping[str, Any] | str | Path | None = None,
+                 packs: Sequence[Pack] | None = None) -> tuple[list[Violation], list[str]]:
+    """Return (violations, names of packs run).
+
+    ``policy_config`` maps a pack name to its ``--policy-pack-config`` content (or is a JSON file of that
+    mapping); ``packs`` overrides the discovered in-process packs (tests).
+    """
+    config = _load_config(policy_config)
+    resources = graph_resources(graph)
+    violations: list[Violation] = []
+    names: list[str] = []
+
+    # Third-party packs first, so waivers may name their policies.
+    ours = list(packs) if packs is not None else discover_packs(POLICIES_DIR)
+    our_dirs = {p.directory.resolve() for p in ours if p.directory is not None}
+    protocol_dirs = [d for d in pack_dirs(POLICIES_DIR) if d.resolve() not in our_dirs] if packs is None else []
+    for extra in extra_packs or []:
+        d = Path(extra).resolve()
+        if d not in our_dirs and d not in protocol_dirs:
+            protocol_dirs.append(d)
+    extra_names: list[str] = []
+    protocol_results = []
+    for d in protocol_dirs:
+        stack = stack_info(graph)
+        name, found, policy_names = run_pack_protocol(d, graph, stack, config.get(d.name))
+        protocol_results.append((name, found))
+        extra_names.extend(policy_names)
+
+    stack = stack_info(graph, extra_names)
+    for pack in ours:
+        violations.extend(run_pack(pack, resources, stack, config.get(pack.name)))
+        names.append(pack.name)
+    for name, found in protocol_results:
+        violations.extend(found)
+        names.append(name)
+    violations.extend(_unused_waivers(ours, violations, stack, config))
+    return violations, names
+
+
+def _unused_waivers(packs: Sequence[Pack], violations: Sequence[Violation], stack: StackInfo,
+                    config: Mapping[str, Any]) -> list[Violation]:
+    """Advisory ``waiver-audit`` findings for valid waivers that cover no finding."""
+    audit = None
+    for pack in packs:
+        for rule in pack.rules:
+            if rule.name == "waiver-audit":
+                level = resolve_config(pack, config.get(pack.name))[rule.name][0]
+                if level != "disabled":
+                    audit = (pack, rule, level)
+                break
+        if audit:
+            break
+    if audit is None:
+        return []
+    pack, rule, level = audit
+    used = {(v.policy, v.waiver_reason) for v in violations if v.waived}
+    out = []
+    for w in stack.waivers:
+        if (w.policy, w.reason) not in used:
+            out.append(_violation(pack, rule, level, f"waiver #{w.index + 1} ({w.policy} on {w.resource!r}) matches "
+                                  "no finding: remove it, or fix its policy or resource name", None, None))
+    return out
