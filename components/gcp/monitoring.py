@@ -247,7 +247,8 @@ class Monitoring(pulumi.ComponentResource):
         mean = self._agg("ALIGN_MEAN", "REDUCE_MAX", ["resource.label.database_id"], 300)
         return [
             self._metric(f"{label}-cpu", "Cloud SQL CPU utilisation",
-                         "cloudsql.googleapis.com/database/cpu/utilization", "cloudsql_database", "database_id", database_id, t.sql_cpu_utilization, mean),
+                         "cloudsql.googleapis.com/database/cpu/utilization", "cloudsql_database", "database_id",
+                         database_id, t.sql_cpu_utilization, mean),
             self._metric(f"{label}-disk", "Cloud SQL disk utilisation",
                          "cloudsql.googleapis.com/database/disk/utilization", "cloudsql_database", "database_id",
                          database_id, t.sql_disk_utilization, mean, severity="CRITICAL"),
