@@ -228,9 +228,13 @@ def test_urls(run_program):
     assert g.outputs["version_urls"] == {"v1": "https://api.example.com/v1/", "v2": "https://api.example.com/v2/"}
 
 
-def test_duplicate_routes_are_refused():
-    with pytest.raises(ValueError, match="duplicate"):
-        LoadBalancerArgs(network=None, api_routes=[ApiRoute("v1"), ApiRoute("v1")])  # type: ignore[arg-type]
+@pytest.mark.parametrize(("kw", "message"), [
+    ({"api_routes": [ApiRoute("v1"), ApiRoute("v1")]}, "duplicate"),
+    ({"zone_name": "example.com"}, "needs domain_name"),
+])
+def test_bad_arguments_fail_early(kw, message):
+    with pytest.raises(ValueError, match=message):
+        LoadBalancerArgs(network=None, **kw)  # type: ignore[arg-type]
 
 
 def test_doc_example_runs_and_documents_every_argument(run_program):

@@ -5,6 +5,7 @@ Also keeps ``docs/settings.md`` in sync with the settings model (``pytest --upda
 
 from __future__ import annotations
 
+import fnmatch
 import inspect
 import json
 import types
@@ -231,9 +232,16 @@ def test_dev_public_tasks_are_a_recorded_waiver(run_stack):
     s = stack_settings("dev")
     g = run_stack("dev")
     service = g.by_name("app-dev-service", "aws:ecs/service:Service")
-    waivers = [w for w in s.waivers if __import__("fnmatch").fnmatchcase(service.name, w.resource)]
-    assert waivers, "Pulumi.dev.yaml must waive the public-IP tasks of the dev service"
+    waivers = [w for w in s.waivers if fnmatch.fnmatchcase(service.name, w.resource)]
+    assert [w.policy for w in waivers] == ["ecs-service-no-public-ip"], \
+        "Pulumi.dev.yaml must waive the public-IP tasks of the dev service, and only that"
     assert all(len(w.reason.split()) >= 10 for w in s.waivers)
+    # The waiver names a policy the security pack really has (a renamed rule would leave it dangling).
+    pack = "\n".join(p.read_text() for p in (REPO / "policies" / "security").glob("*.py"))
+    for w in s.waivers:
+        assert f'"{w.policy}"' in pack, f"waiver for unknown policy {w.policy}"
+    # Nothing else is waived: every other resource resolves to exactly one waived resource.
+    assert all(len([r for r in g if fnmatch.fnmatchcase(r.name, w.resource)]) == 1 for w in s.waivers)
     for stack in ("staging", "prod"):
         assert not stack_settings(stack).waivers, f"{stack} needs no waiver"
 

@@ -82,6 +82,8 @@ class LoadBalancerArgs:
             raise ValueError(f"LoadBalancerArgs.api_routes: duplicate names in {names}")
         if len(self.api_routes) > 49:
             raise ValueError("LoadBalancerArgs.api_routes: at most 49 routes")
+        if self.zone_name and not self.domain_name:
+            raise ValueError("LoadBalancerArgs.zone_name needs domain_name (the hostname to certify and alias)")
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -123,7 +125,6 @@ class LoadBalancer(pulumi.ComponentResource):
 
         # -- access logs: a private, owner-enforced, TLS-only Bucket with SSE-S3 (what ALB log delivery supports)
         self.log_bucket = self._log_bucket(name, args)
-        self.log_bucket_name = self.log_bucket.name
 
         self.load_balancer = aws.lb.LoadBalancer(
             f"{name}-alb", load_balancer_type="application", internal=False, subnets=net.public_subnet_ids,

@@ -172,7 +172,7 @@ class Service(pulumi.ComponentResource):
             assume_role_policy=service_principal_policy("ecs-tasks.amazonaws.com"),
             tags=tag_set(tags, f"{name}-task"), opts=child_opts(self))
 
-        # -- security group: 443 out, the data ports inside the VPC; no ingress until allow_from ----------------
+        # -- security group: 443 out (data stores add their egress rule in allow_from); no ingress until wired ---
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-tasks", vpc_id=net.vpc_id, description=f"Tasks of {name}: ingress only from wired peers",
             tags=tag_set(tags, f"{name}-tasks"), opts=child_opts(self))
