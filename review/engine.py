@@ -146,6 +146,12 @@ def _unwrap_struct(value: Any) -> Any:
     return redact(value)
 
 
+def _installed(file: str) -> bool:
+    """True for a module installed in an environment (site-packages), wherever that environment lives."""
+    parts = Path(file).parts
+    return "site-packages" in parts or "dist-packages" in parts or file.startswith(sys.prefix + os.sep)
+
+
 @contextlib.contextmanager
 def _program_context(directory: Path) -> Iterator[None]:
     """cwd and sys.path as the Python language host sets them; forget the program's own modules after."""
@@ -157,7 +163,8 @@ def _program_context(directory: Path) -> Iterator[None]:
     local = {p.stem if p.suffix == ".py" else p.name for p in directory.iterdir()
              if (p.suffix == ".py" and p.stem != "__main__") or (p / "__init__.py").is_file()}
     shadowed = {name: mod for name, mod in sys.modules.items()
-                if name.split(".")[0] in local and not (getattr(mod, "__file__", None) or "").startswith(prefix)}
+                if name.split(".")[0] in local and not (getattr(mod, "__file__", None) or "").startswith(prefix)
+                and not _installed(getattr(mod, "__file__", None) or "")}
     for name in shadowed:
         del sys.modules[name]
     before = set(sys.modules)
@@ -171,6 +178,8 @@ def _program_context(directory: Path) -> Iterator[None]:
         for name in set(sys.modules) - before:
             mod = sys.modules.get(name)
             file = getattr(mod, "__file__", None) or ""
+            if _installed(file):  # a virtualenv inside the program directory holds libraries, not the program
+                continue
             if file.startswith(prefix) or name.split(".")[0] in local:
                 del sys.modules[name]
         sys.modules.update(shadowed)

@@ -159,3 +159,25 @@ def test_non_python_projects_are_refused(tmp_path):
     (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: nodejs\n")
     with pytest.raises(InputError, match="runtime is 'nodejs'"):
         load_project(tmp_path)
+
+
+def test_libraries_in_a_virtualenv_inside_the_program_survive_a_run(tmp_path, run_dir):
+    """A program directory may hold its own .venv: its libraries are not the program's modules."""
+    import sys
+
+    site = tmp_path / ".venv" / "lib" / "python3.11" / "site-packages"
+    (site / "venvlib_probe").mkdir(parents=True)
+    (site / "venvlib_probe" / "__init__.py").write_text("LOADED = True\n")
+    (tmp_path / "helper_probe.py").write_text("X = 1\n")
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (tmp_path / "__main__.py").write_text(
+        f"import sys\nsys.path.append({str(site)!r})\nimport venvlib_probe, helper_probe\n"
+        "import pulumi_aws as aws\naws.sns.Topic('t')\n")
+    try:
+        run_dir(tmp_path, "dev")
+        assert "venvlib_probe" in sys.modules  # an installed library stays loaded
+        assert "helper_probe" not in sys.modules  # the program's own module is forgotten
+        assert len(run_dir(tmp_path, "dev")) == 1  # a second run in the same interpreter works
+    finally:
+        sys.modules.pop("venvlib_probe", None)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from test_stacks import STACKS, warm_engine
+from test_stacks import STACKS
 
 from review.model import Graph, display_value
 
@@ -85,11 +85,6 @@ MUST_NOT_EXIST = [
     "aws:s3/bucketAcl:BucketAcl",
 ]
 """Types no stack may contain (``counts`` records them as 0)."""
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _warm() -> None:
-    warm_engine()
 
 
 def _plain(value: Any) -> Any:

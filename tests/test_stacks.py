@@ -18,7 +18,6 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from review.engine import run_callable
 from review.model import Graph, Resource
 from stacks.settings import Settings, from_values
 
@@ -32,33 +31,6 @@ RESOURCE_STAR_ALLOWED = {"ecr:GetAuthorizationToken"}
 
 IDENTITY_POLICY_TYPES = {"aws:iam/rolePolicy:RolePolicy": "policy", "aws:iam/policy:Policy": "policy",
                          "aws:iam/userPolicy:UserPolicy": "policy", "aws:iam/groupPolicy:GroupPolicy": "policy"}
-
-
-_WARMED: list[bool] = []
-
-
-def warm_engine() -> None:
-    """Run the prod composition once outside a program directory, so the AWS SDK modules it needs stay loaded.
-
-    Works around the engine forgetting modules imported from ``<repo>/.venv`` after a program run (the
-    virtualenv lives inside the program directory), which breaks the second stack run in one interpreter.
-    """
-    if _WARMED:
-        return
-    _WARMED.append(True)
-    from stacks.aws import build_aws
-
-    settings = from_values({
-        "environment": "prod", "region": "us-east-1",
-        "storage": {"buckets": [{"name": "assets", "accessLogging": True}]},
-        "dns": {"zoneName": "example.com", "domainName": "a.example.com"},
-    })
-    run_callable(lambda: build_aws(settings), project="backend-hosting", stack="warm")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _warm() -> None:
-    warm_engine()
 
 
 def stack_settings(stack: str) -> Settings:
