@@ -57,7 +57,8 @@ def build_aws(settings: Settings) -> dict[str, Any]:
         api_routes=[ApiRoute(v.name, weight=v.weight, canary_weight=v.canary_weight) for v in svc.api_versions],
         domain_name=dns.domain_name or (None if dns.certificate_arn else f"{settings.name}.{env}.{PLACEHOLDER_DOMAIN}"),
         zone_name=dns.zone_name, certificate_arn=dns.certificate_arn, deletion_protection=prod, protect=prod,
-        access_log_retention_days=max(retention, 30), waf=env != "dev", tags=tags), opts=opts)
+        access_log_retention_days=max(retention, 30), waf=settings.load_balancer.waf,
+        waf_rate_limit=settings.load_balancer.rate_limit_per_5min, tags=tags), opts=opts)
 
     database = None
     if settings.database.enabled:

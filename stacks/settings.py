@@ -113,9 +113,10 @@ class ServiceSettings(_Model):
     """The container service: image, size, health check and scaling."""
 
     image: str = Field(
-        "public.ecr.aws/nginx/nginx:stable-alpine",
+        "nginxinc/nginx-unprivileged:1.27-alpine",
         min_length=1,
-        description="Container image; CI sets it to the immutable tag it built and runs pulumi up.",
+        description="Container image; CI sets it to the immutable reference it built. The default is a "
+        "placeholder that runs as non-root on 8080 with a read-only root filesystem.",
     )
     image_managed_externally: bool = Field(
         False, description="An external deployer owns task-definition revisions; pulumi will not revert them."
@@ -124,7 +125,9 @@ class ServiceSettings(_Model):
     memory: int = Field(512, description="Task memory in MiB; must fit the CPU size on Fargate.")
     architecture: Literal["arm64", "x86_64"] = Field("arm64", description="CPU architecture of the task.")
     port: int = Field(8080, ge=1, le=65535, description="Port the container listens on.")
-    health_check_path: str = Field("/healthz", pattern=r"^/", description="HTTP path the load balancer probes.")
+    health_check_path: str = Field(
+        "/", pattern=r"^/", description="HTTP path the load balancer and the container health check probe."
+    )
     desired_count: int = Field(1, ge=0, le=200, description="Tasks at deploy time (autoscaling adjusts).")
     scaling: ScalingSettings = Field(default_factory=ScalingSettings, description="Autoscaling bounds.")
     environment: dict[str, str] = Field(default_factory=dict, description="Plain environment variables.")
@@ -168,6 +171,15 @@ class ServiceSettings(_Model):
                 f"does not fit cpu {info.data['cpu']}: allowed {allowed[0]}..{allowed[-1]} MiB in valid steps"
             )
         return v
+
+
+class LoadBalancerSettings(_Model):
+    """The public load balancer."""
+
+    waf: bool = Field(False, description="Attach a web ACL (AWS WAF / Cloud Armor) with managed rules.")
+    rate_limit_per_5min: int = Field(
+        2000, ge=100, le=2_000_000_000, description="Requests per client IP per 5 minutes before WAF blocks it."
+    )
 
 
 class DatabaseSettings(_Model):
@@ -309,6 +321,7 @@ class Settings(_Model):
     )
     network: NetworkSettings = Field(default_factory=NetworkSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
+    load_balancer: LoadBalancerSettings = Field(default_factory=LoadBalancerSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
@@ -368,6 +381,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "network": {"azCount": 2, "natStrategy": "single", "interfaceEndpoints": False},
         "service": {"cpu": 512, "memory": 1024, "architecture": "arm64", "desiredCount": 2,
                     "scaling": {"min": 2, "max": 4}},
+        "loadBalancer": {"waf": True},
         "database": {"instanceClass": "db.t4g.small", "multiAz": False, "backupRetentionDays": 7,
                      "deletionProtection": False, "allocatedStorageGb": 20, "maxAllocatedStorageGb": 100},
         "cache": {"nodeType": "cache.t4g.small", "numNodes": 2, "automaticFailover": True, "multiAz": True,
@@ -379,6 +393,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "network": {"azCount": 3, "natStrategy": "per_az", "interfaceEndpoints": True},
         "service": {"cpu": 1024, "memory": 2048, "architecture": "arm64", "desiredCount": 3,
                     "scaling": {"min": 3, "max": 20}},
+        "loadBalancer": {"waf": True},
         "database": {"instanceClass": "db.m7g.large", "multiAz": True, "backupRetentionDays": 30,
                      "deletionProtection": True, "performanceInsights": True, "iamAuthentication": True,
                      "allocatedStorageGb": 100, "maxAllocatedStorageGb": 1000},
