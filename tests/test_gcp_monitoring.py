@@ -1,0 +1,108 @@
+"""GCP Monitoring: channels, alert policies (filters, thresholds, routing), dashboard, log retention, budget."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_gcp_stacks import DOCS, doc_example, documents_every_argument
+
+from components.gcp.monitoring import Monitoring, MonitoringArgs
+from review.engine import run_callable
+
+POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
+CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
+
+
+def monitoring(**kw):
+    def prog():
+        mon = Monitoring("mon", MonitoringArgs(**kw))
+        mon.watch_load_balancer("app-lb-https")
+        mon.watch_service("app-svc-run")
+        mon.watch_database("demo-project:app-db")
+        mon.watch_cache("projects/demo-project/locations/us-central1/instances/app-cache")
+        mon.finish()
+    return run_callable(prog)
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return monitoring(alert_emails=["dev@example.com"], budget_monthly_usd=100, labels={"environment": "dev"})
+
+
+@pytest.fixture(scope="module")
+def prod():
+    return monitoring(alert_emails=["ops@example.com"], pager_emails=["pager@example.pagerduty.com"],
+                      alarms_to_pager=True, log_retention_days=365, budget_monthly_usd=4000.5,
+                      billing_account="012345-6789AB-CDEF01")
+
+
+def test_channels_and_routing(dev, prod):
+    [email] = dev.by_type(CHANNEL)
+    assert email.inputs["type"] == "email" and email.inputs["labels"] == {"email_address": "dev@example.com"}
+    assert email.inputs["userLabels"] == {"environment": "dev", "channel": "email"}
+    assert all(p.inputs["notificationChannels"] == [email.id] for p in dev.by_type(POLICY))
+    pager = [c.id for c in prod.by_type(CHANNEL) if c.inputs["userLabels"]["channel"] == "pager"]
+    assert len(prod.by_type(CHANNEL)) == 2 and len(pager) == 1
+    assert all(p.inputs["notificationChannels"] == pager for p in prod.by_type(POLICY))
+
+
+def test_alert_policies_cover_every_tier(dev):
+    policies = {p.name.removeprefix("mon-"): p.inputs for p in dev.by_type(POLICY)}
+    assert set(policies) == {"lb-5xx", "lb-p95", "run-cpu", "run-memory", "sql-cpu", "sql-disk", "sql-connections",
+                             "redis-memory", "redis-evictions"}
+    ratio = policies["lb-5xx"]["conditions"][0]["conditionThreshold"]
+    assert 'metric.label.response_code_class="500"' in ratio["filter"]
+    assert ratio["denominatorFilter"].endswith('resource.label.url_map_name="app-lb-https"')
+    assert ratio["thresholdValue"] == 0.05 and ratio["comparison"] == "COMPARISON_GT" and ratio["duration"] == "300s"
+    p95 = policies["lb-p95"]["conditions"][0]["conditionThreshold"]
+    assert p95["aggregations"][0]["crossSeriesReducer"] == "REDUCE_PERCENTILE_95" and p95["thresholdValue"] == 1000
+    expected = {
+        "run-cpu": ("run.googleapis.com/container/cpu/utilizations", 'service_name="app-svc-run"', 0.85),
+        "sql-disk": ("cloudsql.googleapis.com/database/disk/utilization", 'database_id="demo-project:app-db"', 0.85),
+        "sql-connections": ("cloudsql.googleapis.com/database/postgresql/num_backends", "database_id", 80),
+        "redis-memory": ("redis.googleapis.com/stats/memory/usage_ratio", "instances/app-cache", 0.8),
+        "redis-evictions": ("redis.googleapis.com/stats/evicted_keys", "instance_id", 100),
+    }
+    for key, (metric, label, threshold) in expected.items():
+        cond = policies[key]["conditions"][0]["conditionThreshold"]
+        assert f'metric.type="{metric}"' in cond["filter"] and label in cond["filter"], key
+        assert cond["thresholdValue"] == threshold, key
+    assert policies["sql-disk"]["severity"] == "CRITICAL" and policies["lb-5xx"]["severity"] == "CRITICAL"
+
+
+def test_dashboard_log_retention_and_budget(dev, prod):
+    body = json.loads(dev.inputs("mon-dashboard")["dashboardJson"])
+    assert len(body["mosaicLayout"]["tiles"]) == 9 and body["labels"] == {"environment": "dev"}
+    assert dev.inputs("mon-default-logs") == {"project": "demo-project", "location": "global",
+                                              "bucketId": "_Default", "retentionDays": 7,
+                                              "description": "Default log bucket: 7 days"}
+    assert not dev.by_type("gcp:billing/budget:Budget"), "no billing account: no budget"
+    assert prod.inputs("mon-default-logs")["retentionDays"] == 365
+    budget = prod.inputs("mon-budget")
+    assert budget["amount"] == {"specifiedAmount": {"currencyCode": "USD", "units": "4000", "nanos": 500000000}}
+    assert budget["budgetFilter"]["projects"] == ["projects/123456789012"]
+    assert budget["thresholdRules"] == [{"thresholdPercent": 0.8, "spendBasis": "CURRENT_SPEND"},
+                                        {"thresholdPercent": 1, "spendBasis": "CURRENT_SPEND"},
+                                        {"thresholdPercent": 1, "spendBasis": "FORECASTED_SPEND"}]
+    email = [c.id for c in prod.by_type(CHANNEL) if c.inputs["userLabels"]["channel"] == "email"]
+    assert budget["allUpdatesRule"]["monitoringNotificationChannels"] == email
+
+
+def test_misuse_is_refused():
+    with pytest.raises(ValueError, match="not an email"):
+        Monitoring._validate("m", MonitoringArgs(alert_emails=["nope"]))
+
+    def twice():
+        mon = Monitoring("m")
+        mon.watch_service("s")
+        mon.finish()
+        mon.watch_service("t")
+    with pytest.raises(Exception, match="after finish"):
+        run_callable(twice)
+
+
+def test_docs_example_runs_and_documents_every_argument():
+    g = run_callable(doc_example(DOCS / "gcp-monitoring.md"))
+    assert g.by_type(POLICY) and g.by_type("gcp:monitoring/dashboard:Dashboard")
+    assert not documents_every_argument(DOCS / "gcp-monitoring.md", MonitoringArgs)
