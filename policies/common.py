@@ -330,8 +330,15 @@ class Res:
         return self.known("tags") if self.type.startswith("aws:") else self.known(_label_path(self.type))
 
 
+_LABEL_PATHS = {
+    "gcp:sql/databaseInstance:DatabaseInstance": "settings.userLabels",
+    # a notification channel's `labels` are its configuration (e.g. email_address); its labels are userLabels
+    "gcp:monitoring/notificationChannel:NotificationChannel": "userLabels",
+}
+
+
 def _label_path(type_: str) -> str:
-    return "settings.userLabels" if type_ == "gcp:sql/databaseInstance:DatabaseInstance" else "labels"
+    return _LABEL_PATHS.get(type_, "labels")
 
 
 def _opts_dict(opts: Any) -> dict[str, Any]:

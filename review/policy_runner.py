@@ -312,18 +312,28 @@ def configure_request(info: Any, user_config: Mapping[str, Any] | None) -> Any:
     return analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=policy_config)
 
 
+def pack_env(graph: Graph) -> dict[str, str]:
+    """The environment the CLI gives a pack process for this stack."""
+    return {"PULUMI_CONFIG": pulumi_config_env(graph), "PULUMI_PROJECT": graph.project,
+            "PULUMI_STACK": graph.stack, "PULUMI_DRY_RUN": "true"}
+
+
 def run_pack_protocol(directory: str | Path, graph: Graph, stack: StackInfo,
-                      user_config: Mapping[str, Any] | None = None) -> tuple[str, list[Violation], list[str]]:
-    """Run a pack through the CrossGuard protocol: returns (pack name, violations, policy names)."""
+                      user_config: Mapping[str, Any] | None = None, *,
+                      process: PackProcess | None = None) -> tuple[str, list[Violation], list[str]]:
+    """Run a pack through the CrossGuard protocol: returns (pack name, violations, policy names).
+
+    ``process``: an already started pack (whose environment must carry this graph's config), else one is
+    started for this call and stopped after it.
+    """
     import grpc
     from google.protobuf import empty_pb2
     from pulumi.runtime.proto import analyzer_pb2
 
-    env = {"PULUMI_CONFIG": pulumi_config_env(graph), "PULUMI_PROJECT": graph.project,
-           "PULUMI_STACK": graph.stack, "PULUMI_DRY_RUN": "true"}
     by_urn = {r.urn: r for r in graph.resources}
     try:
-        with PackProcess(directory, env=env) as pack:
+        with contextlib.nullcontext(process) if process is not None else PackProcess(
+                directory, env=pack_env(graph)) as pack:
             info = pack.stub.GetAnalyzerInfo(empty_pb2.Empty())
             pack.stub.Configure(configure_request(info, user_config))
             with contextlib.suppress(grpc.RpcError):  # older packs do not implement it; the CLI ignores that too
@@ -425,9 +435,10 @@ def _unused_waivers(packs: Sequence[Pack], violations: Sequence[Violation], stac
         return []
     pack, rule, level = audit
     used = {(v.policy, v.waiver_reason) for v in violations if v.waived}
+    known = {r.name for p in packs for r in p.rules} | set(stack.extra_policy_names)
     out = []
     for w in stack.waivers:
-        if (w.policy, w.reason) not in used:
+        if w.policy in known and (w.policy, w.reason) not in used:  # unknown names: waiver-valid reports them
             out.append(_violation(pack, rule, level, f"waiver #{w.index + 1} ({w.policy} on {w.resource!r}) matches "
                                   "no finding: remove it, or fix its policy or resource name", None, None))
     return out
