@@ -40,10 +40,21 @@ def build_aws(settings: Settings) -> dict[str, Any]:
     retention = settings.monitoring.log_retention_days
     svc = settings.service
 
-    # One key for every log group and the image repository (CloudWatch Logs and ECR use it as themselves).
-    logs_key = EncryptionKey(f"{base}-logs", EncryptionKeyArgs(
-        description=f"{base}: log groups and container images", service_principals=["logs"],
-        via_services=["ecr"], tags=tags, protect=prod), opts=opts)
+    if settings.encryption.key_per_component:
+        # One key for every log group and the image repository (CloudWatch Logs and ECR use it as themselves);
+        # the database, cache, each bucket and the alarm topics each create their own key.
+        logs_key = EncryptionKey(f"{base}-logs", EncryptionKeyArgs(
+            description=f"{base}: log groups and container images", service_principals=["logs"],
+            via_services=["ecr"], tags=tags, protect=prod), opts=opts)
+        data_key: EncryptionKey | None = None
+    else:
+        # One key for the whole stack (dev): 1 USD/month instead of 5, one key policy naming every user.
+        logs_key = EncryptionKey(f"{base}-key", EncryptionKeyArgs(
+            description=f"{base}: logs, images, database, cache, objects and alarm topics",
+            service_principals=["logs", "cloudwatch", "budgets"],
+            via_services=["ecr", "rds", "secretsmanager", "elasticache", "s3", "sns"], tags=tags, protect=prod),
+            opts=opts)
+        data_key = logs_key
 
     network = Network(base, NetworkArgs(
         cidr=settings.network.cidr, az_count=settings.network.az_count, nat_strategy=settings.network.nat_strategy,
@@ -70,7 +81,7 @@ def build_aws(settings: Settings) -> dict[str, Any]:
             multi_az=d.multi_az, backup_retention_days=d.backup_retention_days,
             deletion_protection=d.deletion_protection, performance_insights=d.performance_insights,
             iam_authentication=d.iam_authentication, log_retention_days=retention, database_name=d.database_name,
-            identifier=base, tags=tags, protect=prod), opts=opts)
+            identifier=base, kms_key=data_key, tags=tags, protect=prod), opts=opts)
 
     cache = None
     if settings.cache.enabled:
@@ -80,7 +91,7 @@ def build_aws(settings: Settings) -> dict[str, Any]:
             engine_version=c.engine_version, node_type=c.node_type, num_nodes=c.num_nodes,
             automatic_failover=c.automatic_failover, multi_az=c.multi_az,
             snapshot_retention_days=c.snapshot_retention_days, log_retention_days=retention, identifier=base,
-            tags=tags, protect=prod), opts=opts)
+            kms_key=data_key, tags=tags, protect=prod), opts=opts)
 
     access_logs = None
     if any(b.access_logging for b in settings.storage.buckets):
@@ -89,7 +100,8 @@ def build_aws(settings: Settings) -> dict[str, Any]:
     buckets = {
         b.name: Bucket(f"{base}-{b.name}", BucketArgs(
             noncurrent_version_days=b.noncurrent_version_days, transition_to_ia_days=b.transition_to_ia_days,
-            access_log_bucket=access_logs if b.access_logging else None, tags=tags, protect=prod), opts=opts)
+            access_log_bucket=access_logs if b.access_logging else None, kms_key=data_key, tags=tags,
+            protect=prod), opts=opts)
         for b in settings.storage.buckets
     }
 
@@ -133,14 +145,15 @@ def build_aws(settings: Settings) -> dict[str, Any]:
     monitoring = Monitoring(f"{base}-monitoring", MonitoringArgs(
         alert_emails=m.alert_emails, pager_emails=m.pager_emails, alarms_to_pager=m.alarms_to_pager,
         budget_monthly_usd=settings.budget.monthly_usd, budget_warn_fraction=settings.budget.warn_fraction,
-        name_prefix=base, tags=tags, protect=prod), opts=opts)
+        name_prefix=base, kms_key=data_key, tags=tags, protect=prod), opts=opts)
     monitoring.watch_load_balancer(lb.arn_suffix, {k: tg.arn_suffix for k, tg in lb.target_groups.items()})
     monitoring.watch_service(service.cluster.name, service.service.name)
     if database is not None:
         monitoring.watch_database(database.identifier, aurora=database.aurora)
     if cache is not None:
         monitoring.watch_cache(cache.replication_group_id, node_count=cache.num_nodes)
-    monitoring.finish()
+    if m.dashboard:
+        monitoring.finish()
 
     pulumi.export("environment", env)
     pulumi.export("region", settings.region)

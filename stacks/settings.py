@@ -251,6 +251,7 @@ class MonitoringSettings(_Model):
     )
     log_retention_days: int = Field(7, description="Retention of every log group, days.")
     alarms_to_pager: bool = Field(False, description="Route alarms to the pager topic instead of email.")
+    dashboard: bool = Field(True, description="Create the CloudWatch dashboard (3 USD/month beyond the free tier).")
 
     @field_validator("alert_emails", "pager_emails")
     @classmethod
@@ -268,6 +269,16 @@ class MonitoringSettings(_Model):
         if v not in allowed:
             raise ValueError(f"{v} is not a CloudWatch retention: use one of {allowed}")
         return v
+
+
+class EncryptionSettings(_Model):
+    """Customer-managed KMS keys."""
+
+    key_per_component: bool = Field(
+        True,
+        description="A key per concern (logs, database, cache, each bucket, alarm topics) for a small blast radius "
+        "and separate key policies; false shares one stack key (1 USD/month instead of 5).",
+    )
 
 
 class BudgetSettings(_Model):
@@ -326,6 +337,7 @@ class Settings(_Model):
     cache: CacheSettings = Field(default_factory=CacheSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)
     budget: BudgetSettings
     dns: DnsSettings = Field(default_factory=DnsSettings)
     tags: dict[str, str] = Field(default_factory=dict, description="Extra tags/labels on every resource.")
@@ -374,7 +386,8 @@ PROFILES: dict[str, dict[str, Any]] = {
                      "deletionProtection": False, "allocatedStorageGb": 20, "maxAllocatedStorageGb": 0},
         "cache": {"nodeType": "cache.t4g.micro", "numNodes": 1, "automaticFailover": False, "multiAz": False,
                   "snapshotRetentionDays": 0},
-        "monitoring": {"logRetentionDays": 7, "alarmsToPager": False},
+        "monitoring": {"logRetentionDays": 7, "alarmsToPager": False, "dashboard": False},
+        "encryption": {"keyPerComponent": False},
         "budget": {"monthlyUsd": 100},
     },
     "staging": {
