@@ -5,6 +5,8 @@ Also the helpers the other ``test_gcp_*`` modules share (a stand-in workload, ru
 
 from __future__ import annotations
 
+import copy
+import functools
 import inspect
 import re
 from collections.abc import Callable
@@ -80,6 +82,7 @@ EVERY_OPTION = {
 """A prod composition with every stack-level option that changes the shape."""
 
 
+@functools.cache
 def warm_gcp_engine() -> Graph:
     """Run the GCP composition once outside a program directory, so the pulumi_gcp modules it needs stay loaded
     (the engine forgets modules a program run imported from ``<repo>/.venv``, which breaks the next stack run
@@ -93,7 +96,7 @@ def warm_gcp_engine() -> Graph:
 
 @pytest.fixture(scope="module")
 def every_option() -> Graph:
-    return warm_gcp_engine()
+    return copy.deepcopy(warm_gcp_engine())
 
 
 @pytest.fixture
