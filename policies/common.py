@@ -904,11 +904,20 @@ def load_pack(directory: Path) -> Pack | None:
     return None
 
 
-def discover_packs(root: Path = POLICIES_DIR) -> list[Pack]:
-    """Every pack under ``policies/`` that follows the convention (``PACK`` in its package)."""
+def discover_packs(root: Path = POLICIES_DIR, *, strict: bool = True) -> list[Pack]:
+    """Every pack under ``policies/`` that follows the convention (``PACK`` in its package).
+
+    ``strict=False`` skips a pack whose package fails to import (used inside a running pack, where another
+    pack's breakage must not break this one).
+    """
     packs = []
     for d in pack_dirs(root):
-        pack = load_pack(d)
+        try:
+            pack = load_pack(d)
+        except Exception:
+            if strict:
+                raise
+            continue
         if pack is not None:
             packs.append(pack)
     return packs
@@ -917,7 +926,7 @@ def discover_packs(root: Path = POLICIES_DIR) -> list[Pack]:
 def known_policy_names() -> list[str]:
     """Policy names of every discovered pack (what a waiver may name)."""
     names: list[str] = []
-    for pack in discover_packs():
+    for pack in discover_packs(strict=False):
         names.extend(r.name for r in pack.rules)
     return names
 

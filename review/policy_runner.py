@@ -41,6 +41,7 @@ from policies.common import (  # noqa: E402
 )
 
 from .model import Graph, Violation  # noqa: E402
+from .project import InputError  # noqa: E402
 
 POLICIES_DIR = REPO_ROOT / "policies"
 
@@ -48,8 +49,8 @@ SEVERITY_NAMES = {0: "medium", 1: "low", 2: "medium", 3: "high", 4: "critical"}
 ENFORCEMENT_NAMES = {0: "advisory", 1: "mandatory", 2: "disabled", 3: "remediate"}
 
 
-class PolicyPackError(Exception):
-    """A pack could not be started or answered badly (one line, for exit code 2)."""
+class PolicyPackError(InputError):
+    """A pack could not be started or answered badly (one line; the review exits 2)."""
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -181,7 +182,11 @@ class PackProcess:
         port = self._read_port(timeout)
         self.channel = grpc.insecure_channel(f"127.0.0.1:{port}",
                                              options=[("grpc.max_receive_message_length", 400 * 1024 * 1024)])
-        grpc.channel_ready_future(self.channel).result(timeout=timeout)
+        try:
+            grpc.channel_ready_future(self.channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError as exc:
+            self.close()
+            raise PolicyPackError(f"policy pack {self.directory}: no gRPC server on port {port}") from exc
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
 
     def _read_port(self, timeout: float) -> int:

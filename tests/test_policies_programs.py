@@ -35,7 +35,7 @@ def test_programs_cover_both_clouds_and_every_category() -> None:
 
 
 def test_review_exits_1_on_a_program_that_breaks_a_mandatory_rule(capsys) -> None:
-    code = review_main([ "dev", "--program", str(PROGRAM_DIR), "--format", "json", "--no-cost"])
+    code = review_main(["dev", "--program", str(PROGRAM_DIR), "--format", "json", "--no-cost"])
     out = capsys.readouterr().out
     assert code == 1
     assert '"policy": "s3-bucket-policy-not-public"' in out
@@ -47,3 +47,10 @@ def test_review_text_groups_findings_by_resource_with_remediation(capsys) -> Non
     assert code == 1
     assert "[MANDATORY] security/s3-bucket-policy-not-public (critical)" in out
     assert "fix: Name the principals" in out
+
+
+def test_review_exits_2_on_a_directory_that_is_not_a_pack(tmp_path, capsys) -> None:
+    code = review_main(["dev", "--program", str(PROGRAM_DIR), "--policy-pack", str(tmp_path), "--no-cost"])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "not a policy pack (no PulumiPolicy.yaml)" in err

@@ -160,6 +160,18 @@ def cloudtrail_encrypted(r: Res, ctx: Context) -> Iterator[str]:
         yield "kmsKeyId is not set"
 
 
+@resource_rule(
+    "secretsmanager-secret-cmk", category=AT_REST, severity="low", enforcement="advisory",
+    types=("aws:secretsmanager/secret:Secret",),
+    description="Secrets Manager secrets are encrypted with a customer-managed KMS key (key policy controls who "
+                "can decrypt, and cross-account access is possible).",
+    remediation="Set kms_key_id to a customer-managed key whose policy allows the roles that read the secret.",
+)
+def secret_cmk(r: Res, ctx: Context) -> Iterator[str]:
+    if not r.has("kmsKeyId"):
+        yield "kmsKeyId is not set (aws/secretsmanager managed key)"
+
+
 # -- in transit --------------------------------------------------------------------------------------------------
 def _listener_protocol(r: Res) -> str | None:
     p = r.get("protocol")
@@ -209,6 +221,20 @@ def listener_tls_policy(r: Res, ctx: Context) -> Iterator[str]:
         yield "sslPolicy is not set (the default policy still allows TLS 1.0 and 1.1)"
     elif not any(fnmatch.fnmatchcase(str(policy), p) for p in allowed):
         yield f"sslPolicy {policy} is not a current TLS 1.2+ policy"
+
+
+@resource_rule(
+    "acm-certificate-strong-key", category=IN_TRANSIT, severity="medium", types=("aws:acm/certificate:Certificate",),
+    description="ACM certificates use a 2048-bit RSA or an EC key and keep certificate transparency logging on.",
+    remediation="Set key_algorithm=\"EC_prime256v1\" or \"RSA_2048\" and leave options."
+                "certificate_transparency_logging_preference ENABLED.",
+)
+def acm_strong_key(r: Res, ctx: Context) -> Iterator[str]:
+    algo = r.get("keyAlgorithm")
+    if isinstance(algo, str) and algo.upper() in ("RSA_1024",):
+        yield f"keyAlgorithm {algo} is too weak"
+    if r.get("options.certificateTransparencyLoggingPreference") == "DISABLED":
+        yield "certificate transparency logging is disabled"
 
 
 @resource_rule(
@@ -359,7 +385,7 @@ def memorystore_transit(r: Res, ctx: Context) -> Iterator[str]:
 
 RULES = [
     s3_encryption, rds_encrypted, elasticache_at_rest, log_group_encrypted, sns_encrypted, ebs_encrypted, kms_rotation,
-    gcp_kms_rotation, cloudtrail_encrypted,
-    listener_https_only, listener_tls_policy, elasticache_transit, rds_ssl, cloudsql_ssl, gcp_ssl_policy,
-    gcp_proxy_ssl_policy, gcp_http_redirect, memorystore_transit,
+    gcp_kms_rotation, cloudtrail_encrypted, secret_cmk,
+    listener_https_only, listener_tls_policy, acm_strong_key, elasticache_transit, rds_ssl, cloudsql_ssl,
+    gcp_ssl_policy, gcp_proxy_ssl_policy, gcp_http_redirect, memorystore_transit,
 ]

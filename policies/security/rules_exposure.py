@@ -264,6 +264,23 @@ def elasticache_auth(r: Res, ctx: Context) -> Iterator[str]:
 
 
 @resource_rule(
+    "elasticache-user-requires-auth", category=EXPOSURE, severity="high", types=("aws:elasticache/user:User",),
+    description="ElastiCache RBAC users authenticate (password or IAM); a user without authentication must be "
+                "disabled (access string \"off ...\"), like the replaced default user.",
+    remediation="Use authentication_mode={type: \"iam\"} (or passwords from Secrets Manager); for the placeholder "
+                "default user set access_string=\"off -@all\".",
+)
+def elasticache_user_auth(r: Res, ctx: Context) -> Iterator[str]:
+    mode = r.get("authenticationMode.type")
+    no_password = is_true(r.get("noPasswordRequired")) or mode == "no-password-required"
+    access = r.get("accessString")
+    if is_unknown(access) or not no_password:
+        return
+    if not (isinstance(access, str) and access.strip().lower().startswith("off")):
+        yield f"user {r.get('userName') or r.name!r} needs no password and is enabled ({access!r})"
+
+
+@resource_rule(
     "memorystore-auth-enabled", category=EXPOSURE, severity="high", types=(MEMORYSTORE,),
     description="Memorystore for Redis instances require AUTH.",
     remediation="Set auth_enabled=True and give clients the AUTH string from Secret Manager.",
@@ -407,6 +424,6 @@ def default_sg_closed(r: Res, ctx: Context) -> Iterator[str]:
 RULES = [
     s3_public_access_block, s3_no_public_acl, s3_policy_not_public, gcs_no_public_access,
     gcs_public_access_prevention, rds_not_public, cloudsql_no_public_ip, ecs_no_public_ip, ec2_no_public_ip,
-    gce_no_public_ip, cloudrun_ingress, elasticache_auth, memorystore_auth, lb_waf_in_prod,
+    gce_no_public_ip, cloudrun_ingress, elasticache_auth, elasticache_user_auth, memorystore_auth, lb_waf_in_prod,
     sg_no_world_ingress, gcp_firewall_world, default_sg_closed,
 ]

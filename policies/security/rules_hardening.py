@@ -283,6 +283,21 @@ def drop_invalid_headers(r: Res, ctx: Context) -> Iterator[str]:
 
 
 @resource_rule(
+    "wafv2-web-acl-has-rules", category=HARDENING, severity="medium", types=("aws:wafv2/webAcl:WebAcl",),
+    description="A WAFv2 web ACL that allows by default has rules (managed rule groups, rate limits); an empty "
+                "allow-all ACL protects nothing.",
+    remediation="Add AWS managed rule groups (AWSManagedRulesCommonRuleSet, KnownBadInputs, IP reputation) and a "
+                "rate-based rule, or set default_action to block with explicit allow rules.",
+)
+def waf_has_rules(r: Res, ctx: Context) -> Iterator[str]:
+    rules, rule_json = r.get("rules"), r.get("ruleJson")
+    if is_unknown(rules) or is_unknown(rule_json) or not isinstance(r.get("defaultAction"), Mapping):
+        return
+    if "allow" in r.get("defaultAction") and not as_list(rules) and not rule_json:
+        yield "the web ACL allows everything and has no rules"
+
+
+@resource_rule(
     "ecr-scan-on-push", category=HARDENING, severity="medium", types=("aws:ecr/repository:Repository",),
     description="ECR repositories scan images for vulnerabilities on push.",
     remediation="Set image_scanning_configuration={scan_on_push: True} (or enhanced scanning for the registry).",
@@ -365,6 +380,6 @@ def required_tags(r: Res, ctx: Context) -> Iterator[str]:
 RULES = [
     ecs_plaintext, lambda_plaintext, cloudrun_plaintext, gce_metadata, ec2_user_data, ssm_secure,
     ecs_privileged, ecs_readonly, ecs_non_root, imdsv2, root_volume, shielded_vm, gce_default_sa, cloudrun_sa,
-    drop_invalid_headers, ecr_scan, ecr_immutable, gcs_uniform, s3_acls_disabled,
+    drop_invalid_headers, waf_has_rules, ecr_scan, ecr_immutable, gcs_uniform, s3_acls_disabled,
     required_tags,
 ]

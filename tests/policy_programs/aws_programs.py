@@ -93,6 +93,11 @@ def unencrypted_data() -> None:
     aws.elasticache.ReplicationGroup("sessions", description="sessions", engine="redis", node_type="cache.t4g.micro",
                                      num_cache_clusters=1)
     aws.sns.Topic("alerts")
+    aws.elasticache.User("sessions-default", user_id="sessions-default", user_name="default", engine="redis",
+                         access_string="on ~* +@all", authentication_mode={"type": "no-password-required"})
+    aws.secretsmanager.Secret("api-key")
+    aws.acm.Certificate("legacy-cert", domain_name="legacy.example.com", validation_method="DNS",
+                        key_algorithm="RSA_1024")
     aws.cloudwatch.LogGroup("app-logs")
     aws.kms.Key("data-key", description="data")
     aws.ebs.Volume("scratch", availability_zone="us-east-1a", size=10)
@@ -138,6 +143,8 @@ PROGRAMS = {
         ("vpc-flow-logs-enabled", "main"), ("vpc-default-security-group-closed", "main-default"),
         ("elasticache-encryption-at-rest", "sessions"), ("elasticache-transit-encryption", "sessions"),
         ("elasticache-auth-enabled", "sessions"), ("sns-topic-encrypted", "alerts"),
+        ("elasticache-user-requires-auth", "sessions-default"), ("secretsmanager-secret-cmk", "api-key"),
+        ("acm-certificate-strong-key", "legacy-cert"),
         ("log-group-encrypted", "app-logs"), ("log-group-retention", "app-logs"),
         ("kms-key-rotation-enabled", "data-key"), ("ebs-volume-encrypted", "scratch"),
         ("ssm-parameter-secure-string", "db-password"), ("cloudtrail-log-validation", "trail"),
