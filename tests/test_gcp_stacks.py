@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib
 import inspect
 import re
 from collections.abc import Callable
@@ -311,3 +312,40 @@ def test_an_aws_secret_reference_is_refused_on_gcp():
         "DB": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"}}})
     with pytest.raises(Exception, match="not a Secret Manager path"):
         run_callable(lambda: build_gcp(settings), project="backend-hosting", stack="gcp-bad")
+
+
+# -- every input is an argument the SDK knows (catches nested typos the SDK would pass through) ------------------
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _args_dict(annotation: Any) -> str | None:
+    found = re.findall(r"(\w+ArgsDict)", str(annotation))
+    return found[0] if found else None
+
+
+def _unknown_keys(module: str, dict_name: str, value: Any, path: str) -> list[str]:
+    cls = getattr(importlib.import_module(f"pulumi_gcp.{module}._inputs"), dict_name)
+    fields = cls.__annotations__
+    out: list[str] = []
+    for item in value if isinstance(value, list) else [value]:
+        for key, v in (item.items() if isinstance(item, dict) else []):
+            if _snake(key) not in fields:
+                out.append(f"{path}.{key}: not a field of {dict_name}")
+            elif isinstance(v, (dict, list)) and (sub := _args_dict(fields[_snake(key)])):
+                out += _unknown_keys(module, sub, v, f"{path}.{key}")
+    return out
+
+
+def test_every_input_is_an_sdk_argument(every_option, stacks):
+    problems: list[str] = []
+    for g in (every_option, *stacks.values()):
+        for r in custom(g):
+            module, kind = r.type.split(":")[1].split("/")[0], r.type.rsplit(":", 1)[1]
+            params = inspect.signature(getattr(getattr(gcp, module), kind)._internal_init).parameters
+            for key, value in r.inputs.items():
+                if _snake(key) not in params:
+                    problems.append(f"{r.name}.{key}: not an argument")
+                elif isinstance(value, (dict, list)) and (sub := _args_dict(params[_snake(key)].annotation)):
+                    problems += _unknown_keys(module, sub, value, f"{r.name}.{key}")
+    assert not problems, "\n".join(problems)
