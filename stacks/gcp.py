@@ -26,7 +26,7 @@ APIS: tuple[str, ...] = (
 """APIs every GCP stack uses (``billingbudgets.googleapis.com`` too when a billing account is set)."""
 
 AWS_DEFAULT_IMAGE = ServiceSettings.model_fields["image"].default
-"""The settings' default image is on ECR Public, which Cloud Run cannot pull; GCP stacks use Google's sample."""
+"""The settings' default is a placeholder; on Cloud Run the placeholder is Google's sample image instead."""
 
 
 def build_gcp(settings: Settings) -> None:

@@ -421,9 +421,12 @@ PROFILES: dict[str, dict[str, Any]] = {
 CLOUD_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "aws": {"dev": {}, "staging": {}, "prod": {}},
     "gcp": {
-        "dev": {"database": {"instanceClass": "db-f1-micro"}, "cache": {"memorySizeGb": 1}},
-        "staging": {"database": {"instanceClass": "db-g1-small"}, "cache": {"memorySizeGb": 1}},
-        "prod": {"database": {"instanceClass": "db-custom-2-7680"}, "cache": {"memorySizeGb": 5}},
+        # Cloud SQL logins are IAM database users (no password anywhere), so IAM authentication is always on.
+        "dev": {"database": {"instanceClass": "db-f1-micro", "iamAuthentication": True}, "cache": {"memorySizeGb": 1}},
+        "staging": {"database": {"instanceClass": "db-g1-small", "iamAuthentication": True},
+                    "cache": {"memorySizeGb": 1}},
+        "prod": {"database": {"instanceClass": "db-custom-2-7680", "iamAuthentication": True},
+                 "cache": {"memorySizeGb": 5}},
     },
 }
 
