@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="text", choices=FORMATS, help="output format (default text)")
     p.add_argument("--policy-pack", action="append", default=[], metavar="DIR",
                    help="also run this CrossGuard policy pack (repeatable)")
+    p.add_argument("--policy-pack-config", metavar="FILE",
+                   help="JSON policy config keyed by pack name, as the CLI's --policy-pack-config takes per pack")
     p.add_argument("--no-policies", action="store_true", help="skip policy packs")
     p.add_argument("--usage", metavar="FILE", help="usage file for usage-based costs (default usage.STACK.yaml)")
     p.add_argument("--no-cost", action="store_true", help="skip the cost estimate")
@@ -47,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def review(stack: str, program: Path, *, policy_packs: Sequence[str] = (), policies: bool = True,
-           cost: bool = True, usage: str | None = None) -> Report:
+           cost: bool = True, usage: str | None = None, policy_config: str | None = None) -> Report:
     """Run the program for STACK and judge and price it."""
     project = load_project(program)
     graph = run_stack(project, stack)
@@ -55,8 +57,10 @@ def review(stack: str, program: Path, *, policy_packs: Sequence[str] = (), polic
     if policies:
         from .policy_runner import run_policies
 
+        if policy_config is not None and not Path(policy_config).is_file():
+            raise InputError(f"--policy-pack-config {policy_config}: no such file")
         report.violations, report.policies_run = run_policies(
-            graph, extra_packs=[Path(p) for p in policy_packs])
+            graph, extra_packs=[Path(p) for p in policy_packs], policy_config=policy_config)
     if cost:
         from .cost import estimate_graph
 
@@ -81,7 +85,7 @@ def _diff_against(args: argparse.Namespace, head: Report) -> Diff:
         base_program = checkout(args.base, Path(args.program), Path(tmp))
         try:
             base = review(args.stack, base_program, policy_packs=args.policy_pack, policies=not args.no_policies,
-                          cost=not args.no_cost, usage=args.usage)
+                          cost=not args.no_cost, usage=args.usage, policy_config=args.policy_pack_config)
         except InputError as exc:
             raise InputError(f"--base {args.base}: {exc}") from None
         except ProgramError as exc:
@@ -94,7 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         report = review(args.stack, Path(args.program), policy_packs=args.policy_pack,
-                        policies=not args.no_policies, cost=not args.no_cost, usage=args.usage)
+                        policies=not args.no_policies, cost=not args.no_cost, usage=args.usage,
+                        policy_config=args.policy_pack_config)
         diff = _diff_against(args, report) if args.base else None
     except (InputError, ProgramError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -379,7 +379,16 @@ def _load_config(policy_config: Mapping[str, Any] | str | Path | None) -> dict[s
     if policy_config is None:
         return {}
     if isinstance(policy_config, (str, Path)):
-        return json.loads(Path(policy_config).read_text())
+        path = Path(policy_config)
+        try:
+            data = json.loads(path.read_text())
+        except OSError as exc:
+            raise InputError(f"--policy-pack-config {path}: cannot read: {exc.strerror}") from None
+        except json.JSONDecodeError as exc:
+            raise InputError(f"--policy-pack-config {path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        if not isinstance(data, dict):
+            raise InputError(f"--policy-pack-config {path}: expected an object keyed by pack name")
+        return data
     return dict(policy_config)
 
 

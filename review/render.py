@@ -154,7 +154,7 @@ def render_text(report: Report, *, width: int = 140, color: bool = False) -> str
             console.print(f"  {k}: {_fmt(v)}".replace("[", r"\["))
     console.print(f"\n[bold]Resources[/bold]: {len(g.resources)} to create")
     if report.policies_run or report.violations:
-        console.print("\n" + _violations_text(report).replace("[", r"\["), markup=False)
+        console.print("\n" + _violations_text(report), markup=False)
     if report.cost is not None:
         console.print("\n" + cost_text(report.cost), markup=False)
     return buf.getvalue()

@@ -137,3 +137,19 @@ def test_base_diff_shows_what_a_change_adds_and_alters(capsys, tmp_path):
     assert update["fields"] == [{"path": "instanceType", "before": "t4g.micro", "after": "t4g.small"}]
     code, out, err = run(capsys, "dev", "--program", str(repo), "--base", "no-such-ref", "--no-policies")
     assert code == 2 and "--base no-such-ref" in err
+
+
+def test_policy_pack_config_changes_enforcement_like_the_cli(capsys, tmp_path):
+    cfg = tmp_path / "policy-config.json"
+    cfg.write_text(json.dumps({"security": {"required-tags": "mandatory"}}))
+    code, out, _ = run(capsys, "dev", "--program", THIRD, "--format", "json", "--no-cost")
+    advisory = [v for v in json.loads(out)["violations"] if v["policy"] == "required-tags"]
+    assert advisory and {v["enforcement"] for v in advisory} == {"advisory"}
+    code_after, out, _ = run(capsys, "dev", "--program", THIRD, "--format", "json", "--no-cost",
+                             "--policy-pack-config", str(cfg))
+    mandatory = [v for v in json.loads(out)["violations"] if v["policy"] == "required-tags"]
+    assert {v["enforcement"] for v in mandatory} == {"mandatory"}
+    assert code_after == 1
+    cfg.write_text("{not json")
+    code, out, err = run(capsys, "dev", "--program", THIRD, "--policy-pack-config", str(cfg))
+    assert code == 2 and err.startswith(f"error: --policy-pack-config {cfg}:1: invalid JSON")
