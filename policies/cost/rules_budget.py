@@ -1,0 +1,172 @@
+"""The monthly budget gate: the stack's estimate (the review's estimator, on the resources the pack receives)
+against ``budget.monthlyUsd`` from the stack config (``<project>:budget``) or the policy config."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from policies.common import REPO_ROOT, Context, Res, ResourceIndex, stack_rule
+from review.cost import UsageError, estimate_rule_resources
+from review.model import CostReport
+
+CATEGORY = "cost-budget"
+DEFAULT_WARN_FRACTION = 0.8
+USAGE_ENV = "REVIEW_USAGE_FILE"
+
+_USAGE_FILE = {"type": "string", "default": "",
+               "description": "Usage file for usage-based costs; default: $REVIEW_USAGE_FILE, else "
+                              "usage.<stack>.yaml of this repository for its own project, else the built-in "
+                              "defaults."}
+_MONTHLY = {"type": ["number", "null"], "default": None,
+            "description": "Monthly budget in USD; default: budget.monthlyUsd of the stack config."}
+_DRIVERS = {"type": "number", "default": 3, "description": "How many of the biggest cost drivers to name."}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The budget in force and where it came from."""
+
+    monthly_usd: float
+    warn_fraction: float
+    source: str
+
+
+def stack_budget(ctx: Context) -> Budget | None:
+    """Policy config ``monthlyUsd`` / ``warnFraction`` over the stack config's ``budget``; None if neither."""
+    raw = ctx.stack.setting("budget")
+    stack_cfg: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    monthly, source = ctx.config.get("monthlyUsd"), "policy config"
+    if monthly is None:
+        monthly, source = stack_cfg.get("monthlyUsd"), f"{ctx.stack.project or 'stack'}:budget.monthlyUsd"
+    if not isinstance(monthly, (int, float)) or isinstance(monthly, bool) or monthly <= 0:
+        return None
+    fraction = ctx.config.get("warnFraction")
+    if fraction is None:
+        fraction = stack_cfg.get("warnFraction", DEFAULT_WARN_FRACTION)
+    if not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
+        fraction = DEFAULT_WARN_FRACTION
+    return Budget(float(monthly), float(fraction), source)
+
+
+def usage_path(ctx: Context) -> Path | None:
+    """The usage file the estimate uses: the ``usageFile`` policy config, else ``$REVIEW_USAGE_FILE`` (set by a
+    runner that knows the file, e.g. the review), else ``usage.<stack>.yaml`` at this repository's root when the
+    stack is this repository's project; else None (the built-in defaults)."""
+    given = ctx.config.get("usageFile") or os.environ.get(USAGE_ENV)
+    if given:
+        return Path(given)
+    stack = ctx.stack.stack
+    if stack and _is_own_project(ctx.stack.project):
+        candidate = REPO_ROOT / f"usage.{stack}.yaml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _is_own_project(project: str) -> bool:
+    try:
+        text = (REPO_ROOT / "Pulumi.yaml").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return bool(project) and any(line.strip() == f"name: {project}" for line in text.splitlines())
+
+
+def stack_estimate(index: ResourceIndex, ctx: Context) -> CostReport:
+    """The stack's monthly estimate (computed once per stack analysis and usage file)."""
+    path = usage_path(ctx)
+    cache: dict[Any, CostReport] = index.__dict__.setdefault("_cost_estimates", {})
+    key = str(path)
+    if key not in cache:
+        cache[key] = estimate_rule_resources(index.resources, config=ctx.stack.config, usage_file=path,
+                                             project=ctx.stack.project or None)
+    return cache[key]
+
+
+def drivers_text(report: CostReport, n: int) -> str:
+    """``name 29.57 (type), ...`` for the ``n`` biggest resources."""
+    parts = []
+    for r in report.drivers(max(int(n), 1)):
+        if r.monthly <= 0:
+            break
+        top = max(r.components, key=lambda c: c.monthly, default=None)
+        detail = f"; {top.name} {top.monthly:.2f}" if top is not None and len(r.components) > 1 else ""
+        parts.append(f"{r.name} {r.monthly:.2f} ({r.type.rsplit(':', 1)[-1]}{detail})")
+    return ", ".join(parts) or "none"
+
+
+def _estimate_or_error(index: ResourceIndex, ctx: Context) -> tuple[CostReport | None, str | None]:
+    try:
+        return stack_estimate(index, ctx), None
+    except UsageError as exc:
+        return None, f"cannot estimate the stack: {exc}"
+
+
+@stack_rule(
+    "budget-not-exceeded", severity="high", category=CATEGORY,
+    description="The stack's estimated monthly cost (the review's estimator, usage-based lines from the usage file) "
+                "does not exceed budget.monthlyUsd; the message names the biggest cost drivers.",
+    remediation="Shrink the biggest cost drivers (see the message and the review's cost section) or raise "
+                "budget.monthlyUsd in Pulumi.<stack>.yaml after review.",
+    config={"monthlyUsd": _MONTHLY, "usageFile": _USAGE_FILE, "topDrivers": _DRIVERS})
+def budget_not_exceeded(index: ResourceIndex, ctx: Context) -> Iterator[tuple[Res | None, str]]:
+    budget = stack_budget(ctx)
+    if budget is None:
+        return
+    report, error = _estimate_or_error(index, ctx)
+    if report is None:
+        yield None, str(error)
+        return
+    total = report.monthly_total
+    if total > budget.monthly_usd:
+        yield None, (f"estimated {total:,.2f} USD/month exceeds the budget of {budget.monthly_usd:,.2f} USD "
+                     f"({total / budget.monthly_usd:.0%}, {budget.source}); biggest cost drivers: "
+                     f"{drivers_text(report, ctx.config.get('topDrivers', 3))}")
+
+
+@stack_rule(
+    "budget-warning", severity="medium", category=CATEGORY, enforcement="advisory",
+    description="Warns when the estimate passes warnFraction of the budget (default budget.warnFraction of the "
+                "stack config, else 0.8) without exceeding it, naming the biggest cost drivers.",
+    remediation="Plan for the growth: shrink the named drivers or raise the budget before the next change "
+                "crosses it.",
+    config={"monthlyUsd": _MONTHLY, "usageFile": _USAGE_FILE, "topDrivers": _DRIVERS,
+            "warnFraction": {"type": ["number", "null"], "default": None,
+                             "description": "Fraction of the budget that triggers the warning; default: "
+                                            "budget.warnFraction of the stack config, else 0.8."}})
+def budget_warning(index: ResourceIndex, ctx: Context) -> Iterator[tuple[Res | None, str]]:
+    budget = stack_budget(ctx)
+    if budget is None:
+        return
+    report, _ = _estimate_or_error(index, ctx)
+    if report is None:
+        return
+    total = report.monthly_total
+    threshold = budget.monthly_usd * budget.warn_fraction
+    if threshold < total <= budget.monthly_usd:
+        yield None, (f"estimated {total:,.2f} USD/month is {total / budget.monthly_usd:.0%} of the budget of "
+                     f"{budget.monthly_usd:,.2f} USD (warning above {budget.warn_fraction:.0%}); biggest cost "
+                     f"drivers: {drivers_text(report, ctx.config.get('topDrivers', 3))}")
+
+
+@stack_rule(
+    "cost-estimate-complete", severity="low", category=CATEGORY, enforcement="advisory",
+    description="Every resource of the stack is priced: no resource type without pricing and no component "
+                "whose price is missing for the region (so the budget gate sees the whole bill).",
+    remediation="Add the missing prices to review/cost/catalog (python -m ops prices refresh --region ...) or a "
+                "pricing rule for the type in review/cost; until then, budget for the listed items by hand.",
+    config={"usageFile": _USAGE_FILE})
+def cost_estimate_complete(index: ResourceIndex, ctx: Context) -> Iterator[tuple[Res | None, str]]:
+    report, error = _estimate_or_error(index, ctx)
+    if report is None:
+        yield None, str(error)
+        return
+    for item in report.unpriced:
+        yield index.get(item.get("urn")), f"not priced: {item.get('type')} ({item.get('reason')})"
+    for rc in report.resources:
+        if rc.not_found:
+            yield index.get(rc.urn), (f"price not found in {rc.region or 'an unknown region'}: "
+                                      f"{'; '.join(rc.not_found)}")
