@@ -333,3 +333,18 @@ def test_gcp_resources() -> None:
     }
     assert {r.name: round(r.monthly, 4) for r in report.resources} == {k: round(v, 4) for k, v in expected.items()}
     assert report.free == 1 and report.unpriced == []
+
+
+def test_values_unknown_in_preview_fall_back_to_stated_assumptions() -> None:
+    from review.cost import CostResource, estimate
+
+    unknown_list, unknown_n = "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2", "3eeb2bf0-c639-47a8-9e75-3b44932eb421"
+    alb = CostResource(urn="urn:alb", type="aws:lb/loadBalancer:LoadBalancer", name="alb",
+                       inputs={"subnets": unknown_list}, provider_inputs={"region": "us-east-1"})
+    db = CostResource(urn="urn:db", type="aws:rds/instance:Instance", name="db",
+                      provider_inputs={"region": "us-east-1"},
+                      inputs={"instanceClass": "db.t4g.micro", "engine": "postgres", "allocatedStorage": unknown_n})
+    report = estimate([alb, db])
+    lines = {c.name: c.quantity for r in report.resources for c in r.components}
+    assert lines["public IPv4 addresses (one per AZ, 2, assumed: subnets unknown)"] == 2 * H
+    assert lines["storage (gp2, 20 GB)"] == 20  # AWS's default type and the estimator's default size

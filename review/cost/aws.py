@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..model import UNKNOWN
-from .estimator import Free, Pricing, free, num, pricer, truthy
+from .estimator import UNKNOWNS, Free, Pricing, free, num, pricer, truthy
 
 # --------------------------------------------------------------------------------------------------------------
 # Known-free types: no charge of their own (what they cause is priced on the resource that bills it).
@@ -559,7 +558,7 @@ def web_acl(p: Pricing) -> None:
 
 
 def _count_json_rules(value: Any) -> int:
-    if isinstance(value, str) and value != UNKNOWN:
+    if isinstance(value, str) and value not in UNKNOWNS:
         try:
             data = json.loads(value)
         except ValueError:

@@ -20,6 +20,14 @@ HOURS_PER_MONTH = 730
 PROVIDER_PACKAGES = ("aws", "gcp")
 """Packages whose resources the estimator prices (others are listed as unpriced)."""
 
+UNKNOWNS = frozenset({
+    UNKNOWN,  # string (what the review's graph holds)
+    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7", "3eeb2bf0-c639-47a8-9e75-3b44932eb421",  # boolean, number
+    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2", "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",  # array, object
+    "030794c1-ac77-496b-92df-f27374a8bd58", "e48ece36-62e2-4504-bad9-02848725956a",  # asset, archive
+})
+"""The engine's sentinels for values computed at deploy time (a policy pack under the CLI sees all of them)."""
+
 REMOTE_COMPONENT_PACKAGES = ("awsx", "eks", "aws-apigateway", "aws-static-website", "google-cloud-static-website")
 """Multi-language component packages: under mocks they arrive without children, so what they create is unseen."""
 
@@ -62,12 +70,12 @@ class CostResource:
                 cur = cur[int(part)]
             else:
                 return default
-        return default if cur is None or cur == UNKNOWN else cur
+        return default if cur is None or (isinstance(cur, str) and cur in UNKNOWNS) else cur
 
 
 def num(value: Any, default: float | None = None) -> float | None:
     """A number from an engine value (numbers arrive as floats, some as strings); unknown -> default."""
-    if isinstance(value, bool) or value is None or value == UNKNOWN:
+    if isinstance(value, bool) or value is None or (isinstance(value, str) and value in UNKNOWNS):
         return default
     if isinstance(value, (int, float)):
         return float(value)
@@ -209,11 +217,11 @@ class Estimator:
         provider = res.package
         for key in ("region", "location") if provider == "gcp" else ("region",):
             val = res.inputs.get(key)
-            if isinstance(val, str) and val and val != UNKNOWN:
+            if isinstance(val, str) and val and val not in UNKNOWNS:
                 return val.lower()
         if res.provider_inputs:
             val = res.provider_inputs.get("region")
-            if isinstance(val, str) and val and val != UNKNOWN:
+            if isinstance(val, str) and val and val not in UNKNOWNS:
                 return val
         keys = [f"{provider}:region"]
         if self.project:
