@@ -131,6 +131,11 @@ class ReviewMocks(pulumi.runtime.Mocks):
                 port=int(inputs.get("port") or 6379),
             )
             arn = f"arn:aws:elasticache:{region}:{ACCOUNT_ID}:replicationgroup:{rg}"
+            if kind == "ServerlessCache":
+                host = f"{physical}-{suffix[:6]}.serverless.use1.cache.amazonaws.com"
+                state["endpoints"] = [{"address": host, "port": 6379}]
+                state["readerEndpoints"] = [{"address": host, "port": 6380}]
+                arn = f"arn:aws:elasticache:{region}:{ACCOUNT_ID}:serverlesscache:{physical}"
         elif mod in ("lb", "alb") and kind in ("LoadBalancer", "TargetGroup", "Listener", "ListenerRule"):
             short = {"LoadBalancer": "loadbalancer/app", "TargetGroup": "targetgroup", "Listener": "listener/app",
                      "ListenerRule": "listener-rule/app"}[kind]

@@ -87,7 +87,8 @@ def build_aws(settings: Settings) -> dict[str, Any]:
     if settings.cache.enabled:
         c = settings.cache
         cache = Cache(f"{base}-cache", CacheArgs(
-            vpc_id=network.vpc_id, subnet_ids=network.isolated_subnet_ids, engine=c.engine,
+            vpc_id=network.vpc_id, subnet_ids=network.isolated_subnet_ids, mode=c.mode,
+            max_data_storage_gb=c.max_data_storage_gb, max_ecpu_per_second=c.max_ecpu_per_second, engine=c.engine,
             engine_version=c.engine_version, node_type=c.node_type, num_nodes=c.num_nodes,
             automatic_failover=c.automatic_failover, multi_az=c.multi_az,
             snapshot_retention_days=c.snapshot_retention_days, log_retention_days=retention, identifier=base,
@@ -151,7 +152,10 @@ def build_aws(settings: Settings) -> dict[str, Any]:
     if database is not None:
         monitoring.watch_database(database.identifier, aurora=database.aurora)
     if cache is not None:
-        monitoring.watch_cache(cache.replication_group_id, node_count=cache.num_nodes)
+        if cache.mode == "serverless":
+            monitoring.watch_serverless_cache(cache.replication_group_id, settings.cache.max_data_storage_gb)
+        else:
+            monitoring.watch_cache(cache.replication_group_id, node_count=cache.num_nodes)
     if m.dashboard:
         monitoring.finish()
 

@@ -207,6 +207,14 @@ class CacheSettings(_Model):
     """The Redis-compatible cache tier."""
 
     enabled: bool = Field(True, description="Create the cache.")
+    mode: Literal["node", "serverless"] = Field(
+        "node", description="node: a replication group of fixed nodes; serverless: ElastiCache Serverless (AWS), "
+        "billed for data stored and processing units, capped below."
+    )
+    max_data_storage_gb: int = Field(1, ge=1, le=5000, description="Serverless: ceiling on data stored, GB.")
+    max_ecpu_per_second: int = Field(
+        5000, ge=1000, le=15_000_000, description="Serverless: ceiling on processing units per second."
+    )
     engine: Literal["valkey", "redis"] = Field("valkey", description="Valkey (default) or Redis OSS.")
     engine_version: str = Field("8.0", description="Engine version.")
     node_type: str = Field("cache.t4g.micro", pattern=r"^cache\.", description="ElastiCache node type (AWS).")
@@ -384,8 +392,8 @@ PROFILES: dict[str, dict[str, Any]] = {
                     "scaling": {"min": 1, "max": 2}},
         "database": {"instanceClass": "db.t4g.micro", "multiAz": False, "backupRetentionDays": 1,
                      "deletionProtection": False, "allocatedStorageGb": 20, "maxAllocatedStorageGb": 0},
-        "cache": {"nodeType": "cache.t4g.micro", "numNodes": 1, "automaticFailover": False, "multiAz": False,
-                  "snapshotRetentionDays": 0},
+        "cache": {"mode": "serverless", "nodeType": "cache.t4g.micro", "numNodes": 1, "automaticFailover": False,
+                  "multiAz": False, "snapshotRetentionDays": 0, "maxDataStorageGb": 1, "maxEcpuPerSecond": 5000},
         "monitoring": {"logRetentionDays": 7, "alarmsToPager": False, "dashboard": False},
         "encryption": {"keyPerComponent": False},
         "budget": {"monthlyUsd": 100},

@@ -194,3 +194,39 @@ def test_doc_example_runs_and_documents_every_argument(run_program):
     assert g.by_type(RG) and g.by_type(INGRESS) and g.outputs["cache_endpoint"]
     for name in CacheArgs.__dataclass_fields__:
         assert f"`{name}`" in text, f"docs/components/cache.md does not document argument {name}"
+
+
+SERVERLESS = "aws:elasticache/serverlessCache:ServerlessCache"
+
+
+def test_serverless_mode_is_capped_encrypted_and_iam_authenticated(run_program):
+    g = run_program(build(wire=True, mode="serverless", max_data_storage_gb=2, max_ecpu_per_second=3000,
+                          snapshot_retention_days=1))
+    assert not g.by_type(RG) and not g.by_type(LOG_GROUP) and not g.by_type(PARAMS)
+    assert not g.by_type("aws:elasticache/subnetGroup:SubnetGroup")
+    (sc,) = g.by_type(SERVERLESS)
+    group = g.by_type(GROUP)[0]
+    key = g.by_type(KEY)[0]
+    sg = g.by_name("cache-sg", SG)
+    assert sc.inputs["engine"] == "valkey" and sc.inputs["majorEngineVersion"] == "8"
+    assert sc.inputs["subnetIds"] == SUBNETS and sc.inputs["securityGroupIds"] == [sg.id]
+    assert sc.inputs["kmsKeyId"] == key.outputs["arn"]
+    assert sc.inputs["userGroupId"] == group.inputs["userGroupId"]
+    assert sc.inputs["cacheUsageLimits"] == {"dataStorage": {"maximum": 2, "unit": "GB"},
+                                             "ecpuPerSeconds": [{"maximum": 3000}]}
+    assert (sc.inputs["snapshotRetentionLimit"], sc.inputs["dailySnapshotTime"]) == (1, "03:00")
+    # Reads are served on 6380: the one path opened covers 6379-6380, from the service's group only.
+    (rule,) = g.by_type(INGRESS)
+    assert (rule.inputs["fromPort"], rule.inputs["toPort"]) == (6379, 6380)
+    assert rule.inputs["referencedSecurityGroupId"] == g.by_name("app-sg", SG).id
+    (egress,) = g.by_type(EGRESS)
+    assert (egress.inputs["fromPort"], egress.inputs["toPort"]) == (6379, 6380)
+    (grant,) = g.by_type(ROLE_POLICY)
+    stmt = json.loads(grant.inputs["policy"])["Statement"]
+    assert stmt == [{"Sid": "ConnectAsAppUser", "Effect": "Allow", "Action": "elasticache:Connect",
+                     "Resource": [sc.outputs["arn"], g.by_name("cache-app-user", USER).outputs["arn"]]}]
+
+
+def test_serverless_mode_refuses_token_auth(run_program):
+    with pytest.raises(Exception, match="serverless cache authenticates with IAM users only"):
+        run_program(build(mode="serverless", auth="token", auth_token_secret_arn=TOKEN))

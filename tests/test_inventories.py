@@ -61,6 +61,8 @@ VALUE_KEYS: dict[str, list[str]] = {
         "performanceInsightsEnabled", "iamDatabaseAuthenticationEnabled", "skipFinalSnapshot"],
     "aws:rds/cluster:Cluster": [
         "engine", "engineVersion", "backupRetentionPeriod", "deletionProtection", "storageEncrypted"],
+    "aws:elasticache/serverlessCache:ServerlessCache": [
+        "engine", "majorEngineVersion", "cacheUsageLimits", "snapshotRetentionLimit"],
     "aws:elasticache/replicationGroup:ReplicationGroup": [
         "engine", "engineVersion", "nodeType", "numCacheClusters", "automaticFailoverEnabled", "multiAzEnabled",
         "atRestEncryptionEnabled", "transitEncryptionEnabled", "snapshotRetentionLimit"],

@@ -229,3 +229,22 @@ def test_doc_example_runs_and_documents_every_argument(run_program):
     for cls in (MonitoringArgs, AlarmThresholds):
         for name in cls.__dataclass_fields__:
             assert f"`{name}`" in text, f"docs/components/monitoring.md does not document argument {name}"
+
+
+def test_serverless_cache_alarms_watch_its_caps(run_program):
+    def prog():
+        m = Monitoring("mon", MonitoringArgs(alert_emails=["dev@example.com"]))
+        m.watch_serverless_cache("app-dev", max_data_storage_gb=1)
+        m.finish()
+
+    g = run_program(prog)
+    stored, throttled, evictions = (g.by_name(f"mon-cache-{k}", ALARM).inputs
+                                    for k in ("data-stored", "throttled", "evictions"))
+    for a in (stored, throttled, evictions):
+        assert a["namespace"] == "AWS/ElastiCache" and a["dimensions"] == {"clusterId": "app-dev"}
+    assert (stored["metricName"], stored["statistic"], stored["threshold"]) == ("BytesUsedForCache", "Maximum", 8e8)
+    assert (throttled["metricName"], throttled["threshold"]) == ("ThrottledCmds", 0)
+    assert (evictions["metricName"], evictions["threshold"]) == ("Evictions", 100)
+    body = json.loads(g.by_type("aws:cloudwatch/dashboard:Dashboard")[0].inputs["dashboardBody"])
+    assert [w["properties"]["metrics"][0][1] for w in body["widgets"]] == [
+        "BytesUsedForCache", "ElastiCacheProcessingUnits", "ThrottledCmds"]

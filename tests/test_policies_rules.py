@@ -79,6 +79,7 @@ RDS = "aws:rds/instance:Instance"
 CLUSTER = "aws:rds/cluster:Cluster"
 PG = "aws:rds/parameterGroup:ParameterGroup"
 RG = "aws:elasticache/replicationGroup:ReplicationGroup"
+SC = "aws:elasticache/serverlessCache:ServerlessCache"
 TD = "aws:ecs/taskDefinition:TaskDefinition"
 EC2 = "aws:ec2/instance:Instance"
 LT = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -161,6 +162,8 @@ CASES: list[Case] = [
     Case("cloudrun-ingress-restricted", [R(RUN, "run", template={})], ["run"]),
     Case("cloudrun-ingress-restricted", [R(RUN, "run", ingress="INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER")], []),
     Case("elasticache-auth-enabled", [R(RG, "cache", engine="valkey")], ["cache"]),
+    Case("elasticache-auth-enabled", [R(SC, "open", engine="valkey"), R(SC, "rbac", engine="valkey",
+                                                                        userGroupId="app-users")], ["open"]),
     Case("elasticache-auth-enabled", [R(RG, "cache", engine="valkey", authToken=SECRET),
                                       R(RG, "cache2", engine="redis", userGroupIds=["ug"])], []),
     Case("elasticache-user-requires-auth", [R("aws:elasticache/user:User", "open", userName="default",
@@ -327,6 +330,8 @@ CASES: list[Case] = [
     Case("elasticache-snapshot-retention", [R(RG, "cache", snapshotRetentionLimit=0)], ["cache"], env="prod"),
     Case("elasticache-snapshot-retention", [R(RG, "cache", snapshotRetentionLimit=7)], [], env="prod"),
     Case("elasticache-snapshot-retention", [R(RG, "cache")], [], env="dev"),
+    Case("elasticache-snapshot-retention", [R(SC, "sl", snapshotRetentionLimit=0),
+                                            R(SC, "kept", snapshotRetentionLimit=1)], ["sl"], env="prod"),
     Case("lb-deletion-protection", [R(LB, "alb")], ["alb"], env="prod"),
     Case("lb-deletion-protection", [R(LB, "alb", enableDeletionProtection=True)], [], env="prod"),
     Case("prod-stateful-protected", [R(BUCKET, "b"), R(SQL, "sql", opts={"retainOnDelete": True})], ["b", "sql"],

@@ -24,6 +24,9 @@ from .kms import Grants, KeyLike, data_key, key_arn
 CACHE_PORT = 6379
 
 
+CacheMode = Literal["node", "serverless"]
+
+
 @dataclass
 class CacheArgs:
     """Arguments of :class:`Cache`. Defaults are one small node (dev); prod adds replicas and failover."""
@@ -32,6 +35,14 @@ class CacheArgs:
     """VPC of the cache's security group."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Isolated (data-tier) subnets."""
+    mode: CacheMode = "node"
+    """``node``: a replication group of fixed nodes. ``serverless``: ElastiCache Serverless, billed for data
+    stored (100 MB minimum on Valkey) and processing units, multi-AZ by design, capped by ``max_data_storage_gb``
+    and ``max_ecpu_per_second`` (the cheapest cache for a small or spiky load; IAM auth only, no slow log)."""
+    max_data_storage_gb: int = 1
+    """``serverless``: ceiling on data stored, GB (bounds the bill; writes fail beyond it)."""
+    max_ecpu_per_second: int = 5000
+    """``serverless``: ceiling on ElastiCache Processing Units per second (bounds the bill; requests throttle)."""
     engine: Literal["valkey", "redis"] = "valkey"
     """``valkey`` (7.2+) or ``redis`` (Redis OSS 7.x)."""
     engine_version: str = "8.0"
@@ -92,9 +103,10 @@ class Cache(pulumi.ComponentResource):
     user_name: str | None
     app_user: aws.elasticache.User | None
     user_group: aws.elasticache.UserGroup | None
-    log_group: aws.cloudwatch.LogGroup
+    log_group: aws.cloudwatch.LogGroup | None
     kms_key_arn: pulumi.Output[str]
     num_nodes: int
+    serverless_cache: aws.elasticache.ServerlessCache | None
 
     def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("backend:aws:Cache", name, None, opts)
@@ -104,7 +116,12 @@ class Cache(pulumi.ComponentResource):
         self._validate(name, ident, args)
         self.identifier = ident
         self.auth = args.auth
-        self.num_nodes = args.num_nodes
+        self.mode = args.mode
+        self.num_nodes = args.num_nodes if args.mode == "node" else 0
+        self.replication_group = None  # type: ignore[assignment]
+        self.serverless_cache = None
+        self.subnet_group = None
+        self.log_group = None
         self._grants = Grants(self, name)
         tags = args.tags
 
@@ -113,18 +130,20 @@ class Cache(pulumi.ComponentResource):
         self.kms_key = key
         self.kms_key_arn = key_arn(key)
 
-        self.subnet_group = aws.elasticache.SubnetGroup(
-            name, name=ident, description=f"{name}: isolated subnets", subnet_ids=args.subnet_ids,
-            tags=tag_set(tags, name), opts=child_opts(self))
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-sg", vpc_id=args.vpc_id, description=f"{name}: {args.engine}; no ingress until allow_from",
             revoke_rules_on_delete=True, tags=tag_set(tags, f"{name}-cache"), opts=child_opts(self))
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-slow-log", name=f"/aws/elasticache/{ident}/slow-log", retention_in_days=args.log_retention_days,
-            kms_key_id=self.kms_key_arn, tags=tag_set(tags, f"{name}-slow-log"), opts=child_opts(self))
+        if args.mode == "node":
+            self.subnet_group = aws.elasticache.SubnetGroup(
+                name, name=ident, description=f"{name}: isolated subnets", subnet_ids=args.subnet_ids,
+                tags=tag_set(tags, name), opts=child_opts(self))
+            self.log_group = aws.cloudwatch.LogGroup(
+                f"{name}-slow-log", name=f"/aws/elasticache/{ident}/slow-log",
+                retention_in_days=args.log_retention_days, kms_key_id=self.kms_key_arn,
+                tags=tag_set(tags, f"{name}-slow-log"), opts=child_opts(self))
 
         self.parameter_group = None
-        if args.parameters:
+        if args.parameters and args.mode == "node":
             major = args.engine_version.split(".")[0]
             self.parameter_group = aws.elasticache.ParameterGroup(
                 name, family=f"{args.engine}{major}", description=f"{name}: engine parameters",
@@ -161,8 +180,44 @@ class Cache(pulumi.ComponentResource):
             auth_kwargs["auth_token"] = pulumi.Output.secret(version.secret_string)
             auth_kwargs["auth_token_update_strategy"] = "ROTATE"
 
-        failover = args.automatic_failover
         keep = args.snapshot_retention_days
+        if args.mode == "serverless":
+            assert self.user_group is not None  # serverless takes RBAC (IAM) auth only: see _validate
+            self.serverless_cache = aws.elasticache.ServerlessCache(
+                name,
+                name=ident,
+                description=f"{name}: {args.engine} {args.engine_version} serverless",
+                engine=args.engine,
+                major_engine_version=args.engine_version.split(".")[0],
+                subnet_ids=args.subnet_ids,
+                security_group_ids=[self.security_group.id],
+                kms_key_id=self.kms_key_arn,
+                user_group_id=self.user_group.user_group_id,
+                snapshot_retention_limit=keep,
+                daily_snapshot_time=args.snapshot_window.split("-")[0] if keep else None,
+                cache_usage_limits={
+                    "data_storage": {"maximum": args.max_data_storage_gb, "unit": "GB"},
+                    "ecpu_per_seconds": [{"maximum": args.max_ecpu_per_second}],
+                },
+                tags=tag_set(tags, name),
+                opts=child_opts(self, protect=args.protect),
+            )
+            endpoint = self.serverless_cache.endpoints.apply(lambda e: e[0] if e else None)
+            reader = self.serverless_cache.reader_endpoints.apply(lambda e: e[0] if e else None)
+            self.endpoint = endpoint.apply(lambda e: e.address if e else None)  # type: ignore[assignment]
+            self.reader_endpoint = reader.apply(lambda e: e.address if e else None)  # type: ignore[assignment]
+            self.port = endpoint.apply(lambda e: (e.port if e else None) or CACHE_PORT)
+            self.replication_group_id = self.serverless_cache.name
+            self._resource_arn = self.serverless_cache.arn
+            self.register_outputs({
+                "endpoint": self.endpoint, "reader_endpoint": self.reader_endpoint, "port": self.port,
+                "cache_name": self.serverless_cache.name, "security_group_id": self.security_group.id,
+                "user_name": self.user_name, "kms_key_arn": self.kms_key_arn,
+            })
+            return
+
+        assert self.subnet_group is not None and self.log_group is not None
+        failover = args.automatic_failover
         self.replication_group = aws.elasticache.ReplicationGroup(
             name,
             replication_group_id=ident,
@@ -198,6 +253,7 @@ class Cache(pulumi.ComponentResource):
         self.reader_endpoint = self.replication_group.reader_endpoint_address
         self.port = self.replication_group.port.apply(lambda p: p or CACHE_PORT)
         self.replication_group_id = self.replication_group.replication_group_id
+        self._resource_arn = self.replication_group.arn
         self.register_outputs({
             "endpoint": self.endpoint, "reader_endpoint": self.reader_endpoint, "port": self.port,
             "replication_group_id": self.replication_group_id, "security_group_id": self.security_group.id,
@@ -209,6 +265,15 @@ class Cache(pulumi.ComponentResource):
         if not re.fullmatch(r"[a-z][a-z0-9-]{0,39}", ident) or ident.endswith("-") or "--" in ident:
             raise ValueError(f"{name}: identifier {ident!r} must be 1-40 lowercase letters, digits and single "
                              "hyphens, starting with a letter")
+        if args.mode not in ("node", "serverless"):
+            raise ValueError(f"{name}: mode must be 'node' or 'serverless', got {args.mode!r}")
+        if args.mode == "serverless":
+            if args.auth != "iam":
+                raise ValueError(f"{name}: a serverless cache authenticates with IAM users only (auth='iam')")
+            if not 1 <= args.max_data_storage_gb <= 5000:
+                raise ValueError(f"{name}: max_data_storage_gb must be 1-5000")
+            if not 1000 <= args.max_ecpu_per_second <= 15_000_000:
+                raise ValueError(f"{name}: max_ecpu_per_second must be 1000-15000000")
         if not 1 <= args.num_nodes <= 6:
             raise ValueError(f"{name}: num_nodes must be 1-6")
         if args.automatic_failover and args.num_nodes < 2:
@@ -234,32 +299,41 @@ class Cache(pulumi.ComponentResource):
             raise ValueError(f"{name}: snapshot_retention_days must be 0-35")
 
     def node_ids(self) -> list[pulumi.Output[str]]:
-        """Member cache-cluster ids (``<group>-001``...), the ``CacheClusterId`` of per-node metrics."""
+        """Member cache-cluster ids (``<group>-001``...), the ``CacheClusterId`` of per-node metrics (none when
+        serverless)."""
         return [self.replication_group_id.apply(lambda g, i=i: f"{g}-{i:03d}") for i in range(1, self.num_nodes + 1)]
+
+    @property
+    def _last_port(self) -> int:
+        return CACHE_PORT + 1 if self.mode == "serverless" else CACHE_PORT
 
     # -- wiring -----------------------------------------------------------------------------------------
     def allow_from(self, peer: Connectable, *, description: str | None = None) -> aws.vpc.SecurityGroupIngressRule:
-        """Open 6379/tcp from ``peer``'s security group: one ingress rule here, the matching egress rule there."""
+        """Open the cache port from ``peer``'s security group: one ingress rule here, the matching egress rule there.
+
+        6379/tcp; a serverless cache also serves reads on 6380, so it opens 6379-6380.
+        """
         sg = getattr(peer, "security_group", None)
         if not isinstance(sg, aws.ec2.SecurityGroup):
             raise TypeError(f"{self._cname}: allow_from needs something with a security_group, got {peer!r}")
         peer_name = peer.pulumi_resource_name if isinstance(peer, pulumi.Resource) else sg.pulumi_resource_name
         rule = aws.vpc.SecurityGroupIngressRule(
             f"{self._cname}-from-{peer_name}", security_group_id=self.security_group.id,
-            referenced_security_group_id=sg.id, ip_protocol="tcp", from_port=CACHE_PORT, to_port=CACHE_PORT,
+            referenced_security_group_id=sg.id, ip_protocol="tcp", from_port=CACHE_PORT, to_port=self._last_port,
             description=description or f"{self.args.engine} from {peer_name}",
             tags=tag_set(self.args.tags, f"{self._cname}-from-{peer_name}"), opts=child_opts(self))
         aws.vpc.SecurityGroupEgressRule(
             f"{peer_name}-to-{self._cname}", security_group_id=sg.id,
             referenced_security_group_id=self.security_group.id, ip_protocol="tcp", from_port=CACHE_PORT,
-            to_port=CACHE_PORT, description=f"{self.args.engine} to {self._cname}",
+            to_port=self._last_port, description=f"{self.args.engine} to {self._cname}",
             tags=tag_set(self.args.tags, f"{peer_name}-to-{self._cname}"), opts=child_opts(self))
         return rule
 
     def grant_connect(self, grantee: Grantable | aws.iam.Role) -> aws.iam.RolePolicy:
         """Let the grantee's role connect.
 
-        ``auth="iam"``: ``elasticache:Connect`` on this replication group and the application user only.
+        ``auth="iam"``: ``elasticache:Connect`` on this cache (replication group or serverless cache) and the
+        application user only.
         ``auth="token"``: ``secretsmanager:GetSecretValue`` on the AUTH-token secret (same as
         :meth:`grant_auth_read`).
         """
@@ -268,7 +342,7 @@ class Cache(pulumi.ComponentResource):
         assert self.app_user is not None
         return self._grants.add("connect", grantee, [{
             "Sid": "ConnectAsAppUser", "Effect": "Allow", "Action": "elasticache:Connect",
-            "Resource": [self.replication_group.arn, self.app_user.arn],
+            "Resource": [self._resource_arn, self.app_user.arn],
         }])
 
     def grant_auth_read(self, grantee: Grantable | aws.iam.Role) -> aws.iam.RolePolicy:

@@ -362,6 +362,39 @@ class Monitoring(pulumi.ComponentResource):
                          stat=stat, period=period, threshold=limit)
         return out
 
+    def watch_serverless_cache(self, cache_name: pulumi.Input[str], max_data_storage_gb: float, *,
+                               label: str = "cache") -> list[aws.cloudwatch.MetricAlarm]:
+        """Alarm on an ElastiCache Serverless cache: data stored near its cap, throttled commands (the ECPU cap
+        was hit), and evictions. Serverless metrics carry the ``clusterId`` dimension."""
+        if max_data_storage_gb <= 0:
+            raise ValueError(f"{self._cname}: max_data_storage_gb must be positive")
+        t, period = self.args.thresholds, 300
+        dims = {"clusterId": cache_name}
+        limit_bytes = max_data_storage_gb * 1e9 * t.cache_memory_percent / 100
+
+        def metric(name: str, stat: str) -> dict[str, Any]:
+            return {"namespace": "AWS/ElastiCache", "metric_name": name, "dimensions": dims, "statistic": stat}
+
+        out = [
+            self._alarm(f"{label}-data-stored",
+                        f"Cache data stored above {t.cache_memory_percent}% of its {max_data_storage_gb:g} GB cap",
+                        threshold=limit_bytes, comparison="GreaterThanThreshold", period=period,
+                        **metric("BytesUsedForCache", "Maximum")),
+            self._alarm(f"{label}-throttled", "Cache commands throttled: the processing-unit (ECPU) cap was hit",
+                        threshold=0, comparison="GreaterThanThreshold", period=period,
+                        **metric("ThrottledCmds", "Sum")),
+            self._alarm(f"{label}-evictions", f"Cache evictions above {t.cache_evictions} per {period}s",
+                        threshold=t.cache_evictions, comparison="GreaterThanThreshold", period=period,
+                        **metric("Evictions", "Sum")),
+        ]
+        for title, name, stat, limit in (
+                ("Cache: data stored (bytes)", "BytesUsedForCache", "Maximum", limit_bytes),
+                ("Cache: processing units (ECPU)", "ElastiCacheProcessingUnits", "Sum", None),
+                ("Cache: throttled commands", "ThrottledCmds", "Sum", 0)):
+            self._widget(title, [["AWS/ElastiCache", name, "clusterId", cache_name]], stat=stat, period=period,
+                         threshold=limit)
+        return out
+
     # -- dashboard --------------------------------------------------------------------------------------
     def finish(self) -> aws.cloudwatch.Dashboard | None:
         """Create the dashboard of everything watched (once; later calls return it). None if nothing is watched."""

@@ -29,6 +29,7 @@ from ._helpers import (
     REPLICATION_GROUP,
     S3_BUCKETS,
     SECURITY_GROUP,
+    SERVERLESS_CACHE,
     WORLD_CIDRS,
     gcp_ports,
     only_allowed_ports,
@@ -248,19 +249,23 @@ def cloudrun_ingress(r: Res, ctx: Context) -> Iterator[str]:
 
 
 @resource_rule(
-    "elasticache-auth-enabled", category=EXPOSURE, severity="high", types=(REPLICATION_GROUP,),
-    description="Redis/Valkey replication groups require authentication (an AUTH token or RBAC user groups).",
-    remediation="Set auth_token (from Secrets Manager) or user_group_ids with RBAC users; both require "
-                "transit_encryption_enabled=True.",
+    "elasticache-auth-enabled", category=EXPOSURE, severity="high", types=(REPLICATION_GROUP, SERVERLESS_CACHE),
+    description="Redis/Valkey replication groups and serverless caches require authentication (an AUTH token or "
+                "RBAC user groups).",
+    remediation="Set auth_token (from Secrets Manager) or user_group_ids with RBAC users (serverless: "
+                "user_group_id); both require transit_encryption_enabled=True.",
 )
 def elasticache_auth(r: Res, ctx: Context) -> Iterator[str]:
     if str(r.get("engine") or "redis").lower() == "memcached":
         return
-    for key in ("authToken", "userGroupIds", "authTokenWo"):
+    for key in ("authToken", "userGroupIds", "authTokenWo", "userGroupId"):
         v = r.get(key)
         if is_unknown(v) or (v not in (None, "", [])):
             return
-    yield "neither authToken nor userGroupIds is set: any client that reaches the port can read and write"
+    if r.type == SERVERLESS_CACHE:
+        yield "userGroupId is not set: the default user, without a password, can read and write"
+    else:
+        yield "neither authToken nor userGroupIds is set: any client that reaches the port can read and write"
 
 
 @resource_rule(

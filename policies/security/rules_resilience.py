@@ -16,6 +16,7 @@ from ._helpers import (
     RDS_INSTANCE,
     REPLICATION_GROUP,
     S3_BUCKETS,
+    SERVERLESS_CACHE,
 )
 
 LOGGING = "logging"
@@ -151,8 +152,9 @@ def rds_final_snapshot(r: Res, ctx: Context) -> Iterator[str]:
 
 
 @resource_rule(
-    "elasticache-snapshot-retention", category=BACKUP, severity="medium", types=(REPLICATION_GROUP,),
-    description="In prod, Redis/Valkey replication groups keep automatic snapshots (prod).",
+    "elasticache-snapshot-retention", category=BACKUP, severity="medium",
+    types=(REPLICATION_GROUP, SERVERLESS_CACHE),
+    description="In prod, Redis/Valkey replication groups and serverless caches keep automatic snapshots (prod).",
     remediation="Set snapshot_retention_limit to 1 or more (the prod profile's cache.snapshotRetentionDays).",
 )
 def elasticache_snapshots(r: Res, ctx: Context) -> Iterator[str]:
@@ -175,9 +177,9 @@ def lb_deletion_protection(r: Res, ctx: Context) -> Iterator[str]:
         yield "enableDeletionProtection is not true in prod"
 
 
-STATEFUL = (RDS_INSTANCE, RDS_CLUSTER, REPLICATION_GROUP, *S3_BUCKETS, "aws:kms/key:Key", "aws:dynamodb/table:Table",
-            "aws:ebs/volume:Volume", "aws:efs/fileSystem:FileSystem", GCS_BUCKET, CLOUD_SQL, MEMORYSTORE,
-            "gcp:kms/keyRing:KeyRing", "gcp:kms/cryptoKey:CryptoKey")
+STATEFUL = (RDS_INSTANCE, RDS_CLUSTER, REPLICATION_GROUP, SERVERLESS_CACHE, *S3_BUCKETS, "aws:kms/key:Key",
+            "aws:dynamodb/table:Table", "aws:ebs/volume:Volume", "aws:efs/fileSystem:FileSystem", GCS_BUCKET,
+            CLOUD_SQL, MEMORYSTORE, "gcp:kms/keyRing:KeyRing", "gcp:kms/cryptoKey:CryptoKey")
 
 
 @resource_rule(
