@@ -6,9 +6,11 @@ Exit 0: no mandatory violation. Exit 1: mandatory, unwaived violations. Exit 2: 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .diff import Diff, base_workdir, checkout, compare, diff_markdown, diff_text
@@ -54,19 +56,41 @@ def review(stack: str, program: Path, *, policy_packs: Sequence[str] = (), polic
     project = load_project(program)
     graph = run_stack(project, stack)
     report = Report(graph=graph)
+    default_usage = project.root / f"usage.{stack}.yaml"
+    usage_path = Path(usage) if usage else (default_usage if default_usage.exists() else None)
+    if usage_path is not None and not usage_path.is_file():
+        raise InputError(f"--usage {usage_path}: no such file")
     if policies:
         from .policy_runner import run_policies
 
         if policy_config is not None and not Path(policy_config).is_file():
             raise InputError(f"--policy-pack-config {policy_config}: no such file")
-        report.violations, report.policies_run = run_policies(
-            graph, extra_packs=[Path(p) for p in policy_packs], policy_config=policy_config)
+        # The cost pack's budget policy prices the stack with the same usage file as the report below.
+        with _env("REVIEW_USAGE_FILE", str(usage_path) if usage_path else None):
+            report.violations, report.policies_run = run_policies(
+                graph, extra_packs=[Path(p) for p in policy_packs], policy_config=policy_config)
     if cost:
         from .cost import estimate_graph
 
-        usage_path = Path(usage) if usage else project.root / f"usage.{stack}.yaml"
-        report.cost = estimate_graph(graph, usage_path if (usage or usage_path.exists()) else None)
+        report.cost = estimate_graph(graph, usage_path)
     return report
+
+
+@contextlib.contextmanager
+def _env(name: str, value: str | None) -> Iterator[None]:
+    """Set (or unset) an environment variable for the duration of a block."""
+    old = os.environ.get(name)
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
 
 
 def close_event_loops() -> None:

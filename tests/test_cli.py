@@ -153,3 +153,16 @@ def test_policy_pack_config_changes_enforcement_like_the_cli(capsys, tmp_path):
     cfg.write_text("{not json")
     code, out, err = run(capsys, "dev", "--program", THIRD, "--policy-pack-config", str(cfg))
     assert code == 2 and err.startswith(f"error: --policy-pack-config {cfg}:1: invalid JSON")
+
+
+def test_usage_file_reaches_both_the_estimate_and_the_budget_gate(capsys, tmp_path):
+    usage = tmp_path / "heavy.yaml"
+    usage.write_text("version: 1\nresource_type_default_usage:\n"
+                     "  aws:elasticache/serverlessCache:ServerlessCache:\n    average_data_gb: 5\n")
+    code, out, _ = run(capsys, "dev", "--format", "json", "--usage", str(usage))
+    doc = json.loads(out)
+    cache = next(r for r in doc["cost"]["resources"] if r["name"] == "app-dev-cache")
+    assert cache["monthly"] > 300  # 5 GB x 730 h x 0.084
+    budget = [v for v in doc["violations"] if v["policy"] == "budget-not-exceeded"]
+    assert code == 1 and budget and budget[0]["enforcement"] == "mandatory"
+    assert f"{doc['cost']['monthly_total']:.2f}" in budget[0]["message"]

@@ -7,9 +7,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,27 +25,12 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def reports() -> Iterator[dict[str, CostReport]]:
     """Each stack's estimate with its usage file (one capture per stack)."""
-    # The engine forgets modules imported from the program's directory after a run; the repository's .venv is
-    # inside it, so keep site-packages modules (pulumi_aws submodules) for the next run in this process.
-    original = engine._program_context
-
-    @contextlib.contextmanager
-    def keep_site_packages(directory: Path) -> Iterator[None]:
-        with original(directory):
-            yield
-            kept = {k: m for k, m in sys.modules.items() if "site-packages" in (getattr(m, "__file__", "") or "")}
-        sys.modules.update(kept)
-
-    engine._program_context = keep_site_packages
-    try:
-        out = {}
-        for stack in ("dev", "staging", "prod"):
-            graph = engine.capture_program(REPO, stack)
-            out[stack] = estimate_graph(graph, REPO / f"usage.{stack}.yaml")
-            out[stack].budget = graph.config["backend-hosting:budget"]["monthlyUsd"]  # type: ignore[attr-defined]
-        yield out
-    finally:
-        engine._program_context = original
+    out = {}
+    for stack in ("dev", "staging", "prod"):
+        graph = engine.capture_program(REPO, stack)
+        out[stack] = estimate_graph(graph, REPO / f"usage.{stack}.yaml")
+        out[stack].budget = graph.config["backend-hosting:budget"]["monthlyUsd"]  # type: ignore[attr-defined]
+    yield out
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
