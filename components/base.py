@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import pulumi
 import pulumi_aws as aws
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    """One versioned API on a load balancer: ``/<name>`` and ``/<name>/*`` go to its own backend (AWS: a target
+    group; GCP: a backend service), split with a ``<name>-canary`` backend when ``canary_weight`` > 0."""
+
+    name: str
+    """Version name and path prefix, e.g. ``v1``."""
+    weight: int = 100
+    """Weight of the primary backend when a canary is present (AWS 0-999, GCP 0-1000)."""
+    canary_weight: int = 0
+    """Weight of the ``<name>-canary`` backend (AWS: its target group; GCP: the Cloud Run revision tagged
+    ``canary``); 0 creates no canary."""
 
 
 def tag_set(tags: Mapping[str, str] | None, name: str | None = None) -> dict[str, str]:

@@ -13,6 +13,22 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 SECRET = "[secret]"
 """What a secret input or config value is replaced with; the real value is never read or printed."""
 
+MISSING: Any = object()
+"""What :func:`dig` returns for an absent path when no default is given."""
+
+
+def dig(value: Any, path: str, default: Any = MISSING) -> Any:
+    """The value at a dotted path of dicts and lists (``"rules.0.status"``); ``default`` when absent."""
+    cur = value
+    for part in path.split("."):
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+            cur = cur[int(part)]
+        else:
+            return default
+    return cur
+
 
 @dataclass
 class Resource:
@@ -39,15 +55,7 @@ class Resource:
 
     def get(self, path: str, default: Any = None) -> Any:
         """An input by dotted path, e.g. ``res.get("serverSideEncryptionConfiguration.rules")``."""
-        cur: Any = self.inputs
-        for part in path.split("."):
-            if isinstance(cur, dict) and part in cur:
-                cur = cur[part]
-            elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
-                cur = cur[int(part)]
-            else:
-                return default
-        return cur
+        return dig(self.inputs, path, default)
 
     def to_json(self) -> dict[str, Any]:
         """The DESIGN.md contract shape (unknown values shown as ``(unknown)``)."""

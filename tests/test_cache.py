@@ -7,11 +7,10 @@ import re
 from pathlib import Path
 
 import pulumi
-import pulumi_aws as aws
 import pytest
+from fakes import FakeService
 
 from components.aws.cache import Cache, CacheArgs
-from components.base import service_principal_policy
 from review.engine import run_callable
 from review.model import SECRET
 
@@ -31,17 +30,6 @@ TOKEN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:cache-token-AbCdEf
 
 PROD = dict(node_type="cache.m7g.large", num_nodes=3, automatic_failover=True, multi_az=True,
             snapshot_retention_days=7, log_retention_days=365, protect=True)
-
-
-class FakeService(pulumi.ComponentResource):
-    """Stands in for the Service: a security group and a task role."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__("test:aws:Service", name)
-        self.security_group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id="vpc-0123",
-                                                    opts=pulumi.ResourceOptions(parent=self))
-        self.task_role = aws.iam.Role(f"{name}-task", assume_role_policy=service_principal_policy(
-            "ecs-tasks.amazonaws.com"), opts=pulumi.ResourceOptions(parent=self))
 
 
 def build(wire: bool = False, **kw):

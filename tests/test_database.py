@@ -7,12 +7,11 @@ import re
 from pathlib import Path
 
 import pulumi
-import pulumi_aws as aws
 import pytest
+from fakes import FakeService
 
 from components.aws.database import Database, DatabaseArgs
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
-from components.base import service_principal_policy
 from review.engine import run_callable
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "components" / "database.md"
@@ -31,17 +30,6 @@ KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555
 PROD = dict(instance_class="db.m7g.large", multi_az=True, backup_retention_days=30, deletion_protection=True,
             performance_insights=True, iam_authentication=True, allocated_storage_gb=100,
             max_allocated_storage_gb=1000, log_retention_days=365, protect=True)
-
-
-class FakeService(pulumi.ComponentResource):
-    """Stands in for the Service: a security group and a task role."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__("test:aws:Service", name)
-        self.security_group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id="vpc-0123",
-                                                    opts=pulumi.ResourceOptions(parent=self))
-        self.task_role = aws.iam.Role(f"{name}-task", assume_role_policy=service_principal_policy(
-            "ecs-tasks.amazonaws.com"), opts=pulumi.ResourceOptions(parent=self))
 
 
 def build(wire: bool = False, **kw):

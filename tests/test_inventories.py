@@ -22,7 +22,7 @@ import pytest
 import yaml
 from test_stacks import STACKS
 
-from review.model import Graph, display_value
+from review.model import MISSING, Graph, dig, display_value
 
 INVENTORIES = Path(__file__).resolve().parent / "inventories"
 
@@ -100,19 +100,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-_MISSING = object()
-
-
-def _get(inputs: dict[str, Any], path: str) -> Any:
-    cur: Any = inputs
-    for part in path.split("."):
-        if isinstance(cur, dict) and part in cur:
-            cur = cur[part]
-        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
-            cur = cur[int(part)]
-        else:
-            return _MISSING
-    return cur
 
 
 def inventory(g: Graph, zero_types: set[str]) -> dict[str, Any]:
@@ -121,8 +108,8 @@ def inventory(g: Graph, zero_types: set[str]) -> dict[str, Any]:
     for r in g:
         entry = {}
         for path in VALUE_KEYS.get(r.type, []):
-            v = _get(r.inputs, path)
-            if v is not _MISSING:
+            v = dig(r.inputs, path)
+            if v is not MISSING:
                 entry[path] = _plain(v)
         for opt in ("protect", "retainOnDelete"):
             if r.options.get(opt):

@@ -6,29 +6,16 @@ import json
 import re
 from pathlib import Path
 
-import pulumi
-import pulumi_aws as aws
 import pytest
+from fakes import FakeService
 
 from components.aws.kms import ENCRYPT_DECRYPT_ACTIONS, EncryptionKey, EncryptionKeyArgs
-from components.base import service_principal_policy
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "components" / "kms.md"
 KEY = "aws:kms/key:Key"
 ALIAS = "aws:kms/alias:Alias"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ROOT = "arn:aws:iam::123456789012:root"
-
-
-class FakeService(pulumi.ComponentResource):
-    """Stands in for the Service: a security group and a task role."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__("test:aws:Service", name)
-        self.security_group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id="vpc-0123",
-                                                    opts=pulumi.ResourceOptions(parent=self))
-        self.task_role = aws.iam.Role(f"{name}-task", assume_role_policy=service_principal_policy(
-            "ecs-tasks.amazonaws.com"), opts=pulumi.ResourceOptions(parent=self))
 
 
 def key_policy(g, name="k"):

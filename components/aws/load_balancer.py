@@ -10,7 +10,7 @@ import pulumi_aws as aws
 
 from components.aws.bucket import Bucket, BucketArgs
 from components.aws.network import Network
-from components.base import child_opts, tag_set
+from components.base import ApiRoute, child_opts, tag_set
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 """TLS 1.3 and 1.2 only, forward-secret ciphers."""
@@ -23,18 +23,6 @@ WAF_MANAGED_RULE_GROUPS: tuple[str, ...] = (
 """AWS managed rule groups of the web ACL, in priority order (after the rate limit)."""
 
 INTERNET = ("0.0.0.0/0", "::/0")
-
-
-@dataclass(frozen=True)
-class ApiRoute:
-    """One versioned API: ``/<name>/*`` forwarded to its own target group (and a canary group if weighted)."""
-
-    name: str
-    """Version name and path prefix, e.g. ``v1`` routes ``/v1`` and ``/v1/*``."""
-    weight: int = 100
-    """Weight of the primary target group when a canary is present (0-999)."""
-    canary_weight: int = 0
-    """Weight of the ``<name>-canary`` target group; 0 creates no canary group."""
 
 
 @dataclass

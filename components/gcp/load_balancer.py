@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
+from components.base import ApiRoute
 from components.gcp.common import child_opts, gcp_labels, remember_deps
 from components.gcp.service import Service
 
@@ -22,18 +23,6 @@ WAF_RULES: tuple[str, ...] = (
 
 CANARY_TAG = "canary"
 """Cloud Run revision tag that canary backends route to (the deployer tags the canary revision)."""
-
-
-@dataclass(frozen=True)
-class ApiRoute:
-    """One versioned API: ``/<name>`` and ``/<name>/*`` to its own backend service (and a canary backend)."""
-
-    name: str
-    """Version name and path prefix, e.g. ``v1``."""
-    weight: int = 100
-    """Weight of the primary backend when a canary is present (0-1000)."""
-    canary_weight: int = 0
-    """Weight of the ``<name>-canary`` backend (the Cloud Run revision tagged ``canary``); 0: no canary."""
 
 
 @dataclass

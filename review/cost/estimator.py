@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import UNKNOWN, CostComponent, CostReport, ResourceCost
+from ..model import UNKNOWN, CostComponent, CostReport, ResourceCost, dig
 from .catalog import Catalog, Price, default_catalog
 from .usage import Usage
 
@@ -62,14 +62,7 @@ class CostResource:
 
     def get(self, path: str, default: Any = None) -> Any:
         """An input by dotted path; unknown values count as absent."""
-        cur: Any = self.inputs
-        for part in path.split("."):
-            if isinstance(cur, dict) and part in cur:
-                cur = cur[part]
-            elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
-                cur = cur[int(part)]
-            else:
-                return default
+        cur = dig(self.inputs, path, None)
         return default if cur is None or (isinstance(cur, str) and cur in UNKNOWNS) else cur
 
 
