@@ -92,7 +92,8 @@ def _fmt(value: Any) -> str:
     if isinstance(value, (dict, list)):
         text = json.dumps(display_value(value), separators=(",", ":"))
         return text if len(text) <= 60 else text[:57] + "..."
-    return str(value)
+    text = str(value)
+    return text if len(text) <= 100 else text[:97] + "..."
 
 
 def key_settings(r: Resource, limit: int = 8) -> list[str]:
@@ -106,7 +107,8 @@ def key_settings(r: Resource, limit: int = 8) -> list[str]:
                 out.append(f"{k.rsplit('.', 1)[-1]}={_fmt(v)}")
     else:
         for k, v in r.inputs.items():
-            if k in ("tags", "tagsAll", "name", "policy", "assumeRolePolicy", "containerDefinitions") or \
+            if k in ("tags", "tagsAll", "name", "policy", "assumeRolePolicy", "containerDefinitions",
+                     "dashboardBody") or \
                     isinstance(v, (dict, list)) or v == UNKNOWN:
                 continue
             out.append(f"{k}={_fmt(v)}")
@@ -123,7 +125,7 @@ def _short_type(t: str) -> str:
     return t
 
 
-def render_text(report: Report, *, width: int = 140, color: bool = False) -> str:
+def render_text(report: Report, *, width: int = 1000, color: bool = False) -> str:
     """A tree like ``pulumi preview``, then policy findings and the cost estimate."""
     g = report.graph
     buf = io.StringIO()
@@ -147,7 +149,7 @@ def render_text(report: Report, *, width: int = 140, color: bool = False) -> str
             add(r.urn, node)
 
     add(None, root)
-    console.print(root)
+    console.print(root, crop=False)
     if g.outputs:
         console.print("\n[bold]Outputs[/bold]")
         for k, v in sorted(g.outputs.items()):
