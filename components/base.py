@@ -45,12 +45,24 @@ def policy_json(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[str]:
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
-def service_principal_policy(service: str) -> str:
-    """Trust policy letting an AWS service (e.g. ``ecs-tasks.amazonaws.com``) assume a role."""
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
-    })
+def service_principal_policy(service: str, *, source_account: pulumi.Input[str] | None = None,
+                             source_arn: pulumi.Input[str] | None = None) -> pulumi.Input[str]:
+    """Trust policy letting an AWS service (e.g. ``ecs-tasks.amazonaws.com``) assume a role.
+
+    ``source_account`` / ``source_arn`` add the confused-deputy conditions AWS recommends
+    (``aws:SourceAccount`` equals, ``aws:SourceArn`` like), so the service assumes the role only on behalf of
+    this account's resources.
+    """
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if source_account is None and source_arn is None:
+        return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    condition: dict[str, Any] = {}
+    if source_account is not None:
+        condition["StringEquals"] = {"aws:SourceAccount": source_account}
+    if source_arn is not None:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn}
+    statement["Condition"] = condition
+    return policy_json([statement])
 
 
 @runtime_checkable

@@ -131,6 +131,12 @@ class ReviewMocks(pulumi.runtime.Mocks):
                 port=int(inputs.get("port") or 6379),
             )
             arn = f"arn:aws:elasticache:{region}:{ACCOUNT_ID}:replicationgroup:{rg}"
+            if kind == "User":
+                arn = f"arn:aws:elasticache:{region}:{ACCOUNT_ID}:user:{inputs.get('userId', physical)}"
+            elif kind == "UserGroup":
+                arn = f"arn:aws:elasticache:{region}:{ACCOUNT_ID}:usergroup:{inputs.get('userGroupId', physical)}"
+            elif kind in ("SubnetGroup", "ParameterGroup"):
+                arn = f"arn:aws:elasticache:{region}:{ACCOUNT_ID}:{kind.lower()}:{physical}"
             if kind == "ServerlessCache":
                 host = f"{physical}-{suffix[:6]}.serverless.use1.cache.amazonaws.com"
                 state["endpoints"] = [{"address": host, "port": 6379}]

@@ -136,7 +136,10 @@ def test_flow_logs_to_an_encrypted_log_group_with_a_least_privilege_role(run_pro
     role = g.by_name("net-flow-logs", "aws:iam/role:Role")
     assert flow["iamRoleArn"] == role.outputs["arn"]
     trust = json.loads(role.inputs["assumeRolePolicy"])
-    assert trust["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert trust["Statement"] == [{
+        "Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"},
+                      "ArnLike": {"aws:SourceArn": "arn:aws:ec2:us-east-1:123456789012:vpc-flow-log/*"}}}]
     policy = json.loads(g.inputs("net-flow-logs", "aws:iam/rolePolicy:RolePolicy")["policy"])
     arn = group.outputs["arn"]
     assert policy["Statement"] == [{

@@ -100,6 +100,12 @@ def test_defaults(run_program):
     assert not [p for p in g.by_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == task_role.outputs["name"]]
     assert not g.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     assert "managedPolicyArns" not in task_role.inputs
+    # Only ECS tasks of this account may assume either role (confused-deputy conditions).
+    for role in (task_role, g.by_name("api-execution", "aws:iam/role:Role")):
+        assert json.loads(role.inputs["assumeRolePolicy"])["Statement"] == [{
+            "Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"},
+                          "ArnLike": {"aws:SourceArn": "arn:aws:ecs:us-east-1:123456789012:*"}}}]
 
 
 def test_security_group_egress_443_only_and_no_ingress_until_wired(run_program):

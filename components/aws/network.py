@@ -10,6 +10,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.kms import aws_context
 from components.base import child_opts, policy_json, service_principal_policy, tag_set
 
 NatStrategy = Literal["none", "single", "per_az"]
@@ -205,9 +206,13 @@ class Network(pulumi.ComponentResource):
         self.flow_log_group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs", retention_in_days=args.flow_log_retention_days, kms_key_id=args.kms_key_arn,
             tags=tag_set(tags, f"{name}-flow-logs"), opts=child_opts(self))
+        ctx = aws_context(self)
         self.flow_log_role = aws.iam.Role(
             f"{name}-flow-logs", description=f"VPC flow logs of {name} write to their log group",
-            assume_role_policy=service_principal_policy("vpc-flow-logs.amazonaws.com"),
+            assume_role_policy=service_principal_policy(
+                "vpc-flow-logs.amazonaws.com", source_account=ctx.account_id,
+                source_arn=pulumi.Output.concat("arn:", ctx.partition, ":ec2:", ctx.region, ":", ctx.account_id,
+                                                ":vpc-flow-log/*")),
             tags=tag_set(tags, f"{name}-flow-logs"), opts=child_opts(self))
         aws.iam.RolePolicy(
             f"{name}-flow-logs", role=self.flow_log_role.id,

@@ -11,6 +11,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.kms import aws_context
 from components.aws.load_balancer import LoadBalancer
 from components.aws.network import Network
 from components.base import child_opts, service_principal_policy, tag_set
@@ -160,16 +161,20 @@ class Service(pulumi.ComponentResource):
             f"{name}-logs", retention_in_days=args.log_retention_days, kms_key_id=args.kms_key_arn,
             tags=tag_set(tags, f"{name}-logs"), opts=child_opts(self))
 
-        # -- roles ----------------------------------------------------------------------------------------------
+        # -- roles (trusted by ECS tasks of this account only: the confused-deputy conditions) -------------------
+        ctx = aws_context(self)
+        trust = service_principal_policy(
+            "ecs-tasks.amazonaws.com", source_account=ctx.account_id,
+            source_arn=pulumi.Output.concat("arn:", ctx.partition, ":ecs:", ctx.region, ":", ctx.account_id, ":*"))
         self.execution_role = aws.iam.Role(
             f"{name}-execution", description=f"ECS agent for {name}: pull the image, write logs, read secrets",
-            assume_role_policy=service_principal_policy("ecs-tasks.amazonaws.com"),
+            assume_role_policy=trust,
             tags=tag_set(tags, f"{name}-execution"), opts=child_opts(self))
         aws.iam.RolePolicy(f"{name}-execution", role=self.execution_role.id,
                            policy=self._execution_policy(args, region), opts=child_opts(self))
         self.task_role = aws.iam.Role(
             f"{name}-task", description=f"The {name} application; permissions come from grants only",
-            assume_role_policy=service_principal_policy("ecs-tasks.amazonaws.com"),
+            assume_role_policy=trust,
             tags=tag_set(tags, f"{name}-task"), opts=child_opts(self))
 
         # -- security group: 443 out (data stores add their egress rule in allow_from); no ingress until wired ---
