@@ -1,8 +1,9 @@
 """GCP pricing rules (pulumi-gcp 10 input names): Cloud Run, Cloud SQL, Memorystore, load balancing, Cloud NAT,
-Cloud Storage, Cloud Logging, Secret Manager, Compute Engine.
+Cloud Storage, Cloud Logging, Secret Manager, Compute Engine, Cloud KMS, Artifact Registry, Cloud Armor, static
+external addresses, Cloud Monitoring alerting.
 
-Free tiers (Cloud Run's first 2M requests, Logging's first 50 GiB...) are not subtracted: estimates are an upper
-bound for small projects.
+Free tiers (Cloud Run's first 2M requests, Logging's first 50 GiB, Artifact Registry's first 0.5 GB...) are not
+subtracted: estimates are an upper bound for small projects. The rules and their sources are in docs/cost.md (GCP).
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .estimator import Free, Pricing, free, num, pricer, truthy
+from ..model import CostComponent
+from .estimator import CostResource, Free, Pricing, free, num, pricer, truthy
 
 SECONDS_PER_MONTH = 730 * 3600
+ALERT_SERIES_PER_CONDITION = 730 * 120
+"""Default time series an alerting condition returns per month: one series, evaluated every 30 seconds."""
 
 free("networking constructs without an hourly or data charge of their own",
      "gcp:compute/network:Network", "gcp:compute/subnetwork:Subnetwork", "gcp:compute/firewall:Firewall",
@@ -41,7 +45,14 @@ free("notification channels, dashboards, budgets and service identities are free
 
 @pricer("gcp:cloudrunv2/service:Service", "gcp:cloudrun/service:Service")
 def cloud_run(p: Pricing) -> None:
-    """Requests, and vCPU/GiB-seconds of instance time (request-based billing) or of every instance-second."""
+    """Requests, and vCPU/GiB-seconds of instance time (request-based billing) or of every instance-second.
+
+    Request-based billing: requests, CPU and memory while requests are processed (usage), and the minimum
+    instances for the rest of the month at the idle rate: min instances x month - busy instance-seconds, never
+    below zero (the busy time is assumed to be served by the warm minimum instances first). Instance-based
+    billing (``cpuIdle: false``, "CPU always allocated"): CPU and memory of max(min instances, 1) instances for
+    the whole month and no request fee.
+    """
     r = p.res
     v2 = r.type.startswith("gcp:cloudrunv2")
     if v2:
@@ -60,22 +71,22 @@ def cloud_run(p: Pricing) -> None:
         min_instances = num(annotations.get("autoscaling.knative.dev/minScale"), 0.0) or 0.0
     vcpu = _cpu(limits.get("cpu", "1"))
     gib = _memory_gib(limits.get("memory", "512Mi"))
-    requests, _ = p.usage("monthly_requests")
-    duration_ms, _ = p.usage("average_request_duration_ms")
-    concurrency, _ = p.usage("average_concurrency")
-    p.charge("requests", requests / 1_000_000, "1M requests", "cloudrun", "requests", usage_based=True)
     if request_based:
+        requests, _ = p.usage("monthly_requests")
+        duration_ms, _ = p.usage("average_request_duration_ms")
+        concurrency, _ = p.usage("average_concurrency")
+        p.charge("requests", requests / 1_000_000, "1M requests", "cloudrun", "requests", usage_based=True)
         busy = requests * duration_ms / 1000 / concurrency
         p.charge(f"CPU during requests ({vcpu:g} vCPU)", vcpu * busy, "vCPU-seconds", "cloudrun",
                  "cpu-second:request-based", usage_based=True)
         p.charge(f"memory during requests ({gib:g} GiB)", gib * busy, "GiB-seconds", "cloudrun",
                  "memory-second:request-based", usage_based=True)
         if min_instances:
-            seconds = min_instances * SECONDS_PER_MONTH
-            p.charge(f"idle minimum instances ({min_instances:g}) CPU", vcpu * seconds, "vCPU-seconds", "cloudrun",
-                     "cpu-second:idle-min-instance")
-            p.charge(f"idle minimum instances ({min_instances:g}) memory", gib * seconds, "GiB-seconds", "cloudrun",
-                     "memory-second:idle-min-instance")
+            idle = max(min_instances * SECONDS_PER_MONTH - busy, 0.0)
+            p.charge(f"idle minimum instances ({min_instances:g}) CPU", vcpu * idle, "vCPU-seconds", "cloudrun",
+                     "cpu-second:idle-min-instance", usage_based=True)
+            p.charge(f"idle minimum instances ({min_instances:g}) memory", gib * idle, "GiB-seconds", "cloudrun",
+                     "memory-second:idle-min-instance", usage_based=True)
     else:
         instances = max(min_instances, 1.0)
         seconds = instances * SECONDS_PER_MONTH
@@ -136,21 +147,62 @@ def cloud_sql(p: Pricing) -> None:
 
 @pricer("gcp:redis/instance:Instance")
 def memorystore_redis(p: Pricing) -> None:
-    """GB-hours of provisioned capacity by tier and capacity band (M1 1-4 GB, M2 5-10, M3 11-35, M4 36-100, M5)."""
+    """GB-hours of provisioned capacity by tier and capacity band (M1 1-4 GB, M2 5-10, M3 11-35, M4 36-100, M5).
+
+    A Standard tier instance includes one replica. With read replicas enabled, the replicas beyond the first are
+    a component of their own, "price not found" until the catalog has the read-replica rate.
+    """
     r = p.res
     tier = "standard" if str(r.get("tier") or "BASIC").upper() == "STANDARD_HA" else "basic"
     gb = num(r.get("memorySizeGb"), 1.0) or 1.0
     band = "m1" if gb <= 4 else "m2" if gb <= 10 else "m3" if gb <= 35 else "m4" if gb <= 100 else "m5"
     p.charge(f"capacity ({gb:g} GB, {tier} tier, {band.upper()})", gb * p.hours(), "GB-hours", "memorystore",
              f"redis:{tier}:{band}")
+    replicas = num(r.get("replicaCount"), 1.0) or 1.0
+    if tier == "standard" and str(r.get("readReplicasMode") or "").upper() == "READ_REPLICAS_ENABLED" and replicas > 1:
+        extra = replicas - 1
+        p.charge(f"read replicas beyond the first ({extra:g} x {gb:g} GB)", extra * gb * p.hours(), "GB-hours",
+                 "memorystore", f"redis:read-replica:{band}")
+
+
+def _project(r: CostResource) -> str:
+    """The project a resource is billed to (its own ``project``, else its provider's); "" when not stated."""
+    project = r.inputs.get("project") or (r.provider_inputs or {}).get("project") or ""
+    return str(project)
 
 
 @pricer("gcp:compute/globalForwardingRule:GlobalForwardingRule", "gcp:compute/forwardingRule:ForwardingRule")
 def forwarding_rule(p: Pricing) -> None:
-    """Forwarding-rule hours and data processed (usage)."""
-    is_global = p.res.type.endswith("GlobalForwardingRule")
-    p.charge("forwarding rule hours", p.hours(), "hours", "loadbalancing",
-             "global-forwarding-rule" if is_global else "forwarding-rule")
+    """Forwarding-rule hours and data processed (usage).
+
+    Global forwarding rules: GCP charges the first 5 rules of a project together at one flat hourly rate and each
+    further rule at the "additional" rate. The stack's global rules of a project are ordered by URN: the first
+    carries the flat charge for rules 1-5, rules 2-5 are listed at 0 (covered by it), rules 6 and later pay the
+    additional rate. Rules created outside the stack are not visible: a project shared by several stacks is
+    over-estimated by up to one flat charge per stack. Regional rules keep the catalog's per-rule rate.
+    """
+    if p.res.type.endswith("GlobalForwardingRule"):
+        project = _project(p.res)
+        rules = sorted((r for r in p.est.by_type.get(p.res.type, []) if _project(r) == project), key=lambda r: r.urn)
+        index = next((i for i, r in enumerate(rules) if r.urn == p.res.urn), 0)
+        if index == 0:
+            p.charge(f"forwarding rules 1-5, flat ({min(len(rules), 5)} in this stack)", p.hours(), "hours",
+                     "loadbalancing", "global-forwarding-rule")
+        elif index < 5:
+            base = p.price("loadbalancing", "global-forwarding-rule")
+            if base is None:
+                p.not_found.append(f"forwarding rule hours [gcp/{p.region or 'unknown region'}/loadbalancing/"
+                                   "global-forwarding-rule]")
+            else:
+                p.components.append(CostComponent(
+                    name=f"forwarding rule {index + 1} of the first 5 (in the flat charge on {rules[0].name})",
+                    quantity=float(p.hours()), unit="hours", unit_price=0.0, monthly=0.0, sku=base.ref,
+                    basis=base.basis))
+        else:
+            p.charge(f"forwarding rule {index + 1} (beyond the first 5)", p.hours(), "hours", "loadbalancing",
+                     "global-forwarding-rule:additional")
+    else:
+        p.charge("forwarding rule hours", p.hours(), "hours", "loadbalancing", "forwarding-rule")
     gb, _ = p.usage("monthly_data_processed_gb")
     p.charge("data processed", gb, "GB", "loadbalancing", "ingress-gb", usage_based=True)
 
@@ -211,41 +263,90 @@ def gce_instance(p: Pricing) -> None:
         p.charge("external IPv4 address", p.hours(), "hours", "compute", "external-ipv4-hour")
 
 
-
 @pricer("gcp:kms/cryptoKey:CryptoKey")
 def kms_crypto_key(p: Pricing) -> None:
-    """An active key version per month (software protection level unless stated)."""
+    """Active key versions per month and cryptographic operations (usage), by protection level (SOFTWARE default).
+
+    A new key has one version; each automatic rotation (``rotationPeriod``) adds one that stays billable until it
+    is destroyed, so the default of 1 is the first month: set ``key_versions`` for a key that has rotated.
+    """
     level = str(p.res.get("versionTemplate.protectionLevel") or "SOFTWARE").lower()
-    p.charge(f"active key version ({level})", 1, "key versions", "kms", f"key-version:{level}")
+    versions, from_file = p.usage("key_versions")
+    if versions is None:
+        versions = 1.0
+    p.charge(f"active key versions ({versions:g}, {level})", versions, "key versions", "kms", f"key-version:{level}",
+             usage_based=from_file)
+    ops, _ = p.usage("monthly_key_operations")
+    p.charge(f"cryptographic operations ({level})", ops / 10_000, "10k operations", "kms", f"operations:{level}",
+             usage_based=True)
 
 
 @pricer("gcp:artifactregistry/repository:Repository")
 def artifact_registry(p: Pricing) -> None:
-    """Image storage (usage)."""
+    """Image storage (usage); the first 0.5 GB per billing account is free and not subtracted."""
     gb, _ = p.usage("storage_gb")
     p.charge("storage", gb, "GB-months", "artifactregistry", "storage", usage_based=True)
 
 
 @pricer("gcp:compute/securityPolicy:SecurityPolicy")
 def cloud_armor(p: Pricing) -> None:
-    """A Cloud Armor policy and its rules per month."""
+    """Cloud Armor Standard: the policy and its rules per month, and the requests it evaluates (usage)."""
     rules = p.res.inputs.get("rules")
     n = len(rules) if isinstance(rules, list) else 1
     p.charge("security policy", 1, "policies", "cloudarmor", "policy")
     p.charge(f"rules ({n})", n, "rules", "cloudarmor", "rule")
+    requests, _ = p.usage("monthly_requests")
+    p.charge("requests evaluated", requests / 1_000_000, "1M requests", "cloudarmor", "requests", usage_based=True)
+
+
+_ADDRESS_USERS = {
+    # type -> (input holding the address, how the address is charged)
+    "gcp:compute/routerNat:RouterNat": ("natIps", "nat"),
+    "gcp:compute/instance:Instance": ("networkInterfaces", "instance"),
+    "gcp:compute/globalForwardingRule:GlobalForwardingRule": ("ipAddress", "forwarding-rule"),
+    "gcp:compute/forwardingRule:ForwardingRule": ("ipAddress", "forwarding-rule"),
+}
 
 
 @pricer("gcp:compute/address:Address", "gcp:compute/globalAddress:GlobalAddress")
 def static_address(p: Pricing) -> None:
-    """External static IPv4 addresses are charged per hour; internal ones and global LB addresses are not."""
-    if str(p.res.get("addressType") or "EXTERNAL").upper() == "INTERNAL" or p.res.type.endswith("GlobalAddress"):
-        raise Free("internal addresses and global load-balancer addresses in use are not charged")
-    p.charge("static external IPv4 address", p.hours(), "hours", "compute", "external-ipv4-hour")
+    """A reserved external IPv4 address, by what uses it (the resources whose inputs depend on it).
+
+    - used by a Cloud NAT gateway (``natIps``): the NAT address rate per hour;
+    - attached to a forwarding rule (``ipAddress``): no charge of its own (the forwarding rule is priced);
+    - used by a VM (``networkInterfaces``): priced on the instance as an in-use address, so not twice;
+    - used by nothing in the stack: the reserved-but-unused rate per hour.
+
+    Internal addresses (and ``VPC_PEERING`` ranges for private services access) are free.
+    """
+    r = p.res
+    if str(r.get("addressType") or "EXTERNAL").upper() == "INTERNAL" or r.get("purpose") == "VPC_PEERING":
+        raise Free("internal addresses and private-services ranges are not charged")
+    uses = {use for t, (prop, use) in _ADDRESS_USERS.items() for _ in p.referencing(t, prop)}
+    if "nat" in uses:
+        p.charge("static external IPv4 address used by Cloud NAT", p.hours(), "hours", "compute",
+                 "external-ipv4-hour:nat")
+    elif "forwarding-rule" in uses:
+        raise Free("an external address attached to a forwarding rule has no charge of its own")
+    elif "instance" in uses:
+        raise Free("an address in use on a VM is priced on the instance (external IPv4 address)")
+    else:
+        p.charge("static external IPv4 address, reserved and unused", p.hours(), "hours", "compute",
+                 "external-ipv4-hour:unused")
 
 
 @pricer("gcp:monitoring/alertPolicy:AlertPolicy")
 def alert_policy(p: Pricing) -> None:
-    """Alerting conditions (per condition per month)."""
+    """Alerting: each condition per month, and the time series its queries return (usage).
+
+    Default time series: one per condition per execution every 30 seconds (Google's pricing example), i.e.
+    conditions x 120 x 730 = 87,600 per condition per month.
+    """
     conditions = p.res.inputs.get("conditions")
     n = len(conditions) if isinstance(conditions, list) else 1
     p.charge(f"alerting conditions ({n})", n, "conditions", "monitoring", "alert-condition")
+    series, _ = p.usage("monthly_time_series_returned")
+    if series is None:
+        series = n * ALERT_SERIES_PER_CONDITION
+    p.charge("time series returned", series / 1_000_000, "1M time series", "monitoring", "alert-time-series",
+             usage_based=True)

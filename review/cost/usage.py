@@ -201,6 +201,29 @@ class GcpSecretUsage(_Usage):
     monthly_access_operations: float = Field(10_000, ge=0, description="Access operations per month.")
 
 
+class GcpKmsKeyUsage(_Usage):
+    """Cloud KMS crypto key."""
+
+    key_versions: float | None = Field(
+        None, ge=0, description="Active (billable) key versions; default 1, a new key: each rotation adds one that "
+        "stays billable until destroyed (a 90-day rotation gives 5 after a year).")
+    monthly_key_operations: float = Field(10_000, ge=0, description="Cryptographic operations per month.")
+
+
+class CloudArmorUsage(_Usage):
+    """Cloud Armor security policy."""
+
+    monthly_requests: float = Field(1_000_000, ge=0, description="Requests evaluated by the policy per month.")
+
+
+class AlertPolicyUsage(_Usage):
+    """Cloud Monitoring alerting policy."""
+
+    monthly_time_series_returned: float | None = Field(
+        None, ge=0, description="Time series returned by the conditions' queries per month; default: one series per "
+        "condition, evaluated every 30 seconds (87,600 per condition).")
+
+
 USAGE_MODELS: dict[str, type[_Usage]] = {
     "aws:cloudwatch/logGroup:LogGroup": LogGroupUsage,
     "aws:lb/loadBalancer:LoadBalancer": LoadBalancerUsage,
@@ -231,6 +254,9 @@ USAGE_MODELS: dict[str, type[_Usage]] = {
     "gcp:logging/projectBucketConfig:ProjectBucketConfig": LoggingBucketUsage,
     "gcp:artifactregistry/repository:Repository": ArtifactRegistryUsage,
     "gcp:secretmanager/secret:Secret": GcpSecretUsage,
+    "gcp:kms/cryptoKey:CryptoKey": GcpKmsKeyUsage,
+    "gcp:compute/securityPolicy:SecurityPolicy": CloudArmorUsage,
+    "gcp:monitoring/alertPolicy:AlertPolicy": AlertPolicyUsage,
 }
 """Resource types with usage-based components, and their usage keys (with the built-in defaults)."""
 
