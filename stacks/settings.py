@@ -12,6 +12,7 @@ import copy
 import json
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from pulumi.errors import RunError
@@ -507,6 +508,21 @@ def from_values(values: Mapping[str, Any], source: str = "stack config") -> Sett
             return _raise(f"{source}: {NAMESPACE}:{msg}")
         value = _dig(merged, loc)
         return _raise(f"{source}: {NAMESPACE}:{key} = {json.dumps(value)} is invalid: {msg}")
+
+
+def from_stack_file(path: str | Path) -> Settings:
+    """Validate the settings of a ``Pulumi.<stack>.yaml`` file directly (tools and tests; no Pulumi runtime)."""
+    import yaml
+
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SettingsError(f"{path.name}: cannot read: {' '.join(str(exc).split())}") from None
+    raw = doc.get("config") or {} if isinstance(doc, dict) else {}
+    prefix = f"{NAMESPACE}:"
+    values = {k[len(prefix):]: v for k, v in raw.items() if isinstance(k, str) and k.startswith(prefix)}
+    return from_values(values, source=path.name)
 
 
 def _raise(message: str) -> Settings:

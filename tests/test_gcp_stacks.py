@@ -17,12 +17,11 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 import pytest
-import yaml
 
 from components.gcp.common import PRIMITIVE_ROLES
 from review.engine import run_callable
 from review.model import Graph, Resource
-from stacks.settings import Settings, from_values
+from stacks.settings import Settings, from_stack_file, from_values
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs" / "components"
@@ -62,9 +61,7 @@ def documents_every_argument(doc: Path, args_class: type) -> list[str]:
 
 def stack_settings(stack: str) -> Settings:
     """A stack's validated settings, read from its stack file like the program does."""
-    raw = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
-    values = {k.split(":", 1)[1]: v for k, v in raw.items() if k.startswith("backend-hosting:")}
-    return from_values(values, source=f"Pulumi.{stack}.yaml")
+    return from_stack_file(REPO / f"Pulumi.{stack}.yaml")
 
 
 def custom(g: Graph) -> list[Resource]:

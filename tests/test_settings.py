@@ -95,3 +95,27 @@ def test_settings_error_is_a_clean_pulumi_error():
 
     # pulumi up prints a RunError's message without a Python traceback.
     assert issubclass(SettingsError, pulumi.RunError)
+
+
+def test_every_stack_file_of_this_repository_is_valid():
+    from pathlib import Path
+
+    from stacks.settings import from_stack_file
+
+    repo = Path(__file__).resolve().parent.parent
+    files = sorted(repo.glob("Pulumi.*.yaml"))
+    assert {f.name for f in files} >= {"Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml"}
+    for f in files:
+        s = from_stack_file(f)
+        stack = f.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        assert stack.endswith(s.environment), f"{f.name} declares environment {s.environment}"
+        assert s.cloud == ("gcp" if stack.startswith("gcp-") else "aws")
+
+
+def test_a_broken_stack_file_is_one_line(tmp_path):
+    from stacks.settings import from_stack_file
+
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text("config:\n  backend-hosting:environment: [dev\n")
+    with pytest.raises(SettingsError, match=r"^Pulumi.bad.yaml: cannot read: "):
+        from_stack_file(bad)

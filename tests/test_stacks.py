@@ -15,11 +15,10 @@ from typing import Any
 
 import pulumi_aws
 import pytest
-import yaml
 from pydantic import BaseModel
 
 from review.model import Graph, Resource
-from stacks.settings import Settings, from_values
+from stacks.settings import Settings, from_stack_file, from_values
 
 REPO = Path(__file__).resolve().parent.parent
 STACKS = ("dev", "staging", "prod")
@@ -35,9 +34,7 @@ IDENTITY_POLICY_TYPES = {"aws:iam/rolePolicy:RolePolicy": "policy", "aws:iam/pol
 
 def stack_settings(stack: str) -> Settings:
     """A stack's validated settings, read from its stack file like the program does."""
-    raw = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
-    values = {k.split(":", 1)[1]: v for k, v in raw.items() if k.startswith("backend-hosting:")}
-    return from_values(values, source=f"Pulumi.{stack}.yaml")
+    return from_stack_file(REPO / f"Pulumi.{stack}.yaml")
 
 
 def custom(g: Graph) -> list[Resource]:
