@@ -1,16 +1,31 @@
-"""``python -m ops prices refresh --service SERVICE --region REGION`` (repeatable flags).
+"""``python -m ops``: tooling for the live cloud (docs/ops.md).
 
-Exit 0: refreshed. Exit 1: the API failed (credentials, network, throttling): one line. Exit 2: bad flags: one line.
+- ``prices refresh --service SERVICE --region REGION`` (repeatable flags). Exit 0: refreshed. Exit 1: the API
+  failed (credentials, network, throttling): one line. Exit 2: bad flags: one line.
+- ``bootstrap --repo ORG/REPO --stacks dev,staging,prod --region R [--bucket B] [--name N] [--dry-run]``: state
+  bucket, GitHub OIDC provider, one deploy role per stack. Exit 0: done. Exit 1: AWS refused: one line. Exit 2: bad
+  input: one line.
+- ``drift STACK [--region R] [--format text|json]``. Exit 0: clean. Exit 1: drift found. Exit 2: bad input: one
+  line. Exit 3: the audit could not run (AWS API error): one line.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+from .bootstrap import DEFAULT_NONCURRENT_DAYS, Options, StackFacts, capture_facts
 from .prices import PRICING_ENDPOINT_REGION, RECIPES, REGION_RE, OpsError, refresh
+
+REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+STACK_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+BUCKET_RE = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,20}$")
 
 
 class UsageError(Exception):
@@ -19,7 +34,7 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"ops: {message} (see python -m ops prices refresh --help)")
+        raise UsageError(f"ops: {message} (see {self.prog} --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +52,31 @@ def build_parser() -> argparse.ArgumentParser:
                    help="AWS region code, e.g. eu-west-1 or ap-southeast-3 (repeatable)")
     r.add_argument("--catalog-dir", metavar="DIR", help="catalog directory (default: review/cost/catalog)")
     r.add_argument("--profile", metavar="NAME", help="AWS profile for the pricing API (default: the environment)")
+
+    b = sub.add_parser("bootstrap", help="state bucket, GitHub OIDC provider and per-stack deploy roles",
+                       description="Create or update, idempotently, the Pulumi state bucket, the GitHub Actions OIDC "
+                                   "provider and one deploy role per stack (docs/ops.md).")
+    b.add_argument("--repo", required=True, metavar="ORG/REPO", help="GitHub repository allowed to deploy")
+    b.add_argument("--stacks", required=True, metavar="LIST", help="comma-separated stacks, e.g. dev,staging,prod")
+    b.add_argument("--region", required=True, metavar="REGION", help="region of the state bucket, e.g. us-east-1")
+    b.add_argument("--bucket", metavar="NAME", help="state bucket (default: backend-hosting-state-ACCOUNT-REGION)")
+    b.add_argument("--name", metavar="NAME", help="resource-name prefix of the stacks (default: each stack's "
+                                                  "backend-hosting:name setting, app)")
+    b.add_argument("--noncurrent-days", type=int, default=DEFAULT_NONCURRENT_DAYS, metavar="N",
+                   help=f"expire noncurrent state versions after N days (default {DEFAULT_NONCURRENT_DAYS})")
+    b.add_argument("--program", metavar="DIR", default=".", help="the Pulumi project (default: .)")
+    b.add_argument("--profile", metavar="NAME", help="AWS profile (default: the environment)")
+    b.add_argument("--dry-run", action="store_true",
+                   help="print the plan and the policy documents; only read APIs are called")
+
+    d = sub.add_parser("drift", help="compare a stack's declared resources with the tagged resources in the account",
+                       description="Compare what STACK declares (captured offline) with the resources tagged "
+                                   "environment=<env> and managed-by=pulumi (Resource Groups Tagging API).")
+    d.add_argument("stack", metavar="STACK")
+    d.add_argument("--region", metavar="REGION", help="region to audit (default: the stack's region)")
+    d.add_argument("--format", choices=["text", "json"], default="text")
+    d.add_argument("--program", metavar="DIR", default=".", help="the Pulumi project (default: .)")
+    d.add_argument("--profile", metavar="NAME", help="AWS profile (default: the environment)")
     return p
 
 
@@ -69,10 +109,133 @@ def pricing_client(profile: str | None = None):
     return session.client("pricing", region_name=PRICING_ENDPOINT_REGION)
 
 
-def main(argv: Sequence[str] | None = None, *, client=None) -> int:
-    """Entry point; returns the exit code. ``client`` replaces the boto3 pricing client (tests)."""
+def _session(profile: str | None = None) -> Any:
+    import boto3
+
+    return boto3.Session(profile_name=profile) if profile else boto3.Session()
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _program_dir(value: str) -> Path:
+    path = Path(value)
+    if not (path / "Pulumi.yaml").is_file():
+        raise UsageError(f"ops: --program {value}: no Pulumi.yaml there")
+    return path
+
+
+def _bootstrap(args: argparse.Namespace, session: Any, facts_for: Callable[[str], StackFacts] | None) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from review.engine import InputError, ProgramError
+
+    from .bootstrap import run
+
+    stacks = [s.strip() for s in args.stacks.split(",") if s.strip()]
+    if not REPO_RE.match(args.repo):
+        raise UsageError(f"ops: --repo {args.repo!r} is not ORG/REPO")
+    if not stacks or not all(STACK_RE.match(s) for s in stacks):
+        raise UsageError(f"ops: --stacks {args.stacks!r} is not a comma-separated list of stack names")
+    if not REGION_RE.match(args.region):
+        raise UsageError(f"ops: {args.region!r} is not an AWS region code (e.g. us-east-1)")
+    if args.bucket and not BUCKET_RE.match(args.bucket):
+        raise UsageError(f"ops: --bucket {args.bucket!r} is not a valid S3 bucket name")
+    if args.name and not NAME_RE.match(args.name):
+        raise UsageError(f"ops: --name {args.name!r}: lowercase letters, digits and dashes, 2-21 characters")
+    if args.noncurrent_days < 1:
+        raise UsageError("ops: --noncurrent-days must be at least 1")
+    if facts_for is None:
+        program = _program_dir(args.program)
+        for s in stacks:
+            if not (program / f"Pulumi.{s}.yaml").is_file():
+                raise UsageError(f"ops: --stacks: no stack {s!r} (no Pulumi.{s}.yaml in {program})")
+
+        def facts_for(stack: str) -> StackFacts:
+            return capture_facts(program, stack, name=args.name)
+
+    opts = Options(repo=args.repo, stacks=list(dict.fromkeys(stacks)), region=args.region, bucket=args.bucket,
+                   name=args.name, noncurrent_days=args.noncurrent_days, dry_run=args.dry_run)
+    try:
+        result = run(opts, session or _session(args.profile), facts_for)
+    except (InputError, ProgramError) as exc:
+        raise UsageError(f"ops: {_one_line(exc)}") from None
+    except (BotoCoreError, ClientError, OpsError) as exc:
+        print(f"ops: bootstrap failed: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    print(("Plan (dry run: nothing changed)" if args.dry_run else "Done") + ":")
+    for line in result.actions:
+        print(f"  {line}")
+    if args.dry_run:
+        for stack in opts.stacks:
+            print(f"\nTrust policy of {stack}:\n{json.dumps(result.trust[stack], indent=2)}")
+            print(f"\nPermissions of {stack}:\n{json.dumps(result.policies[stack], indent=2)}")
+        print()
+    print(f"State backend: {result.login}")
+    print(f"  (GitHub repository variable PULUMI_BACKEND_URL = s3://{result.bucket}?region={opts.region})")
+    for stack, arn in result.role_arns.items():
+        print(f"GitHub environment {stack}: DEPLOY_ROLE_ARN = {arn}")
+    return 0
+
+
+def _drift(args: argparse.Namespace, session: Any, graph_loader: Callable[[Path, str], Any] | None) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from review.engine import InputError, ProgramError
+
+    from .drift import compare, environment_of, live_resources, region_of
+
+    if args.region and not REGION_RE.match(args.region):
+        raise UsageError(f"ops: {args.region!r} is not an AWS region code (e.g. us-east-1)")
+    if not STACK_RE.match(args.stack):
+        raise UsageError(f"ops: {args.stack!r} is not a stack name")
+    if graph_loader is None:
+        from review.engine import capture_program
+
+        program = _program_dir(args.program)
+        if not (program / f"Pulumi.{args.stack}.yaml").is_file():
+            raise UsageError(f"ops: no stack {args.stack!r} (no Pulumi.{args.stack}.yaml in {program})")
+        graph_loader = capture_program
+        path = program
+    else:
+        path = Path(args.program)
+    try:
+        graph = graph_loader(path, args.stack)
+    except (InputError, ProgramError) as exc:
+        raise UsageError(f"ops: {_one_line(exc)}") from None
+    if not any(r.type == "pulumi:providers:aws" for r in graph):
+        raise UsageError(f"ops: stack {args.stack!r} is not an AWS stack")
+    environment = environment_of(graph, args.stack)
+    region = args.region or region_of(graph)
+    try:
+        client = (session or _session(args.profile)).client("resourcegroupstaggingapi", region_name=region)
+        live = live_resources(client, environment)
+    except (BotoCoreError, ClientError) as exc:
+        print(f"ops: the Resource Groups Tagging API failed: {_one_line(exc)}", file=sys.stderr)
+        return 3
+    report = compare(args.stack, environment, region, graph, live)
+    if args.format == "json":
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(report.to_text())
+    return 0 if report.clean else 1
+
+
+def main(argv: Sequence[str] | None = None, *, client=None, session: Any = None,
+         facts_for: Callable[[str], StackFacts] | None = None,
+         graph_loader: Callable[[Path, str], Any] | None = None) -> int:
+    """Entry point; returns the exit code.
+
+    For tests: ``client`` replaces the boto3 pricing client, ``session`` the boto3 session of bootstrap and drift,
+    ``facts_for`` the offline capture of a stack's facts (bootstrap), ``graph_loader`` the capture (drift).
+    """
     try:
         args = build_parser().parse_args(argv)
+        if args.area == "bootstrap":
+            return _bootstrap(args, session, facts_for)
+        if args.area == "drift":
+            return _drift(args, session, graph_loader)
         services, regions = _validate(args)
     except UsageError as exc:
         print(str(exc), file=sys.stderr)

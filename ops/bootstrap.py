@@ -1,0 +1,413 @@
+"""``python -m ops bootstrap``: the state bucket, the GitHub OIDC provider and one deploy role per stack.
+
+Everything is idempotent: each step reads what exists and creates or updates it to the desired settings, so the
+command is safe to re-run (after adding a stack, or after the stack starts managing a new service).
+
+The deploy role's permissions are derived from what the stack declares (captured offline with the review engine):
+the AWS service behind each declared resource type gets service-level actions, conditioned on the stack's region
+for regional services; S3 only on the stack's own buckets (``<name>-<env>-*``) and on its own state objects; IAM only
+on roles and policies named ``<name>-<env>-*``; ``iam:PassRole`` only to the services those roles trust; and an
+explicit deny on anything tagged for another environment. See docs/ops.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .prices import OpsError
+
+PROJECT = "backend-hosting"
+"""The Pulumi project name: state objects live under ``.pulumi/stacks/<project>/``."""
+
+OIDC_HOST = "token.actions.githubusercontent.com"
+OIDC_URL = f"https://{OIDC_HOST}"
+OIDC_AUDIENCE = "sts.amazonaws.com"
+OIDC_THUMBPRINTS = ["6938fd4d98bab03faadb97b34396831e3780aea1", "1c58a3a8518e8759bf075b76b750d4f2df264fcd"]
+"""GitHub's published intermediate thumbprints. IAM no longer checks them for this host (it trusts the CA), but
+older API versions require a value."""
+
+MAX_SESSION_SECONDS = 3600
+DEFAULT_NONCURRENT_DAYS = 90
+ROLE_POLICY_NAME = "pulumi-deploy"
+PULUMI_META = ".pulumi/meta.yaml"
+PULUMI_META_BODY = b"version: 1\n"
+"""The DIY backend's layout marker (project-scoped stacks). Written once by bootstrap so deploy roles need no
+write access outside their own stack's objects."""
+
+# Pulumi type module (``aws:<module>/...``) -> IAM service prefix. A module not listed here stops the bootstrap
+# (fail closed: add the mapping, review the permission, re-run).
+MODULE_SERVICE: dict[str, str] = {
+    "acm": "acm", "alb": "elasticloadbalancing", "appautoscaling": "application-autoscaling",
+    "budgets": "budgets", "cloudwatch": "cloudwatch", "ec2": "ec2", "ecr": "ecr", "ecs": "ecs",
+    "elasticache": "elasticache", "iam": "iam", "kms": "kms", "lb": "elasticloadbalancing", "rds": "rds",
+    "route53": "route53", "s3": "s3", "secretsmanager": "secretsmanager", "sns": "sns", "vpc": "ec2",
+    "wafv2": "wafv2", "sqs": "sqs", "ssm": "ssm", "events": "events",
+}
+GLOBAL_SERVICES = frozenset({"route53", "budgets"})
+"""Services whose API is global (called in us-east-1 whatever the stack's region): no region condition."""
+
+SERVICE_LINKED: dict[str, str] = {
+    "ecs": "ecs.amazonaws.com",
+    "elasticloadbalancing": "elasticloadbalancing.amazonaws.com",
+    "rds": "rds.amazonaws.com",
+    "elasticache": "elasticache.amazonaws.com",
+    "application-autoscaling": "ecs.application-autoscaling.amazonaws.com",
+}
+"""Services that create a service-linked role on first use in an account."""
+
+IAM_ROLE_ACTIONS = sorted([
+    "iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateRoleDescription",
+    "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:ListRoleTags",
+    "iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy", "iam:ListRolePolicies",
+    "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
+])
+IAM_POLICY_ACTIONS = sorted([
+    "iam:CreatePolicy", "iam:DeletePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions",
+    "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:TagPolicy", "iam:UntagPolicy",
+    "iam:ListPolicyTags",
+])
+STATE_OBJECT_ACTIONS = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+
+
+@dataclass(frozen=True)
+class StackFacts:
+    """What the deploy role of one stack must be able to manage, as declared by the stack."""
+
+    stack: str
+    environment: str
+    name: str
+    region: str
+    services: tuple[str, ...]
+    """IAM service prefixes of the declared resources (``iam`` included when the stack declares IAM)."""
+    pass_to: tuple[str, ...] = ()
+    """Service principals the stack's roles trust (what ``iam:PassRole`` may pass them to)."""
+    attaches_managed_policies: bool = False
+
+    @property
+    def prefix(self) -> str:
+        """The physical-name prefix of the stack's resources, e.g. ``app-prod``."""
+        return f"{self.name}-{self.environment}"
+
+
+def _principals(doc: Any) -> list[str]:
+    """Service principals allowed by an assume-role policy (a JSON string or a dict)."""
+    if isinstance(doc, str):
+        try:
+            doc = json.loads(doc)
+        except ValueError:
+            return []
+    out: list[str] = []
+    for st in (doc or {}).get("Statement", []) if isinstance(doc, dict) else []:
+        svc = (st.get("Principal") or {}).get("Service") if isinstance(st.get("Principal"), dict) else None
+        out.extend([svc] if isinstance(svc, str) else list(svc or []))
+    return out
+
+
+def facts_from_graph(graph: Any, stack: str, *, name: str | None = None) -> StackFacts:
+    """Derive :class:`StackFacts` from a captured ``review.model.Graph``; raises OpsError on an unmapped type."""
+    services: set[str] = set()
+    pass_to: set[str] = set()
+    region = "us-east-1"
+    attaches = False
+    for res in graph:
+        if res.type == "pulumi:providers:aws":
+            region = res.inputs.get("region") or region
+            continue
+        if not res.custom or not res.type.startswith("aws:"):
+            continue
+        module = res.type.split(":")[1].split("/")[0]
+        if module == "cloudwatch":
+            kind = res.type.split("/")[1].split(":")[0]
+            services.add("logs" if kind.startswith("log") else "events" if kind.startswith("event") else "cloudwatch")
+            continue
+        if module not in MODULE_SERVICE:
+            raise OpsError(f"{stack}: no IAM service known for resource type {res.type} "
+                           f"(add it to ops.bootstrap.MODULE_SERVICE)")
+        services.add(MODULE_SERVICE[module])
+        if res.type == "aws:iam/role:Role":
+            pass_to.update(_principals(res.inputs.get("assumeRolePolicy")))
+        if res.type in ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                        "aws:iam/policyAttachment:PolicyAttachment"):
+            attaches = True
+        if res.type == "aws:rds/instance:Instance" and res.inputs.get("manageMasterUserPassword"):
+            services.add("secretsmanager")  # RDS creates the master-password secret as the caller
+    environment = graph.config_value("environment", stack)
+    return StackFacts(stack=stack, environment=str(environment),
+                      name=name or str(graph.config_value("name", "app")), region=str(region),
+                      services=tuple(sorted(services)), pass_to=tuple(sorted(pass_to)),
+                      attaches_managed_policies=attaches)
+
+
+def capture_facts(repo_dir: Path, stack: str, *, name: str | None = None) -> StackFacts:
+    """Run the stack's program offline (review engine) and derive its facts."""
+    from review.engine import capture_program
+
+    return facts_from_graph(capture_program(repo_dir, stack), stack, name=name)
+
+
+def default_bucket(account: str, region: str) -> str:
+    """The state bucket's default name: globally unique per account and region."""
+    return f"{PROJECT}-state-{account}-{region}"
+
+
+def state_prefixes(stack: str) -> list[str]:
+    """Object key patterns of one stack in the DIY backend's project-scoped layout."""
+    return [f".pulumi/stacks/{PROJECT}/{stack}.json*", f".pulumi/history/{PROJECT}/{stack}/*",
+            f".pulumi/backups/{PROJECT}/{stack}/*", f".pulumi/locks/{PROJECT}/{stack}/*"]
+
+
+def trust_policy(account: str, repo: str, stack: str, partition: str = "aws") -> dict[str, Any]:
+    """Only GitHub Actions jobs of ``repo`` running in the GitHub environment named ``stack`` may assume the role."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "GitHubActionsEnvironment",
+        "Effect": "Allow",
+        "Principal": {"Federated": f"arn:{partition}:iam::{account}:oidc-provider/{OIDC_HOST}"},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{OIDC_HOST}:aud": OIDC_AUDIENCE,
+                                       f"{OIDC_HOST}:sub": f"repo:{repo}:environment:{stack}"}},
+    }]}
+
+
+def deploy_policy(facts: StackFacts, account: str, bucket: str, partition: str = "aws") -> dict[str, Any]:
+    """The deploy role's permissions for one stack (see the module docstring and docs/ops.md)."""
+    iam_arn = f"arn:{partition}:iam::{account}"
+    s3_arn = f"arn:{partition}:s3:::"
+    roles = f"{iam_arn}:role/{facts.prefix}-*"
+    regional = sorted(s for s in facts.services if s not in GLOBAL_SERVICES | {"iam", "s3"})
+    statements: list[dict[str, Any]] = []
+    if regional:
+        statements.append({"Sid": "StackServices", "Effect": "Allow", "Action": [f"{s}:*" for s in regional],
+                           "Resource": "*",
+                           "Condition": {"StringEquals": {"aws:RequestedRegion": [facts.region]}}})
+    global_ = sorted(s for s in facts.services if s in GLOBAL_SERVICES)
+    if global_:
+        statements.append({"Sid": "GlobalServices", "Effect": "Allow", "Action": [f"{s}:*" for s in global_],
+                           "Resource": "*"})
+    if "s3" in facts.services:
+        statements.append({"Sid": "StackBuckets", "Effect": "Allow", "Action": "s3:*",
+                           "Resource": [f"{s3_arn}{facts.prefix}-*", f"{s3_arn}{facts.prefix}-*/*"]})
+    statements.append({"Sid": "StateObjects", "Effect": "Allow", "Action": STATE_OBJECT_ACTIONS,
+                       "Resource": [f"{s3_arn}{bucket}/{p}" for p in state_prefixes(facts.stack)]})
+    statements.append({"Sid": "StateBackendRead", "Effect": "Allow", "Action": "s3:GetObject",
+                       "Resource": f"{s3_arn}{bucket}/{PULUMI_META}"})
+    statements.append({"Sid": "StateBucketList", "Effect": "Allow",
+                       "Action": ["s3:GetBucketLocation", "s3:ListBucket"], "Resource": f"{s3_arn}{bucket}"})
+    if "iam" in facts.services:
+        statements.append({"Sid": "StackRoles", "Effect": "Allow", "Action": IAM_ROLE_ACTIONS, "Resource": roles})
+        statements.append({"Sid": "StackPolicies", "Effect": "Allow", "Action": IAM_POLICY_ACTIONS,
+                           "Resource": f"{iam_arn}:policy/{facts.prefix}-*"})
+        if facts.attaches_managed_policies:
+            statements.append({"Sid": "AttachStackPolicies", "Effect": "Allow",
+                               "Action": ["iam:AttachRolePolicy", "iam:DetachRolePolicy"], "Resource": roles,
+                               "Condition": {"ArnLike": {"iam:PolicyARN": [f"{iam_arn}:policy/{facts.prefix}-*"]}}})
+        if facts.pass_to:
+            statements.append({"Sid": "PassStackRoles", "Effect": "Allow", "Action": "iam:PassRole",
+                               "Resource": roles,
+                               "Condition": {"StringEquals": {"iam:PassedToService": list(facts.pass_to)}}})
+    linked = sorted(SERVICE_LINKED[s] for s in facts.services if s in SERVICE_LINKED)
+    if linked:
+        statements.append({"Sid": "ServiceLinkedRoles", "Effect": "Allow", "Action": "iam:CreateServiceLinkedRole",
+                           "Resource": f"{iam_arn}:role/aws-service-role/*",
+                           "Condition": {"StringEquals": {"iam:AWSServiceName": linked}}})
+    tag_scoped = sorted(s for s in facts.services if s not in GLOBAL_SERVICES | {"iam"})
+    if tag_scoped:
+        statements.append({"Sid": "DenyOtherEnvironments", "Effect": "Deny",
+                           "Action": [f"{s}:*" for s in tag_scoped], "Resource": "*",
+                           "Condition": {"StringNotEquals": {"aws:ResourceTag/environment": facts.environment},
+                                         "Null": {"aws:ResourceTag/environment": "false"}}})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def bucket_policy(bucket: str, partition: str = "aws") -> dict[str, Any]:
+    """TLS only (and TLS 1.2 or later) for every principal."""
+    arns = [f"arn:{partition}:s3:::{bucket}", f"arn:{partition}:s3:::{bucket}/*"]
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": arns,
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        {"Sid": "DenyOutdatedTls", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": arns,
+         "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}},
+    ]}
+
+
+def lifecycle(noncurrent_days: int) -> dict[str, Any]:
+    """Expire noncurrent state versions after N days; clean up aborted uploads and orphaned delete markers."""
+    return {"Rules": [{
+        "ID": "state-history", "Status": "Enabled", "Filter": {"Prefix": ""},
+        "NoncurrentVersionExpiration": {"NoncurrentDays": noncurrent_days},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+        "Expiration": {"ExpiredObjectDeleteMarker": True},
+    }]}
+
+
+ENCRYPTION = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+                         "BucketKeyEnabled": False}]}
+"""SSE-S3: see docs/ops.md "Why SSE-S3 for the state bucket"."""
+
+PUBLIC_ACCESS_BLOCK = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                       "RestrictPublicBuckets": True}
+
+
+@dataclass
+class Options:
+    """The bootstrap's inputs."""
+
+    repo: str
+    stacks: list[str]
+    region: str
+    bucket: str | None = None
+    name: str | None = None
+    noncurrent_days: int = DEFAULT_NONCURRENT_DAYS
+    dry_run: bool = False
+
+
+@dataclass
+class Result:
+    """What the bootstrap did (or would do, in a dry run)."""
+
+    bucket: str
+    login: str
+    provider_arn: str
+    role_arns: dict[str, str] = field(default_factory=dict)
+    actions: list[str] = field(default_factory=list)
+    policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    trust: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _code(exc: Exception) -> str:
+    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+
+
+def _tags(mapping: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in mapping.items()]
+
+
+BOOTSTRAP_TAGS = {"managed-by": "ops-bootstrap", "project": PROJECT}
+
+
+def _ensure_bucket(s3: Any, bucket: str, region: str, account: str, opts: Options, log: list[str]) -> None:
+    from botocore.exceptions import ClientError
+
+    exists = True
+    try:
+        s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=account)
+    except ClientError as exc:
+        if _code(exc) in ("404", "NoSuchBucket", "NotFound"):
+            exists = False
+        elif _code(exc) in ("403", "AccessDenied", "Forbidden"):
+            raise OpsError(f"bucket {bucket} exists but is not this account's (choose another with --bucket)") \
+                from None
+        else:
+            raise
+    log.append(f"{'update' if exists else 'create'} state bucket s3://{bucket} ({region}): versioning, SSE-S3, "
+               f"public access blocked, BucketOwnerEnforced, TLS-only policy, noncurrent versions expire after "
+               f"{opts.noncurrent_days} days")
+    if opts.dry_run:
+        return
+    if not exists:
+        kwargs: dict[str, Any] = {"Bucket": bucket, "ObjectOwnership": "BucketOwnerEnforced"}
+        if region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        s3.create_bucket(**kwargs)
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK)
+    s3.put_bucket_ownership_controls(Bucket=bucket,
+                                     OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=ENCRYPTION)
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=lifecycle(opts.noncurrent_days))
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": _tags(BOOTSTRAP_TAGS)})
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=PULUMI_META, MaxKeys=1).get("Contents", [])
+    if not any(o["Key"] == PULUMI_META for o in listed):
+        s3.put_object(Bucket=bucket, Key=PULUMI_META, Body=PULUMI_META_BODY)
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(bucket_policy(bucket)))
+
+
+def _ensure_oidc(iam: Any, account: str, dry_run: bool, log: list[str]) -> str:
+    arn = f"arn:aws:iam::{account}:oidc-provider/{OIDC_HOST}"
+    existing = {p["Arn"] for p in iam.list_open_id_connect_providers().get("OpenIDConnectProviderList", [])}
+    if arn in existing:
+        clients = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn).get("ClientIDList", [])
+        if OIDC_AUDIENCE in clients:
+            log.append(f"keep OIDC provider {arn}")
+        else:
+            log.append(f"add client id {OIDC_AUDIENCE} to OIDC provider {arn}")
+            if not dry_run:
+                iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID=OIDC_AUDIENCE)
+        return arn
+    log.append(f"create OIDC provider {OIDC_URL} (client id {OIDC_AUDIENCE})")
+    if not dry_run:
+        arn = iam.create_open_id_connect_provider(Url=OIDC_URL, ClientIDList=[OIDC_AUDIENCE],
+                                                  ThumbprintList=OIDC_THUMBPRINTS,
+                                                  Tags=_tags(BOOTSTRAP_TAGS))["OpenIDConnectProviderArn"]
+    return arn
+
+
+def role_name(stack: str) -> str:
+    """The deploy role of one stack."""
+    return f"{PROJECT}-deploy-{stack}"
+
+
+def _ensure_role(iam: Any, facts: StackFacts, trust: dict[str, Any], policy: dict[str, Any], account: str,
+                 repo: str, dry_run: bool, log: list[str]) -> str:
+    from botocore.exceptions import ClientError
+
+    name = role_name(facts.stack)
+    arn = f"arn:aws:iam::{account}:role/{name}"
+    description = f"Pulumi deploys of stack {facts.stack} from GitHub {repo} (environment {facts.stack})"
+    try:
+        current = iam.get_role(RoleName=name)["Role"]
+    except ClientError as exc:
+        if _code(exc) != "NoSuchEntity":
+            raise
+        current = None
+    log.append(f"{'update' if current else 'create'} role {name}: trust repo:{repo}:environment:{facts.stack}, "
+               f"services {', '.join(facts.services)}")
+    if dry_run:
+        return arn
+    tags = _tags({**BOOTSTRAP_TAGS, "stack": facts.stack})
+    if current is None:
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), Description=description,
+                              MaxSessionDuration=MAX_SESSION_SECONDS, Tags=tags)["Role"]["Arn"]
+    else:
+        arn = current["Arn"]
+        iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust))
+        iam.update_role(RoleName=name, Description=description, MaxSessionDuration=MAX_SESSION_SECONDS)
+        iam.tag_role(RoleName=name, Tags=tags)
+    # Nothing else may grant this role more: drop managed policies and inline policies bootstrap did not write.
+    for attached in iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", []):
+        iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
+    for inline in iam.list_role_policies(RoleName=name).get("PolicyNames", []):
+        if inline != ROLE_POLICY_NAME:
+            iam.delete_role_policy(RoleName=name, PolicyName=inline)
+    iam.put_role_policy(RoleName=name, PolicyName=ROLE_POLICY_NAME, PolicyDocument=json.dumps(policy))
+    return arn
+
+
+def run(opts: Options, session: Any, facts_for: Callable[[str], StackFacts]) -> Result:
+    """Plan (and unless ``opts.dry_run``, apply) the bootstrap; ``facts_for(stack)`` says what a stack declares."""
+    facts = [facts_for(s) for s in opts.stacks]
+    sts = session.client("sts", region_name=opts.region)
+    account = sts.get_caller_identity()["Account"]
+    bucket = opts.bucket or default_bucket(account, opts.region)
+    s3 = session.client("s3", region_name=opts.region)
+    iam = session.client("iam", region_name=opts.region)
+    result = Result(bucket=bucket, login=f"pulumi login 's3://{bucket}?region={opts.region}'", provider_arn="")
+    _ensure_bucket(s3, bucket, opts.region, account, opts, result.actions)
+    result.provider_arn = _ensure_oidc(iam, account, opts.dry_run, result.actions)
+    for f in facts:
+        trust = trust_policy(account, opts.repo, f.stack)
+        policy = deploy_policy(f, account, bucket)
+        result.trust[f.stack] = trust
+        result.policies[f.stack] = policy
+        result.role_arns[f.stack] = _ensure_role(iam, f, trust, policy, account, opts.repo, opts.dry_run,
+                                                 result.actions)
+    return result
+
+
+def write_api_calls(names: Iterable[str]) -> list[str]:
+    """The operation names among ``names`` that change something (for dry-run checks)."""
+    read = ("Get", "List", "Head", "Describe")
+    return [n for n in names if not n.startswith(read)]

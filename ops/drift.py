@@ -1,0 +1,228 @@
+"""``python -m ops drift STACK``: what the stack declares (offline capture) against what the account holds.
+
+The live side is the Resource Groups Tagging API (``tag:GetResources``, paginated) filtered on the stack's
+``environment`` and ``managed-by=pulumi`` tags. Every resource our components create carries a ``Name`` tag, so
+live and declared resources are matched by (kind, Name), where a kind is the ARN's service and resource type
+(``ec2:security-group``, ``logs:log-group``, ...). Findings:
+
+- **orphan**: tagged for this stack, but the stack does not declare it (left behind by a removed resource, or
+  created by hand with copied tags);
+- **not live**: declared and taggable, but nothing live carries its kind and Name (not deployed yet, or deleted
+  outside Pulumi);
+- **missing tag**: live and tagged for this stack, but without a tag every declared resource carries.
+
+Declared types the tagging API does not list (IAM roles, budgets, ...) are reported as not audited, never as drift.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+TYPE_KIND: dict[str, str] = {
+    "aws:acm/certificate:Certificate": "acm:certificate",
+    "aws:appautoscaling/target:Target": "application-autoscaling:scalable-target",
+    "aws:cloudwatch/logGroup:LogGroup": "logs:log-group",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "cloudwatch:alarm",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "ec2:security-group",
+    "aws:ec2/eip:Eip": "ec2:elastic-ip",
+    "aws:ec2/flowLog:FlowLog": "ec2:vpc-flow-log",
+    "aws:ec2/internetGateway:InternetGateway": "ec2:internet-gateway",
+    "aws:ec2/natGateway:NatGateway": "ec2:natgateway",
+    "aws:ec2/routeTable:RouteTable": "ec2:route-table",
+    "aws:ec2/securityGroup:SecurityGroup": "ec2:security-group",
+    "aws:ec2/subnet:Subnet": "ec2:subnet",
+    "aws:ec2/vpc:Vpc": "ec2:vpc",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "ec2:vpc-endpoint",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "ec2:security-group-rule",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "ec2:security-group-rule",
+    "aws:ecr/repository:Repository": "ecr:repository",
+    "aws:ecs/cluster:Cluster": "ecs:cluster",
+    "aws:ecs/service:Service": "ecs:service",
+    "aws:ecs/taskDefinition:TaskDefinition": "ecs:task-definition",
+    "aws:elasticache/replicationGroup:ReplicationGroup": "elasticache:replicationgroup",
+    "aws:elasticache/serverlessCache:ServerlessCache": "elasticache:serverlesscache",
+    "aws:elasticache/subnetGroup:SubnetGroup": "elasticache:subnetgroup",
+    "aws:elasticache/user:User": "elasticache:user",
+    "aws:elasticache/userGroup:UserGroup": "elasticache:usergroup",
+    "aws:kms/key:Key": "kms:key",
+    "aws:lb/listener:Listener": "elasticloadbalancing:listener",
+    "aws:lb/listenerRule:ListenerRule": "elasticloadbalancing:listener-rule",
+    "aws:lb/loadBalancer:LoadBalancer": "elasticloadbalancing:loadbalancer",
+    "aws:lb/targetGroup:TargetGroup": "elasticloadbalancing:targetgroup",
+    "aws:rds/cluster:Cluster": "rds:cluster",
+    "aws:rds/clusterParameterGroup:ClusterParameterGroup": "rds:cluster-pg",
+    "aws:rds/instance:Instance": "rds:db",
+    "aws:rds/parameterGroup:ParameterGroup": "rds:pg",
+    "aws:rds/subnetGroup:SubnetGroup": "rds:subgrp",
+    "aws:s3/bucket:Bucket": "s3:bucket",
+    "aws:s3/bucketV2:BucketV2": "s3:bucket",
+    "aws:secretsmanager/secret:Secret": "secretsmanager:secret",
+    "aws:sns/topic:Topic": "sns:topic",
+    "aws:wafv2/webAcl:WebAcl": "wafv2:webacl",
+}
+"""Pulumi type -> the kind of its ARN as the tagging API returns it. Types not here are not audited."""
+
+NAME_TAG = "Name"
+
+
+def arn_kind(arn: str) -> str:
+    """``service:resource-type`` of an ARN (``arn:aws:ec2:r:a:vpc/vpc-1`` -> ``ec2:vpc``)."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return f"unknown:{arn}"
+    service, resource = parts[2], parts[5]
+    if service == "s3":
+        return "s3:bucket" if "/" not in resource else "s3:object"
+    if service == "sns":
+        return "sns:topic"
+    segments = resource.replace(":", "/").split("/")
+    if service == "wafv2" and len(segments) > 1:  # regional/webacl/name/id
+        return f"wafv2:{segments[1]}"
+    return f"{service}:{segments[0]}"
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One declared, taggable resource."""
+
+    urn: str
+    type: str
+    kind: str
+    name: str
+    tags: Mapping[str, str]
+
+
+@dataclass
+class Report:
+    """The audit of one stack."""
+
+    stack: str
+    environment: str
+    region: str
+    declared: int
+    live: int
+    required_tags: list[str]
+    orphans: list[dict[str, Any]] = field(default_factory=list)
+    not_live: list[dict[str, Any]] = field(default_factory=list)
+    missing_tags: list[dict[str, Any]] = field(default_factory=list)
+    not_audited: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def clean(self) -> bool:
+        """No finding of any kind."""
+        return not (self.orphans or self.not_live or self.missing_tags)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--format json`` object."""
+        return {"stack": self.stack, "environment": self.environment, "region": self.region, "clean": self.clean,
+                "declared": self.declared, "live": self.live, "required_tags": self.required_tags,
+                "orphans": self.orphans, "not_live": self.not_live, "missing_tags": self.missing_tags,
+                "not_audited": self.not_audited}
+
+    def to_text(self) -> str:
+        """Human-readable report, one finding a line."""
+        n = len(self.orphans) + len(self.not_live) + len(self.missing_tags)
+        head = (f"drift {self.stack} (environment={self.environment}, {self.region}): {self.declared} declared and "
+                f"{self.live} live taggable resources; "
+                + ("clean" if self.clean else f"{n} finding{'s' if n != 1 else ''}"))
+        lines = [head]
+        for o in self.orphans:
+            lines.append(f"  orphan       {o['kind']:<36} {o['name'] or '(no Name tag)'}  {o['arn']}  "
+                         "(tagged for this stack, not declared by it)")
+        for d in self.not_live:
+            lines.append(f"  not live     {d['kind']:<36} {d['name']}  ({d['type']}: declared, nothing live "
+                         "carries this Name: not deployed, or deleted outside Pulumi)")
+        for m in self.missing_tags:
+            lines.append(f"  missing tag  {m['kind']:<36} {m['name'] or '(no Name tag)'}  {m['arn']}  "
+                         f"missing: {', '.join(m['missing'])}")
+        if self.live == 0 and self.declared:
+            lines.append(f"  nothing live is tagged environment={self.environment}, managed-by=pulumi in "
+                         f"{self.region}: is the stack deployed in this account and region?")
+        if self.not_audited:
+            lines.append("not audited (the tagging API does not list them): "
+                         + ", ".join(f"{t} ({c})" for t, c in sorted(self.not_audited.items())))
+        return "\n".join(lines)
+
+
+def declared_resources(graph: Iterable[Any]) -> tuple[list[Declared], dict[str, int]]:
+    """The graph's taggable custom resources of audited types, and a count of the taggable types not audited."""
+    out: list[Declared] = []
+    skipped: Counter[str] = Counter()
+    for res in graph:
+        tags = res.inputs.get("tags") if res.custom else None
+        if not isinstance(tags, dict) or not tags:
+            continue
+        kind = TYPE_KIND.get(res.type)
+        if kind is None:
+            skipped[res.type] += 1
+            continue
+        plain = {k: v for k, v in tags.items() if isinstance(v, str)}
+        out.append(Declared(urn=res.urn, type=res.type, kind=kind, name=plain.get(NAME_TAG, res.name), tags=plain))
+    return out, dict(sorted(skipped.items()))
+
+
+def required_tags(declared: Iterable[Declared]) -> list[str]:
+    """Tag keys every declared taggable resource carries (the stack's standard tags and ``Name``)."""
+    sets = [set(d.tags) for d in declared]
+    return sorted(set.intersection(*sets)) if sets else []
+
+
+def live_resources(client: Any, environment: str) -> list[dict[str, Any]]:
+    """Every resource tagged ``environment=<env>`` and ``managed-by=pulumi`` (all pages)."""
+    out: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TagFilters": [{"Key": "environment", "Values": [environment]},
+                                             {"Key": "managed-by", "Values": ["pulumi"]}],
+                              "ResourcesPerPage": 100}
+    while True:
+        page = client.get_resources(**kwargs)
+        out.extend(page.get("ResourceTagMappingList", []))
+        token = page.get("PaginationToken")
+        if not token:
+            return out
+        kwargs["PaginationToken"] = token
+
+
+def compare(stack: str, environment: str, region: str, graph: Iterable[Any],
+            live: Iterable[Mapping[str, Any]]) -> Report:
+    """Compare declared and live resources (no AWS calls)."""
+    declared, skipped = declared_resources(graph)
+    required = required_tags(declared)
+    names: dict[str, set[str]] = {}
+    for d in declared:
+        names.setdefault(d.kind, set()).add(d.name)
+    live_list = list(live)
+    report = Report(stack=stack, environment=environment, region=region, declared=len(declared),
+                    live=len(live_list), required_tags=required, not_audited=skipped)
+    seen: set[tuple[str, str]] = set()
+    for item in sorted(live_list, key=lambda i: i["ResourceARN"]):
+        arn = item["ResourceARN"]
+        tags = {t["Key"]: t.get("Value", "") for t in item.get("Tags", [])}
+        kind = arn_kind(arn)
+        name = tags.get(NAME_TAG, "")
+        seen.add((kind, name))
+        entry = {"arn": arn, "kind": kind, "name": name}
+        missing = [k for k in required if k not in tags]
+        if missing:
+            report.missing_tags.append({**entry, "missing": missing})
+        if kind not in names or (name and name not in names[kind]):
+            report.orphans.append(entry)
+    for d in sorted(declared, key=lambda d: (d.kind, d.name)):
+        if (d.kind, d.name) not in seen:
+            report.not_live.append({"urn": d.urn, "type": d.type, "kind": d.kind, "name": d.name})
+    return report
+
+
+def environment_of(graph: Any, stack: str) -> str:
+    """The stack's ``environment`` setting (the tag value its resources carry)."""
+    return str(graph.config_value("environment", stack))
+
+
+def region_of(graph: Iterable[Any], default: str = "us-east-1") -> str:
+    """The region of the stack's explicit AWS provider."""
+    for res in graph:
+        if res.type == "pulumi:providers:aws" and isinstance(res.inputs.get("region"), str):
+            return res.inputs["region"]
+    return default
