@@ -1,0 +1,249 @@
+"""``python -m ops bootstrap`` against moto (in-process ``mock_aws``): bucket, OIDC provider, deploy roles.
+
+The stacks' facts come from a small synthetic graph (the real stacks take seconds to capture); the derivation
+itself is tested on that graph.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ops.__main__ import main
+from ops.bootstrap import (
+    OIDC_HOST,
+    PULUMI_META,
+    StackFacts,
+    deploy_policy,
+    facts_from_graph,
+    write_api_calls,
+)
+from ops.prices import OpsError
+from review.model import Graph, Resource
+
+ACCOUNT = "123456789012"
+REPO = "acme/backend-hosting"
+BUCKET = "acme-pulumi-state"
+ECS_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+FLOW_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+
+
+def res(type_: str, name: str, **inputs: Any) -> Resource:
+    """A captured custom resource."""
+    return Resource(urn=f"urn:pulumi:prod::backend-hosting::{type_}::{name}", type=type_, name=name, parent=None,
+                    custom=True, provider=None, inputs=inputs, options={})
+
+
+def graph(stack: str = "prod", region: str = "us-east-1", extra: list[Resource] | None = None) -> Graph:
+    """A small stack: network, service roles, database, load balancer, DNS, buckets, logs, budget."""
+    resources = [
+        res("pulumi:providers:aws", "aws", region=region),
+        res("aws:ec2/vpc:Vpc", f"app-{stack}-vpc"),
+        res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "in"),
+        res("aws:ecs/service:Service", "svc"),
+        res("aws:iam/role:Role", "task", assumeRolePolicy=ECS_TRUST),
+        res("aws:iam/role:Role", "flow", assumeRolePolicy=FLOW_TRUST),
+        res("aws:iam/rolePolicy:RolePolicy", "task-policy"),
+        res("aws:rds/instance:Instance", "db", manageMasterUserPassword=True),
+        res("aws:lb/loadBalancer:LoadBalancer", "alb"),
+        res("aws:route53/record:Record", "api"),
+        res("aws:s3/bucket:Bucket", "assets"),
+        res("aws:cloudwatch/logGroup:LogGroup", "logs"),
+        res("aws:cloudwatch/metricAlarm:MetricAlarm", "alarm"),
+        res("aws:budgets/budget:Budget", "budget"),
+        res("aws:appautoscaling/target:Target", "scaling"),
+        *(extra or []),
+    ]
+    resources.append(Resource(urn="urn:comp", type="backend:aws:Network", name="net", parent=None, custom=False,
+                              provider=None, inputs={}, options={}))
+    return Graph(project="backend-hosting", stack=stack, resources=resources, outputs={},
+                 config={"backend-hosting:environment": stack})
+
+
+def facts_for(stack: str) -> StackFacts:
+    """What bootstrap would capture for ``stack``."""
+    return facts_from_graph(graph(stack), stack)
+
+
+@pytest.fixture
+def session(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.Session]:
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        yield boto3.Session(region_name="us-east-1")
+
+
+def bootstrap(session: boto3.Session, *extra: str, stacks: str = "dev,prod") -> int:
+    return main(["bootstrap", "--repo", REPO, "--stacks", stacks, "--region", "us-east-1", "--bucket", BUCKET,
+                 *extra], session=session, facts_for=facts_for)
+
+
+# --- derivation from the graph --------------------------------------------------------------------------------
+
+def test_facts_follow_what_the_stack_declares() -> None:
+    f = facts_for("prod")
+    assert f.services == ("application-autoscaling", "budgets", "cloudwatch", "ec2", "ecs", "elasticloadbalancing",
+                          "iam", "logs", "rds", "route53", "s3", "secretsmanager")
+    assert f.pass_to == ("ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com")
+    assert (f.prefix, f.region) == ("app-prod", "us-east-1")
+    lean = facts_from_graph(Graph("backend-hosting", "dev", [res("pulumi:providers:aws", "aws", region="eu-west-1"),
+                                                              res("aws:ec2/vpc:Vpc", "v")], {}), "dev")
+    assert lean.services == ("ec2",) and lean.region == "eu-west-1"
+    policy = deploy_policy(lean, ACCOUNT, BUCKET)
+    assert [s["Sid"] for s in policy["Statement"]] == [
+        "StackServices", "StateObjects", "StateBackendRead", "StateBucketList", "DenyOtherEnvironments"]
+
+
+def test_an_unmapped_type_stops_the_bootstrap() -> None:
+    with pytest.raises(OpsError, match="aws:sagemaker/domain:Domain"):
+        facts_from_graph(graph(extra=[res("aws:sagemaker/domain:Domain", "d")]), "prod")
+
+
+# --- the account --------------------------------------------------------------------------------------------------
+
+def test_state_bucket_settings(session: boto3.Session, capsys: pytest.CaptureFixture[str]) -> None:
+    assert bootstrap(session, "--noncurrent-days", "30") == 0
+    out = capsys.readouterr().out
+    assert f"pulumi login 's3://{BUCKET}?region=us-east-1'" in out
+    s3 = session.client("s3")
+    assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
+    [rule] = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    block = s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
+    assert block == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                     "RestrictPublicBuckets": True}
+    [own] = s3.get_bucket_ownership_controls(Bucket=BUCKET)["OwnershipControls"]["Rules"]
+    assert own["ObjectOwnership"] == "BucketOwnerEnforced"
+    policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    tls = [s for s in policy["Statement"] if s["Condition"].get("Bool") == {"aws:SecureTransport": "false"}]
+    assert tls and all(s["Effect"] == "Deny" and s["Principal"] == "*" and s["Action"] == "s3:*" for s in tls)
+    assert sorted(tls[0]["Resource"]) == [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]
+    [life] = s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    assert life["Status"] == "Enabled" and life["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert keys == [PULUMI_META]
+
+
+def test_oidc_provider_and_exact_trust_policy(session: boto3.Session, capsys: pytest.CaptureFixture[str]) -> None:
+    assert bootstrap(session) == 0
+    out = capsys.readouterr().out
+    iam = session.client("iam")
+    arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{OIDC_HOST}"
+    [provider] = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    assert provider["Arn"] == arn
+    assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)["ClientIDList"] == ["sts.amazonaws.com"]
+    for stack in ("dev", "prod"):
+        role = iam.get_role(RoleName=f"backend-hosting-deploy-{stack}")["Role"]
+        assert role["MaxSessionDuration"] == 3600
+        assert f"GitHub environment {stack}: DEPLOY_ROLE_ARN = {role['Arn']}" in out
+        trust = role["AssumeRolePolicyDocument"]
+        trust = json.loads(trust) if isinstance(trust, str) else trust
+        assert trust == {"Version": "2012-10-17", "Statement": [{
+            "Sid": "GitHubActionsEnvironment", "Effect": "Allow", "Principal": {"Federated": arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                "token.actions.githubusercontent.com:sub": f"repo:{REPO}:environment:{stack}"}}}]}
+
+
+def _role_policy(session: boto3.Session, stack: str) -> dict[str, Any]:
+    iam = session.client("iam")
+    name = f"backend-hosting-deploy-{stack}"
+    assert iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"] == []
+    assert iam.list_role_policies(RoleName=name)["PolicyNames"] == ["pulumi-deploy"]
+    doc = iam.get_role_policy(RoleName=name, PolicyName="pulumi-deploy")["PolicyDocument"]
+    return json.loads(doc) if isinstance(doc, str) else doc
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def test_permissions_are_scoped(session: boto3.Session) -> None:
+    assert bootstrap(session) == 0
+    policy = _role_policy(session, "prod")
+    assert len(json.dumps(policy, separators=(",", ":"))) < 10240  # inline role policy quota
+    allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    for st in allows:
+        actions, resources = _listed(st["Action"]), _listed(st["Resource"])
+        assert "*" not in actions and "*:*" not in actions
+        assert not (("iam:*" in actions or "s3:*" in actions) and "*" in resources)
+        if any(a.startswith("iam:") for a in actions):
+            assert "*" not in resources, st
+            allowed = (f"arn:aws:iam::{ACCOUNT}:role/app-prod-", f"arn:aws:iam::{ACCOUNT}:policy/app-prod-",
+                       f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/")
+            assert all(r.startswith(allowed) for r in resources), st
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["StackServices"]["Condition"] == {"StringEquals": {"aws:RequestedRegion": ["us-east-1"]}}
+    assert "ec2:*" in by_sid["StackServices"]["Action"] and "iam:*" not in by_sid["StackServices"]["Action"]
+    assert by_sid["GlobalServices"]["Action"] == ["budgets:*", "route53:*"]
+    assert by_sid["StackBuckets"]["Resource"] == ["arn:aws:s3:::app-prod-*", "arn:aws:s3:::app-prod-*/*"]
+    assert by_sid["PassStackRoles"]["Condition"] == {"StringEquals": {"iam:PassedToService": [
+        "ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com"]}}
+    assert by_sid["ServiceLinkedRoles"]["Condition"]["StringEquals"]["iam:AWSServiceName"] == [
+        "ecs.amazonaws.com", "ecs.application-autoscaling.amazonaws.com", "elasticloadbalancing.amazonaws.com",
+        "rds.amazonaws.com"]
+    assert all(r.startswith(f"arn:aws:s3:::{BUCKET}/.pulumi/") and "/prod" in r
+               for r in by_sid["StateObjects"]["Resource"])
+    deny = by_sid["DenyOtherEnvironments"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {
+        "StringNotEquals": {"aws:ResourceTag/environment": "prod"}, "Null": {"aws:ResourceTag/environment": "false"}}
+    # dev's role cannot touch prod's state, buckets or roles
+    dev = json.dumps(_role_policy(session, "dev"))
+    assert "app-prod" not in dev and "/prod" not in dev
+
+
+def test_rerun_is_idempotent_and_removes_extra_grants(session: boto3.Session,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert bootstrap(session) == 0
+    first = _role_policy(session, "prod")
+    iam = session.client("iam")
+    admin = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    extra = iam.create_policy(PolicyName="too-much", PolicyDocument=json.dumps(admin))["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName="backend-hosting-deploy-prod", PolicyArn=extra)
+    iam.update_role(RoleName="backend-hosting-deploy-prod", MaxSessionDuration=43200)
+    capsys.readouterr()
+    assert bootstrap(session) == 0
+    out = capsys.readouterr().out
+    assert "update state bucket" in out and "keep OIDC provider" in out
+    assert "update role backend-hosting-deploy-prod" in out
+    assert _role_policy(session, "prod") == first
+    assert iam.get_role(RoleName="backend-hosting-deploy-prod")["Role"]["MaxSessionDuration"] == 3600
+    assert len(iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]) == 1
+    assert len([r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("backend-hosting-deploy-")]) == 2
+
+
+def test_dry_run_calls_no_write_api(session: boto3.Session, capsys: pytest.CaptureFixture[str]) -> None:
+    calls: list[str] = []
+    session.events.register("before-call", lambda model, **_: calls.append(model.name))
+    assert bootstrap(session, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert calls and write_api_calls(calls) == []
+    assert "create role backend-hosting-deploy-prod" in out and '"sts:AssumeRoleWithWebIdentity"' in out
+    assert '"Sid": "StackServices"' in out
+    assert session.client("s3").list_buckets()["Buckets"] == []
+    assert session.client("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
+
+
+@pytest.mark.parametrize("argv", [
+    ["bootstrap", "--repo", "not-a-repo", "--stacks", "dev", "--region", "us-east-1"],
+    ["bootstrap", "--repo", REPO, "--region", "us-east-1"],
+    ["bootstrap", "--repo", REPO, "--stacks", "dev", "--region", "mars-1"],
+    ["bootstrap", "--repo", REPO, "--stacks", "dev", "--region", "us-east-1", "--bucket", "Bad_Bucket"],
+    ["bootstrap", "--repo", REPO, "--stacks", "nosuchstack", "--region", "us-east-1"],
+    ["bootstrap", "--repo", REPO, "--stacks", "dev", "--region", "us-east-1", "--noncurrent-days", "x"],
+])
+def test_bad_input_is_one_line_and_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ops: ") and err.count("\n") == 1 and "Traceback" not in err
