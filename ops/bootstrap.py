@@ -392,6 +392,10 @@ def run(opts: Options, session: Any, facts_for: Callable[[str], StackFacts]) -> 
     sts = session.client("sts", region_name=opts.region)
     account = sts.get_caller_identity()["Account"]
     bucket = opts.bucket or default_bucket(account, opts.region)
+    for f in facts:
+        if bucket.startswith(f"{f.prefix}-"):
+            raise OpsError(f"state bucket {bucket} is named like {f.stack}'s own buckets ({f.prefix}-*): its deploy "
+                           "role would control every stack's state; choose another --bucket")
     s3 = session.client("s3", region_name=opts.region)
     iam = session.client("iam", region_name=opts.region)
     result = Result(bucket=bucket, login=f"pulumi login 's3://{bucket}?region={opts.region}'", provider_arn="")

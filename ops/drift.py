@@ -129,17 +129,19 @@ class Report:
                 f"{self.live} live taggable resources; "
                 + ("clean" if self.clean else f"{n} finding{'s' if n != 1 else ''}"))
         lines = [head]
-        for o in self.orphans:
-            lines.append(f"  orphan       {o['kind']:<36} {o['name'] or '(no Name tag)'}  {o['arn']}  "
-                         "(tagged for this stack, not declared by it)")
-        for d in self.not_live:
-            lines.append(f"  not live     {d['kind']:<36} {d['name']}  ({d['type']}: declared, nothing live "
-                         "carries this Name: not deployed, or deleted outside Pulumi)")
-        for m in self.missing_tags:
-            lines.append(f"  missing tag  {m['kind']:<36} {m['name'] or '(no Name tag)'}  {m['arn']}  "
-                         f"missing: {', '.join(m['missing'])}")
+        if self.orphans:
+            lines.append("orphans (tagged for this stack, not declared by it: left behind, or made by hand):")
+            lines += [f"  {o['kind']:<32} {o['name'] or '(no Name tag)'}  {o['arn']}" for o in self.orphans]
+        if self.not_live:
+            lines.append("not live (declared, nothing live has its kind and Name: not deployed yet, or deleted "
+                         "outside Pulumi):")
+            lines += [f"  {d['kind']:<32} {d['name']}  ({d['type']})" for d in self.not_live]
+        if self.missing_tags:
+            lines.append(f"missing tags (every declared resource carries {', '.join(self.required_tags)}):")
+            lines += [f"  {m['kind']:<32} {m['name'] or '(no Name tag)'}  {m['arn']}  missing: "
+                      f"{', '.join(m['missing'])}" for m in self.missing_tags]
         if self.live == 0 and self.declared:
-            lines.append(f"  nothing live is tagged environment={self.environment}, managed-by=pulumi in "
+            lines.append(f"nothing live is tagged environment={self.environment}, managed-by=pulumi in "
                          f"{self.region}: is the stack deployed in this account and region?")
         if self.not_audited:
             lines.append("not audited (the tagging API does not list them): "

@@ -247,3 +247,12 @@ def test_bad_input_is_one_line_and_exit_2(argv: list[str], capsys: pytest.Captur
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("ops: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_state_bucket_named_like_a_stacks_buckets_is_refused(session: boto3.Session,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["bootstrap", "--repo", REPO, "--stacks", "prod", "--region", "us-east-1", "--bucket", "app-prod-state"]
+    assert main(argv, session=session, facts_for=facts_for) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "choose another --bucket" in err
+    assert session.client("s3").list_buckets()["Buckets"] == []

@@ -99,8 +99,10 @@ def test_missing_tag_and_not_live(session: boto3.Session, capsys: pytest.Capture
     assert drift(session) == 1
     out = capsys.readouterr().out
     assert "2 findings" in out
-    assert "missing tag  s3:bucket" in out and "missing: owner" in out
-    assert "not live     logs:log-group" in out and "app-prod-service" in out
+    assert "\nmissing tags (every declared resource carries Name, cost-center, environment, managed-by, owner):\n" \
+           "  s3:bucket                        app-prod-assets  arn:aws:s3:::app-prod-assets-1a2b3c  missing: owner\n" \
+           in out
+    assert "\n  logs:log-group                   app-prod-service  (aws:cloudwatch/logGroup:LogGroup)\n" in out
 
 
 def test_pages_are_followed() -> None:
