@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -256,3 +257,18 @@ def test_a_state_bucket_named_like_a_stacks_buckets_is_refused(session: boto3.Se
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "choose another --bucket" in err
     assert session.client("s3").list_buckets()["Buckets"] == []
+
+
+def test_deploy_workflow_matches_what_bootstrap_creates() -> None:
+    import yaml
+
+    from ops.bootstrap import MAX_SESSION_SECONDS
+
+    workflow = yaml.safe_load((Path(__file__).resolve().parents[1] / ".github/workflows/deploy.yml").read_text())
+    assert workflow["permissions"]["id-token"] == "write"
+    job = workflow["jobs"]["deploy"]
+    assert job["environment"] == "${{ matrix.stack }}"  # the token's sub is repo:ORG/REPO:environment:<stack>
+    assert job["env"]["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}"
+    [creds] = [s["with"] for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials")]
+    assert creds["role-to-assume"] == "${{ vars.DEPLOY_ROLE_ARN }}"
+    assert creds["role-duration-seconds"] <= MAX_SESSION_SECONDS
