@@ -155,9 +155,14 @@ def default_bucket(account: str, region: str) -> str:
 
 
 def state_prefixes(stack: str) -> list[str]:
-    """Object key patterns of one stack in the DIY backend's project-scoped layout."""
+    """Object key patterns of one stack in the DIY backend's project-scoped layout (meta.yaml ``version: 1``).
+
+    The checkpoint (``.json``, ``.json.gz``/``.zst``, ``.json.bak``), its history, backups and update journal, and
+    its lock files, which are keyed by the fully qualified name ``organization/<project>/<stack>``.
+    """
     return [f".pulumi/stacks/{PROJECT}/{stack}.json*", f".pulumi/history/{PROJECT}/{stack}/*",
-            f".pulumi/backups/{PROJECT}/{stack}/*", f".pulumi/locks/{PROJECT}/{stack}/*"]
+            f".pulumi/backups/{PROJECT}/{stack}/*", f".pulumi/journal/{PROJECT}/{stack}/*",
+            f".pulumi/locks/organization/{PROJECT}/{stack}/*"]
 
 
 def trust_policy(account: str, repo: str, stack: str, partition: str = "aws") -> dict[str, Any]:
