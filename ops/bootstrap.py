@@ -144,9 +144,12 @@ def facts_from_graph(graph: Any, stack: str, *, name: str | None = None) -> Stac
 
 def capture_facts(repo_dir: Path, stack: str, *, name: str | None = None) -> StackFacts:
     """Run the stack's program offline (review engine) and derive its facts."""
-    from review.engine import capture_program
+    from review.engine import InputError, capture_program
 
-    return facts_from_graph(capture_program(repo_dir, stack), stack, name=name)
+    graph = capture_program(repo_dir, stack)
+    if not any(r.type == "pulumi:providers:aws" for r in graph):
+        raise InputError(f"stack {stack!r} is not an AWS stack")
+    return facts_from_graph(graph, stack, name=name)
 
 
 def default_bucket(account: str, region: str) -> str:

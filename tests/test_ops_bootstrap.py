@@ -272,3 +272,18 @@ def test_deploy_workflow_matches_what_bootstrap_creates() -> None:
     [creds] = [s["with"] for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials")]
     assert creds["role-to-assume"] == "${{ vars.DEPLOY_ROLE_ARN }}"
     assert creds["role-duration-seconds"] <= MAX_SESSION_SECONDS
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_type_the_stacks_declare_maps_to_a_service(stack: str) -> None:
+    """The golden inventories (tests/inventories) list every type each AWS stack declares; none may be unmapped."""
+    import yaml
+
+    counts = yaml.safe_load((Path(__file__).resolve().parent / "inventories" / f"{stack}.yaml").read_text())["counts"]
+    g = Graph("backend-hosting", stack, [res(t, t) for t in counts if t.startswith(("aws:", "pulumi:"))], {},
+              config={"backend-hosting:environment": stack})
+    f = facts_from_graph(g, stack)
+    brief = {"ec2", "ecs", "ecr", "elasticloadbalancing", "rds", "elasticache", "s3", "kms", "logs", "cloudwatch",
+             "sns", "secretsmanager", "wafv2", "acm", "route53", "budgets", "application-autoscaling", "iam"}
+    assert set(f.services) <= brief
+    assert {"ec2", "ecs", "ecr", "elasticloadbalancing", "rds", "s3", "kms", "logs", "iam"} <= set(f.services)
