@@ -222,7 +222,7 @@ def _drift(args: argparse.Namespace, session: Any, graph_loader: Callable[[Path,
     return 0 if report.clean else 1
 
 
-def main(argv: Sequence[str] | None = None, *, client=None, session: Any = None,
+def main(argv: Sequence[str] | None = None, *, client: Any = None, session: Any = None,
          facts_for: Callable[[str], StackFacts] | None = None,
          graph_loader: Callable[[Path, str], Any] | None = None) -> int:
     """Entry point; returns the exit code.
