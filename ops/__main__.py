@@ -168,6 +168,9 @@ def _bootstrap(args: argparse.Namespace, session: Any, facts_for: Callable[[str]
     for line in result.actions:
         print(f"  {line}")
     if args.dry_run:
+        from .bootstrap import bucket_policy
+
+        print(f"\nBucket policy of {result.bucket}:\n{json.dumps(bucket_policy(result.bucket), indent=2)}")
         for stack in opts.stacks:
             print(f"\nTrust policy of {stack}:\n{json.dumps(result.trust[stack], indent=2)}")
             print(f"\nPermissions of {stack}:\n{json.dumps(result.policies[stack], indent=2)}")

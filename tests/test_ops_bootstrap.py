@@ -231,7 +231,7 @@ def test_dry_run_calls_no_write_api(session: boto3.Session, capsys: pytest.Captu
     out = capsys.readouterr().out
     assert calls and write_api_calls(calls) == []
     assert "create role backend-hosting-deploy-prod" in out and '"sts:AssumeRoleWithWebIdentity"' in out
-    assert '"Sid": "StackServices"' in out
+    assert '"Sid": "StackServices"' in out and '"aws:SecureTransport": "false"' in out
     assert session.client("s3").list_buckets()["Buckets"] == []
     assert session.client("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
 
