@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 import pytest
+from helpers import doc_example, documents_every_argument
 
 from components.aws.bucket import Bucket, BucketArgs
 from components.aws.kms import EncryptionKey
@@ -193,9 +193,6 @@ def test_invalid_arguments(run_program, kw):
 
 
 def test_doc_example_runs_and_documents_every_argument(run_program):
-    text = DOC.read_text()
-    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
-    g = run_program(lambda: exec(compile(code, str(DOC), "exec"), {"__name__": "__example__"}))
+    g = run_program(doc_example(DOC))
     assert len(g.by_type(BUCKET)) == 2 and g.by_type(LOGGING) and g.outputs["assets_bucket"]
-    for name in BucketArgs.__dataclass_fields__:
-        assert f"`{name}`" in text, f"docs/components/bucket.md does not document argument {name}"
+    assert not documents_every_argument(DOC, BucketArgs)

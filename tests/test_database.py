@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pulumi
 import pytest
-from fakes import FakeService
+from helpers import FakeService, doc_example, documents_every_argument
 
 from components.aws.database import Database, DatabaseArgs
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
@@ -246,9 +245,6 @@ def test_invalid_arguments(run_program, kw):
 
 
 def test_doc_example_runs_and_documents_every_argument(run_program):
-    text = DOC.read_text()
-    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
-    g = run_program(lambda: exec(compile(code, str(DOC), "exec"), {"__name__": "__example__"}))
+    g = run_program(doc_example(DOC))
     assert g.by_type(INSTANCE) and g.by_type(INGRESS) and g.outputs["db_endpoint"]
-    for name in DatabaseArgs.__dataclass_fields__:
-        assert f"`{name}`" in text, f"docs/components/database.md does not document argument {name}"
+    assert not documents_every_argument(DOC, DatabaseArgs)

@@ -4,7 +4,8 @@ the exact firewall rule or IAM binding each wiring method writes."""
 from __future__ import annotations
 
 import pytest
-from test_gcp_stacks import DOCS, FakeWorkload, doc_example, documents_every_argument
+from helpers import DOCS, doc_example, documents_every_argument
+from test_gcp_stacks import FakeWorkload
 
 from components.gcp.bucket import Bucket, BucketArgs
 from components.gcp.cache import Cache, CacheArgs, redis_version

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from test_gcp_stacks import GCP_STACKS, warm_gcp_engine
+from test_gcp_stacks import GCP_STACKS
 from test_inventories import INVENTORIES, VALUE_KEYS, compare, inventory
 
 GCP_VALUE_KEYS: dict[str, list[str]] = {
@@ -72,11 +72,6 @@ GCP_MUST_NOT_EXIST = [
 invokers."""
 
 VALUE_KEYS.update(GCP_VALUE_KEYS)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _warm() -> None:
-    warm_gcp_engine()
 
 
 def gcp_inventory(graphs: dict[str, Any], stack: str) -> dict[str, Any]:

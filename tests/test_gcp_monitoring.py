@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_gcp_stacks import DOCS, doc_example, documents_every_argument
+from helpers import DOCS, doc_example, documents_every_argument
 
 from components.gcp.monitoring import Monitoring, MonitoringArgs
 from review.engine import run_callable

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_gcp_stacks import DOCS, doc_example, documents_every_argument
+from helpers import DOCS, doc_example, documents_every_argument
 
 from components.gcp.kms import SERVICE_AGENTS, Kms, KmsArgs
 from components.gcp.network import HEALTH_CHECK_RANGES, Network, NetworkArgs, plan_ranges

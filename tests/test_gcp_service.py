@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pulumi_gcp as gcp
 import pytest
-from test_gcp_stacks import DOCS, doc_example, documents_every_argument
+from helpers import DOCS, doc_example, documents_every_argument
 
 from components.gcp.load_balancer import WAF_RULES, ApiRoute, LoadBalancer, LoadBalancerArgs
 from components.gcp.network import Network, NetworkArgs

@@ -10,7 +10,6 @@ import functools
 import importlib
 import inspect
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ from review.model import Graph, Resource
 from stacks.settings import Settings, from_stack_file, from_values
 
 REPO = Path(__file__).resolve().parent.parent
-DOCS = REPO / "docs" / "components"
 GCP_STACKS = ("gcp-dev", "gcp-prod")
 STANDARD_LABELS = ("environment", "owner", "cost-center", "managed-by")
 IAM_MEMBER_TYPES = ("gcp:projects/iAMMember:IAMMember", "gcp:storage/bucketIAMMember:BucketIAMMember",
@@ -44,19 +42,6 @@ class FakeWorkload(pulumi.ComponentResource):
         self.member = self.service_account.member
         self.network_tag = "backend-service"
         self.network_id = network_id
-
-
-def doc_example(doc: Path) -> Callable[[], None]:
-    """The first ```python block of a component page, as a program."""
-    code = re.search(r"```python\n(.*?)```", doc.read_text(), re.S)
-    assert code, f"{doc} has no python example"
-    return lambda: exec(compile(code.group(1), str(doc), "exec"), {"__name__": "__example__"})
-
-
-def documents_every_argument(doc: Path, args_class: type) -> list[str]:
-    """Arguments of a dataclass its page does not mention as `name`."""
-    text = doc.read_text()
-    return [f for f in args_class.__dataclass_fields__ if f"`{f}`" not in text]
 
 
 def stack_settings(stack: str) -> Settings:
@@ -81,10 +66,8 @@ EVERY_OPTION = {
 
 
 @functools.cache
-def warm_gcp_engine() -> Graph:
-    """Run the GCP composition once outside a program directory, so the pulumi_gcp modules it needs stay loaded
-    (the engine forgets modules a program run imported from ``<repo>/.venv``, which breaks the next stack run
-    in the same interpreter). Returns the graph of :data:`EVERY_OPTION`."""
+def every_option_graph() -> Graph:
+    """The GCP composition with every option of :data:`EVERY_OPTION` on."""
     from stacks.gcp import build_gcp
 
     settings = from_values(EVERY_OPTION)
@@ -94,11 +77,11 @@ def warm_gcp_engine() -> Graph:
 
 @pytest.fixture(scope="module")
 def every_option() -> Graph:
-    return copy.deepcopy(warm_gcp_engine())
+    return copy.deepcopy(every_option_graph())
 
 
 @pytest.fixture
-def stacks(every_option, run_stack) -> dict[str, Graph]:
+def stacks(run_stack) -> dict[str, Graph]:
     return {s: run_stack(s) for s in GCP_STACKS}
 
 

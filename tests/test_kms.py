@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
-from fakes import FakeService
+from helpers import FakeService, doc_example, documents_every_argument
 
 from components.aws.kms import ENCRYPT_DECRYPT_ACTIONS, EncryptionKey, EncryptionKeyArgs
 
@@ -126,9 +125,6 @@ def test_grant_needs_a_role(run_program):
 
 
 def test_doc_example_runs_and_documents_every_argument(run_program):
-    text = DOC.read_text()
-    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
-    g = run_program(lambda: exec(compile(code, str(DOC), "exec"), {"__name__": "__example__"}))
+    g = run_program(doc_example(DOC))
     assert g.by_type(KEY) and g.outputs["key_arn"]
-    for name in EncryptionKeyArgs.__dataclass_fields__:
-        assert f"`{name}`" in text, f"docs/components/kms.md does not document argument {name}"
+    assert not documents_every_argument(DOC, EncryptionKeyArgs)

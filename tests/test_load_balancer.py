@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
+from helpers import doc_example, documents_every_argument
 
 from components.aws.load_balancer import (
     TLS_POLICY,
@@ -238,10 +238,7 @@ def test_bad_arguments_fail_early(kw, message):
 
 
 def test_doc_example_runs_and_documents_every_argument(run_program):
-    text = DOC.read_text()
-    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
-    g = run_program(lambda: exec(compile(code, str(DOC), "exec"), {"__name__": "__example__"}))
+    g = run_program(doc_example(DOC))
     assert g.outputs["url"] == "https://api.example.com"
     assert len(g.by_type("aws:wafv2/webAcl:WebAcl")) == 1 and len(g.by_type(TG)) == 3
-    for name in LoadBalancerArgs.__dataclass_fields__:
-        assert f"`{name}`" in text, f"docs/components/load_balancer.md does not document argument {name}"
+    assert not documents_every_argument(DOC, LoadBalancerArgs)

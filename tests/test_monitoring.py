@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pulumi
 import pytest
+from helpers import doc_example, documents_every_argument
 
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
 from components.aws.monitoring import AlarmThresholds, Monitoring, MonitoringArgs
@@ -222,13 +222,9 @@ def test_invalid_arguments(run_program, kw):
 
 
 def test_doc_example_runs_and_documents_every_argument(run_program):
-    text = DOC.read_text()
-    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
-    g = run_program(lambda: exec(compile(code, str(DOC), "exec"), {"__name__": "__example__"}))
+    g = run_program(doc_example(DOC))
     assert g.by_type(DASHBOARD) and g.by_type(BUDGET) and g.outputs["dashboard_url"]
-    for cls in (MonitoringArgs, AlarmThresholds):
-        for name in cls.__dataclass_fields__:
-            assert f"`{name}`" in text, f"docs/components/monitoring.md does not document argument {name}"
+    assert not documents_every_argument(DOC, MonitoringArgs, AlarmThresholds)
 
 
 def test_serverless_cache_alarms_watch_its_caps(run_program):

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import doc_example, documents_every_argument
 
 from components.aws.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs, carve_subnets
 
@@ -167,9 +168,6 @@ def test_bad_arguments_fail_early(kw, message):
 
 
 def test_doc_example_runs_and_documents_every_argument(run_program):
-    text = DOC.read_text()
-    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
-    g = run_program(lambda: exec(compile(code, str(DOC), "exec"), {"__name__": "__example__"}))
+    g = run_program(doc_example(DOC))
     assert len(g.by_type(NAT)) == 3 and g.outputs["vpc_id"]
-    for name in NetworkArgs.__dataclass_fields__:
-        assert f"`{name}`" in text, f"docs/components/network.md does not document argument {name}"
+    assert not documents_every_argument(DOC, NetworkArgs)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
+from helpers import doc_example, documents_every_argument
 
 from components.aws.load_balancer import ApiRoute, LoadBalancer, LoadBalancerArgs
 from components.aws.network import Network, NetworkArgs
@@ -254,11 +254,8 @@ def test_bad_arguments_fail_early(kw, message):
 
 
 def test_doc_example_runs_and_documents_every_argument(run_program):
-    text = DOC.read_text()
-    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
-    g = run_program(lambda: exec(compile(code, str(DOC), "exec"), {"__name__": "__example__"}))
+    g = run_program(doc_example(DOC))
     assert g.outputs["repository_url"].endswith(".amazonaws.com/" + g.by_name(
         "api-repo", "aws:ecr/repository:Repository").outputs["name"])
     assert len(g.by_type(INGRESS)) == 4 + 1
-    for name in ServiceArgs.__dataclass_fields__:
-        assert f"`{name}`" in text, f"docs/components/service.md does not document argument {name}"
+    assert not documents_every_argument(DOC, ServiceArgs)
