@@ -16,7 +16,7 @@ import pulumi_aws as aws
 from components.aws.bucket import Bucket, BucketArgs
 from components.aws.cache import Cache, CacheArgs
 from components.aws.database import Database, DatabaseArgs
-from components.aws.kms import EncryptionKey, EncryptionKeyArgs
+from components.aws.kms import EncryptionKey, EncryptionKeyArgs, aws_context
 from components.aws.load_balancer import ApiRoute, LoadBalancer, LoadBalancerArgs
 from components.aws.monitoring import Monitoring, MonitoringArgs
 from components.aws.network import Network, NetworkArgs
@@ -27,6 +27,11 @@ from .settings import Settings
 PLACEHOLDER_DOMAIN = "example.com"
 """Without ``dns`` settings the certificate is requested for ``<name>.<environment>.example.com`` (see
 docs/components/load_balancer.md: set ``dns.zoneName``/``dns.domainName`` or ``dns.certificateArn``)."""
+
+
+def boundary_policy_name(project: str, stack: str) -> str:
+    """The permissions-boundary policy of a stack's roles, created by ``python -m ops bootstrap``."""
+    return f"{project}-boundary-{stack}"
 
 
 def build_aws(settings: Settings) -> dict[str, Any]:
@@ -56,11 +61,19 @@ def build_aws(settings: Settings) -> dict[str, Any]:
             opts=opts)
         data_key = logs_key
 
+    # Every role the stack creates carries the bootstrap's boundary policy (docs/ops.md): the deploy role may only
+    # create or change roles that carry it, so no grant, however written, exceeds it.
+    boundary: pulumi.Output[str] | None = None
+    if settings.iam.permissions_boundary:
+        ctx = aws_context(logs_key)  # the stack provider's account and partition
+        boundary = pulumi.Output.concat("arn:", ctx.partition, ":iam::", ctx.account_id, ":policy/",
+                                        boundary_policy_name(pulumi.get_project(), pulumi.get_stack()))
+
     network = Network(base, NetworkArgs(
         cidr=settings.network.cidr, az_count=settings.network.az_count, nat_strategy=settings.network.nat_strategy,
         interface_endpoints=settings.network.interface_endpoints,
         flow_log_retention_days=settings.network.flow_log_retention_days or retention, kms_key_arn=logs_key.arn,
-        tags=tags), opts=opts)
+        permissions_boundary=boundary, tags=tags), opts=opts)
 
     dns = settings.dns
     lb = LoadBalancer(base, LoadBalancerArgs(
@@ -128,7 +141,8 @@ def build_aws(settings: Settings) -> dict[str, Any]:
         secrets_kms_key_arn=database.kms_key_arn if database is not None else None, kms_key_arn=logs_key.arn,
         log_retention_days=retention, desired_count=svc.desired_count, min_count=svc.scaling.min,
         max_count=svc.scaling.max, cpu_target=svc.scaling.cpu_target, memory_target=svc.scaling.memory_target,
-        requests_per_target=svc.scaling.requests_per_target, load_balancer=lb, tags=tags), opts=opts)
+        requests_per_target=svc.scaling.requests_per_target, load_balancer=lb, permissions_boundary=boundary,
+        tags=tags), opts=opts)
 
     # Wiring: each call opens one network path or writes one least-privilege statement.
     service.allow_from(lb)

@@ -290,6 +290,18 @@ class EncryptionSettings(_Model):
     )
 
 
+class IamSettings(_Model):
+    """IAM roles the stack creates (AWS; ignored on GCP)."""
+
+    permissions_boundary: bool = Field(
+        True,
+        description="Set the managed policy `backend-hosting-boundary-<stack>` (created by `python -m ops bootstrap`) "
+        "as the permissions boundary of every role the stack creates: no grant can exceed it, and the deploy roles "
+        "may only create or change roles that carry it. Free; false only for a stack deployed with other "
+        "credentials into an account without that policy (ops bootstrap refuses such a stack).",
+    )
+
+
 class BudgetSettings(_Model):
     """The monthly cost budget; the review fails a stack whose estimate exceeds it."""
 
@@ -347,6 +359,7 @@ class Settings(_Model):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)
+    iam: IamSettings = Field(default_factory=IamSettings)
     budget: BudgetSettings
     dns: DnsSettings = Field(default_factory=DnsSettings)
     tags: dict[str, str] = Field(default_factory=dict, description="Extra tags/labels on every resource.")
@@ -397,6 +410,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                   "multiAz": False, "snapshotRetentionDays": 0, "maxDataStorageGb": 1, "maxEcpuPerSecond": 5000},
         "monitoring": {"logRetentionDays": 7, "alarmsToPager": False, "dashboard": False},
         "encryption": {"keyPerComponent": False},
+        "iam": {"permissionsBoundary": True},
         "budget": {"monthlyUsd": 100},
     },
     "staging": {
@@ -409,6 +423,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "cache": {"nodeType": "cache.t4g.small", "numNodes": 2, "automaticFailover": True, "multiAz": True,
                   "snapshotRetentionDays": 1},
         "monitoring": {"logRetentionDays": 30, "alarmsToPager": False},
+        "iam": {"permissionsBoundary": True},
         "budget": {"monthlyUsd": 500},
     },
     "prod": {
@@ -422,6 +437,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "cache": {"nodeType": "cache.m7g.large", "numNodes": 3, "automaticFailover": True, "multiAz": True,
                   "snapshotRetentionDays": 7},
         "monitoring": {"logRetentionDays": 365, "alarmsToPager": True},
+        "iam": {"permissionsBoundary": True},
         "budget": {"monthlyUsd": 4000},
     },
 }

@@ -171,3 +171,11 @@ def test_doc_example_runs_and_documents_every_argument(run_program):
     g = run_program(doc_example(DOC))
     assert len(g.by_type(NAT)) == 3 and g.outputs["vpc_id"]
     assert not documents_every_argument(DOC, NetworkArgs)
+
+
+def test_the_flow_log_role_carries_the_permissions_boundary_when_given(run_program):
+    boundary = "arn:aws:iam::123456789012:policy/backend-hosting-boundary-dev"
+    g, _ = net(run_program, permissions_boundary=boundary)
+    assert g.by_name("net-flow-logs", "aws:iam/role:Role").inputs["permissionsBoundary"] == boundary
+    g, _ = net(run_program)
+    assert "permissionsBoundary" not in g.by_name("net-flow-logs", "aws:iam/role:Role").inputs

@@ -236,6 +236,18 @@ def test_secret_references_reduce_to_the_secret_arn():
     assert secret_resource_arn(PARAM) == PARAM
 
 
+BOUNDARY = "arn:aws:iam::123456789012:policy/backend-hosting-boundary-prod"
+
+
+def test_permissions_boundary_is_set_on_both_roles_only_when_given(run_program):
+    g, _ = svc(run_program, with_lb=False, permissions_boundary=BOUNDARY)
+    roles = {r.name: r.inputs.get("permissionsBoundary") for r in g.by_type("aws:iam/role:Role")}
+    assert roles["api-task"] == BOUNDARY and roles["api-execution"] == BOUNDARY
+    g, _ = svc(run_program, with_lb=False)
+    assert all("permissionsBoundary" not in r.inputs for r in g.by_type("aws:iam/role:Role")
+               if r.name.startswith("api-"))
+
+
 def test_sizes_and_architecture(run_program):
     g, _ = svc(run_program, with_lb=False, **CUSTOM)
     td = g.by_name("api-task", "aws:ecs/taskDefinition:TaskDefinition").inputs

@@ -119,3 +119,14 @@ def test_a_broken_stack_file_is_one_line(tmp_path):
     bad.write_text("config:\n  backend-hosting:environment: [dev\n")
     with pytest.raises(SettingsError, match=r"^Pulumi.bad.yaml: cannot read: "):
         from_stack_file(bad)
+
+
+def test_roles_carry_the_permissions_boundary_by_default_in_every_profile():
+    for env in ("dev", "staging", "prod"):
+        assert from_values({**BASE, "environment": env}).iam.permissions_boundary is True
+        assert PROFILES[env]["iam"] == {"permissionsBoundary": True}
+    assert settings(iam={"permissionsBoundary": False}).iam.permissions_boundary is False
+    with pytest.raises(SettingsError, match=r"backend-hosting:iam.permissionsBoundary = \"maybe\" is invalid"):
+        settings(iam={"permissionsBoundary": "maybe"})
+    with pytest.raises(SettingsError, match=r"unknown setting backend-hosting:iam\.boundary"):
+        settings(iam={"boundary": True})

@@ -184,6 +184,21 @@ def test_the_service_is_wired_to_everything_it_uses(run_stack, stack):
     assert grants == sorted(expected)
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_role_carries_the_stacks_permissions_boundary(run_stack, stack):
+    """The boundary ops bootstrap creates: the deploy role may only create or change roles that carry it."""
+    g = run_stack(stack)
+    roles = g.by_type("aws:iam/role:Role")
+    assert {r.name for r in roles} == {f"app-{stack}-task", f"app-{stack}-execution", f"app-{stack}-flow-logs"}
+    boundary = f"arn:aws:iam::123456789012:policy/backend-hosting-boundary-{stack}"
+    assert {r.name: r.inputs.get("permissionsBoundary") for r in roles} == {r.name: boundary for r in roles}
+
+
+def test_the_boundary_can_be_switched_off_for_an_unbootstrapped_account(run_stack):
+    g = run_stack("dev", extra_config={"backend-hosting:iam": {"permissionsBoundary": False}})
+    assert all("permissionsBoundary" not in r.inputs for r in g.by_type("aws:iam/role:Role"))
+
+
 # -- per profile ----------------------------------------------------------------------------------------------
 def test_dev_is_the_cheap_layout_with_public_tasks_admitting_only_the_alb(run_stack):
     g = run_stack("dev")

@@ -41,6 +41,10 @@ class NetworkArgs:
     ``logs.<region>.amazonaws.com`` principal); None uses CloudWatch Logs' own encryption."""
     flow_log_traffic_type: Literal["ALL", "ACCEPT", "REJECT"] = "ALL"
     """Which traffic the flow log records."""
+    permissions_boundary: pulumi.Input[str] | None = None
+    """ARN of a managed policy set as the permissions boundary of the flow-log role (the most it may ever be
+    granted); None: no boundary. The stacks pass ``arn:<partition>:iam::<account>:policy/backend-hosting-boundary-
+    <stack>`` (created by ``ops bootstrap``)."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource that takes them (the standard tag set)."""
 
@@ -213,6 +217,7 @@ class Network(pulumi.ComponentResource):
                 "vpc-flow-logs.amazonaws.com", source_account=ctx.account_id,
                 source_arn=pulumi.Output.concat("arn:", ctx.partition, ":ec2:", ctx.region, ":", ctx.account_id,
                                                 ":vpc-flow-log/*")),
+            permissions_boundary=args.permissions_boundary,
             tags=tag_set(tags, f"{name}-flow-logs"), opts=child_opts(self))
         aws.iam.RolePolicy(
             f"{name}-flow-logs", role=self.flow_log_role.id,

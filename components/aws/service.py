@@ -98,6 +98,10 @@ class ServiceArgs:
     ``Cache.allow_from`` add the exact egress rule to their own security group. 443 anywhere is always open."""
     health_check_grace_seconds: int = 60
     """Seconds the service ignores failing load-balancer health checks after a task starts."""
+    permissions_boundary: pulumi.Input[str] | None = None
+    """ARN of a managed policy set as the permissions boundary of the execution and task roles (the most either
+    may ever be granted, whatever inline policies say); None: no boundary. The stacks pass
+    ``arn:<partition>:iam::<account>:policy/backend-hosting-boundary-<stack>`` (created by ``ops bootstrap``)."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource that takes them (ECS propagates the service's tags to tasks)."""
 
@@ -168,13 +172,13 @@ class Service(pulumi.ComponentResource):
             source_arn=pulumi.Output.concat("arn:", ctx.partition, ":ecs:", ctx.region, ":", ctx.account_id, ":*"))
         self.execution_role = aws.iam.Role(
             f"{name}-execution", description=f"ECS agent for {name}: pull the image, write logs, read secrets",
-            assume_role_policy=trust,
+            assume_role_policy=trust, permissions_boundary=args.permissions_boundary,
             tags=tag_set(tags, f"{name}-execution"), opts=child_opts(self))
         aws.iam.RolePolicy(f"{name}-execution", role=self.execution_role.id,
                            policy=self._execution_policy(args, region), opts=child_opts(self))
         self.task_role = aws.iam.Role(
             f"{name}-task", description=f"The {name} application; permissions come from grants only",
-            assume_role_policy=trust,
+            assume_role_policy=trust, permissions_boundary=args.permissions_boundary,
             tags=tag_set(tags, f"{name}-task"), opts=child_opts(self))
 
         # -- security group: 443 out (data stores add their egress rule in allow_from); no ingress until wired ---
