@@ -6,13 +6,17 @@ command is safe to re-run (after adding a stack, or after the stack starts manag
 The deploy role's permissions are derived from what the stack declares (captured offline with the review engine):
 the AWS service behind each declared resource type gets service-level actions, conditioned on the stack's region
 for regional services; S3 only on the stack's own buckets (``<name>-<env>-*``) and on its own state objects; IAM only
-on roles and policies named ``<name>-<env>-*``; ``iam:PassRole`` only to the services those roles trust; and an
-explicit deny on anything tagged for another environment. See docs/ops.md.
+on roles and policies named ``<name>-<env>-*``, and only on roles that carry the stack's permissions boundary
+(``backend-hosting-boundary-<stack>``, a managed policy bootstrap writes: the most any role of the stack may ever
+do); ``iam:PassRole`` only to the services those roles trust; use of the stack's secrets-provider KMS key
+(``alias/backend-hosting-secrets-<stack>``) and no other; and an explicit deny on anything tagged for another
+environment. See docs/ops.md.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +76,20 @@ IAM_POLICY_ACTIONS = sorted([
 ])
 STATE_OBJECT_ACTIONS = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
 
+ROLE_GRANT_ACTIONS = ["iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary",
+                      "iam:PutRolePolicy"]
+"""Role actions that can change what a role may do: allowed only when the role carries the stack's boundary."""
+WIDENING_ROLE_ACTIONS = ["iam:AttachRolePolicy", "iam:CreateRole", "iam:PutRolePermissionsBoundary",
+                         "iam:PutRolePolicy"]
+"""Denied outright (any role) unless the boundary is the stack's: no role without it, no other boundary."""
+BOUNDARY_POLICY_ACTIONS = ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
+                           "iam:SetDefaultPolicyVersion", "iam:TagPolicy", "iam:UntagPolicy"]
+SECRETS_KEY_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+"""What the deploy role (Pulumi's ``awskms://`` secrets provider) may do with its stack's secrets key."""
+KEY_ROTATION_DAYS = 365
+KEY_POLICY_RETRIES = 6
+"""A role created moments ago may not yet be accepted as a key-policy principal (IAM propagation): retry."""
+
 
 @dataclass(frozen=True)
 class StackFacts:
@@ -86,6 +104,9 @@ class StackFacts:
     pass_to: tuple[str, ...] = ()
     """Service principals the stack's roles trust (what ``iam:PassRole`` may pass them to)."""
     attaches_managed_policies: bool = False
+    unbounded_roles: tuple[str, ...] = ()
+    """Declared roles without the stack's permissions boundary (bootstrap refuses the stack: its deploy role
+    could not create them)."""
 
     @property
     def prefix(self) -> str:
@@ -113,6 +134,7 @@ def facts_from_graph(graph: Any, stack: str, *, name: str | None = None) -> Stac
     pass_to: set[str] = set()
     region = "us-east-1"
     attaches = False
+    unbounded: list[str] = []
     for res in graph:
         if res.type == "pulumi:providers:aws":
             region = res.inputs.get("region") or region
@@ -130,6 +152,8 @@ def facts_from_graph(graph: Any, stack: str, *, name: str | None = None) -> Stac
         services.add(MODULE_SERVICE[module])
         if res.type == "aws:iam/role:Role":
             pass_to.update(_principals(res.inputs.get("assumeRolePolicy")))
+            if not str(res.inputs.get("permissionsBoundary") or "").endswith(f":policy/{boundary_name(stack)}"):
+                unbounded.append(res.name)
         if res.type in ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
                         "aws:iam/policyAttachment:PolicyAttachment"):
             attaches = True
@@ -139,7 +163,7 @@ def facts_from_graph(graph: Any, stack: str, *, name: str | None = None) -> Stac
     return StackFacts(stack=stack, environment=str(environment),
                       name=name or str(graph.config_value("name", "app")), region=str(region),
                       services=tuple(sorted(services)), pass_to=tuple(sorted(pass_to)),
-                      attaches_managed_policies=attaches)
+                      attaches_managed_policies=attaches, unbounded_roles=tuple(sorted(unbounded)))
 
 
 def capture_facts(repo_dir: Path, stack: str, *, name: str | None = None) -> StackFacts:
@@ -150,6 +174,21 @@ def capture_facts(repo_dir: Path, stack: str, *, name: str | None = None) -> Sta
     if not any(r.type == "pulumi:providers:aws" for r in graph):
         raise InputError(f"stack {stack!r} is not an AWS stack")
     return facts_from_graph(graph, stack, name=name)
+
+
+def boundary_name(stack: str) -> str:
+    """The permissions-boundary policy of a stack's roles (``stacks/aws.py`` sets it on every role)."""
+    return f"{PROJECT}-boundary-{stack}"
+
+
+def secrets_alias(stack: str) -> str:
+    """The alias of a stack's secrets-provider KMS key."""
+    return f"alias/{PROJECT}-secrets-{stack}"
+
+
+def secrets_provider(stack: str, region: str) -> str:
+    """The ``--secrets-provider`` URL of a stack (Pulumi's AWS KMS provider, through the alias)."""
+    return f"awskms://{secrets_alias(stack)}?region={region}"
 
 
 def default_bucket(account: str, region: str) -> str:
@@ -180,11 +219,16 @@ def trust_policy(account: str, repo: str, stack: str, partition: str = "aws") ->
     }]}
 
 
-def deploy_policy(facts: StackFacts, account: str, bucket: str, partition: str = "aws") -> dict[str, Any]:
-    """The deploy role's permissions for one stack (see the module docstring and docs/ops.md)."""
+def deploy_policy(facts: StackFacts, account: str, bucket: str, partition: str = "aws", *,
+                  secrets_key_arn: str | None = None) -> dict[str, Any]:
+    """The deploy role's permissions for one stack (see the module docstring and docs/ops.md).
+
+    ``secrets_key_arn``: the stack's secrets-provider key (its statements are left out when None).
+    """
     iam_arn = f"arn:{partition}:iam::{account}"
     s3_arn = f"arn:{partition}:s3:::"
     roles = f"{iam_arn}:role/{facts.prefix}-*"
+    boundary = {"StringEquals": {"iam:PermissionsBoundary": f"{iam_arn}:policy/{boundary_name(facts.stack)}"}}
     regional = sorted(s for s in facts.services if s not in GLOBAL_SERVICES | {"iam", "s3"})
     statements: list[dict[str, Any]] = []
     if regional:
@@ -204,14 +248,22 @@ def deploy_policy(facts: StackFacts, account: str, bucket: str, partition: str =
                        "Resource": f"{s3_arn}{bucket}/{PULUMI_META}"})
     statements.append({"Sid": "StateBucketList", "Effect": "Allow",
                        "Action": ["s3:GetBucketLocation", "s3:ListBucket"], "Resource": f"{s3_arn}{bucket}"})
+    if secrets_key_arn is not None:
+        statements.append({"Sid": "SecretsProviderKey", "Effect": "Allow", "Action": SECRETS_KEY_ACTIONS,
+                           "Resource": secrets_key_arn})
     if "iam" in facts.services:
-        statements.append({"Sid": "StackRoles", "Effect": "Allow", "Action": IAM_ROLE_ACTIONS, "Resource": roles})
+        statements.append({"Sid": "StackRoles", "Effect": "Allow",
+                           "Action": [a for a in IAM_ROLE_ACTIONS if a not in ROLE_GRANT_ACTIONS],
+                           "Resource": roles})
+        statements.append({"Sid": "StackRolesWithinBoundary", "Effect": "Allow", "Action": ROLE_GRANT_ACTIONS,
+                           "Resource": roles, "Condition": boundary})
         statements.append({"Sid": "StackPolicies", "Effect": "Allow", "Action": IAM_POLICY_ACTIONS,
                            "Resource": f"{iam_arn}:policy/{facts.prefix}-*"})
         if facts.attaches_managed_policies:
             statements.append({"Sid": "AttachStackPolicies", "Effect": "Allow",
                                "Action": ["iam:AttachRolePolicy", "iam:DetachRolePolicy"], "Resource": roles,
-                               "Condition": {"ArnLike": {"iam:PolicyARN": [f"{iam_arn}:policy/{facts.prefix}-*"]}}})
+                               "Condition": {"ArnLike": {"iam:PolicyARN": [f"{iam_arn}:policy/{facts.prefix}-*"]},
+                                             **boundary}})
         if facts.pass_to:
             statements.append({"Sid": "PassStackRoles", "Effect": "Allow", "Action": "iam:PassRole",
                                "Resource": roles,
@@ -227,7 +279,87 @@ def deploy_policy(facts: StackFacts, account: str, bucket: str, partition: str =
                            "Action": [f"{s}:*" for s in tag_scoped], "Resource": "*",
                            "Condition": {"StringNotEquals": {"aws:ResourceTag/environment": facts.environment},
                                          "Null": {"aws:ResourceTag/environment": "false"}}})
+    if "iam" in facts.services:
+        # Whatever the allows above say: no role without the stack's boundary, no other boundary, no removal,
+        # and no edit of any stack's boundary policy.
+        statements.append({"Sid": "DenyRolesWithoutBoundary", "Effect": "Deny", "Action": WIDENING_ROLE_ACTIONS,
+                           "Resource": "*", "Condition": {"StringNotEquals": boundary["StringEquals"]}})
+        statements.append({"Sid": "DenyBoundaryRemoval", "Effect": "Deny",
+                           "Action": "iam:DeleteRolePermissionsBoundary", "Resource": "*"})
+        statements.append({"Sid": "DenyBoundaryPolicyChanges", "Effect": "Deny", "Action": BOUNDARY_POLICY_ACTIONS,
+                           "Resource": f"{iam_arn}:policy/{PROJECT}-boundary-*"})
+    if secrets_key_arn is not None:
+        # StackServices grants kms:* in the region (the stack manages its own keys): not on the secrets keys.
+        statements.append({"Sid": "DenySecretsKeyAdministration", "Effect": "Deny",
+                           "NotAction": SECRETS_KEY_ACTIONS, "Resource": secrets_key_arn})
+        statements.append({"Sid": "DenyOtherSecretsKeys", "Effect": "Deny", "Action": "kms:*",
+                           "NotResource": secrets_key_arn,
+                           "Condition": {"ForAnyValue:StringLike": {
+                               "kms:ResourceAliases": f"alias/{PROJECT}-secrets-*"}}})
+        statements.append({"Sid": "DenySecretsAliasChanges", "Effect": "Deny",
+                           "Action": ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
+                           "Resource": f"arn:{partition}:kms:*:{account}:alias/{PROJECT}-secrets-*"})
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def boundary_policy(facts: StackFacts, account: str, partition: str = "aws",
+                    dns_suffix: str = "amazonaws.com") -> dict[str, Any]:
+    """The permissions boundary of the stack's roles: the union of what the components grant, scoped to the
+    stack's names, region and account (docs/ops.md "The permissions boundary")."""
+    region, prefix = facts.region, facts.prefix
+    arn = f"{partition}:{{svc}}:{region}:{account}"
+    services = set(facts.services)
+    statements: list[dict[str, Any]] = []
+    if "ecr" in services:
+        statements.append({"Sid": "EcrAuth", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken",
+                           "Resource": "*"})
+        statements.append({"Sid": "PullStackImages", "Effect": "Allow",
+                           "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
+                                      "ecr:GetDownloadUrlForLayer"],
+                           "Resource": f"arn:{arn.format(svc='ecr')}:repository/{prefix}-*"})
+    if "logs" in services:  # container logs (execution role) and flow-log delivery (flow-log role)
+        statements.append({"Sid": "WriteStackLogs", "Effect": "Allow",
+                           "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                           "Resource": f"arn:{arn.format(svc='logs')}:log-group:{prefix}-*"})
+    statements.append({"Sid": "ReadStackSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                       "Resource": [f"arn:{arn.format(svc='secretsmanager')}:secret:{p}"
+                                    for p in ("rds!*", f"{prefix}-*", f"{prefix}/*")]})
+    statements.append({"Sid": "ReadStackParameters", "Effect": "Allow", "Action": "ssm:GetParameters",
+                       "Resource": [f"arn:{arn.format(svc='ssm')}:parameter/{p}"
+                                    for p in (f"{prefix}-*", f"{prefix}/*")]})
+    via = [f"{svc}.{region}.{dns_suffix}" for svc in ("secretsmanager", "ssm", "s3")]  # the components' grants
+    statements.append({"Sid": "KeysThroughServices", "Effect": "Allow",
+                       "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                       "Resource": f"arn:{arn.format(svc='kms')}:key/*",
+                       "Condition": {"StringEquals": {"kms:ViaService": via}}})
+    if "s3" in services:
+        statements.append({"Sid": "StackObjects", "Effect": "Allow",
+                           "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                           "Resource": f"arn:{partition}:s3:::{prefix}-*/*"})
+        statements.append({"Sid": "ListStackBuckets", "Effect": "Allow", "Action": "s3:ListBucket",
+                           "Resource": f"arn:{partition}:s3:::{prefix}-*"})
+    if "rds" in services:  # IAM database authentication (the resource id is not known before the stack runs)
+        statements.append({"Sid": "ConnectToDatabases", "Effect": "Allow", "Action": "rds-db:connect",
+                           "Resource": f"arn:{arn.format(svc='rds-db')}:dbuser:*/*"})
+    if "elasticache" in services:
+        ec = f"arn:{arn.format(svc='elasticache')}"
+        statements.append({"Sid": "ConnectToStackCaches", "Effect": "Allow", "Action": "elasticache:Connect",
+                           "Resource": [f"{ec}:replicationgroup:{prefix}*", f"{ec}:serverlesscache:{prefix}*",
+                                        f"{ec}:user:{prefix}*"]})
+    statements.append({"Sid": "DenyOtherEnvironments", "Effect": "Deny", "Action": "*", "Resource": "*",
+                       "Condition": {"StringNotEquals": {"aws:ResourceTag/environment": facts.environment},
+                                     "Null": {"aws:ResourceTag/environment": "false"}}})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def secrets_key_policy(account: str, role_arn: str, partition: str = "aws") -> dict[str, Any]:
+    """The secrets key's policy: the account administers it (and IAM may delegate), the deploy role uses it."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "AccountAdministersKey", "Effect": "Allow",
+         "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "DeployRoleEncryptsStackSecrets", "Effect": "Allow", "Principal": {"AWS": role_arn},
+         "Action": SECRETS_KEY_ACTIONS, "Resource": "*"},
+    ]}
 
 
 def bucket_policy(bucket: str, partition: str = "aws") -> dict[str, Any]:
@@ -283,6 +415,12 @@ class Result:
     actions: list[str] = field(default_factory=list)
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     trust: dict[str, dict[str, Any]] = field(default_factory=dict)
+    boundaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The permissions-boundary policy document of each stack."""
+    secrets_keys: dict[str, str] = field(default_factory=dict)
+    """The secrets-provider key ARN of each stack."""
+    stack_init: dict[str, str] = field(default_factory=dict)
+    """``pulumi stack init`` command of each stack (with its AWS KMS secrets provider)."""
 
 
 def _code(exc: Exception) -> str:
@@ -358,8 +496,9 @@ def role_name(stack: str) -> str:
     return f"{PROJECT}-deploy-{stack}"
 
 
-def _ensure_role(iam: Any, facts: StackFacts, trust: dict[str, Any], policy: dict[str, Any], account: str,
-                 repo: str, dry_run: bool, log: list[str]) -> str:
+def _ensure_role(iam: Any, facts: StackFacts, trust: dict[str, Any], account: str, repo: str, dry_run: bool,
+                 log: list[str]) -> tuple[str, bool]:
+    """Create or update the deploy role (trust, session, tags); returns its ARN and whether it exists now."""
     from botocore.exceptions import ClientError
 
     name = role_name(facts.stack)
@@ -374,7 +513,7 @@ def _ensure_role(iam: Any, facts: StackFacts, trust: dict[str, Any], policy: dic
     log.append(f"{'update' if current else 'create'} role {name}: trust repo:{repo}:environment:{facts.stack}, "
                f"services {', '.join(facts.services)}")
     if dry_run:
-        return arn
+        return arn, current is not None
     tags = _tags({**BOOTSTRAP_TAGS, "stack": facts.stack})
     if current is None:
         arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), Description=description,
@@ -384,19 +523,113 @@ def _ensure_role(iam: Any, facts: StackFacts, trust: dict[str, Any], policy: dic
         iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust))
         iam.update_role(RoleName=name, Description=description, MaxSessionDuration=MAX_SESSION_SECONDS)
         iam.tag_role(RoleName=name, Tags=tags)
-    # Nothing else may grant this role more: drop managed policies and inline policies bootstrap did not write.
+    return arn, True
+
+
+def _put_role_policy(iam: Any, stack: str, policy: dict[str, Any]) -> None:
+    """The deploy role's only permissions: managed policies and inline policies bootstrap did not write go."""
+    name = role_name(stack)
     for attached in iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", []):
         iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
     for inline in iam.list_role_policies(RoleName=name).get("PolicyNames", []):
         if inline != ROLE_POLICY_NAME:
             iam.delete_role_policy(RoleName=name, PolicyName=inline)
     iam.put_role_policy(RoleName=name, PolicyName=ROLE_POLICY_NAME, PolicyDocument=json.dumps(policy))
+
+
+def _ensure_boundary(iam: Any, stack: str, document: dict[str, Any], account: str, dry_run: bool,
+                     log: list[str]) -> str:
+    """Create the boundary policy, or make the given document its only (default) version."""
+    from botocore.exceptions import ClientError
+
+    name = boundary_name(stack)
+    arn = f"arn:aws:iam::{account}:policy/{name}"
+    body = json.dumps(document, separators=(",", ":"))
+    try:
+        iam.get_policy(PolicyArn=arn)
+        exists = True
+    except ClientError as exc:
+        if _code(exc) != "NoSuchEntity":
+            raise
+        exists = False
+    if not exists:
+        log.append(f"create permissions boundary {name}")
+        if not dry_run:
+            iam.create_policy(PolicyName=name, PolicyDocument=body, Tags=_tags({**BOOTSTRAP_TAGS, "stack": stack}),
+                              Description=f"The most any role of stack {stack} may do (ops bootstrap)")
+        return arn
+    versions = iam.list_policy_versions(PolicyArn=arn).get("Versions", [])
+    default = next((v for v in versions if v.get("IsDefaultVersion")), None)
+    current = iam.get_policy_version(PolicyArn=arn, VersionId=default["VersionId"])["PolicyVersion"]["Document"] \
+        if default else None
+    current = json.loads(current) if isinstance(current, str) else current
+    if current == json.loads(body):
+        log.append(f"keep permissions boundary {name}")
+    else:
+        log.append(f"update permissions boundary {name} (new default version)")
+    if dry_run:
+        return arn
+    if current != json.loads(body):
+        iam.create_policy_version(PolicyArn=arn, PolicyDocument=body, SetAsDefault=True)
+    # Only the default version may exist: an old version could be made default again by anyone allowed to.
+    for v in iam.list_policy_versions(PolicyArn=arn).get("Versions", []):
+        if not v.get("IsDefaultVersion"):
+            iam.delete_policy_version(PolicyArn=arn, VersionId=v["VersionId"])
     return arn
+
+
+def _ensure_secrets_key(kms: Any, stack: str, region: str, account: str, role_arn: str, dry_run: bool,
+                        log: list[str], sleep: Callable[[float], None] = time.sleep) -> str:
+    """The stack's secrets-provider key: created once (alias), rotation on, key policy and tags rewritten."""
+    from botocore.exceptions import ClientError
+
+    alias = secrets_alias(stack)
+    policy = json.dumps(secrets_key_policy(account, role_arn))
+    tags = [{"TagKey": k, "TagValue": v} for k, v in {**BOOTSTRAP_TAGS, "stack": stack}.items()]
+    try:
+        meta = kms.describe_key(KeyId=alias)["KeyMetadata"]
+    except ClientError as exc:
+        if _code(exc) != "NotFoundException":
+            raise
+        meta = None
+    if meta is not None and meta.get("KeyState") != "Enabled":
+        raise OpsError(f"secrets key {alias} ({meta['KeyId']}) is {meta.get('KeyState')}: enable it (or cancel its "
+                       "deletion) first; the stack's secrets cannot be decrypted without it")
+    log.append(f"{'update' if meta else 'create'} secrets key {alias} ({region}): rotation on, "
+               f"key policy: account administers, {role_name(stack)} encrypts and decrypts")
+    if dry_run:
+        return meta["Arn"] if meta else f"arn:aws:kms:{region}:{account}:key/<created by bootstrap>"
+
+    def with_retry(call: Callable[[], Any]) -> Any:
+        for attempt in range(KEY_POLICY_RETRIES):
+            try:
+                return call()
+            except ClientError as exc:  # the new role is not yet visible to KMS
+                if _code(exc) != "MalformedPolicyDocumentException" or attempt == KEY_POLICY_RETRIES - 1:
+                    raise
+                sleep(5)
+        return None
+
+    if meta is None:
+        meta = with_retry(lambda: kms.create_key(
+            Description=f"Pulumi secrets provider of stack {stack} ({PROJECT})", KeyUsage="ENCRYPT_DECRYPT",
+            KeySpec="SYMMETRIC_DEFAULT", Policy=policy, Tags=tags))["KeyMetadata"]
+        kms.create_alias(AliasName=alias, TargetKeyId=meta["KeyId"])
+    else:
+        with_retry(lambda: kms.put_key_policy(KeyId=meta["KeyId"], PolicyName="default", Policy=policy))
+        kms.tag_resource(KeyId=meta["KeyId"], Tags=tags)
+    kms.enable_key_rotation(KeyId=meta["KeyId"], RotationPeriodInDays=KEY_ROTATION_DAYS)
+    return meta["Arn"]
 
 
 def run(opts: Options, session: Any, facts_for: Callable[[str], StackFacts]) -> Result:
     """Plan (and unless ``opts.dry_run``, apply) the bootstrap; ``facts_for(stack)`` says what a stack declares."""
     facts = [facts_for(s) for s in opts.stacks]
+    for f in facts:
+        if f.unbounded_roles:
+            raise OpsError(f"{f.stack}: roles {', '.join(f.unbounded_roles)} carry no permissions boundary "
+                           f"{boundary_name(f.stack)}; its deploy role may only create roles that do: set "
+                           "backend-hosting:iam: {permissionsBoundary: true} in the stack file")
     sts = session.client("sts", region_name=opts.region)
     account = sts.get_caller_identity()["Account"]
     bucket = opts.bucket or default_bucket(account, opts.region)
@@ -406,16 +639,26 @@ def run(opts: Options, session: Any, facts_for: Callable[[str], StackFacts]) -> 
                            "role would control every stack's state; choose another --bucket")
     s3 = session.client("s3", region_name=opts.region)
     iam = session.client("iam", region_name=opts.region)
+    kms = session.client("kms", region_name=opts.region)
     result = Result(bucket=bucket, login=f"pulumi login 's3://{bucket}?region={opts.region}'", provider_arn="")
     _ensure_bucket(s3, bucket, opts.region, account, opts, result.actions)
     result.provider_arn = _ensure_oidc(iam, account, opts.dry_run, result.actions)
     for f in facts:
         trust = trust_policy(account, opts.repo, f.stack)
-        policy = deploy_policy(f, account, bucket)
         result.trust[f.stack] = trust
+        result.boundaries[f.stack] = boundary_policy(f, account)
+        _ensure_boundary(iam, f.stack, result.boundaries[f.stack], account, opts.dry_run, result.actions)
+        arn, _ = _ensure_role(iam, f, trust, account, opts.repo, opts.dry_run, result.actions)
+        result.role_arns[f.stack] = arn
+        key = _ensure_secrets_key(kms, f.stack, opts.region, account, arn, opts.dry_run, result.actions)
+        result.secrets_keys[f.stack] = key
+        policy = deploy_policy(f, account, bucket, secrets_key_arn=key)
         result.policies[f.stack] = policy
-        result.role_arns[f.stack] = _ensure_role(iam, f, trust, policy, account, opts.repo, opts.dry_run,
-                                                 result.actions)
+        if not opts.dry_run:
+            _put_role_policy(iam, f.stack, policy)
+        result.stack_init[f.stack] = (f"pulumi stack init {f.stack} --secrets-provider "
+                                      f"\"{secrets_provider(f.stack, opts.region)}\"")
+        result.actions.append(f"secrets provider of {f.stack}: {result.stack_init[f.stack]}")
     return result
 
 

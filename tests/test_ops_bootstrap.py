@@ -19,7 +19,10 @@ from ops.__main__ import main
 from ops.bootstrap import (
     OIDC_HOST,
     PULUMI_META,
+    SECRETS_KEY_ACTIONS,
+    WIDENING_ROLE_ACTIONS,
     StackFacts,
+    boundary_policy,
     deploy_policy,
     facts_from_graph,
     write_api_calls,
@@ -36,6 +39,11 @@ FLOW_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 
 
+def boundary_arn(stack: str) -> str:
+    """The boundary ``stacks/aws.py`` sets on every role (account from the provider)."""
+    return f"arn:aws:iam::{ACCOUNT}:policy/backend-hosting-boundary-{stack}"
+
+
 def res(type_: str, name: str, **inputs: Any) -> Resource:
     """A captured custom resource."""
     return Resource(urn=f"urn:pulumi:prod::backend-hosting::{type_}::{name}", type=type_, name=name, parent=None,
@@ -49,8 +57,8 @@ def graph(stack: str = "prod", region: str = "us-east-1", extra: list[Resource] 
         res("aws:ec2/vpc:Vpc", f"app-{stack}-vpc"),
         res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "in"),
         res("aws:ecs/service:Service", "svc"),
-        res("aws:iam/role:Role", "task", assumeRolePolicy=ECS_TRUST),
-        res("aws:iam/role:Role", "flow", assumeRolePolicy=FLOW_TRUST),
+        res("aws:iam/role:Role", "task", assumeRolePolicy=ECS_TRUST, permissionsBoundary=boundary_arn(stack)),
+        res("aws:iam/role:Role", "flow", assumeRolePolicy=FLOW_TRUST, permissionsBoundary=boundary_arn(stack)),
         res("aws:iam/rolePolicy:RolePolicy", "task-policy"),
         res("aws:rds/instance:Instance", "db", manageMasterUserPassword=True),
         res("aws:lb/loadBalancer:LoadBalancer", "alb"),
@@ -103,6 +111,7 @@ def test_facts_follow_what_the_stack_declares() -> None:
     policy = deploy_policy(lean, ACCOUNT, BUCKET)
     assert [s["Sid"] for s in policy["Statement"]] == [
         "StackServices", "StateObjects", "StateBackendRead", "StateBucketList", "DenyOtherEnvironments"]
+    assert f.unbounded_roles == ()
 
 
 def test_an_unmapped_type_stops_the_bootstrap() -> None:
@@ -231,9 +240,199 @@ def test_dry_run_calls_no_write_api(session: boto3.Session, capsys: pytest.Captu
     out = capsys.readouterr().out
     assert calls and write_api_calls(calls) == []
     assert "create role backend-hosting-deploy-prod" in out and '"sts:AssumeRoleWithWebIdentity"' in out
+    assert "create permissions boundary backend-hosting-boundary-prod" in out
+    assert "create secrets key alias/backend-hosting-secrets-prod" in out
+    assert session.client("kms").list_keys()["Keys"] == []
     assert '"Sid": "StackServices"' in out and '"aws:SecureTransport": "false"' in out
     assert session.client("s3").list_buckets()["Buckets"] == []
     assert session.client("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
+
+
+# --- permissions boundary -----------------------------------------------------------------------------------------
+
+def _boundary_document(session: boto3.Session, stack: str) -> dict[str, Any]:
+    iam = session.client("iam")
+    arn = boundary_arn(stack)
+    versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+    assert [v["IsDefaultVersion"] for v in versions] == [True], "only the default version exists"
+    doc = iam.get_policy_version(PolicyArn=arn, VersionId=versions[0]["VersionId"])["PolicyVersion"]["Document"]
+    return json.loads(doc) if isinstance(doc, str) else doc
+
+
+def test_the_boundary_is_the_most_the_stacks_roles_need(session: boto3.Session) -> None:
+    assert bootstrap(session) == 0
+    doc = _boundary_document(session, "prod")
+    assert doc == boundary_policy(facts_for("prod"), ACCOUNT)
+    assert len(json.dumps(doc, separators=(",", ":"))) < 6144  # managed policy quota
+    allows = [s for s in doc["Statement"] if s["Effect"] == "Allow"]
+    actions = [a for s in allows for a in _listed(s["Action"])]
+    assert not [a for a in actions if a.startswith(("iam:", "sts:", "organizations:")) or a.endswith(":*")]
+    assert sorted({a.split(":")[0] for a in actions}) == [
+        "kms", "logs", "rds-db", "s3", "secretsmanager", "ssm"]  # the synthetic stack declares no ECR, no cache
+    for st in allows:
+        for r in _listed(st["Resource"]):
+            if r == "*":
+                assert st["Action"] == "ecr:GetAuthorizationToken", st  # no resource-level permission exists
+            elif not r.startswith("arn:aws:s3:::"):
+                assert r.startswith(f"arn:aws:{r.split(':')[2]}:us-east-1:{ACCOUNT}:"), r  # region and account
+            if r.startswith(("arn:aws:s3:::", "arn:aws:ecr:", "arn:aws:logs:", "arn:aws:ssm:")):
+                assert "app-prod-" in r or "app-prod/" in r, r
+    by_sid = {s["Sid"]: s for s in doc["Statement"]}
+    assert by_sid["KeysThroughServices"]["Condition"] == {"StringEquals": {"kms:ViaService": [
+        "secretsmanager.us-east-1.amazonaws.com", "ssm.us-east-1.amazonaws.com", "s3.us-east-1.amazonaws.com"]}}
+    assert by_sid["DenyOtherEnvironments"]["Effect"] == "Deny"
+    dev = json.dumps(_boundary_document(session, "dev"))
+    assert "app-prod" not in dev and "app-dev-" in dev
+
+
+def _allowed_by(boundary: dict[str, Any], action: str, resource: str, condition: dict[str, Any] | None) -> bool:
+    """Whether an allow statement of the boundary covers (action, resource) of a grant with ``condition``."""
+    import fnmatch
+
+    for st in boundary["Statement"]:
+        if st["Effect"] != "Allow" or not any(fnmatch.fnmatchcase(action, a) for a in _listed(st["Action"])):
+            continue
+        if not any(fnmatch.fnmatchcase(resource, r) for r in _listed(st["Resource"])):
+            continue
+        via = st.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
+        if via is not None:  # the grant must be at least as narrow: through those services only
+            granted = ((condition or {}).get("StringEquals") or {}).get("kms:ViaService")
+            if granted is None or not set(_listed(granted)) <= set(via):
+                continue
+        return True
+    return False
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_boundary_covers_every_grant_the_real_stacks_declare(run_stack: Any, stack: str) -> None:
+    """Derived, not guessed: every statement the stack's code writes on its roles fits inside the boundary, so the
+    boundary removes nothing the code grants (and everything else)."""
+    g = run_stack(stack)
+    facts = facts_from_graph(g, stack)
+    assert facts.unbounded_roles == ()
+    boundary = boundary_policy(facts, ACCOUNT)
+    checked = 0
+    for doc in (r.inputs["policy"] for r in g.by_type("aws:iam/rolePolicy:RolePolicy")):
+        for st in json.loads(doc)["Statement"]:
+            for action in _listed(st["Action"]):
+                for resource in _listed(st["Resource"]):
+                    assert _allowed_by(boundary, action, resource, st.get("Condition")), (action, resource)
+                    checked += 1
+    assert checked >= 10
+    # And it is a boundary: nothing outside the stack's names.
+    assert not _allowed_by(boundary, "s3:GetObject", "arn:aws:s3:::app-other-assets/x", None)
+    assert not _allowed_by(boundary, "logs:PutLogEvents",
+                           f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:app-other-logs", None)
+    assert not _allowed_by(boundary, "kms:Decrypt", f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k", None)
+    assert not _allowed_by(boundary, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/app-{stack}-task", None)
+
+
+def test_the_deploy_role_manages_roles_only_within_the_boundary(session: boto3.Session) -> None:
+    assert bootstrap(session) == 0
+    policy = _role_policy(session, "prod")
+    assert len(json.dumps(policy, separators=(",", ":"))) < 10240
+    boundary = {"StringEquals": {"iam:PermissionsBoundary": boundary_arn("prod")}}
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    within = by_sid["StackRolesWithinBoundary"]
+    assert within["Condition"] == boundary and within["Resource"] == f"arn:aws:iam::{ACCOUNT}:role/app-prod-*"
+    assert {"iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"} <= set(within["Action"])
+    # No other allow grants a widening action (or the boundary's removal) without that condition.
+    for st in policy["Statement"]:
+        if st["Effect"] == "Allow" and st["Sid"] != "StackRolesWithinBoundary":
+            assert not set(_listed(st["Action"])) & {*WIDENING_ROLE_ACTIONS, "iam:DeleteRolePermissionsBoundary"}, st
+    deny = by_sid["DenyRolesWithoutBoundary"]
+    assert deny["Effect"] == "Deny" and deny["Resource"] == "*" and set(deny["Action"]) == set(WIDENING_ROLE_ACTIONS)
+    assert deny["Condition"] == {"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn("prod")}}
+    assert by_sid["DenyBoundaryRemoval"] == {"Sid": "DenyBoundaryRemoval", "Effect": "Deny",
+                                             "Action": "iam:DeleteRolePermissionsBoundary", "Resource": "*"}
+    edit = by_sid["DenyBoundaryPolicyChanges"]
+    assert edit["Effect"] == "Deny" and {"iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion",
+                                         "iam:DeletePolicy"} <= set(edit["Action"])
+    assert edit["Resource"] == f"arn:aws:iam::{ACCOUNT}:policy/backend-hosting-boundary-*"
+    # The boundary policy is not among the stack's own policies (app-prod-*) either.
+    assert not by_sid["StackPolicies"]["Resource"].endswith("backend-hosting-boundary-*")
+
+
+def test_rerun_restores_a_tampered_boundary(session: boto3.Session, capsys: pytest.CaptureFixture[str]) -> None:
+    assert bootstrap(session) == 0
+    first = _boundary_document(session, "prod")
+    iam = session.client("iam")
+    admin = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.create_policy_version(PolicyArn=boundary_arn("prod"), PolicyDocument=json.dumps(admin), SetAsDefault=True)
+    capsys.readouterr()
+    assert bootstrap(session) == 0
+    out = capsys.readouterr().out
+    assert "update permissions boundary backend-hosting-boundary-prod" in out
+    assert "keep permissions boundary backend-hosting-boundary-dev" in out
+    assert _boundary_document(session, "prod") == first
+
+
+def test_a_stack_whose_roles_lack_the_boundary_is_refused(session: boto3.Session,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    def unbounded(stack: str) -> StackFacts:
+        return facts_from_graph(graph(stack, extra=[res("aws:iam/role:Role", "legacy", assumeRolePolicy=ECS_TRUST)]),
+                                stack)
+
+    argv = ["bootstrap", "--repo", REPO, "--stacks", "prod", "--region", "us-east-1", "--bucket", BUCKET]
+    assert main(argv, session=session, facts_for=unbounded) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "roles legacy carry no permissions boundary" in err
+    assert "permissionsBoundary: true" in err
+    assert session.client("s3").list_buckets()["Buckets"] == []
+
+
+# --- secrets provider key -----------------------------------------------------------------------------------------
+
+def _secrets_key(session: boto3.Session, stack: str) -> dict[str, Any]:
+    return session.client("kms").describe_key(KeyId=f"alias/backend-hosting-secrets-{stack}")["KeyMetadata"]
+
+
+def test_secrets_key_per_stack(session: boto3.Session, capsys: pytest.CaptureFixture[str]) -> None:
+    assert bootstrap(session) == 0
+    out = capsys.readouterr().out
+    kms = session.client("kms")
+    for stack in ("dev", "prod"):
+        key = _secrets_key(session, stack)
+        assert key["KeyState"] == "Enabled" and key["KeySpec"] == "SYMMETRIC_DEFAULT"
+        assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
+        key_policy = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
+        role = f"arn:aws:iam::{ACCOUNT}:role/backend-hosting-deploy-{stack}"
+        assert [(s["Principal"]["AWS"], s["Action"]) for s in key_policy["Statement"]] == [
+            (f"arn:aws:iam::{ACCOUNT}:root", "kms:*"), (role, SECRETS_KEY_ACTIONS)]
+        assert (f'pulumi stack init {stack} --secrets-provider '
+                f'"awskms://alias/backend-hosting-secrets-{stack}?region=us-east-1"') in out
+        by_sid = {s["Sid"]: s for s in _role_policy(session, stack)["Statement"]}
+        assert by_sid["SecretsProviderKey"] == {"Sid": "SecretsProviderKey", "Effect": "Allow",
+                                                "Action": SECRETS_KEY_ACTIONS, "Resource": key["Arn"]}
+        # kms:* in the region (the stack's own keys) does not reach the secrets keys: only use of its own.
+        assert by_sid["DenySecretsKeyAdministration"] == {
+            "Sid": "DenySecretsKeyAdministration", "Effect": "Deny", "NotAction": SECRETS_KEY_ACTIONS,
+            "Resource": key["Arn"]}
+        other = by_sid["DenyOtherSecretsKeys"]
+        assert other["NotResource"] == key["Arn"] and other["Action"] == "kms:*"
+        assert other["Condition"] == {"ForAnyValue:StringLike": {
+            "kms:ResourceAliases": "alias/backend-hosting-secrets-*"}}
+        assert by_sid["DenySecretsAliasChanges"]["Resource"] == \
+            f"arn:aws:kms:*:{ACCOUNT}:alias/backend-hosting-secrets-*"
+    assert _secrets_key(session, "dev")["Arn"] != _secrets_key(session, "prod")["Arn"]
+    # Rerun: the same keys, rotation and policy brought back.
+    prod = _secrets_key(session, "prod")
+    kms.disable_key_rotation(KeyId=prod["KeyId"])
+    assert bootstrap(session) == 0
+    assert _secrets_key(session, "prod")["Arn"] == prod["Arn"]
+    assert len(kms.list_keys()["Keys"]) == 2
+    assert kms.get_key_rotation_status(KeyId=prod["KeyId"])["KeyRotationEnabled"] is True
+
+
+def test_a_secrets_key_pending_deletion_stops_the_bootstrap(session: boto3.Session,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert bootstrap(session, stacks="prod") == 0
+    kms = session.client("kms")
+    kms.schedule_key_deletion(KeyId=_secrets_key(session, "prod")["KeyId"], PendingWindowInDays=7)
+    capsys.readouterr()
+    assert bootstrap(session, stacks="prod") == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "PendingDeletion" in err and "alias/backend-hosting-secrets-prod" in err
 
 
 @pytest.mark.parametrize("argv", [
