@@ -471,6 +471,12 @@ def test_deploy_workflow_matches_what_bootstrap_creates() -> None:
     [creds] = [s["with"] for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials")]
     assert creds["role-to-assume"] == "${{ vars.DEPLOY_ROLE_ARN }}"
     assert creds["role-duration-seconds"] <= MAX_SESSION_SECONDS
+    # No long-lived secret: the stacks' secrets provider is their KMS key, used with the role's credentials.
+    text = (Path(__file__).resolve().parents[1] / ".github/workflows/deploy.yml").read_text()
+    assert "PULUMI_CONFIG_PASSPHRASE" not in text and "secrets." not in text
+    steps = [s.get("uses", "") + s.get("run", "") for s in job["steps"]]
+    first_aws = next(i for i, s in enumerate(steps) if s.startswith("aws-actions/configure-aws-credentials"))
+    assert all(i > first_aws for i, s in enumerate(steps) if "pulumi" in s), "pulumi runs with the role's credentials"
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
@@ -486,3 +492,12 @@ def test_every_type_the_stacks_declare_maps_to_a_service(stack: str) -> None:
              "sns", "secretsmanager", "wafv2", "acm", "route53", "budgets", "application-autoscaling", "iam"}
     assert set(f.services) <= brief
     assert {"ec2", "ecs", "ecr", "elasticloadbalancing", "rds", "s3", "kms", "logs", "iam"} <= set(f.services)
+
+
+def test_the_runbook_initialises_stacks_with_the_key_bootstrap_creates() -> None:
+    from ops.bootstrap import secrets_provider
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    line = f'pulumi stack init <stack> --secrets-provider "{secrets_provider("<stack>", "<region>")}"'
+    assert line in (docs / "runbook.md").read_text() and line in (docs / "ops.md").read_text()
+    assert "--secrets-provider passphrase" not in (docs / "runbook.md").read_text()
