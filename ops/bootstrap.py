@@ -569,12 +569,18 @@ def _ensure_boundary(iam: Any, stack: str, document: dict[str, Any], account: st
         log.append(f"update permissions boundary {name} (new default version)")
     if dry_run:
         return arn
+
+    def drop_old_versions() -> None:
+        # Only the default version may exist: an old version could be made default again by anyone allowed to
+        # (and IAM keeps at most five).
+        for v in iam.list_policy_versions(PolicyArn=arn).get("Versions", []):
+            if not v.get("IsDefaultVersion"):
+                iam.delete_policy_version(PolicyArn=arn, VersionId=v["VersionId"])
+
+    drop_old_versions()
     if current != json.loads(body):
         iam.create_policy_version(PolicyArn=arn, PolicyDocument=body, SetAsDefault=True)
-    # Only the default version may exist: an old version could be made default again by anyone allowed to.
-    for v in iam.list_policy_versions(PolicyArn=arn).get("Versions", []):
-        if not v.get("IsDefaultVersion"):
-            iam.delete_policy_version(PolicyArn=arn, VersionId=v["VersionId"])
+        drop_old_versions()
     return arn
 
 

@@ -358,7 +358,8 @@ def test_rerun_restores_a_tampered_boundary(session: boto3.Session, capsys: pyte
     first = _boundary_document(session, "prod")
     iam = session.client("iam")
     admin = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-    iam.create_policy_version(PolicyArn=boundary_arn("prod"), PolicyDocument=json.dumps(admin), SetAsDefault=True)
+    for _ in range(4):  # IAM's quota: five versions; the rerun must still be able to write its own
+        iam.create_policy_version(PolicyArn=boundary_arn("prod"), PolicyDocument=json.dumps(admin), SetAsDefault=True)
     capsys.readouterr()
     assert bootstrap(session) == 0
     out = capsys.readouterr().out
