@@ -174,11 +174,15 @@ def _bootstrap(args: argparse.Namespace, session: Any, facts_for: Callable[[str]
         for stack in opts.stacks:
             print(f"\nTrust policy of {stack}:\n{json.dumps(result.trust[stack], indent=2)}")
             print(f"\nPermissions of {stack}:\n{json.dumps(result.policies[stack], indent=2)}")
+            if stack in result.boundaries:
+                print(f"\nPermissions boundary of {stack}'s roles:\n{json.dumps(result.boundaries[stack], indent=2)}")
         print()
     print(f"State backend: {result.login}")
     print(f"  (GitHub repository variable PULUMI_BACKEND_URL = s3://{result.bucket}?region={opts.region})")
     for stack, arn in result.role_arns.items():
         print(f"GitHub environment {stack}: DEPLOY_ROLE_ARN = {arn}")
+    for stack, command in result.stack_init.items():
+        print(f"Stack {stack} (secrets encrypted with its KMS key): {command}")
     return 0
 
 

@@ -664,7 +664,6 @@ def run(opts: Options, session: Any, facts_for: Callable[[str], StackFacts]) -> 
             _put_role_policy(iam, f.stack, policy)
         result.stack_init[f.stack] = (f"pulumi stack init {f.stack} --secrets-provider "
                                       f"\"{secrets_provider(f.stack, opts.region)}\"")
-        result.actions.append(f"secrets provider of {f.stack}: {result.stack_init[f.stack]}")
     return result
 
 

@@ -156,6 +156,8 @@ def test_oidc_provider_and_exact_trust_policy(session: boto3.Session, capsys: py
         role = iam.get_role(RoleName=f"backend-hosting-deploy-{stack}")["Role"]
         assert role["MaxSessionDuration"] == 3600
         assert f"GitHub environment {stack}: DEPLOY_ROLE_ARN = {role['Arn']}" in out
+        assert (f'Stack {stack} (secrets encrypted with its KMS key): pulumi stack init {stack} --secrets-provider '
+                f'"awskms://alias/backend-hosting-secrets-{stack}?region=us-east-1"') in out
         trust = role["AssumeRolePolicyDocument"]
         trust = json.loads(trust) if isinstance(trust, str) else trust
         assert trust == {"Version": "2012-10-17", "Statement": [{
