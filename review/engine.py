@@ -133,17 +133,12 @@ def _build_graph(project: str, stack: str, monitor: CaptureMonitor, config: Stac
             outputs=outputs,
             property_dependencies={k: list(v.urns) for k, v in req.propertyDependencies.items()},
         ))
-    outputs = _plain(_unwrap_struct(monitor.stack_outputs))
+    outputs = _plain(monitor.stack_outputs)
     return Graph(
         project=project, stack=stack, resources=resources, outputs=outputs,
         config=dict(config.values) if config else {}, secret_keys=list(config.secret_keys) if config else [],
         stack_urn=monitor.stack_urn, logs=logs,
     )
-
-
-def _unwrap_struct(value: Any) -> Any:
-    """Stack outputs arrive as a JSON Struct: unwrap secret markers and the unknown sentinel."""
-    return redact(value)
 
 
 def _installed(file: str) -> bool:

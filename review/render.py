@@ -121,10 +121,6 @@ def key_settings(r: Resource, limit: int = 8) -> list[str]:
     return out[:limit + 2]
 
 
-def _short_type(t: str) -> str:
-    return t
-
-
 def render_text(report: Report, *, width: int = 1000, color: bool = False) -> str:
     """A tree like ``pulumi preview``, then policy findings and the cost estimate."""
     g = report.graph
