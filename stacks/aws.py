@@ -22,7 +22,7 @@ from components.aws.monitoring import Monitoring, MonitoringArgs
 from components.aws.network import Network, NetworkArgs
 from components.aws.service import Service, ServiceArgs
 
-from .settings import Settings
+from .settings import AwsSettings
 
 PLACEHOLDER_DOMAIN = "example.com"
 """Without ``dns`` settings the certificate is requested for ``<name>.<environment>.example.com`` (see
@@ -34,7 +34,7 @@ def boundary_policy_name(project: str, stack: str) -> str:
     return f"{project}-boundary-{stack}"
 
 
-def build_aws(settings: Settings) -> dict[str, Any]:
+def build_aws(settings: AwsSettings) -> dict[str, Any]:
     """Compose the AWS components for one environment and export the stack outputs; returns the components."""
     provider = aws.Provider("aws", region=settings.region)
     opts = pulumi.ResourceOptions(providers=[provider])

@@ -4,6 +4,8 @@ policy packs see them in each resource's inputs."""
 
 from __future__ import annotations
 
+import math
+
 import pulumi
 import pulumi_gcp as gcp
 
@@ -14,9 +16,9 @@ from components.gcp.kms import Kms, KmsArgs
 from components.gcp.load_balancer import ApiRoute, LoadBalancer, LoadBalancerArgs
 from components.gcp.monitoring import Monitoring, MonitoringArgs
 from components.gcp.network import Network, NetworkArgs
-from components.gcp.service import DEFAULT_IMAGE, SecretRef, Service, ServiceArgs
+from components.gcp.service import SecretRef, Service, ServiceArgs
 
-from .settings import ServiceSettings, Settings
+from .settings import GcpSettings
 
 APIS: tuple[str, ...] = (
     "compute.googleapis.com", "run.googleapis.com", "sqladmin.googleapis.com", "redis.googleapis.com",
@@ -25,11 +27,11 @@ APIS: tuple[str, ...] = (
 )
 """APIs every GCP stack uses (``billingbudgets.googleapis.com`` too when a billing account is set)."""
 
-AWS_DEFAULT_IMAGE = ServiceSettings.model_fields["image"].default
-"""The settings' default is a placeholder; on Cloud Run the placeholder is Google's sample image instead."""
+NAT_STRATEGIES = {"none": "none", "auto": "single", "static": "per_az"}
+"""``network.natStrategy`` -> the Network component's strategy (``per_az`` there is Cloud NAT with reserved IPs)."""
 
 
-def build_gcp(settings: Settings) -> None:
+def build_gcp(settings: GcpSettings) -> None:
     """Compose the GCP components for one environment and export the stack outputs."""
     project = settings.gcp_project
     region = settings.region
@@ -48,7 +50,7 @@ def build_gcp(settings: Settings) -> None:
 
     n = settings.network
     net = Network(f"{prefix}-net", NetworkArgs(
-        region=region, cidr=n.cidr, nat_strategy=n.nat_strategy, nat_addresses=n.az_count,
+        region=region, cidr=n.cidr, nat_strategy=NAT_STRATEGIES[n.nat_strategy], nat_addresses=n.static_addresses,
         flow_log_sampling=1.0 if prod else 0.5, flow_log_interval="INTERVAL_5_SEC" if prod else "INTERVAL_10_MIN",
         service_port=settings.service.port, labels=labels), opts)
 
@@ -59,17 +61,15 @@ def build_gcp(settings: Settings) -> None:
         disk_size_gb=d.allocated_storage_gb, disk_autoresize_limit_gb=d.max_allocated_storage_gb,
         high_availability=d.multi_az, backup_retention_days=d.backup_retention_days,
         point_in_time_recovery=d.backup_retention_days >= 7, deletion_protection=d.deletion_protection,
-        # IAM database login on GCP is free and removes the app password entirely, so it is always on here
-        # (see docs/components/gcp-database.md).
-        iam_authentication=True, database_name=d.database_name, kms_key=kms.cmek("sql"), labels=labels,
-        protect=prod), opts) if d.enabled else None
+        iam_authentication=d.iam_authentication, password_secret=d.password_secret,
+        database_name=d.database_name, kms_key=kms.cmek("sql"), labels=labels, protect=prod), opts) \
+        if d.enabled else None
 
     c = settings.cache
     cache = Cache(f"{prefix}-cache", CacheArgs(
         network=net, region=region, memory_size_gb=c.memory_size_gb, num_nodes=c.num_nodes,
-        engine_version="7.2" if c.engine == "valkey" else c.engine_version,
-        persistence=c.snapshot_retention_days > 0, deletion_protection=prod, kms_key=kms.cmek("redis"),
-        secrets_kms_key=kms.cmek("secrets"), labels=labels, protect=prod and c.snapshot_retention_days > 0),
+        engine_version=c.engine_version, persistence=c.persistence, deletion_protection=prod,
+        kms_key=kms.cmek("redis"), secrets_kms_key=kms.cmek("secrets"), labels=labels, protect=prod and c.persistence),
         opts) if c.enabled else None
 
     log_bucket = None
@@ -89,14 +89,18 @@ def build_gcp(settings: Settings) -> None:
 
     # -- service and load balancer -------------------------------------------------------------------------------
     s = settings.service
-    image = DEFAULT_IMAGE if s.image == AWS_DEFAULT_IMAGE else s.image
+    image = s.image
     own_registry = f"{region}-docker.pkg.dev/{project}/"
     environment: dict[str, pulumi.Input[str]] = dict(s.environment)
     secrets: dict[str, SecretRef] = dict(s.secrets)
     if db is not None:
-        # The app logs in as its service account (DB_USER is SERVICE_ACCOUNT without .gserviceaccount.com).
-        environment.update(DB_HOST=db.private_ip, DB_PORT="5432", DB_NAME=d.database_name, DB_IAM_AUTH="true",
+        # With IAM login the app logs in as its service account (DB_USER is SERVICE_ACCOUNT without
+        # .gserviceaccount.com); otherwise with the password in passwordSecret, injected by reference.
+        environment.update(DB_HOST=db.private_ip, DB_PORT="5432", DB_NAME=d.database_name,
+                           DB_IAM_AUTH="true" if d.iam_authentication else "false",
                            DB_CONNECTION_NAME=db.connection_name)
+        if d.password_secret:
+            secrets["DB_PASSWORD"] = d.password_secret
     if cache is not None:
         environment.update(CACHE_HOST=cache.host, CACHE_PORT=cache.port.apply(str), CACHE_TLS="true")
         secrets["CACHE_AUTH"] = cache.auth_secret
@@ -112,12 +116,15 @@ def build_gcp(settings: Settings) -> None:
         deletion_protection=prod, labels=labels), opts)
     lb = LoadBalancer(f"{prefix}-lb", LoadBalancerArgs(
         service=svc, api_routes=[ApiRoute(v.name, v.weight, v.canary_weight) for v in s.api_versions],
-        domain_name=settings.dns.domain_name, log_sample_rate=1.0 if prod else 0.5, labels=labels), opts)
+        domain_name=settings.dns.domain_name, log_sample_rate=1.0 if prod else 0.5,
+        security_policy=settings.load_balancer.waf,
+        rate_limit_per_minute=math.ceil(settings.load_balancer.rate_limit_per_5min / 5), labels=labels), opts)
 
     # -- wiring: one network path or one IAM binding each -------------------------------------------------------
     if db is not None:
         db.allow_from(svc)
-        db.grant_client(svc)
+        if d.iam_authentication:
+            db.grant_client(svc)
     if cache is not None:
         cache.allow_from(svc)
     for bucket in buckets.values():
@@ -136,7 +143,8 @@ def build_gcp(settings: Settings) -> None:
         mon.watch_database(db.database_id)
     if cache is not None:
         mon.watch_cache(cache.instance_id)
-    mon.finish()
+    if m.dashboard:
+        mon.finish()
 
     # -- outputs -------------------------------------------------------------------------------------------------
     pulumi.export("environment", settings.environment)
@@ -152,7 +160,7 @@ def build_gcp(settings: Settings) -> None:
         pulumi.export("database_connection_name", db.connection_name)
         pulumi.export("database_private_ip", db.private_ip)
         pulumi.export("database_endpoint", pulumi.Output.concat(db.private_ip, ":5432"))
-        pulumi.export("database_user", svc.email.apply(iam_user_name))
+        pulumi.export("database_user", svc.email.apply(iam_user_name) if d.iam_authentication else "app")
     if cache is not None:
         pulumi.export("cache_host", cache.host)
         pulumi.export("cache_port", cache.port)

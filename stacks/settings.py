@@ -1,19 +1,23 @@
-"""One validated settings model for every stack, on every cloud.
+"""The validated settings of one stack: a model per cloud, sharing the sections whose meaning is shared.
 
-A stack's settings are the environment profile (dev, staging, prod: see ``PROFILES``) deep-merged with what
-its ``Pulumi.<stack>.yaml`` says in the ``backend-hosting`` namespace. A stack file only states what differs
-from its profile. Invalid input raises :class:`SettingsError` with one line naming the key, the value and what
-is allowed.
+A stack's settings are its environment profile (dev, staging, prod: :data:`PROFILES` for what both clouds share,
+:data:`CLOUD_PROFILES` for each cloud's sizes) deep-merged with what its ``Pulumi.<stack>.yaml`` says in the
+``backend-hosting`` namespace. ``cloud`` selects the model: :class:`AwsSettings` or :class:`GcpSettings`. A key
+that exists only on the other cloud, or that does not apply to the shape chosen (a node type for a serverless
+cache, a NAT address count without static NAT), is refused with one line, never ignored. Invalid input raises
+:class:`SettingsError` with one line naming the key, the value and what is allowed. Design: ADR 0005.
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
+import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Union
 
 from pulumi.errors import RunError
 from pydantic import (
@@ -29,6 +33,9 @@ from pydantic.alias_generators import to_camel
 
 NAMESPACE = "backend-hosting"
 """The Pulumi config namespace (the project name) that holds our settings."""
+
+CLOUDS = ("aws", "gcp")
+ENVIRONMENTS = ("dev", "staging", "prod")
 
 
 class SettingsError(RunError, ValueError):
@@ -46,10 +53,65 @@ class _Model(BaseModel):
     )
 
 
-class NetworkSettings(_Model):
-    """The VPC and its subnet tiers."""
+# -- regions ------------------------------------------------------------------------------------------------------
+GCP_REGIONS: tuple[str, ...] = tuple(sorted((
+    "africa-south1", "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast2", "asia-northeast3",
+    "asia-south1", "asia-south2", "asia-southeast1", "asia-southeast2", "asia-southeast3", "australia-southeast1",
+    "australia-southeast2", "europe-central2", "europe-north1", "europe-north2", "europe-southwest1", "europe-west1",
+    "europe-west2", "europe-west3", "europe-west4", "europe-west6", "europe-west8", "europe-west9", "europe-west10",
+    "europe-west12", "me-central1", "me-central2", "me-west1", "northamerica-northeast1", "northamerica-northeast2",
+    "northamerica-south1", "southamerica-east1", "southamerica-west1", "us-central1", "us-east1", "us-east4",
+    "us-east5", "us-south1", "us-west1", "us-west2", "us-west3", "us-west4",
+)))
+"""Google Cloud regions (https://cloud.google.com/about/locations, checked 2026-12-03). Add a region here when
+Google opens it; a test keeps it free of zones and duplicates."""
 
-    cidr: str = Field("10.0.0.0/16", description="VPC CIDR block; a /16 to /20.")
+
+@functools.cache
+def aws_regions() -> frozenset[str]:
+    """Every AWS region of every partition, from botocore's partition data (updated with each botocore release)."""
+    import botocore
+
+    data = json.loads((Path(botocore.__file__).parent / "data" / "partitions.json").read_text(encoding="utf-8"))
+    return frozenset(r for p in data["partitions"] for r in p.get("regions", {}) if not r.endswith("-global"))
+
+
+def regions(cloud: str) -> frozenset[str]:
+    """The regions ``cloud`` offers."""
+    return aws_regions() if cloud == "aws" else frozenset(GCP_REGIONS)
+
+
+def _check_region(value: str, cloud: str) -> str:
+    known = regions(cloud)
+    if value in known:
+        return value
+    close = sorted((d, r) for r in known if (d := _edit_distance(value, r, limit=2)) <= 2)
+    if close:
+        best = [r for d, r in close if d == close[0][0]][:3]
+        hint = "did you mean " + " or ".join(repr(r) for r in best) + "?"
+    else:
+        hint = f"one of {', '.join(sorted(known)[:4])}, ... ({len(known)} regions)"
+    raise ValueError(f"not an {cloud.upper()} region: {hint}")
+
+
+# -- network ------------------------------------------------------------------------------------------------------
+class NetworkSettings(_Model):
+    """The private network and its subnets."""
+
+    cidr: str = Field("10.0.0.0/16", description="Address plan: a /16 to /20 IPv4 block.")
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, v: str) -> str:
+        m = re.fullmatch(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/(\d{1,2})", v)
+        if not m or any(int(x) > 255 for x in m.groups()[:4]) or not 16 <= int(m.group(5)) <= 20:
+            raise ValueError("must be an IPv4 CIDR block from /16 to /20, e.g. 10.0.0.0/16")
+        return v
+
+
+class AwsNetworkSettings(NetworkSettings):
+    """The VPC and its subnet tiers (public, private, isolated) over availability zones."""
+
     az_count: int = Field(2, ge=1, le=6, description="Availability zones to spread subnets over.")
     nat_strategy: Literal["none", "single", "per_az"] = Field(
         "none",
@@ -62,25 +124,32 @@ class NetworkSettings(_Model):
         None, ge=1, description="Flow-log retention; defaults to monitoring.logRetentionDays."
     )
 
-    @field_validator("cidr")
-    @classmethod
-    def _cidr(cls, v: str) -> str:
-        m = re.fullmatch(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/(\d{1,2})", v)
-        if not m or any(int(x) > 255 for x in m.groups()[:4]) or not 16 <= int(m.group(5)) <= 20:
-            raise ValueError("must be an IPv4 CIDR block from /16 to /20, e.g. 10.0.0.0/16")
-        return v
 
+class GcpNetworkSettings(NetworkSettings):
+    """The VPC, its regional subnet, private services access and Cloud NAT."""
 
-class ScalingSettings(_Model):
-    """Target-tracking autoscaling of the service."""
-
-    min: int = Field(1, ge=0, le=100, description="Minimum running tasks.")
-    max: int = Field(2, ge=1, le=200, description="Maximum running tasks.")
-    cpu_target: float = Field(60.0, gt=0, le=100, description="Target average CPU utilisation, percent.")
-    memory_target: float = Field(75.0, gt=0, le=100, description="Target average memory utilisation, percent.")
-    requests_per_target: int | None = Field(
-        1000, ge=1, description="Target ALB requests per task per minute; null disables this policy."
+    nat_strategy: Literal["none", "auto", "static"] = Field(
+        "none",
+        description="Egress to the internet from the VPC: none (Cloud Run sends only private ranges into the VPC), "
+        "auto (one regional Cloud NAT with automatic IPs) or static (Cloud NAT with natAddresses reserved IPs: "
+        "stable, allow-listable egress). Cloud NAT is regional and highly available: there is no per-zone NAT.",
     )
+    nat_addresses: int | None = Field(
+        None, ge=1, le=16, description="Reserved egress IPs of a static NAT (natStrategy static only); default 2."
+    )
+
+    @property
+    def static_addresses(self) -> int:
+        """Reserved NAT addresses when ``natStrategy`` is static."""
+        return self.nat_addresses or 2
+
+
+# -- service ------------------------------------------------------------------------------------------------------
+class ScalingSettings(_Model):
+    """Autoscaling bounds of the service."""
+
+    min: int = Field(1, ge=0, le=100, description="Minimum running tasks / instances.")
+    max: int = Field(2, ge=1, le=200, description="Maximum running tasks / instances.")
 
     @field_validator("max")
     @classmethod
@@ -89,6 +158,16 @@ class ScalingSettings(_Model):
         if low is not None and low > v:
             raise ValueError(f"must be at least scaling.min ({low})")
         return v
+
+
+class AwsScalingSettings(ScalingSettings):
+    """Target-tracking autoscaling of the ECS service."""
+
+    cpu_target: float = Field(60.0, gt=0, le=100, description="Target average CPU utilisation, percent.")
+    memory_target: float = Field(75.0, gt=0, le=100, description="Target average memory utilisation, percent.")
+    requests_per_target: int | None = Field(
+        1000, ge=1, description="Target ALB requests per task per minute; null disables this policy."
+    )
 
 
 class ApiVersion(_Model):
@@ -108,34 +187,24 @@ _VALID_FARGATE = {
     8192: list(range(16384, 61441, 4096)),
     16384: list(range(32768, 122881, 8192)),
 }
+_CLOUD_RUN_MEMORY = {1024: (512, 4096), 2048: (512, 8192), 4096: (2048, 16384), 6144: (4096, 24576),
+                     8192: (4096, 32768)}
+"""Cloud Run: vCPU (in 1/1024 units) -> (min, max) memory MiB (https://cloud.google.com/run/docs/configuring/
+services/memory-limits and .../cpu)."""
+_SECRET_NAME = re.compile(r"(?i)(password|secret|token|api_?key|private_?key)")
 
 
 class ServiceSettings(_Model):
-    """The container service: image, size, health check and scaling."""
+    """The container service: image, size, health check, routes and scaling."""
 
-    image: str = Field(
-        "nginxinc/nginx-unprivileged:1.27-alpine",
-        min_length=1,
-        description="Container image; CI sets it to the immutable reference it built. The default is a "
-        "placeholder that runs as non-root on 8080 with a read-only root filesystem.",
-    )
     image_managed_externally: bool = Field(
-        False, description="An external deployer owns task-definition revisions; pulumi will not revert them."
+        False, description="An external deployer owns image roll-outs; pulumi will not revert them."
     )
-    cpu: int = Field(256, description="Task CPU units (256 = 0.25 vCPU); a Fargate size.")
-    memory: int = Field(512, description="Task memory in MiB; must fit the CPU size on Fargate.")
-    architecture: Literal["arm64", "x86_64"] = Field("arm64", description="CPU architecture of the task.")
     port: int = Field(8080, ge=1, le=65535, description="Port the container listens on.")
     health_check_path: str = Field(
         "/", pattern=r"^/", description="HTTP path the load balancer and the container health check probe."
     )
-    desired_count: int = Field(1, ge=0, le=200, description="Tasks at deploy time (autoscaling adjusts).")
-    scaling: ScalingSettings = Field(default_factory=ScalingSettings, description="Autoscaling bounds.")
     environment: dict[str, str] = Field(default_factory=dict, description="Plain environment variables.")
-    secrets: dict[str, str] = Field(
-        default_factory=dict,
-        description="Environment variables from Secrets Manager or SSM: NAME -> secret or parameter ARN.",
-    )
     api_versions: list[ApiVersion] = Field(
         default_factory=lambda: [ApiVersion(name="v1")], description="Versioned API routes."
     )
@@ -144,16 +213,47 @@ class ServiceSettings(_Model):
     @classmethod
     def _no_secret_literals(cls, v: dict[str, str]) -> dict[str, str]:
         for key in v:
-            if re.search(r"(?i)(password|secret|token|api_?key|private_?key)", key):
-                raise ValueError(f"{key} looks like a secret: put its ARN under service.secrets, not a literal")
+            if _SECRET_NAME.search(key):
+                raise ValueError(f"{key} looks like a secret: put its reference under service.secrets, not a literal")
         return v
+
+    @field_validator("api_versions")
+    @classmethod
+    def _unique_versions(cls, v: list[ApiVersion]) -> list[ApiVersion]:
+        names = [a.name for a in v]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"version {dupes[0]} is listed twice: each route needs its own name")
+        if not v:
+            raise ValueError("at least one API version is needed (the load balancer routes nothing otherwise)")
+        return v
+
+
+class AwsServiceSettings(ServiceSettings):
+    """The ECS Fargate service."""
+
+    image: str = Field(
+        "nginxinc/nginx-unprivileged:1.27-alpine",
+        min_length=1,
+        description="Container image; CI sets it to the immutable reference it built. The default is a "
+        "placeholder that runs as non-root on 8080 with a read-only root filesystem.",
+    )
+    cpu: int = Field(256, description="Task CPU units (256 = 0.25 vCPU); a Fargate size.")
+    memory: int = Field(512, description="Task memory in MiB; must fit the CPU size on Fargate.")
+    architecture: Literal["arm64", "x86_64"] = Field("arm64", description="CPU architecture of the task.")
+    desired_count: int = Field(1, ge=0, le=200, description="Tasks at deploy time (autoscaling adjusts).")
+    scaling: AwsScalingSettings = Field(default_factory=AwsScalingSettings, description="Autoscaling.")
+    secrets: dict[str, str] = Field(
+        default_factory=dict,
+        description="Environment variables from Secrets Manager or SSM Parameter Store: NAME -> ARN.",
+    )
 
     @field_validator("secrets")
     @classmethod
     def _secret_arns(cls, v: dict[str, str]) -> dict[str, str]:
         for key, arn in v.items():
-            if not re.match(r"^arn:aws[\w-]*:(secretsmanager|ssm):", arn) and not arn.startswith("projects/"):
-                raise ValueError(f"{key} must be a Secrets Manager/SSM ARN or a GCP secret path, got {arn!r}")
+            if not re.match(r"^arn:aws[\w-]*:(secretsmanager|ssm):", arn):
+                raise ValueError(f"{key} must be a Secrets Manager or SSM parameter ARN, got {arn!r}")
         return v
 
     @field_validator("cpu")
@@ -173,43 +273,138 @@ class ServiceSettings(_Model):
             )
         return v
 
+    @model_validator(mode="after")
+    def _desired(self) -> AwsServiceSettings:
+        if self.scaling.max < self.desired_count:
+            raise ValueError(f"service.scaling.max ({self.scaling.max}) must be at least service.desiredCount "
+                             f"({self.desired_count})")
+        return self
 
+
+class GcpServiceSettings(ServiceSettings):
+    """The Cloud Run service."""
+
+    image: str = Field(
+        "us-docker.pkg.dev/cloudrun/container/hello",
+        min_length=1,
+        description="Container image; CI sets it to the immutable reference it built. The default is Google's "
+        "public sample image.",
+    )
+    cpu: int = Field(1024, description="CPU in 1/1024 vCPU units: a Cloud Run size, 1, 2, 4, 6 or 8 vCPU.")
+    memory: int = Field(512, description="Memory limit in MiB; must fit the CPU size on Cloud Run.")
+    scaling: ScalingSettings = Field(default_factory=ScalingSettings, description="Instance bounds.")
+    secrets: dict[str, str] = Field(
+        default_factory=dict,
+        description="Environment variables from Secret Manager: NAME -> projects/P/secrets/S[/versions/V].",
+    )
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_paths(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, path in v.items():
+            if not re.fullmatch(r"projects/[^/]+/secrets/[^/]+(/versions/(\d+|latest))?", path):
+                raise ValueError(f"{key} must be a Secret Manager path projects/P/secrets/S[/versions/V], "
+                                 f"got {path!r}")
+        return v
+
+    @field_validator("cpu")
+    @classmethod
+    def _run_cpu(cls, v: int) -> int:
+        if v not in _CLOUD_RUN_MEMORY:
+            raise ValueError(f"not a Cloud Run CPU size: use one of {sorted(_CLOUD_RUN_MEMORY)} (1024 = 1 vCPU)")
+        return v
+
+    @field_validator("memory")
+    @classmethod
+    def _run_memory(cls, v: int, info: ValidationInfo) -> int:
+        bounds = _CLOUD_RUN_MEMORY.get(info.data.get("cpu"))
+        if bounds and not bounds[0] <= v <= bounds[1]:
+            raise ValueError(f"does not fit cpu {info.data['cpu']} on Cloud Run: allowed {bounds[0]}..{bounds[1]} MiB")
+        return v
+
+
+# -- load balancer ------------------------------------------------------------------------------------------------
 class LoadBalancerSettings(_Model):
-    """The public load balancer."""
+    """The public load balancer and its web application firewall."""
 
-    waf: bool = Field(False, description="Attach a web ACL (AWS WAF / Cloud Armor) with managed rules.")
+    waf: bool = Field(False, description="Attach a web application firewall (AWS WAF web ACL / Cloud Armor policy) "
+                      "with managed rules and a per-client rate limit.")
     rate_limit_per_5min: int = Field(
-        2000, ge=100, le=2_000_000_000, description="Requests per client IP per 5 minutes before WAF blocks it."
+        2000, ge=100, le=2_000_000_000,
+        description="Requests per client IP per 5 minutes before the firewall blocks it (Cloud Armor enforces it "
+        "as a fifth of it per minute).",
     )
 
 
+# -- database -----------------------------------------------------------------------------------------------------
 class DatabaseSettings(_Model):
     """The PostgreSQL tier."""
 
     enabled: bool = Field(True, description="Create the database.")
-    engine: Literal["postgres", "aurora-postgresql"] = Field("postgres", description="RDS or Aurora PostgreSQL.")
-    engine_version: str = Field("16.4", description="PostgreSQL engine version.")
-    instance_class: str = Field(
-        "db.t4g.micro", pattern=r"^db[.-]", description="AWS instance class (db.*) or Cloud SQL tier (db-*)."
-    )
-    allocated_storage_gb: int = Field(20, ge=20, le=65536, description="Initial gp3 storage, GiB.")
+    engine_version: str = Field("16.4", pattern=r"^\d+(\.\d+)?$", description="PostgreSQL engine version.")
+    allocated_storage_gb: int = Field(20, ge=10, le=65536, description="Initial storage, GiB.")
     max_allocated_storage_gb: int = Field(
         0, ge=0, le=65536, description="Storage autoscaling ceiling, GiB; 0 disables autoscaling."
     )
-    multi_az: bool = Field(False, description="Standby in a second AZ (Aurora: one reader per extra AZ).")
+    multi_az: bool = Field(False, description="A standby in another zone with automatic failover (RDS Multi-AZ, "
+                           "Aurora reader, Cloud SQL REGIONAL).")
     backup_retention_days: int = Field(1, ge=1, le=35, description="Automated backup retention (PITR window).")
     deletion_protection: bool = Field(False, description="Refuse deletion through the API.")
-    performance_insights: bool = Field(False, description="Enable Performance Insights.")
-    iam_authentication: bool = Field(False, description="Allow IAM database authentication.")
     database_name: str = Field("app", pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Initial database name.")
 
+    @model_validator(mode="after")
+    def _storage(self) -> DatabaseSettings:
+        if self.max_allocated_storage_gb and self.max_allocated_storage_gb < self.allocated_storage_gb:
+            raise ValueError(f"database.maxAllocatedStorageGb ({self.max_allocated_storage_gb}) must be 0 or at "
+                             f"least database.allocatedStorageGb ({self.allocated_storage_gb})")
+        return self
 
+
+class AwsDatabaseSettings(DatabaseSettings):
+    """RDS or Aurora PostgreSQL."""
+
+    engine: Literal["postgres", "aurora-postgresql"] = Field("postgres", description="RDS or Aurora PostgreSQL.")
+    instance_class: str = Field("db.t4g.micro", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$",
+                                description="Instance class, e.g. db.t4g.micro.")
+    performance_insights: bool = Field(False, description="Enable Performance Insights.")
+    iam_authentication: bool = Field(False, description="Allow IAM database authentication (the service role "
+                                     "gets rds-db:connect).")
+
+
+class GcpDatabaseSettings(DatabaseSettings):
+    """Cloud SQL for PostgreSQL."""
+
+    instance_class: str = Field("db-f1-micro", pattern=r"^db-(f1-micro|g1-small|custom-\d+-\d+|perf-optimized-.+|"
+                                r"[a-z0-9]+-(standard|highmem|highcpu)-\d+)$",
+                                description="Machine tier, e.g. db-f1-micro, db-g1-small, db-custom-2-7680.")
+    iam_authentication: bool = Field(
+        True, description="Clients log in as their service account (IAM database users): no password exists. "
+        "false needs passwordSecret.")
+    password_secret: str | None = Field(
+        None, pattern=r"^projects/[^/]+/secrets/[^/]+$",
+        description="Without IAM login: the Secret Manager secret (projects/P/secrets/S) holding the app user's "
+        "password, filled by an operator; injected by reference.")
+
+    @model_validator(mode="after")
+    def _login(self) -> GcpDatabaseSettings:
+        if not self.iam_authentication and not self.password_secret:
+            raise ValueError("database.passwordSecret is required when database.iamAuthentication is false")
+        return self
+
+
+# -- cache --------------------------------------------------------------------------------------------------------
 class CacheSettings(_Model):
     """The Redis-compatible cache tier."""
 
     enabled: bool = Field(True, description="Create the cache.")
+    num_nodes: int = Field(1, ge=1, le=6, description="Nodes: a primary plus replicas in other zones.")
+
+
+class AwsCacheSettings(CacheSettings):
+    """ElastiCache: a replication group of nodes, or ElastiCache Serverless."""
+
     mode: Literal["node", "serverless"] = Field(
-        "node", description="node: a replication group of fixed nodes; serverless: ElastiCache Serverless (AWS), "
+        "node", description="node: a replication group of fixed nodes; serverless: ElastiCache Serverless, "
         "billed for data stored and processing units, capped below."
     )
     max_data_storage_gb: int = Field(1, ge=1, le=5000, description="Serverless: ceiling on data stored, GB.")
@@ -217,67 +412,98 @@ class CacheSettings(_Model):
         5000, ge=1000, le=15_000_000, description="Serverless: ceiling on processing units per second."
     )
     engine: Literal["valkey", "redis"] = Field("valkey", description="Valkey (default) or Redis OSS.")
-    engine_version: str = Field("8.0", description="Engine version.")
-    node_type: str = Field("cache.t4g.micro", pattern=r"^cache\.", description="ElastiCache node type (AWS).")
-    memory_size_gb: int = Field(1, ge=1, le=300, description="Memorystore capacity in GiB (GCP).")
-    num_nodes: int = Field(1, ge=1, le=6, description="Nodes in the replication group (primary + replicas).")
-    automatic_failover: bool = Field(False, description="Promote a replica when the primary fails.")
-    multi_az: bool = Field(False, description="Place replicas in other AZs.")
+    engine_version: str = Field("8.0", pattern=r"^\d+\.\d+$", description="Engine version.")
+    node_type: str = Field("cache.t4g.micro", pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$",
+                           description="Node type (mode node).")
+    automatic_failover: bool = Field(False, description="Promote a replica when the primary fails (mode node).")
+    multi_az: bool = Field(False, description="Place replicas in other AZs (mode node).")
     snapshot_retention_days: int = Field(0, ge=0, le=35, description="Daily snapshot retention; 0 = none.")
 
     @model_validator(mode="after")
-    def _failover(self) -> CacheSettings:
-        if (self.automatic_failover or self.multi_az) and self.num_nodes < 2:
-            raise ValueError("automaticFailover and multiAz need numNodes >= 2")
+    def _failover(self) -> AwsCacheSettings:
+        if self.mode == "node" and (self.automatic_failover or self.multi_az) and self.num_nodes < 2:
+            raise ValueError("cache.automaticFailover and cache.multiAz need cache.numNodes >= 2")
         return self
 
 
+class GcpCacheSettings(CacheSettings):
+    """Memorystore for Redis: BASIC (one node) or STANDARD_HA (replicas with automatic failover)."""
+
+    engine: Literal["redis"] = Field("redis", description="Memorystore for Redis (the only engine here on gcp).")
+    engine_version: Literal["6.x", "7.0", "7.2"] = Field("7.2", description="Redis version.")
+    memory_size_gb: int = Field(1, ge=1, le=300, description="Capacity in GiB.")
+    persistence: bool = Field(False, description="RDB snapshots every 12 hours (kept by the instance).")
+
+
+# -- storage, monitoring, keys, IAM, budget, DNS -----------------------------------------------------------------
 class BucketSettings(_Model):
     """One object-storage bucket."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,40}$", description="Logical name; the stack prefixes it.")
     noncurrent_version_days: int = Field(30, ge=1, description="Expire noncurrent versions after N days.")
     transition_to_ia_days: int | None = Field(
-        None, ge=30, description="Move objects to infrequent access after N days; null = never."
+        None, ge=30, description="Move objects to infrequent access (S3 Standard-IA / Nearline) after N days; "
+        "null = never."
     )
-    access_logging: bool = Field(False, description="Log requests to the stack's log bucket.")
+    access_logging: bool = Field(False, description="Log requests to the stack's access-log bucket.")
 
 
 class StorageSettings(_Model):
     """Object storage."""
 
     buckets: list[BucketSettings] = Field(
-        default_factory=lambda: [BucketSettings(name="assets")], description="Buckets to create."
+        default_factory=lambda: [BucketSettings(name="assets")], description="Buckets to create; names unique."
     )
+
+    @field_validator("buckets")
+    @classmethod
+    def _unique(cls, v: list[BucketSettings]) -> list[BucketSettings]:
+        seen: set[str] = set()
+        for b in v:
+            if b.name in seen:
+                raise ValueError(f"bucket {b.name!r} is listed twice: bucket names must be unique")
+            seen.add(b.name)
+        return v
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+CLOUDWATCH_RETENTION = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                        2922, 3288, 3653)
 
 
 class MonitoringSettings(_Model):
     """Alarms, dashboards and logs."""
 
-    alert_emails: list[str] = Field(default_factory=list, description="Emails subscribed to the alarm topic.")
+    alert_emails: list[str] = Field(default_factory=list, description="Emails that receive alarms.")
     pager_emails: list[str] = Field(
-        default_factory=list, description="Pager integration emails (prod); subscribed to the pager topic."
+        default_factory=list, description="Pager integration emails (prod); alarms go there with alarmsToPager."
     )
-    log_retention_days: int = Field(7, description="Retention of every log group, days.")
-    alarms_to_pager: bool = Field(False, description="Route alarms to the pager topic instead of email.")
-    dashboard: bool = Field(True, description="Create the CloudWatch dashboard (3 USD/month beyond the free tier).")
+    log_retention_days: int = Field(7, ge=1, le=3653, description="Retention of every log, days.")
+    alarms_to_pager: bool = Field(False, description="Route alarms to the pager instead of email.")
+    dashboard: bool = Field(True, description="Create the monitoring dashboard.")
 
     @field_validator("alert_emails", "pager_emails")
     @classmethod
     def _emails(cls, v: list[str]) -> list[str]:
         for e in v:
-            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", e):
+            if not _EMAIL.fullmatch(e):
                 raise ValueError(f"{e!r} is not an email address")
         return v
+
+
+class AwsMonitoringSettings(MonitoringSettings):
+    """CloudWatch alarms (to SNS topics), a CloudWatch dashboard and log groups."""
 
     @field_validator("log_retention_days")
     @classmethod
     def _retention(cls, v: int) -> int:
-        allowed = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-                   3288, 3653]
-        if v not in allowed:
-            raise ValueError(f"{v} is not a CloudWatch retention: use one of {allowed}")
+        if v not in CLOUDWATCH_RETENTION:
+            raise ValueError(f"{v} is not a CloudWatch retention: use one of {list(CLOUDWATCH_RETENTION)}")
         return v
+
+
+class GcpMonitoringSettings(MonitoringSettings):
+    """Cloud Monitoring alert policies (to email channels), a dashboard, and the _Default log bucket's retention."""
 
 
 class EncryptionSettings(_Model):
@@ -291,7 +517,7 @@ class EncryptionSettings(_Model):
 
 
 class IamSettings(_Model):
-    """IAM roles the stack creates (AWS; ignored on GCP)."""
+    """IAM roles the stack creates."""
 
     permissions_boundary: bool = Field(
         True,
@@ -309,75 +535,68 @@ class BudgetSettings(_Model):
     warn_fraction: float = Field(0.8, gt=0, le=1, description="Warn when the estimate passes this fraction.")
 
 
-class DnsSettings(_Model):
-    """Domain and certificate of the public endpoint."""
+_HOSTNAME = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 
-    zone_name: str | None = Field(None, description="Route 53 hosted zone to validate certificates and alias in.")
-    domain_name: str | None = Field(None, description="Public hostname, e.g. api.example.com.")
-    certificate_arn: str | None = Field(None, description="Existing ACM certificate ARN to use instead.")
+
+class DnsSettings(_Model):
+    """Domain of the public endpoint."""
+
+    domain_name: str | None = Field(None, pattern=_HOSTNAME, description="Public hostname, e.g. api.example.com.")
+
+
+class AwsDnsSettings(DnsSettings):
+    """Domain and certificate of the public endpoint (Route 53 and ACM)."""
+
+    zone_name: str | None = Field(None, pattern=_HOSTNAME,
+                                  description="Route 53 hosted zone to validate certificates and alias in.")
+    certificate_arn: str | None = Field(None, pattern=r"^arn:aws[\w-]*:acm:",
+                                        description="Existing ACM certificate ARN to use instead.")
 
     @model_validator(mode="after")
-    def _domain(self) -> DnsSettings:
+    def _domain(self) -> AwsDnsSettings:
         if self.zone_name and not self.domain_name:
-            raise ValueError("domainName is required when zoneName is set")
+            raise ValueError("dns.domainName is required when dns.zoneName is set")
+        if self.zone_name and self.domain_name and not (
+                self.domain_name == self.zone_name or self.domain_name.endswith("." + self.zone_name)):
+            raise ValueError(f"dns.domainName {self.domain_name!r} is not in dns.zoneName {self.zone_name!r}")
         return self
 
 
 class Waiver(_Model):
-    """A reviewed exception to one policy for one resource (or a name pattern)."""
+    """A reviewed exception to one policy for one resource (or a name pattern).
+
+    The rules are the policy packs' (``policies.common.parse_waivers``), checked here too so a bad waiver fails
+    the stack file, not only the pack."""
 
     policy: str = Field(min_length=1, description="Policy name, e.g. ecs-service-no-public-ip.")
     resource: str = Field(min_length=1, description="Resource name or fnmatch pattern, e.g. 'app-*'.")
-    reason: str = Field(description="Why the exception is acceptable, at least 10 words.")
-
-    @field_validator("reason")
-    @classmethod
-    def _reason(cls, v: str) -> str:
-        if len(v.split()) < 10:
-            raise ValueError("a waiver reason must have at least 10 words")
-        return v
+    reason: str = Field(description="Why the exception is acceptable (the packs' minimum number of words).")
 
 
-class Settings(_Model):
+# -- the stack ----------------------------------------------------------------------------------------------------
+class StackSettings(_Model):
     """Everything one stack needs: cloud, region, environment profile and a section per concern."""
 
-    cloud: Literal["aws", "gcp"] = Field("aws", description="Target cloud.")
-    region: str = Field(pattern=r"^[a-z]{2,}(-[a-z]+)+-?\d+$", description="Cloud region, e.g. us-east-1.")
+    region: str = Field(description="Cloud region, e.g. us-east-1 or us-central1; checked against the cloud's list.")
     environment: Literal["dev", "staging", "prod"] = Field(description="Profile supplying the defaults.")
     name: str = Field(
         "app", pattern=r"^[a-z][a-z0-9-]{1,20}$", description="Short name prefixed to physical resource names."
     )
-    gcp_project: str | None = Field(None, description="GCP project id (cloud: gcp).")
-    gcp_billing_account: str | None = Field(
-        None, description="GCP billing account id for the budget (cloud: gcp); no budget when unset."
-    )
-    network: NetworkSettings = Field(default_factory=NetworkSettings)
-    service: ServiceSettings = Field(default_factory=ServiceSettings)
     load_balancer: LoadBalancerSettings = Field(default_factory=LoadBalancerSettings)
-    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
-    cache: CacheSettings = Field(default_factory=CacheSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
-    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
-    encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)
-    iam: IamSettings = Field(default_factory=IamSettings)
     budget: BudgetSettings
-    dns: DnsSettings = Field(default_factory=DnsSettings)
     tags: dict[str, str] = Field(default_factory=dict, description="Extra tags/labels on every resource.")
     waivers: list[Waiver] = Field(default_factory=list, description="Reviewed policy exceptions.")
 
-    @model_validator(mode="after")
-    def _cross(self) -> Settings:
-        if self.cloud == "gcp" and not self.gcp_project:
-            raise ValueError("gcpProject is required when cloud is gcp")
-        prefix = "db." if self.cloud == "aws" else "db-"
-        if not self.database.instance_class.startswith(prefix):
-            raise ValueError(
-                f"database.instanceClass {self.database.instance_class!r} is not a {self.cloud} class "
-                f"(expected {prefix}...)"
-            )
-        if self.service.scaling.max < self.service.desired_count:
-            raise ValueError("service.scaling.max must be at least service.desiredCount")
-        return self
+    @field_validator("waivers")
+    @classmethod
+    def _waivers(cls, v: list[Waiver]) -> list[Waiver]:
+        from policies.common import parse_waivers  # the packs own the waiver contract
+
+        _, problems = parse_waivers([w.model_dump() for w in v])
+        if problems:
+            raise ValueError(f"waivers: {problems[0]}")
+        return v
 
     @property
     def is_prod(self) -> bool:
@@ -398,66 +617,164 @@ class Settings(_Model):
         return tags
 
 
-# Environment profiles: the defaults a stack file overrides. Keys are the YAML (camelCase) names.
+class AwsSettings(StackSettings):
+    """An AWS stack."""
+
+    cloud: Literal["aws"] = Field("aws", description="Target cloud.")
+    network: AwsNetworkSettings = Field(default_factory=AwsNetworkSettings)
+    service: AwsServiceSettings = Field(default_factory=AwsServiceSettings)
+    database: AwsDatabaseSettings = Field(default_factory=AwsDatabaseSettings)
+    cache: AwsCacheSettings = Field(default_factory=AwsCacheSettings)
+    monitoring: AwsMonitoringSettings = Field(default_factory=AwsMonitoringSettings)
+    encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)
+    iam: IamSettings = Field(default_factory=IamSettings)
+    dns: AwsDnsSettings = Field(default_factory=AwsDnsSettings)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        return _check_region(v, "aws")
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, value in v.items():
+            if not 1 <= len(key) <= 128 or len(value) > 256 or key.lower().startswith("aws:"):
+                raise ValueError(f"tag {key!r}: keys are 1-128 characters without the aws: prefix, values at most 256")
+        return v
+
+
+class GcpSettings(StackSettings):
+    """A GCP stack."""
+
+    cloud: Literal["gcp"] = Field("gcp", description="Target cloud.")
+    gcp_project: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$", description="GCP project id.")
+    gcp_billing_account: str | None = Field(
+        None, pattern=r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$",
+        description="Billing account id for the budget; no budget resource when unset.")
+    network: GcpNetworkSettings = Field(default_factory=GcpNetworkSettings)
+    service: GcpServiceSettings = Field(default_factory=GcpServiceSettings)
+    database: GcpDatabaseSettings = Field(default_factory=GcpDatabaseSettings)
+    cache: GcpCacheSettings = Field(default_factory=GcpCacheSettings)
+    monitoring: GcpMonitoringSettings = Field(default_factory=GcpMonitoringSettings)
+    dns: DnsSettings = Field(default_factory=DnsSettings)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        return _check_region(v, "gcp")
+
+    @field_validator("tags")
+    @classmethod
+    def _labels(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, value in v.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_-]{0,62}", key) or not re.fullmatch(r"[a-z0-9_-]{0,63}", value):
+                raise ValueError(f"label {key}={value!r}: GCP labels are lowercase letters, digits, - and _ "
+                                 "(63 at most, keys start with a letter)")
+        return v
+
+
+Settings = Union[AwsSettings, GcpSettings]  # noqa: UP007  (a runtime alias used in annotations and isinstance)
+"""One stack's settings: the model of its cloud."""
+
+MODELS: dict[str, type[StackSettings]] = {"aws": AwsSettings, "gcp": GcpSettings}
+
+
+# -- profiles -----------------------------------------------------------------------------------------------------
+# Environment profiles: the defaults a stack file overrides. Keys are the YAML (camelCase) names. PROFILES holds what
+# means the same on both clouds; CLOUD_PROFILES each cloud's own sizes and shapes. Every key must exist in the
+# cloud's model (a test checks it), so a profile never sets what a cloud does not have.
 PROFILES: dict[str, dict[str, Any]] = {
     "dev": {
-        "network": {"azCount": 2, "natStrategy": "none", "interfaceEndpoints": False},
-        "service": {"cpu": 256, "memory": 512, "architecture": "arm64", "desiredCount": 1,
-                    "scaling": {"min": 1, "max": 2}},
-        "database": {"instanceClass": "db.t4g.micro", "multiAz": False, "backupRetentionDays": 1,
-                     "deletionProtection": False, "allocatedStorageGb": 20, "maxAllocatedStorageGb": 0},
-        "cache": {"mode": "serverless", "nodeType": "cache.t4g.micro", "numNodes": 1, "automaticFailover": False,
-                  "multiAz": False, "snapshotRetentionDays": 0, "maxDataStorageGb": 1, "maxEcpuPerSecond": 5000},
+        "service": {"scaling": {"min": 1, "max": 2}},
+        "database": {"multiAz": False, "backupRetentionDays": 1, "deletionProtection": False,
+                     "allocatedStorageGb": 20, "maxAllocatedStorageGb": 0},
+        "cache": {"numNodes": 1},
         "monitoring": {"logRetentionDays": 7, "alarmsToPager": False, "dashboard": False},
-        "encryption": {"keyPerComponent": False},
-        "iam": {"permissionsBoundary": True},
         "budget": {"monthlyUsd": 100},
     },
     "staging": {
-        "network": {"azCount": 2, "natStrategy": "single", "interfaceEndpoints": False},
-        "service": {"cpu": 512, "memory": 1024, "architecture": "arm64", "desiredCount": 2,
-                    "scaling": {"min": 2, "max": 4}},
+        "service": {"scaling": {"min": 2, "max": 4}},
         "loadBalancer": {"waf": True},
-        "database": {"instanceClass": "db.t4g.small", "multiAz": False, "backupRetentionDays": 7,
-                     "deletionProtection": False, "allocatedStorageGb": 20, "maxAllocatedStorageGb": 100},
-        "cache": {"nodeType": "cache.t4g.small", "numNodes": 2, "automaticFailover": True, "multiAz": True,
-                  "snapshotRetentionDays": 1},
+        "database": {"multiAz": False, "backupRetentionDays": 7, "deletionProtection": False,
+                     "allocatedStorageGb": 20, "maxAllocatedStorageGb": 100},
+        "cache": {"numNodes": 2},
         "monitoring": {"logRetentionDays": 30, "alarmsToPager": False},
-        "iam": {"permissionsBoundary": True},
         "budget": {"monthlyUsd": 500},
     },
     "prod": {
-        "network": {"azCount": 3, "natStrategy": "per_az", "interfaceEndpoints": True},
-        "service": {"cpu": 1024, "memory": 2048, "architecture": "arm64", "desiredCount": 3,
-                    "scaling": {"min": 3, "max": 20}},
+        "service": {"scaling": {"min": 3, "max": 20}},
         "loadBalancer": {"waf": True},
-        "database": {"instanceClass": "db.m7g.large", "multiAz": True, "backupRetentionDays": 30,
-                     "deletionProtection": True, "performanceInsights": True, "iamAuthentication": True,
+        "database": {"multiAz": True, "backupRetentionDays": 30, "deletionProtection": True,
                      "allocatedStorageGb": 100, "maxAllocatedStorageGb": 1000},
-        "cache": {"nodeType": "cache.m7g.large", "numNodes": 3, "automaticFailover": True, "multiAz": True,
-                  "snapshotRetentionDays": 7},
+        "cache": {"numNodes": 3},
         "monitoring": {"logRetentionDays": 365, "alarmsToPager": True},
-        "iam": {"permissionsBoundary": True},
         "budget": {"monthlyUsd": 4000},
     },
 }
 
-# Cloud-specific overlays on the profiles: the same environments expressed in the other cloud's sizes.
 CLOUD_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
-    "aws": {"dev": {}, "staging": {}, "prod": {}},
+    "aws": {
+        "dev": {
+            "network": {"azCount": 2, "natStrategy": "none", "interfaceEndpoints": False},
+            "service": {"cpu": 256, "memory": 512, "architecture": "arm64", "desiredCount": 1},
+            "database": {"instanceClass": "db.t4g.micro"},
+            "cache": {"mode": "serverless", "maxDataStorageGb": 1, "maxEcpuPerSecond": 5000},
+            "encryption": {"keyPerComponent": False},
+            "iam": {"permissionsBoundary": True},
+        },
+        "staging": {
+            "network": {"azCount": 2, "natStrategy": "single", "interfaceEndpoints": False},
+            "service": {"cpu": 512, "memory": 1024, "architecture": "arm64", "desiredCount": 2},
+            "database": {"instanceClass": "db.t4g.small"},
+            "cache": {"nodeType": "cache.t4g.small", "automaticFailover": True, "multiAz": True,
+                      "snapshotRetentionDays": 1},
+            "iam": {"permissionsBoundary": True},
+        },
+        "prod": {
+            "network": {"azCount": 3, "natStrategy": "per_az", "interfaceEndpoints": True},
+            "service": {"cpu": 1024, "memory": 2048, "architecture": "arm64", "desiredCount": 3},
+            "database": {"instanceClass": "db.m7g.large", "performanceInsights": True, "iamAuthentication": True},
+            "cache": {"nodeType": "cache.m7g.large", "automaticFailover": True, "multiAz": True,
+                      "snapshotRetentionDays": 7},
+            "iam": {"permissionsBoundary": True},
+        },
+    },
     "gcp": {
-        # Cloud SQL logins are IAM database users (no password anywhere), so IAM authentication is always on.
-        "dev": {"database": {"instanceClass": "db-f1-micro", "iamAuthentication": True}, "cache": {"memorySizeGb": 1}},
-        "staging": {"database": {"instanceClass": "db-g1-small", "iamAuthentication": True},
-                    "cache": {"memorySizeGb": 1}},
-        "prod": {"database": {"instanceClass": "db-custom-2-7680", "iamAuthentication": True},
-                 "cache": {"memorySizeGb": 5}},
+        "dev": {
+            "network": {"natStrategy": "none"},
+            "service": {"cpu": 1024, "memory": 512},
+            "database": {"instanceClass": "db-f1-micro"},
+            "cache": {"memorySizeGb": 1},
+        },
+        "staging": {
+            "network": {"natStrategy": "auto"},
+            "service": {"cpu": 1024, "memory": 1024},
+            "database": {"instanceClass": "db-g1-small"},
+            "cache": {"memorySizeGb": 1},
+        },
+        "prod": {
+            "network": {"natStrategy": "static", "natAddresses": 3},
+            "service": {"cpu": 1024, "memory": 2048},
+            "database": {"instanceClass": "db-custom-2-7680"},
+            "cache": {"memorySizeGb": 5, "persistence": True},
+        },
     },
 }
 
-SECTIONS = tuple(
-    Settings.model_fields[f].alias or f for f in Settings.model_fields
-)  # top-level keys, camelCase
+
+def profile(cloud: str, environment: str) -> dict[str, Any]:
+    """The defaults a ``cloud`` stack of ``environment`` starts from (camelCase keys)."""
+    return deep_merge(PROFILES[environment], CLOUD_PROFILES[cloud][environment])
+
+
+def _aliases(model: type[BaseModel]) -> dict[str, str]:
+    return {f.alias or n: n for n, f in model.model_fields.items()}
+
+
+SECTIONS = tuple(dict.fromkeys([*_aliases(AwsSettings), *_aliases(GcpSettings)]))
+"""Top-level keys of either cloud, camelCase."""
+SCALAR_KEYS = frozenset({"environment", "region", "cloud", "name", "gcpProject", "gcpBillingAccount"})
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -471,12 +788,81 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return out
 
 
+# -- what applies -------------------------------------------------------------------------------------------------
+def _model_at(model: type[BaseModel], path: tuple[str, ...]) -> type[BaseModel] | None:
+    """The sub-model at a camelCase key path of ``model`` (None when the path does not exist)."""
+    cur: type[BaseModel] = model
+    for key in path:
+        name = _aliases(cur).get(key)
+        if name is None:
+            return None
+        ann = cur.model_fields[name].annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            cur = ann
+        else:
+            return None
+    return cur
+
+
+def _has_key(model: type[BaseModel], path: tuple[str, ...]) -> bool:
+    parent = _model_at(model, path[:-1])
+    return parent is not None and path[-1] in _aliases(parent)
+
+
+def _given(values: Mapping[str, Any], path: str) -> bool:
+    cur: Any = values
+    for key in path.split("."):
+        if not isinstance(cur, Mapping) or key not in cur:
+            return False
+        cur = cur[key]
+    return True
+
+
+_Rule = tuple[str, Callable[[Any], bool], str]
+_NOT_APPLICABLE: dict[str, list[_Rule]] = {
+    # (key the stack file sets, when it does not apply, why)
+    "aws": [
+        *[(f"cache.{k}", lambda s: s.cache.mode == "serverless", "cache.mode is serverless (no nodes)")
+          for k in ("nodeType", "numNodes", "automaticFailover", "multiAz")],
+        *[(f"cache.{k}", lambda s: s.cache.mode == "node", "cache.mode is node (serverless caps only)")
+          for k in ("maxDataStorageGb", "maxEcpuPerSecond")],
+        *[(f"database.{k}", lambda s: s.database.engine == "aurora-postgresql",
+           "Aurora storage grows by itself (no allocated storage)")
+          for k in ("allocatedStorageGb", "maxAllocatedStorageGb")],
+        ("dns.zoneName", lambda s: s.dns.certificate_arn is not None,
+         "dns.certificateArn is set (the zone only validates a certificate this stack requests)"),
+    ],
+    "gcp": [
+        ("network.natAddresses", lambda s: s.network.nat_strategy != "static",
+         "only a static NAT reserves addresses (network.natStrategy: static)"),
+        ("database.passwordSecret", lambda s: s.database.iam_authentication,
+         "database.iamAuthentication is true (no password exists)"),
+    ],
+}
+_SECTION_SWITCHES = (("database", "enabled"), ("cache", "enabled"))
+
+
+def _check_applicable(settings: StackSettings, values: Mapping[str, Any]) -> str | None:
+    """The first key the stack file sets that does not apply to this stack's shape, as ``key: why``."""
+    for key, inapplicable, why in _NOT_APPLICABLE[settings.cloud]:
+        if _given(values, key) and inapplicable(settings):
+            return f"{key} does not apply: {why}"
+    for section, switch in _SECTION_SWITCHES:
+        given = values.get(section)
+        if isinstance(given, Mapping) and not getattr(getattr(settings, section), switch):
+            others = sorted(k for k in given if k != switch)
+            if others:
+                return f"{section}.{others[0]} does not apply: {section}.{switch} is false"
+    return None
+
+
+# -- errors -------------------------------------------------------------------------------------------------------
 def _loc(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
     for p in loc:
         if isinstance(p, int):
             parts[-1] = f"{parts[-1]}[{p}]" if parts else f"[{p}]"
-        elif p in ("function-after", "function-before") or str(p).startswith(("function-", "literal[")):
+        elif str(p).startswith(("function-", "literal[")):
             continue
         else:
             parts.append(to_camel(str(p)) if "_" in str(p) else str(p))
@@ -493,6 +879,18 @@ def _dig(data: Mapping[str, Any], loc: tuple[Any, ...]) -> Any:
     return cur
 
 
+def _unknown_key_message(cloud: str, key_path: tuple[str, ...]) -> str:
+    key = ".".join(key_path)
+    other = "gcp" if cloud == "aws" else "aws"
+    if _has_key(MODELS[other], key_path):
+        return f"{NAMESPACE}:{key} does not apply to cloud {cloud} (it is a {other} setting)"
+    parent = _model_at(MODELS[cloud], key_path[:-1])
+    known = sorted(_aliases(parent)) if parent is not None else []
+    close = difflib.get_close_matches(key_path[-1], known, n=1, cutoff=0.75)
+    hint = f" (did you mean {'.'.join([*key_path[:-1], close[0]])}?)" if close else ""
+    return f"unknown setting {NAMESPACE}:{key}{hint}"
+
+
 def from_values(values: Mapping[str, Any], source: str = "stack config") -> Settings:
     """Validate raw values (camelCase keys, our namespace stripped) over their environment profile.
 
@@ -501,29 +899,67 @@ def from_values(values: Mapping[str, Any], source: str = "stack config") -> Sett
     env = values.get("environment")
     if env is None:
         raise SettingsError(f"{source}: {NAMESPACE}:environment is required (one of dev, staging, prod)")
-    if env not in PROFILES:
-        raise SettingsError(
-            f"{source}: {NAMESPACE}:environment = {env!r} is not allowed (one of dev, staging, prod)"
-        )
+    if env not in ENVIRONMENTS:
+        raise SettingsError(f"{source}: {NAMESPACE}:environment = {env!r} is not allowed (one of dev, staging, prod)")
     cloud = values.get("cloud", "aws")
-    if cloud not in CLOUD_PROFILES:
+    if cloud not in CLOUDS:
         raise SettingsError(f"{source}: {NAMESPACE}:cloud = {cloud!r} is not allowed (one of aws, gcp)")
-    merged = deep_merge(deep_merge(PROFILES[env], CLOUD_PROFILES[cloud][env]), values)
+    model = MODELS[cloud]
+    merged = deep_merge(profile(cloud, env), values)
     try:
-        return Settings.model_validate(merged)
+        settings = model.model_validate(merged)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal["))))
         key = _loc(loc)
         if err["type"] == "extra_forbidden":
-            return _raise(f"{source}: unknown setting {NAMESPACE}:{key}")
+            raise SettingsError(f"{source}: {_unknown_key_message(cloud, tuple(key.split('.')))}") from None
         if err["type"] == "missing":
-            return _raise(f"{source}: {NAMESPACE}:{key} is required")
+            raise SettingsError(f"{source}: {NAMESPACE}:{key} is required") from None
         msg = err["msg"].removeprefix("Value error, ")
         if not key:  # a cross-field rule: its message starts with the key it is about
-            return _raise(f"{source}: {NAMESPACE}:{msg}")
+            raise SettingsError(f"{source}: {NAMESPACE}:{msg}") from None
+        top = key.split("[")[0].split(".")[0]
+        if err["type"] == "value_error" and msg.startswith((top + ".", top + ":")):
+            raise SettingsError(f"{source}: {NAMESPACE}:{msg}") from None
         value = _dig(merged, loc)
-        return _raise(f"{source}: {NAMESPACE}:{key} = {json.dumps(value)} is invalid: {msg}")
+        raise SettingsError(f"{source}: {NAMESPACE}:{key} = {json.dumps(value)} is invalid: {msg}") from None
+    problem = _check_applicable(settings, values)
+    if problem:
+        raise SettingsError(f"{source}: {NAMESPACE}:{problem}")
+    return settings  # type: ignore[return-value]
+
+
+# -- reading stack files and Pulumi config ------------------------------------------------------------------------
+def near_namespace(namespace: str, project: str = NAMESPACE) -> bool:
+    """True when ``namespace`` is one or two edits from ``project`` (a typo that would silently be ignored)."""
+    if namespace == project:
+        return False
+    return _edit_distance(namespace, project, limit=2) <= 2
+
+
+def _edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance of ``a`` and ``b``, stopping early above ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        if min(cur) > limit:
+            return limit + 1
+        prev = cur
+    return prev[-1]
+
+
+def check_namespaces(keys: list[str], source: str, project: str = NAMESPACE) -> None:
+    """Refuse config keys whose namespace is a near miss of ``project`` (``backend-hostin:service``)."""
+    for full in keys:
+        ns = full.split(":", 1)[0] if ":" in full else ""
+        if ns and near_namespace(ns, project):
+            raise SettingsError(f"{source}: config key {full!r}: namespace {ns!r} is not {project!r} "
+                                f"(a typo would be silently ignored); write {project}:{full.split(':', 1)[1]}")
 
 
 def from_stack_file(path: str | Path) -> Settings:
@@ -533,16 +969,18 @@ def from_stack_file(path: str | Path) -> Settings:
     path = Path(path)
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise SettingsError(f"{path.name}: cannot read: {' '.join(str(exc).split())}") from None
-    raw = doc.get("config") or {} if isinstance(doc, dict) else {}
+    raw = (doc.get("config") or {}) if isinstance(doc, dict) else {}
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{path.name}: config must be a mapping of keys to values")
+    check_namespaces([k for k in raw if isinstance(k, str)], path.name)
     prefix = f"{NAMESPACE}:"
     values = {k[len(prefix):]: v for k, v in raw.items() if isinstance(k, str) and k.startswith(prefix)}
+    unknown = [k for k in values if k not in SECTIONS]
+    if unknown:
+        raise SettingsError(f"{path.name}: {_unknown_key_message(values.get('cloud', 'aws'), (unknown[0],))}")
     return from_values(values, source=path.name)
-
-
-def _raise(message: str) -> Settings:
-    raise SettingsError(message)
 
 
 def _decode(raw: str) -> Any:
@@ -555,20 +993,20 @@ def _decode(raw: str) -> Any:
 def load() -> Settings:
     """Read and validate the current stack's settings from Pulumi config (our namespace)."""
     import pulumi
+    from pulumi.runtime.config import CONFIG, get_config_env
 
+    source = f"Pulumi.{pulumi.get_stack()}.yaml"
+    keys = list(CONFIG.get()) + list(get_config_env())
+    check_namespaces(keys, source)
     cfg = pulumi.Config(NAMESPACE)
     values: dict[str, Any] = {}
     for key in SECTIONS:
         raw = cfg.get(key)
         if raw is not None:
-            scalar = key in ("environment", "region", "cloud", "name", "gcpProject", "gcpBillingAccount")
-            values[key] = raw if scalar else _decode(raw)
-    # Keys in our namespace that the model does not know are a typo, not something to ignore.
+            values[key] = raw if key in SCALAR_KEYS else _decode(raw)
+    # Keys in our namespace that neither model knows are a typo, not something to ignore.
     prefix = f"{NAMESPACE}:"
-    from pulumi.runtime.config import CONFIG, get_config_env
-
-    known = set(SECTIONS)
-    for full in list(CONFIG.get()) + list(get_config_env()):
-        if full.startswith(prefix) and full[len(prefix):] not in known:
-            raise SettingsError(f"stack config: unknown setting {full}")
-    return from_values(values, source=f"Pulumi.{pulumi.get_stack()}.yaml")
+    for full in keys:
+        if full.startswith(prefix) and full[len(prefix):] not in SECTIONS:
+            raise SettingsError(f"{source}: {_unknown_key_message(values.get('cloud', 'aws'), (full[len(prefix):],))}")
+    return from_values(values, source=source)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stacks.settings import PROFILES, SettingsError, from_values
+from stacks.settings import CLOUD_PROFILES, PROFILES, AwsSettings, GcpSettings, SettingsError, from_values
 
 BASE = {"environment": "dev", "region": "us-east-1"}
 
@@ -38,14 +38,14 @@ def test_a_stack_file_overrides_only_what_differs():
     assert s.network.az_count == 2  # still from the profile
     assert (s.service.scaling.min, s.service.scaling.max) == (1, 3)
     assert s.service.cpu == 256
-    assert PROFILES["dev"]["network"]["natStrategy"] == "none"  # the profile itself is untouched
+    assert CLOUD_PROFILES["aws"]["dev"]["network"]["natStrategy"] == "none"  # the profile itself is untouched
 
 
 def test_gcp_stacks_get_the_same_profiles_in_gcp_sizes():
     dev = from_values({"environment": "dev", "region": "us-central1", "cloud": "gcp", "gcpProject": "acme-dev"})
-    prod = from_values({"environment": "prod", "region": "us-central1", "cloud": "gcp", "gcpProject": "acme"})
+    prod = from_values({"environment": "prod", "region": "us-central1", "cloud": "gcp", "gcpProject": "acme-prod"})
     assert (dev.database.instance_class, prod.database.instance_class) == ("db-f1-micro", "db-custom-2-7680")
-    assert prod.database.multi_az and prod.network.nat_strategy == "per_az"
+    assert prod.database.multi_az and prod.network.nat_strategy == "static" and prod.network.static_addresses == 3
     assert prod.cache.memory_size_gb == 5
 
 
@@ -69,18 +69,19 @@ def test_standard_tags_come_from_one_place():
     ({**BASE, "service": {"memory": 8192}}, "service.memory = 8192 is invalid: does not fit cpu 256"),
     ({**BASE, "service": {"scaling": {"min": 5, "max": 2}}}, "service.scaling.max = 2 is invalid"),
     ({**BASE, "service": {"environment": {"DB_PASSWORD": "hunter2"}}}, "DB_PASSWORD looks like a secret"),
-    ({**BASE, "service": {"secrets": {"DB": "plain"}}}, "must be a Secrets Manager/SSM ARN"),
-    ({**BASE, "cache": {"automaticFailover": True}}, "automaticFailover and multiAz need numNodes >= 2"),
+    ({**BASE, "service": {"secrets": {"DB": "plain"}}}, "must be a Secrets Manager or SSM parameter ARN"),
+    ({**BASE, "cache": {"mode": "node", "automaticFailover": True}},
+     "backend-hosting:cache.automaticFailover and cache.multiAz need cache.numNodes >= 2"),
     ({**BASE, "monitoring": {"logRetentionDays": 10}}, "monitoring.logRetentionDays = 10 is invalid"),
     ({**BASE, "monitoring": {"alertEmails": ["nobody"]}}, "'nobody' is not an email address"),
     ({**BASE, "budget": {"monthlyUsd": -5}}, "budget.monthlyUsd = -5 is invalid"),
     ({**BASE, "waivers": [{"policy": "x", "resource": "y", "reason": "too short"}]},
-     "waivers[0].reason = \"too short\" is invalid: a waiver reason must have at least 10 words"),
-    ({**BASE, "cloud": "gcp"}, "backend-hosting:gcpProject is required when cloud is gcp"),
+     "backend-hosting:waivers: waiver #1 (x on y): the reason has 2 words; at least 10 are required"),
+    ({**BASE, "cloud": "gcp", "region": "us-central1"}, "backend-hosting:gcpProject is required"),
     ({**BASE, "cloud": "azure"}, "backend-hosting:cloud = 'azure' is not allowed"),
-    ({"environment": "dev", "region": "us-central1", "cloud": "gcp", "gcpProject": "p",
+    ({"environment": "dev", "region": "us-central1", "cloud": "gcp", "gcpProject": "acme-dev",
       "database": {"instanceClass": "db.t4g.micro"}},
-     "backend-hosting:database.instanceClass 'db.t4g.micro' is not a gcp class"),
+     'backend-hosting:database.instanceClass = "db.t4g.micro" is invalid'),
 ])
 def test_bad_values_give_one_line_naming_the_key(values, message):
     with pytest.raises(SettingsError) as info:
@@ -124,9 +125,144 @@ def test_a_broken_stack_file_is_one_line(tmp_path):
 def test_roles_carry_the_permissions_boundary_by_default_in_every_profile():
     for env in ("dev", "staging", "prod"):
         assert from_values({**BASE, "environment": env}).iam.permissions_boundary is True
-        assert PROFILES[env]["iam"] == {"permissionsBoundary": True}
+        assert CLOUD_PROFILES["aws"][env]["iam"] == {"permissionsBoundary": True}
     assert settings(iam={"permissionsBoundary": False}).iam.permissions_boundary is False
     with pytest.raises(SettingsError, match=r"backend-hosting:iam.permissionsBoundary = \"maybe\" is invalid"):
         settings(iam={"permissionsBoundary": "maybe"})
     with pytest.raises(SettingsError, match=r"unknown setting backend-hosting:iam\.boundary"):
         settings(iam={"boundary": True})
+
+
+# -- per cloud: every setting is used on the stack's cloud or refused (ADR 0005) ------------------------------
+GCP = {"environment": "dev", "region": "us-central1", "cloud": "gcp", "gcpProject": "acme-dev"}
+
+
+def gcp_settings(**over):
+    return from_values({**GCP, **over})
+
+
+def test_each_cloud_gets_its_own_model():
+    assert isinstance(settings(), AwsSettings)
+    assert isinstance(gcp_settings(), GcpSettings)
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    # AWS-only settings on a GCP stack: named, with the cloud they belong to.
+    ({"cache": {"mode": "node"}}, "backend-hosting:cache.mode does not apply to cloud gcp (it is a aws setting)"),
+    ({"cache": {"nodeType": "cache.t4g.small"}}, "cache.nodeType does not apply to cloud gcp"),
+    ({"cache": {"automaticFailover": True}}, "cache.automaticFailover does not apply to cloud gcp"),
+    ({"service": {"architecture": "x86_64"}}, "service.architecture does not apply to cloud gcp"),
+    ({"service": {"desiredCount": 2}}, "service.desiredCount does not apply to cloud gcp"),
+    ({"service": {"scaling": {"cpuTarget": 50}}}, "service.scaling.cpuTarget does not apply to cloud gcp"),
+    ({"encryption": {"keyPerComponent": True}}, "backend-hosting:encryption does not apply to cloud gcp"),
+    ({"iam": {"permissionsBoundary": False}}, "backend-hosting:iam does not apply to cloud gcp"),
+    ({"network": {"azCount": 3}}, "network.azCount does not apply to cloud gcp"),
+    ({"network": {"interfaceEndpoints": True}}, "network.interfaceEndpoints does not apply to cloud gcp"),
+    ({"database": {"performanceInsights": True}}, "database.performanceInsights does not apply to cloud gcp"),
+    ({"dns": {"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/x"}},
+     "dns.certificateArn does not apply to cloud gcp"),
+    # Cloud Run sizes and checks, not Fargate's.
+    ({"service": {"cpu": 256}}, "service.cpu = 256 is invalid: not a Cloud Run CPU size"),
+    ({"service": {"cpu": 1024, "memory": 8192}}, "does not fit cpu 1024 on Cloud Run"),
+    ({"service": {"secrets": {"K": "arn:aws:secretsmanager:us-east-1:1:secret:k"}}}, "must be a Secret Manager path"),
+    ({"monitoring": {"logRetentionDays": 4000}}, "monitoring.logRetentionDays = 4000 is invalid"),
+    ({"network": {"natStrategy": "per_az"}}, "'none', 'auto' or 'static'"),
+    ({"network": {"natAddresses": 4}}, "network.natAddresses does not apply: only a static NAT reserves addresses"),
+    ({"database": {"iamAuthentication": False}}, "database.passwordSecret is required"),
+    ({"database": {"passwordSecret": "projects/p/secrets/db"}}, "database.passwordSecret does not apply"),
+    ({"cache": {"engine": "valkey"}}, "cache.engine = \"valkey\" is invalid"),
+    ({"tags": {"Owner": "Payments Team"}}, "GCP labels are lowercase"),
+    ({"region": "us-central"}, "backend-hosting:region = \"us-central\" is invalid: not an GCP region: did you mean 'us-central1'?"),
+])
+def test_a_setting_that_does_not_apply_to_gcp_is_one_line(values, message):
+    with pytest.raises(SettingsError) as info:
+        gcp_settings(**values)
+    assert "\n" not in str(info.value)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"gcpProject": "acme"}, "backend-hosting:gcpProject does not apply to cloud aws (it is a gcp setting)"),
+    ({"gcpBillingAccount": "012345-6789AB-CDEF01"}, "gcpBillingAccount does not apply to cloud aws"),
+    ({"network": {"natAddresses": 2}}, "network.natAddresses does not apply to cloud aws"),
+    ({"cache": {"memorySizeGb": 2}}, "cache.memorySizeGb does not apply to cloud aws"),
+    ({"cache": {"persistence": True}}, "cache.persistence does not apply to cloud aws"),
+    ({"database": {"passwordSecret": "projects/p/secrets/db"}}, "database.passwordSecret does not apply to cloud aws"),
+    # Shapes: what the chosen shape does not have.
+    ({"cache": {"nodeType": "cache.t4g.small"}}, "cache.nodeType does not apply: cache.mode is serverless"),
+    ({"cache": {"numNodes": 2}}, "cache.numNodes does not apply: cache.mode is serverless"),
+    ({"cache": {"mode": "node", "maxEcpuPerSecond": 2000}}, "cache.maxEcpuPerSecond does not apply: cache.mode is node"),
+    ({"database": {"engine": "aurora-postgresql", "allocatedStorageGb": 50}},
+     "database.allocatedStorageGb does not apply: Aurora storage grows by itself"),
+    ({"database": {"enabled": False, "instanceClass": "db.t4g.small"}},
+     "database.instanceClass does not apply: database.enabled is false"),
+    ({"cache": {"enabled": False, "mode": "node"}}, "cache.mode does not apply: cache.enabled is false"),
+    ({"service": {"cpu": 1024, "memory": 512}}, "service.memory = 512 is invalid: does not fit cpu 1024"),
+    ({"region": "us-est-1"}, "backend-hosting:region = \"us-est-1\" is invalid: not an AWS region: did you mean 'us-east-1' or 'us-west-1'?"),
+    ({"region": "moon-base-1"}, "not an AWS region"),
+    ({"storage": {"buckets": [{"name": "assets"}, {"name": "assets"}]}},
+     "storage.buckets = [{\"name\": \"assets\"}, {\"name\": \"assets\"}] is invalid: bucket 'assets' is listed twice"),
+    ({"service": {"apiVersions": [{"name": "v1"}, {"name": "v1"}]}}, "version v1 is listed twice"),
+    ({"dns": {"zoneName": "example.com", "domainName": "api.example.org"}}, "is not in dns.zoneName"),
+    ({"netwrok": {}}, "unknown setting backend-hosting:netwrok (did you mean network?)"),
+    ({"waivers": [{"policy": "x", "resource": "y", "reason": "not enough words here"}]}, "at least 10 are required"),
+])
+def test_a_setting_that_does_not_apply_to_aws_is_one_line(values, message):
+    with pytest.raises(SettingsError) as info:
+        settings(**values)
+    assert "\n" not in str(info.value)
+    assert message in str(info.value)
+
+
+def test_settings_that_apply_are_accepted_on_each_cloud():
+    s = gcp_settings(network={"natStrategy": "static", "natAddresses": 4}, cache={"persistence": True},
+                     database={"iamAuthentication": False, "passwordSecret": "projects/acme-dev/secrets/db"})
+    assert (s.network.static_addresses, s.cache.persistence, s.database.password_secret) == (
+        4, True, "projects/acme-dev/secrets/db")
+    a = settings(cache={"mode": "node", "nodeType": "cache.t4g.small", "numNodes": 2, "automaticFailover": True})
+    assert (a.cache.node_type, a.cache.num_nodes) == ("cache.t4g.small", 2)
+    # every region of the cloud's list is accepted; the Southeast Asia regions our users pick among them
+    for region in ("ap-southeast-1", "ap-southeast-3", "eu-west-1", "us-gov-west-1"):
+        assert settings(region=region).region == region
+    for region in ("asia-southeast1", "asia-southeast2", "europe-west4"):
+        assert gcp_settings(region=region).region == region
+
+
+def test_every_profile_key_exists_in_its_clouds_model():
+    from stacks.settings import profile
+
+    for cloud in ("aws", "gcp"):
+        for env in ("dev", "staging", "prod"):
+            base = {"environment": env, "region": "us-east-1" if cloud == "aws" else "us-central1"}
+            if cloud == "gcp":
+                base.update(cloud="gcp", gcpProject="acme-dev")
+            from_values(base)  # the profile alone validates (no unknown key, no key that does not apply)
+            assert profile(cloud, env)
+
+
+def test_gcp_regions_are_sorted_regions_not_zones():
+    from stacks.settings import GCP_REGIONS
+
+    assert len(set(GCP_REGIONS)) == len(GCP_REGIONS)
+    assert all(r[-1].isdigit() and not r.endswith(("-a", "-b", "-c")) for r in GCP_REGIONS)
+
+
+@pytest.mark.parametrize("namespace", ["backend-hostin", "backend-hostings", "backnd-hosting", "Backend-hosting"])
+def test_a_near_miss_of_the_namespace_is_refused(tmp_path, namespace):
+    from stacks.settings import from_stack_file
+
+    f = tmp_path / "Pulumi.dev.yaml"
+    f.write_text(f"config:\n  backend-hosting:environment: dev\n  backend-hosting:region: us-east-1\n"
+                 f"  {namespace}:service:\n    cpu: 512\n")
+    with pytest.raises(SettingsError) as info:
+        from_stack_file(f)
+    assert f"namespace '{namespace}' is not 'backend-hosting'" in str(info.value)
+
+
+def test_other_namespaces_are_left_alone(tmp_path):
+    from stacks.settings import from_stack_file
+
+    f = tmp_path / "Pulumi.dev.yaml"
+    f.write_text("config:\n  backend-hosting:environment: dev\n  backend-hosting:region: us-east-1\n"
+                 "  aws:region: us-east-1\n  pulumi:template: x\n  my-app:service: y\n")
+    assert from_stack_file(f).region == "us-east-1"

@@ -8,17 +8,14 @@ from __future__ import annotations
 import fnmatch
 import inspect
 import json
-import types
-import typing
 from pathlib import Path
 from typing import Any
 
 import pulumi_aws
 import pytest
-from pydantic import BaseModel
 
 from review.model import Graph, Resource
-from stacks.settings import Settings, from_stack_file, from_values
+from stacks.settings import Settings, from_stack_file
 
 REPO = Path(__file__).resolve().parent.parent
 STACKS = ("dev", "staging", "prod")
@@ -270,142 +267,12 @@ def test_prod_survives_an_az_and_protects_its_data(run_stack):
 
 
 # -- docs/settings.md -----------------------------------------------------------------------------------------
-def _type(ann: Any) -> str:
-    origin, args = typing.get_origin(ann), typing.get_args(ann)
-    if origin is typing.Literal:
-        return " \\| ".join(json.dumps(a) for a in args)
-    if origin in (typing.Union, types.UnionType):
-        return " \\| ".join("null" if a is type(None) else _type(a) for a in args)
-    if origin is list:
-        return f"list of {_type(args[0])}"
-    if origin is dict:
-        return f"map {_type(args[0])} → {_type(args[1])}"
-    if isinstance(ann, type) and issubclass(ann, BaseModel):
-        return "object"
-    names = {str: "string", int: "integer", float: "number", bool: "boolean"}
-    return names.get(ann, getattr(ann, "__name__", str(ann)))
-
-
-def _constraints(field: Any) -> str:
-    out = []
-    for m in field.metadata:
-        for attr, sym in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<"), ("min_length", "min length ")):
-            if getattr(m, attr, None) is not None:
-                out.append(f"{sym}{getattr(m, attr)}")
-        if getattr(m, "pattern", None):
-            out.append(f"pattern `{m.pattern}`")
-    return ", ".join(out)
-
-
-def _value(v: Any) -> str:
-    if isinstance(v, BaseModel):
-        v = v.model_dump(by_alias=True)
-    elif isinstance(v, list):
-        v = [x.model_dump(by_alias=True) if isinstance(x, BaseModel) else x for x in v]
-    if v is None:
-        return "null"
-    text = json.dumps(v, separators=(", ", ": "), ensure_ascii=False)
-    return "`" + text.replace("|", "\\|") + "`"
-
-
-def _dig(obj: Any, path: list[str]) -> Any:
-    for p in path:
-        obj = getattr(obj, p)
-    return obj
-
-
-def render_settings_doc() -> str:
-    """``docs/settings.md`` from the pydantic model and the profiles (AWS, with the GCP overlay noted)."""
-    aws = {e: from_values({"environment": e, "region": "us-east-1"}) for e in STACKS}
-    gcp = {e: from_values({"environment": e, "region": "us-central1", "cloud": "gcp", "gcpProject": "demo"})
-           for e in STACKS}
-    lines = [
-        "# Settings",
-        "",
-        "<!-- Generated from stacks/settings.py by tests/test_stacks.py: edit the model, then run",
-        "     `python -m pytest tests/test_stacks.py --update-inventories`. A test fails when this page is stale. -->",
-        "",
-        "Every stack's settings live in its `Pulumi.<stack>.yaml` under the `backend-hosting:` namespace, with",
-        "camelCase keys (`backend-hosting:network: {natStrategy: single}`). A stack file states only what differs from",
-        "its environment profile: the values below are what `dev`, `staging` and `prod` get when the stack file says",
-        "nothing (AWS; where the GCP overlay differs, it is noted as *gcp:*). Unknown keys and invalid values fail the",
-        "preview with one line naming the key. Objects merge key by key; lists replace.",
-        "",
-    ]
-
-    def table(title: str, model: type[BaseModel], path: list[str] | None) -> None:
-        lines.extend([f"## {title}", "", (model.__doc__ or "").strip().splitlines()[0], ""])
-        if path is None:
-            lines.extend(["| key | type | default | description |", "|---|---|---|---|"])
-        else:
-            lines.extend(["| key | type | dev | staging | prod | description |", "|---|---|---|---|---|---|"])
-        nested: list[tuple[str, type[BaseModel], list[str] | None]] = []
-        for name, field in model.model_fields.items():
-            key = field.alias or name
-            ann = field.annotation
-            kind = _type(ann)
-            extra = _constraints(field)
-            if extra:
-                kind += f" ({extra})"
-            desc = (field.description or "").replace("|", "\\|")
-            sub = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
-            item = typing.get_args(ann)[0] if typing.get_origin(ann) is list else None
-            if sub is not None:
-                desc = desc or (sub.__doc__ or "").strip().splitlines()[0]
-                desc += f" See [{key}](#{''.join([*(path or []), key]).lower()})."
-                nested.append(("`" + ".".join([*(path or []), key]) + "`", sub,
-                               [*path, name] if path is not None else None))
-            elif isinstance(item, type) and issubclass(item, BaseModel):
-                nested.append(("`" + ".".join([*(path or []), key]) + "[]` items", item, None))
-            if path is None:
-                default = "required" if field.is_required() else _value(field.get_default(call_default_factory=True))
-                lines.append(f"| `{key}` | {kind} | {default} | {desc} |")
-                continue
-            cells = []
-            for env in STACKS:
-                if field.is_required() and not _has_profile_value(path, key, env):
-                    cells.append("required")
-                    continue
-                if sub is not None:
-                    cells.append("(object)")
-                    continue
-                value = _value(_dig(aws[env], [*path, name]))
-                other = _value(_dig(gcp[env], [*path, name]))
-                if other != value and key not in ("cloud", "gcpProject"):
-                    value += f" *gcp:* {other}"
-                cells.append(value)
-            lines.append(f"| `{key}` | {kind} | {' | '.join(cells)} | {desc} |")
-        lines.append("")
-        for sub_title, sub_model, sub_path in nested:
-            table(sub_title, sub_model, sub_path)
-
-    table("Top level", Settings, [])
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _has_profile_value(path: list[str], key: str, env: str) -> bool:
-    from stacks.settings import PROFILES
-
-    cur: Any = PROFILES[env]
-    for p in [*[_alias(path, i) for i in range(len(path))], key]:
-        if not isinstance(cur, dict) or p not in cur:
-            return False
-        cur = cur[p]
-    return True
-
-
-def _alias(path: list[str], i: int) -> str:
-    model: type[BaseModel] = Settings
-    for p in path[:i]:
-        model = model.model_fields[p].annotation  # type: ignore[assignment]
-    field = model.model_fields[path[i]]
-    return field.alias or path[i]
-
-
 def test_settings_doc_is_in_sync(request):
-    text = render_settings_doc()
+    from stacks.settings_doc import render
+
+    text = render()
     if request.config.getoption("--update-inventories", default=False):
         SETTINGS_DOC.write_text(text)
     current = SETTINGS_DOC.read_text() if SETTINGS_DOC.exists() else ""
     assert current == text, ("docs/settings.md is out of date with stacks/settings.py: run "
-                             "`python -m pytest tests/test_stacks.py --update-inventories` and commit the result")
+                             "`python -m stacks.settings_doc` and commit the result")
