@@ -190,6 +190,11 @@ def load_stack_config(project: Project, stack: str, *, require_file: bool = True
             values[full] = decl
     for key, raw in stack_values.items():
         full = _full_key(project.name, str(key))
+        namespace = full.split(":", 1)[0]
+        if namespace != project.name and _near(namespace, project.name):
+            raise InputError(f"{path.name}: config key {key!r}: namespace {namespace!r} is one or two letters off the "
+                             f"project's {project.name!r}, so the program would never read it; write "
+                             f"{project.name}:{full.split(':', 1)[1]}")
         value, is_secret = _redact(raw)
         values[full] = value
         if is_secret:
@@ -199,3 +204,23 @@ def load_stack_config(project: Project, stack: str, *, require_file: bool = True
             raise InputError(f"{path.name}: missing required config {full} (declared in Pulumi.yaml)")
         _check_type(full, values[full], decl, path.name)
     return StackConfig(values=values, secret_keys=sorted(secrets))
+
+
+_PROVIDER_NAMESPACES = frozenset({"aws", "awsx", "aws-native", "gcp", "google-native", "azure", "azure-native",
+                                  "kubernetes", "random", "tls", "docker", "pulumi", "cloudflare", "datadog", "github",
+                                  "command", "eks", "std", "vault", "postgresql", "mysql"})
+
+
+def _near(a: str, b: str) -> bool:
+    """``a`` looks like a typo of ``b``: at most one edit (Levenshtein) from a name of under 8 letters, two from a
+    longer one. Provider namespaces (``aws``, ``gcp``, ``random``, ...) and names under 5 letters never are."""
+    limit = 1 if len(b) < 8 else 2
+    if a in _PROVIDER_NAMESPACES or min(len(a), len(b)) < 5 or abs(len(a) - len(b)) > limit:
+        return False
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a.lower(), 1):
+        cur = [i]
+        for j, cb in enumerate(b.lower(), 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1] <= limit

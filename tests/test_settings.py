@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stacks.settings import CLOUD_PROFILES, PROFILES, AwsSettings, GcpSettings, SettingsError, from_values
+from stacks.settings import CLOUD_PROFILES, AwsSettings, GcpSettings, SettingsError, from_values
 
 BASE = {"environment": "dev", "region": "us-east-1"}
 
