@@ -172,7 +172,8 @@ def test_each_cloud_gets_its_own_model():
     ({"database": {"passwordSecret": "projects/p/secrets/db"}}, "database.passwordSecret does not apply"),
     ({"cache": {"engine": "valkey"}}, "cache.engine = \"valkey\" is invalid"),
     ({"tags": {"Owner": "Payments Team"}}, "GCP labels are lowercase"),
-    ({"region": "us-central"}, "backend-hosting:region = \"us-central\" is invalid: not an GCP region: did you mean 'us-central1'?"),
+    ({"region": "us-central"},
+     "backend-hosting:region = \"us-central\" is invalid: not an GCP region: did you mean 'us-central1'?"),
 ])
 def test_a_setting_that_does_not_apply_to_gcp_is_one_line(values, message):
     with pytest.raises(SettingsError) as info:
@@ -191,14 +192,16 @@ def test_a_setting_that_does_not_apply_to_gcp_is_one_line(values, message):
     # Shapes: what the chosen shape does not have.
     ({"cache": {"nodeType": "cache.t4g.small"}}, "cache.nodeType does not apply: cache.mode is serverless"),
     ({"cache": {"numNodes": 2}}, "cache.numNodes does not apply: cache.mode is serverless"),
-    ({"cache": {"mode": "node", "maxEcpuPerSecond": 2000}}, "cache.maxEcpuPerSecond does not apply: cache.mode is node"),
+    ({"cache": {"mode": "node", "maxEcpuPerSecond": 2000}},
+     "cache.maxEcpuPerSecond does not apply: cache.mode is node"),
     ({"database": {"engine": "aurora-postgresql", "allocatedStorageGb": 50}},
      "database.allocatedStorageGb does not apply: Aurora storage grows by itself"),
     ({"database": {"enabled": False, "instanceClass": "db.t4g.small"}},
      "database.instanceClass does not apply: database.enabled is false"),
     ({"cache": {"enabled": False, "mode": "node"}}, "cache.mode does not apply: cache.enabled is false"),
     ({"service": {"cpu": 1024, "memory": 512}}, "service.memory = 512 is invalid: does not fit cpu 1024"),
-    ({"region": "us-est-1"}, "backend-hosting:region = \"us-est-1\" is invalid: not an AWS region: did you mean 'us-east-1' or 'us-west-1'?"),
+    ({"region": "us-est-1"},
+     "backend-hosting:region = \"us-est-1\" is invalid: not an AWS region: did you mean 'us-east-1' or 'us-west-1'?"),
     ({"region": "moon-base-1"}, "not an AWS region"),
     ({"storage": {"buckets": [{"name": "assets"}, {"name": "assets"}]}},
      "storage.buckets = [{\"name\": \"assets\"}, {\"name\": \"assets\"}] is invalid: bucket 'assets' is listed twice"),
