@@ -91,7 +91,7 @@ def _check_region(value: str, cloud: str) -> str:
         hint = "did you mean " + " or ".join(repr(r) for r in best) + "?"
     else:
         hint = f"one of {', '.join(sorted(known)[:4])}, ... ({len(known)} regions)"
-    raise ValueError(f"not an {cloud.upper()} region: {hint}")
+    raise ValueError(f"not {'an AWS' if cloud == 'aws' else 'a GCP'} region: {hint}")
 
 
 # -- network ------------------------------------------------------------------------------------------------------

@@ -173,7 +173,7 @@ def test_each_cloud_gets_its_own_model():
     ({"cache": {"engine": "valkey"}}, "cache.engine = \"valkey\" is invalid"),
     ({"tags": {"Owner": "Payments Team"}}, "GCP labels are lowercase"),
     ({"region": "us-central"},
-     "backend-hosting:region = \"us-central\" is invalid: not an GCP region: did you mean 'us-central1'?"),
+     "backend-hosting:region = \"us-central\" is invalid: not a GCP region: did you mean 'us-central1'?"),
 ])
 def test_a_setting_that_does_not_apply_to_gcp_is_one_line(values, message):
     with pytest.raises(SettingsError) as info:
