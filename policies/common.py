@@ -55,6 +55,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine_values import SECRET, UNKNOWN_VALUES, is_unknown
+
 __all__ = [
     "ENFORCEMENTS",
     "SECRET_MARKER",
@@ -86,20 +88,8 @@ __all__ = [
 SEVERITIES = ("low", "medium", "high", "critical")
 ENFORCEMENTS = ("advisory", "mandatory", "remediate", "disabled")
 
-# The engine's sentinels for values computed at deploy time (pulumi_policy.proxy; the string one is what
-# review.model.UNKNOWN holds).
-UNKNOWN_VALUES = frozenset({
-    "04da6b54-80e4-46f7-96ec-b56ff0331ba9",  # string
-    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",  # boolean
-    "3eeb2bf0-c639-47a8-9e75-3b44932eb421",  # number
-    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",  # array
-    "030794c1-ac77-496b-92df-f27374a8bd58",  # asset
-    "e48ece36-62e2-4504-bad9-02848725956a",  # archive
-    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",  # object
-})
-
-SECRET_MARKER = "[secret]"
-"""What the offline review puts in place of a secret value (review.model.SECRET)."""
+SECRET_MARKER = SECRET
+"""What the offline review puts in place of a secret value (:data:`engine_values.SECRET`)."""
 
 MIN_WAIVER_WORDS = 10
 POLICIES_DIR = Path(__file__).resolve().parent
@@ -109,22 +99,6 @@ REPO_ROOT = POLICIES_DIR.parent
 # ---------------------------------------------------------------------------------------------------------
 # Value helpers
 # ---------------------------------------------------------------------------------------------------------
-
-def is_unknown(value: Any) -> bool:
-    """True for the engine's "computed at deploy time" sentinels."""
-    return isinstance(value, str) and value in UNKNOWN_VALUES
-
-
-def contains_unknown(value: Any) -> bool:
-    """True if the value or anything inside it is unknown."""
-    if is_unknown(value):
-        return True
-    if isinstance(value, dict):
-        return any(contains_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(contains_unknown(v) for v in value)
-    return False
-
 
 def is_true(value: Any) -> bool:
     """``True``, ``"true"`` (launch templates use strings) or a non-zero number."""
