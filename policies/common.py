@@ -468,6 +468,10 @@ class StackInfo:
     """True in ``python -m review`` (waived findings are reported as waived), False under the Pulumi CLI."""
     extra_policy_names: frozenset[str] = frozenset()
     """Policy names of packs run alongside (third-party packs), which waivers may name."""
+    cost_estimate: Any = None
+    """The stack's monthly estimate (a ``pricing.CostReport``) when the runner has already priced the resources
+    the rules receive (the review prices once and hands it over); None under the Pulumi CLI, where the cost
+    pack's budget rules price the resources themselves."""
 
     def __post_init__(self) -> None:
         self.waivers, self.waiver_problems = parse_waivers(self.setting("waivers"))

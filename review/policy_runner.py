@@ -71,10 +71,10 @@ def graph_resources(graph: Graph) -> list[Res]:
     return out
 
 
-def stack_info(graph: Graph, extra_policy_names: Sequence[str] = ()) -> StackInfo:
-    """What rules know about the stack, offline."""
+def stack_info(graph: Graph, extra_policy_names: Sequence[str] = (), cost_estimate: Any = None) -> StackInfo:
+    """What rules know about the stack, offline (``cost_estimate``: the review's estimate of this graph)."""
     return StackInfo(project=graph.project, stack=graph.stack, config=dict(graph.config), offline=True,
-                     extra_policy_names=frozenset(extra_policy_names))
+                     extra_policy_names=frozenset(extra_policy_names), cost_estimate=cost_estimate)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -394,11 +394,14 @@ def _load_config(policy_config: Mapping[str, Any] | str | Path | None) -> dict[s
 
 def run_policies(graph: Graph, extra_packs: list[Path] | None = None, *,
                  policy_config: Mapping[str, Any] | str | Path | None = None,
-                 packs: Sequence[Pack] | None = None) -> tuple[list[Violation], list[str]]:
+                 packs: Sequence[Pack] | None = None,
+                 cost_estimate: Any = None) -> tuple[list[Violation], list[str]]:
     """Return (violations, names of packs run).
 
     ``policy_config`` maps a pack name to its ``--policy-pack-config`` content (or is a JSON file of that
-    mapping); ``packs`` overrides the discovered in-process packs (tests).
+    mapping); ``packs`` overrides the discovered in-process packs (tests); ``cost_estimate`` is the graph's
+    estimate (``pricing.CostReport``), which the in-process cost pack's budget rules use instead of pricing the
+    stack again.
     """
     config = _load_config(policy_config)
     resources = graph_resources(graph)
@@ -421,7 +424,7 @@ def run_policies(graph: Graph, extra_packs: list[Path] | None = None, *,
         protocol_results.append((name, found))
         extra_names.extend(policy_names)
 
-    stack = stack_info(graph, extra_names)
+    stack = stack_info(graph, extra_names, cost_estimate)
     for pack in ours:
         violations.extend(run_pack(pack, resources, stack, config.get(pack.name)))
         names.append(pack.name)

@@ -3,7 +3,6 @@ against ``budget.monthlyUsd`` from the stack config (``<project>:budget``) or th
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +14,13 @@ from pricing import PROVIDER_PACKAGES, CostReport, CostResource, UsageError, est
 
 CATEGORY = "cost-budget"
 DEFAULT_WARN_FRACTION = 0.8
-USAGE_ENV = "REVIEW_USAGE_FILE"
 
 _USAGE_FILE = {"type": "string", "default": "",
-               "description": "Usage file for usage-based costs; default: $REVIEW_USAGE_FILE, else "
-                              "usage.<stack>.yaml of this repository for its own project, else the built-in "
-                              "defaults."}
+               "description": "Usage file for usage-based costs (absolute, or relative to the pack process's "
+                              "working directory: the pack directory under the CLI); default: the usage file the "
+                              "runner priced with (python -m review: --usage, else usage.<stack>.yaml), else "
+                              "usage.<stack>.yaml beside the project's Pulumi.yaml when the pack runs from the "
+                              "project's checkout, else the built-in defaults."}
 _MONTHLY = {"type": ["number", "null"], "default": None,
             "description": "Monthly budget in USD; default: budget.monthlyUsd of the stack config."}
 _DRIVERS = {"type": "number", "default": 3, "description": "How many of the biggest cost drivers to name."}
@@ -53,10 +53,10 @@ def stack_budget(ctx: Context) -> Budget | None:
 
 
 def usage_path(ctx: Context) -> Path | None:
-    """The usage file the estimate uses: the ``usageFile`` policy config, else ``$REVIEW_USAGE_FILE`` (set by a
-    runner that knows the file, e.g. the review), else ``usage.<stack>.yaml`` at this repository's root when the
-    stack is this repository's project; else None (the built-in defaults)."""
-    given = ctx.config.get("usageFile") or os.environ.get(USAGE_ENV)
+    """The usage file to price with when the rule prices the stack itself: the ``usageFile`` policy config, else
+    ``usage.<stack>.yaml`` at the root of the checkout this pack runs from when the stack is that checkout's
+    project (``policies/<pack>`` of this repository); else None (the built-in defaults)."""
+    given = ctx.config.get("usageFile")
     if given:
         return Path(given)
     stack = ctx.stack.stack
@@ -76,14 +76,14 @@ def _is_own_project(project: str) -> bool:
 
 
 def stack_estimate(index: ResourceIndex, ctx: Context) -> CostReport:
-    """The stack's monthly estimate (computed once per stack analysis and usage file)."""
-    path = usage_path(ctx)
-    cache: dict[Any, CostReport] = index.__dict__.setdefault("_cost_estimates", {})
-    key = str(path)
-    if key not in cache:
-        cache[key] = estimate_resources(cost_resources(index.resources), config=ctx.stack.config, usage_file=path,
-                                        project=ctx.stack.project or None)
-    return cache[key]
+    """The stack's monthly estimate: the runner's (``ctx.stack.cost_estimate``, the review prices once) unless the
+    policy config names its own ``usageFile``; else the resources this rule received, priced here (under the
+    CLI)."""
+    given = ctx.stack.cost_estimate
+    if isinstance(given, CostReport) and not ctx.config.get("usageFile"):
+        return given
+    return estimate_resources(cost_resources(index.resources), config=ctx.stack.config, usage_file=usage_path(ctx),
+                              project=ctx.stack.project or None)
 
 
 def _plain(value: Any) -> Any:
