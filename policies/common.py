@@ -902,10 +902,14 @@ def discover_packs(root: Path = POLICIES_DIR, *, strict: bool = True) -> list[Pa
 
 
 def known_policy_names() -> list[str]:
-    """Policy names of every discovered pack (what a waiver may name)."""
+    """Policy names of every discovered pack (what a waiver may name), and, in a pack packaged on its own
+    (``python -m policies.package``), those of the packs it was packaged with (``policies/policy_names.json``)."""
     names: list[str] = []
     for pack in discover_packs(strict=False):
         names.extend(r.name for r in pack.rules)
+    listed = POLICIES_DIR / "policy_names.json"
+    if listed.is_file():
+        names.extend(str(n) for n in json.loads(listed.read_text(encoding="utf-8")))
     return names
 
 
