@@ -16,8 +16,10 @@ A rule is a plain function decorated with :func:`resource_rule` or :func:`stack_
 Conventions for a pack directory ``policies/<name>/`` (the docs generator and the offline runner discover
 packs this way):
 
-* ``PulumiPolicy.yaml`` (``runtime: python``) and ``__main__.py`` that only does
-  ``from policies.<name> import PACK; PACK.serve()`` after putting the repository root on ``sys.path``;
+* ``PulumiPolicy.yaml`` (``runtime: python``), ``requirements.txt`` (what its code imports from PyPI),
+  ``README.md``, and ``__main__.py`` that only does ``from policies.<name> import PACK; PACK.serve()`` after
+  putting the repository root on ``sys.path`` when it runs from a checkout (a copy made by
+  ``python -m policies.package <name> OUTDIR`` carries the packages it imports beside ``__main__.py``);
 * ``policies/<name>/__init__.py`` exposes ``PACK = Pack(name=..., description=..., rules=[...])``; the rules
   live in importable modules of the package.
 
@@ -79,6 +81,7 @@ __all__ = [
     "parse_json",
     "parse_waivers",
     "resolve_config",
+    "resolve_policy_config",
     "resource_rule",
     "stack_rule",
     "waiver_audit_rule",
@@ -836,32 +839,38 @@ class Pack:
                       description=self.description, display_name=self.display_name)
 
 
-def resolve_config(pack: Pack, user_config: Mapping[str, Any] | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Per policy ``(enforcement level, config properties)`` as the Pulumi CLI resolves them before ``Configure``.
-
-    Start from each policy's default level and its schema defaults, then apply the ``--policy-pack-config``
-    style ``user_config``: ``{"all": "advisory" | {"enforcementLevel": ...}, "<policy>": "disabled" |
-    {"enforcementLevel": ..., "<property>": value}}``.
-    """
+def resolve_policy_config(policy: str, level: str, defaults: Mapping[str, Any],
+                          user_config: Mapping[str, Any] | None = None, *,
+                          label: str | None = None) -> tuple[str, dict[str, Any]]:
+    """One policy's ``(enforcement level, config properties)`` as the Pulumi CLI resolves them before
+    ``Configure``: its default level and schema ``defaults``, then the ``--policy-pack-config`` style
+    ``user_config`` of its pack: ``{"all": "advisory" | {"enforcementLevel": ...}, "<policy>": "disabled" |
+    {"enforcementLevel": ..., "<property>": value}}``. Raises ValueError on an unknown level (naming ``label``,
+    default the policy)."""
     user_config = user_config or {}
-    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    props = dict(defaults)
     all_cfg = user_config.get("all")
     all_level = all_cfg if isinstance(all_cfg, str) else (all_cfg or {}).get("enforcementLevel")
+    if all_level:
+        level = all_level
+    specific = user_config.get(policy)
+    if isinstance(specific, str):
+        level = specific
+    elif isinstance(specific, Mapping):
+        level = specific.get("enforcementLevel", level)
+        props.update({k: v for k, v in specific.items() if k != "enforcementLevel"})
+    if level not in ENFORCEMENTS:
+        raise ValueError(f"policy config for {label or policy}: enforcement level {level!r} is not one of "
+                         f"{ENFORCEMENTS}")
+    return level, props
+
+
+def resolve_config(pack: Pack, user_config: Mapping[str, Any] | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Per policy of the pack, ``(enforcement level, config properties)``: see :func:`resolve_policy_config`."""
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
     for rule in pack.rules:
-        level = rule.enforcement
-        props = rule.defaults
-        if all_level:
-            level = all_level
-        specific = user_config.get(rule.name)
-        if isinstance(specific, str):
-            level = specific
-        elif isinstance(specific, Mapping):
-            level = specific.get("enforcementLevel", level)
-            props.update({k: v for k, v in specific.items() if k != "enforcementLevel"})
-        if level not in ENFORCEMENTS:
-            raise ValueError(f"policy config for {pack.name}/{rule.name}: enforcement level {level!r} is not one "
-                             f"of {ENFORCEMENTS}")
-        out[rule.name] = (level, props)
+        out[rule.name] = resolve_policy_config(rule.name, rule.enforcement, rule.defaults, user_config,
+                                               label=f"{pack.name}/{rule.name}")
     return out
 
 

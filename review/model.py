@@ -44,7 +44,7 @@ class Resource:
         return dig(self.inputs, path, default)
 
     def to_json(self) -> dict[str, Any]:
-        """The DESIGN.md contract shape (unknown values shown as ``(unknown)``)."""
+        """The JSON contract shape (docs/architecture.md; unknown values shown as ``(unknown)``)."""
         return {
             "urn": self.urn,
             "type": self.type,
@@ -150,7 +150,7 @@ class Graph:
 
 @dataclass
 class Violation:
-    """One policy finding, as the review reports it (DESIGN.md ``violations`` entries)."""
+    """One policy finding, as the review reports it (``violations`` of the JSON contract, docs/architecture.md)."""
 
     pack: str
     policy: str
@@ -171,7 +171,7 @@ class Violation:
         return self.enforcement == "mandatory" and not self.waived
 
     def to_json(self) -> dict[str, Any]:
-        """The DESIGN.md contract shape."""
+        """The JSON contract shape (docs/architecture.md)."""
         return {
             "pack": self.pack, "policy": self.policy, "enforcement": self.enforcement, "severity": self.severity,
             "urn": self.urn, "resource_type": self.resource_type, "resource_name": self.resource_name,
