@@ -147,10 +147,6 @@ class Catalog:
         """Regions with rows for a provider (``global`` excluded)."""
         return {p.region for p in self._prices.values() if p.provider == provider and p.region != GLOBAL}
 
-    def covers(self, provider: str, region: str | None) -> bool:
-        """Whether the region has its own rows."""
-        return bool(region) and region in self.regions(provider)
-
 
 @functools.lru_cache(maxsize=1)
 def default_catalog() -> Catalog:
