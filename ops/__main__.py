@@ -41,16 +41,16 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     p = _Parser(prog="python -m ops", description="Operations tooling for the live cloud.")
     sub = p.add_subparsers(dest="area", required=True, parser_class=_Parser)
-    prices = sub.add_parser("prices", help="the price catalog (review/cost/catalog)")
+    prices = sub.add_parser("prices", help="the price catalog (pricing/catalog)")
     psub = prices.add_subparsers(dest="command", required=True, parser_class=_Parser)
     r = psub.add_parser("refresh", help="regenerate AWS catalog rows from the AWS Price List API",
-                        description="Regenerate the AWS rows of review/cost/catalog/aws-REGION.csv for the given "
+                        description="Regenerate the AWS rows of pricing/catalog/aws-REGION.csv for the given "
                                     "services from the AWS Price List API (boto3 pricing client, us-east-1).")
     r.add_argument("--service", action="append", required=True, metavar="SERVICE",
                    help=f"catalog service to refresh (repeatable; 'all' for every one): {', '.join(RECIPES)}")
     r.add_argument("--region", action="append", required=True, metavar="REGION",
                    help="AWS region code, e.g. eu-west-1 or ap-southeast-3 (repeatable)")
-    r.add_argument("--catalog-dir", metavar="DIR", help="catalog directory (default: review/cost/catalog)")
+    r.add_argument("--catalog-dir", metavar="DIR", help="catalog directory (default: pricing/catalog)")
     r.add_argument("--profile", metavar="NAME", help="AWS profile for the pricing API (default: the environment)")
 
     b = sub.add_parser("bootstrap", help="state bucket, GitHub OIDC provider and per-stack deploy roles",
@@ -249,7 +249,7 @@ def main(argv: Sequence[str] | None = None, *, client: Any = None, session: Any 
         return 2
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from review.cost.catalog import CATALOG_DIR
+    from pricing.catalog import CATALOG_DIR
 
     try:
         client = client or pricing_client(args.profile)

@@ -11,7 +11,7 @@ the offer's price dimensions, converted to the catalog unit (e.g. a per-request 
 
 The SKUs fetched are those of the reference region's file (us-east-1), so a new region (say ap-southeast-3,
 Jakarta) gets exactly the SKUs the estimator knows. Refreshed rows replace the same service's rows in
-``review/cost/catalog/aws-<region>.csv`` with ``basis=api``; rows of other services are kept; SKUs the API did not
+``pricing/catalog/aws-<region>.csv`` with ``basis=api``; rows of other services are kept; SKUs the API did not
 return keep their current row (reported), or are absent for a new region (the estimator then says "price not
 found"). Ratios that are not prices (the Multi-AZ multiplier) are copied from the reference region.
 """
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from review.cost.catalog import CATALOG_DIR, FIELDS, Price, parse_rows
+from pricing.catalog import CATALOG_DIR, FIELDS, Price, parse_rows
 
 REFERENCE_REGION = "us-east-1"
 PRICING_ENDPOINT_REGION = "us-east-1"

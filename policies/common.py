@@ -16,8 +16,10 @@ A rule is a plain function decorated with :func:`resource_rule` or :func:`stack_
 Conventions for a pack directory ``policies/<name>/`` (the docs generator and the offline runner discover
 packs this way):
 
-* ``PulumiPolicy.yaml`` (``runtime: python``) and ``__main__.py`` that only does
-  ``from policies.<name> import PACK; PACK.serve()`` after putting the repository root on ``sys.path``;
+* ``PulumiPolicy.yaml`` (``runtime: python``), ``requirements.txt`` (what its code imports from PyPI),
+  ``README.md``, and ``__main__.py`` that only does ``from policies.<name> import PACK; PACK.serve()`` after
+  putting the repository root on ``sys.path`` when it runs from a checkout (a copy made by
+  ``python -m policies.package <name> OUTDIR`` carries the packages it imports beside ``__main__.py``);
 * ``policies/<name>/__init__.py`` exposes ``PACK = Pack(name=..., description=..., rules=[...])``; the rules
   live in importable modules of the package.
 
@@ -55,6 +57,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine_values import SECRET, UNKNOWN_VALUES, is_unknown
+
 __all__ = [
     "ENFORCEMENTS",
     "SECRET_MARKER",
@@ -77,6 +81,7 @@ __all__ = [
     "parse_json",
     "parse_waivers",
     "resolve_config",
+    "resolve_policy_config",
     "resource_rule",
     "stack_rule",
     "waiver_audit_rule",
@@ -86,20 +91,8 @@ __all__ = [
 SEVERITIES = ("low", "medium", "high", "critical")
 ENFORCEMENTS = ("advisory", "mandatory", "remediate", "disabled")
 
-# The engine's sentinels for values computed at deploy time (pulumi_policy.proxy; the string one is what
-# review.model.UNKNOWN holds).
-UNKNOWN_VALUES = frozenset({
-    "04da6b54-80e4-46f7-96ec-b56ff0331ba9",  # string
-    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",  # boolean
-    "3eeb2bf0-c639-47a8-9e75-3b44932eb421",  # number
-    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",  # array
-    "030794c1-ac77-496b-92df-f27374a8bd58",  # asset
-    "e48ece36-62e2-4504-bad9-02848725956a",  # archive
-    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",  # object
-})
-
-SECRET_MARKER = "[secret]"
-"""What the offline review puts in place of a secret value (review.model.SECRET)."""
+SECRET_MARKER = SECRET
+"""What the offline review puts in place of a secret value (:data:`engine_values.SECRET`)."""
 
 MIN_WAIVER_WORDS = 10
 POLICIES_DIR = Path(__file__).resolve().parent
@@ -109,22 +102,6 @@ REPO_ROOT = POLICIES_DIR.parent
 # ---------------------------------------------------------------------------------------------------------
 # Value helpers
 # ---------------------------------------------------------------------------------------------------------
-
-def is_unknown(value: Any) -> bool:
-    """True for the engine's "computed at deploy time" sentinels."""
-    return isinstance(value, str) and value in UNKNOWN_VALUES
-
-
-def contains_unknown(value: Any) -> bool:
-    """True if the value or anything inside it is unknown."""
-    if is_unknown(value):
-        return True
-    if isinstance(value, dict):
-        return any(contains_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(contains_unknown(v) for v in value)
-    return False
-
 
 def is_true(value: Any) -> bool:
     """``True``, ``"true"`` (launch templates use strings) or a non-zero number."""
@@ -494,6 +471,10 @@ class StackInfo:
     """True in ``python -m review`` (waived findings are reported as waived), False under the Pulumi CLI."""
     extra_policy_names: frozenset[str] = frozenset()
     """Policy names of packs run alongside (third-party packs), which waivers may name."""
+    cost_estimate: Any = None
+    """The stack's monthly estimate (a ``pricing.CostReport``) when the runner has already priced the resources
+    the rules receive (the review prices once and hands it over); None under the Pulumi CLI, where the cost
+    pack's budget rules price the resources themselves."""
 
     def __post_init__(self) -> None:
         self.waivers, self.waiver_problems = parse_waivers(self.setting("waivers"))
@@ -858,32 +839,38 @@ class Pack:
                       description=self.description, display_name=self.display_name)
 
 
-def resolve_config(pack: Pack, user_config: Mapping[str, Any] | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Per policy ``(enforcement level, config properties)`` as the Pulumi CLI resolves them before ``Configure``.
-
-    Start from each policy's default level and its schema defaults, then apply the ``--policy-pack-config``
-    style ``user_config``: ``{"all": "advisory" | {"enforcementLevel": ...}, "<policy>": "disabled" |
-    {"enforcementLevel": ..., "<property>": value}}``.
-    """
+def resolve_policy_config(policy: str, level: str, defaults: Mapping[str, Any],
+                          user_config: Mapping[str, Any] | None = None, *,
+                          label: str | None = None) -> tuple[str, dict[str, Any]]:
+    """One policy's ``(enforcement level, config properties)`` as the Pulumi CLI resolves them before
+    ``Configure``: its default level and schema ``defaults``, then the ``--policy-pack-config`` style
+    ``user_config`` of its pack: ``{"all": "advisory" | {"enforcementLevel": ...}, "<policy>": "disabled" |
+    {"enforcementLevel": ..., "<property>": value}}``. Raises ValueError on an unknown level (naming ``label``,
+    default the policy)."""
     user_config = user_config or {}
-    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    props = dict(defaults)
     all_cfg = user_config.get("all")
     all_level = all_cfg if isinstance(all_cfg, str) else (all_cfg or {}).get("enforcementLevel")
+    if all_level:
+        level = all_level
+    specific = user_config.get(policy)
+    if isinstance(specific, str):
+        level = specific
+    elif isinstance(specific, Mapping):
+        level = specific.get("enforcementLevel", level)
+        props.update({k: v for k, v in specific.items() if k != "enforcementLevel"})
+    if level not in ENFORCEMENTS:
+        raise ValueError(f"policy config for {label or policy}: enforcement level {level!r} is not one of "
+                         f"{ENFORCEMENTS}")
+    return level, props
+
+
+def resolve_config(pack: Pack, user_config: Mapping[str, Any] | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Per policy of the pack, ``(enforcement level, config properties)``: see :func:`resolve_policy_config`."""
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
     for rule in pack.rules:
-        level = rule.enforcement
-        props = rule.defaults
-        if all_level:
-            level = all_level
-        specific = user_config.get(rule.name)
-        if isinstance(specific, str):
-            level = specific
-        elif isinstance(specific, Mapping):
-            level = specific.get("enforcementLevel", level)
-            props.update({k: v for k, v in specific.items() if k != "enforcementLevel"})
-        if level not in ENFORCEMENTS:
-            raise ValueError(f"policy config for {pack.name}/{rule.name}: enforcement level {level!r} is not one "
-                             f"of {ENFORCEMENTS}")
-        out[rule.name] = (level, props)
+        out[rule.name] = resolve_policy_config(rule.name, rule.enforcement, rule.defaults, user_config,
+                                               label=f"{pack.name}/{rule.name}")
     return out
 
 
@@ -924,10 +911,14 @@ def discover_packs(root: Path = POLICIES_DIR, *, strict: bool = True) -> list[Pa
 
 
 def known_policy_names() -> list[str]:
-    """Policy names of every discovered pack (what a waiver may name)."""
+    """Policy names of every discovered pack (what a waiver may name), and, in a pack packaged on its own
+    (``python -m policies.package``), those of the packs it was packaged with (``policies/policy_names.json``)."""
     names: list[str] = []
     for pack in discover_packs(strict=False):
         names.extend(r.name for r in pack.rules)
+    listed = POLICIES_DIR / "policy_names.json"
+    if listed.is_file():
+        names.extend(str(n) for n in json.loads(listed.read_text(encoding="utf-8")))
     return names
 
 

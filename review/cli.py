@@ -6,11 +6,9 @@ Exit 0: no mandatory violation. Exit 1: mandatory, unwaived violations. Exit 2: 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from .diff import Diff, base_workdir, checkout, compare, diff_markdown, diff_text
@@ -60,37 +58,22 @@ def review(stack: str, program: Path, *, policy_packs: Sequence[str] = (), polic
     usage_path = Path(usage) if usage else (default_usage if default_usage.exists() else None)
     if usage_path is not None and not usage_path.is_file():
         raise InputError(f"--usage {usage_path}: no such file")
+    # Priced once: the report's cost section and the cost pack's budget rules use the same estimate.
+    estimate = None
+    if cost or policies:
+        from .cost import estimate_graph
+
+        estimate = estimate_graph(graph, usage_path)
     if policies:
         from .policy_runner import run_policies
 
         if policy_config is not None and not Path(policy_config).is_file():
             raise InputError(f"--policy-pack-config {policy_config}: no such file")
-        # The cost pack's budget policy prices the stack with the same usage file as the report below.
-        with _env("REVIEW_USAGE_FILE", str(usage_path) if usage_path else None):
-            report.violations, report.policies_run = run_policies(
-                graph, extra_packs=[Path(p) for p in policy_packs], policy_config=policy_config)
+        report.violations, report.policies_run = run_policies(
+            graph, extra_packs=[Path(p) for p in policy_packs], policy_config=policy_config, cost_estimate=estimate)
     if cost:
-        from .cost import estimate_graph
-
-        report.cost = estimate_graph(graph, usage_path)
+        report.cost = estimate
     return report
-
-
-@contextlib.contextmanager
-def _env(name: str, value: str | None) -> Iterator[None]:
-    """Set (or unset) an environment variable for the duration of a block."""
-    old = os.environ.get(name)
-    if value is None:
-        os.environ.pop(name, None)
-    else:
-        os.environ[name] = value
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old
 
 
 def close_event_loops() -> None:

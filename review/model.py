@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-"""The engine's sentinel for a value computed at deploy time (what a policy pack receives in preview)."""
+from engine_values import MISSING, SECRET, UNKNOWN, dig
+from pricing.report import CostComponent, CostReport, ResourceCost
 
-SECRET = "[secret]"
-"""What a secret input or config value is replaced with; the real value is never read or printed."""
-
-MISSING: Any = object()
-"""What :func:`dig` returns for an absent path when no default is given."""
-
-
-def dig(value: Any, path: str, default: Any = MISSING) -> Any:
-    """The value at a dotted path of dicts and lists (``"rules.0.status"``); ``default`` when absent."""
-    cur = value
-    for part in path.split("."):
-        if isinstance(cur, dict) and part in cur:
-            cur = cur[part]
-        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
-            cur = cur[int(part)]
-        else:
-            return default
-    return cur
+__all__ = [
+    "MISSING", "SECRET", "UNKNOWN", "CostComponent", "CostReport", "Graph", "Resource", "ResourceCost", "Violation",
+    "dig", "display_value",
+]
 
 
 @dataclass
@@ -58,7 +44,7 @@ class Resource:
         return dig(self.inputs, path, default)
 
     def to_json(self) -> dict[str, Any]:
-        """The DESIGN.md contract shape (unknown values shown as ``(unknown)``)."""
+        """The JSON contract shape (docs/architecture.md; unknown values shown as ``(unknown)``)."""
         return {
             "urn": self.urn,
             "type": self.type,
@@ -162,20 +148,9 @@ class Graph:
         return self.config.get(full, default)
 
 
-def walk(value: Any) -> Iterable[Any]:
-    """Every scalar, dict and list inside a value, depth first."""
-    yield value
-    if isinstance(value, dict):
-        for v in value.values():
-            yield from walk(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from walk(v)
-
-
 @dataclass
 class Violation:
-    """One policy finding, as the review reports it (DESIGN.md ``violations`` entries)."""
+    """One policy finding, as the review reports it (``violations`` of the JSON contract, docs/architecture.md)."""
 
     pack: str
     policy: str
@@ -196,94 +171,10 @@ class Violation:
         return self.enforcement == "mandatory" and not self.waived
 
     def to_json(self) -> dict[str, Any]:
-        """The DESIGN.md contract shape."""
+        """The JSON contract shape (docs/architecture.md)."""
         return {
             "pack": self.pack, "policy": self.policy, "enforcement": self.enforcement, "severity": self.severity,
             "urn": self.urn, "resource_type": self.resource_type, "resource_name": self.resource_name,
             "message": self.message, "remediation": self.remediation, "waived": self.waived,
             "waiver_reason": self.waiver_reason,
         }
-
-
-@dataclass
-class CostComponent:
-    """One priced line of a resource: quantity x unit price per month."""
-
-    name: str
-    quantity: float
-    unit: str
-    unit_price: float
-    monthly: float
-    usage_based: bool = False
-    """The quantity came from the usage file (or its defaults), not from the resource's settings."""
-    sku: str = ""
-    """The catalog row priced, ``provider/region/service/sku``."""
-    basis: str = ""
-    """How the catalog figure was obtained: quoted, api, proxy or derived (see docs/cost.md)."""
-
-    def to_json(self) -> dict[str, Any]:
-        """Contract shape."""
-        return {"name": self.name, "quantity": self.quantity, "unit": self.unit, "unit_price": self.unit_price,
-                "monthly": round(self.monthly, 2), "usage_based": self.usage_based, "sku": self.sku,
-                "basis": self.basis}
-
-
-@dataclass
-class ResourceCost:
-    """The monthly cost of one resource."""
-
-    urn: str
-    type: str
-    name: str
-    components: list[CostComponent]
-    not_found: list[str] = field(default_factory=list)
-    """Components whose price is missing for the resource's region ("price not found")."""
-    region: str | None = None
-    """The region the resource was priced in."""
-
-    @property
-    def monthly(self) -> float:
-        """Sum of the components."""
-        return sum(c.monthly for c in self.components)
-
-    def to_json(self) -> dict[str, Any]:
-        """Contract shape."""
-        return {"urn": self.urn, "type": self.type, "name": self.name, "region": self.region,
-                "monthly": round(self.monthly, 2), "components": [c.to_json() for c in self.components],
-                "price_not_found": self.not_found}
-
-
-@dataclass
-class CostReport:
-    """The stack's monthly estimate."""
-
-    currency: str = "USD"
-    resources: list[ResourceCost] = field(default_factory=list)
-    unpriced: list[dict[str, str]] = field(default_factory=list)
-    """Resources of types the estimator does not know: ``{"urn", "type", "name", "reason"}``."""
-    free: int = 0
-    """Resources known to cost nothing (VPCs, subnets, security groups, IAM...)."""
-    usage_file: str | None = None
-    """The usage file usage-based quantities came from (None: the built-in defaults)."""
-    notes: list[str] = field(default_factory=list)
-    """Remarks on the estimate, e.g. usage-file entries that match no resource."""
-
-    @property
-    def monthly_total(self) -> float:
-        """Sum over resources."""
-        return sum(r.monthly for r in self.resources)
-
-    @property
-    def price_not_found(self) -> list[str]:
-        """Every component whose price is missing, as ``resource: component``."""
-        return [f"{r.name}: {m}" for r in self.resources for m in r.not_found]
-
-    def drivers(self, n: int = 3) -> list[ResourceCost]:
-        """The ``n`` most expensive resources."""
-        return sorted(self.resources, key=lambda r: -r.monthly)[:n]
-
-    def to_json(self) -> dict[str, Any]:
-        """Contract shape."""
-        return {"currency": self.currency, "monthly_total": round(self.monthly_total, 2),
-                "resources": [r.to_json() for r in self.resources], "unpriced": self.unpriced,
-                "free_resources": self.free, "usage_file": self.usage_file, "notes": self.notes}

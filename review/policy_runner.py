@@ -38,6 +38,7 @@ from policies.common import (  # noqa: E402
     discover_packs,
     pack_dirs,
     resolve_config,
+    resolve_policy_config,
 )
 
 from .model import Graph, Violation  # noqa: E402
@@ -71,10 +72,10 @@ def graph_resources(graph: Graph) -> list[Res]:
     return out
 
 
-def stack_info(graph: Graph, extra_policy_names: Sequence[str] = ()) -> StackInfo:
-    """What rules know about the stack, offline."""
+def stack_info(graph: Graph, extra_policy_names: Sequence[str] = (), cost_estimate: Any = None) -> StackInfo:
+    """What rules know about the stack, offline (``cost_estimate``: the review's estimate of this graph)."""
     return StackInfo(project=graph.project, stack=graph.stack, config=dict(graph.config), offline=True,
-                     extra_policy_names=frozenset(extra_policy_names))
+                     extra_policy_names=frozenset(extra_policy_names), cost_estimate=cost_estimate)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -119,8 +120,12 @@ def _violation(pack: Pack, rule: Rule, level: str, message: str, res: Res | None
 
 def run_pack(pack: Pack, resources: Sequence[Res], stack: StackInfo,
              user_config: Mapping[str, Any] | None = None) -> list[Violation]:
-    """Run one of our packs in-process over the resources."""
-    plan = _Plan(pack, resolve_config(pack, user_config))
+    """Run one of our packs in-process over the resources (a bad enforcement level: :class:`InputError`)."""
+    try:
+        resolved = resolve_config(pack, user_config)
+    except ValueError as exc:
+        raise InputError(f"--policy-pack-config: {exc}") from None
+    plan = _Plan(pack, resolved)
     out: list[Violation] = []
     contexts = {r.name: Context(r, plan.resolved[r.name][1], stack) for r in plan.resource_rules}
     for res in resources:
@@ -296,23 +301,16 @@ def configure_request(info: Any, user_config: Mapping[str, Any] | None) -> Any:
     from google.protobuf import json_format
     from pulumi.runtime.proto import analyzer_pb2
 
-    user_config = user_config or {}
     levels = {v: k for k, v in ENFORCEMENT_NAMES.items()}
-    all_cfg = user_config.get("all")
-    all_level = all_cfg if isinstance(all_cfg, str) else (all_cfg or {}).get("enforcementLevel")
     policy_config = {}
     for p in info.policies:
-        level = ENFORCEMENT_NAMES.get(p.enforcementLevel, "advisory")
         schema = json_format.MessageToDict(p.configSchema.properties) if p.HasField("configSchema") else {}
-        props = {k: v["default"] for k, v in schema.items() if isinstance(v, dict) and "default" in v}
-        if all_level:
-            level = all_level
-        specific = user_config.get(p.name)
-        if isinstance(specific, str):
-            level = specific
-        elif isinstance(specific, Mapping):
-            level = specific.get("enforcementLevel", level)
-            props.update({k: v for k, v in specific.items() if k != "enforcementLevel"})
+        defaults = {k: v["default"] for k, v in schema.items() if isinstance(v, dict) and "default" in v}
+        try:
+            level, props = resolve_policy_config(p.name, ENFORCEMENT_NAMES.get(p.enforcementLevel, "advisory"),
+                                                 defaults, user_config)
+        except ValueError as exc:
+            raise InputError(f"--policy-pack-config: {exc}") from None
         policy_config[p.name] = analyzer_pb2.PolicyConfig(enforcementLevel=levels[level], properties=_struct(props))
     return analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=policy_config)
 
@@ -394,11 +392,14 @@ def _load_config(policy_config: Mapping[str, Any] | str | Path | None) -> dict[s
 
 def run_policies(graph: Graph, extra_packs: list[Path] | None = None, *,
                  policy_config: Mapping[str, Any] | str | Path | None = None,
-                 packs: Sequence[Pack] | None = None) -> tuple[list[Violation], list[str]]:
+                 packs: Sequence[Pack] | None = None,
+                 cost_estimate: Any = None) -> tuple[list[Violation], list[str]]:
     """Return (violations, names of packs run).
 
     ``policy_config`` maps a pack name to its ``--policy-pack-config`` content (or is a JSON file of that
-    mapping); ``packs`` overrides the discovered in-process packs (tests).
+    mapping); ``packs`` overrides the discovered in-process packs (tests); ``cost_estimate`` is the graph's
+    estimate (``pricing.CostReport``), which the in-process cost pack's budget rules use instead of pricing the
+    stack again.
     """
     config = _load_config(policy_config)
     resources = graph_resources(graph)
@@ -421,7 +422,7 @@ def run_policies(graph: Graph, extra_packs: list[Path] | None = None, *,
         protocol_results.append((name, found))
         extra_names.extend(policy_names)
 
-    stack = stack_info(graph, extra_names)
+    stack = stack_info(graph, extra_names, cost_estimate)
     for pack in ours:
         violations.extend(run_pack(pack, resources, stack, config.get(pack.name)))
         names.append(pack.name)

@@ -61,7 +61,7 @@ class Report:
         return 1 if any(v.blocking for v in self.violations) else 0
 
     def to_json(self) -> dict[str, Any]:
-        """The DESIGN.md contract."""
+        """The JSON contract (docs/architecture.md)."""
         g = self.graph
         return {
             "project": g.project,
@@ -204,7 +204,7 @@ def cost_text(cost: CostReport) -> str:
 
 
 def render_json(report: Report) -> str:
-    """The DESIGN.md contract, pretty-printed."""
+    """The JSON contract (docs/architecture.md), pretty-printed."""
     return json.dumps(report.to_json(), indent=2, sort_keys=False, default=str)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from review.cost.catalog import BASES, CATALOG_DIR, FIELDS, UNITS, Catalog, CatalogError, default_catalog, parse_rows
+from pricing.catalog import BASES, CATALOG_DIR, FIELDS, UNITS, Catalog, CatalogError, default_catalog, parse_rows
 
 REFERENCE = {"aws": "us-east-1", "gcp": "us-central1"}
 COVERED = {"aws": {"us-east-1", "eu-west-1"}, "gcp": {"us-central1"}}

@@ -1,6 +1,6 @@
 """The estimator against hand-computed figures, resource by resource and for a whole small stack.
 
-Prices used (us-east-1 rows of review/cost/catalog): Fargate ARM 0.03238/vCPU-h and 0.00356/GB-h, x86 0.04048 and
+Prices used (us-east-1 rows of pricing/catalog): Fargate ARM 0.03238/vCPU-h and 0.00356/GB-h, x86 0.04048 and
 0.004445; ALB 0.0225/h, LCU 0.008/h; public IPv4 0.005/h; NAT 0.045/h and 0.045/GB; RDS db.t4g.micro 0.016/h,
 db.m7g.large 0.168/h, gp3 0.115/GB-month, Multi-AZ x2; cache.t4g.micro 0.016/h; ... 730 hours a month.
 """
@@ -12,9 +12,9 @@ import pulumi_aws as aws
 import pulumi_gcp as gcp
 import pytest
 
+from pricing import CostReport
 from review.cost import estimate_graph
 from review.engine import run_callable
-from review.model import CostReport
 
 H = 730
 
@@ -336,7 +336,7 @@ def test_gcp_resources() -> None:
 
 
 def test_values_unknown_in_preview_fall_back_to_stated_assumptions() -> None:
-    from review.cost import CostResource, estimate
+    from pricing import CostResource, estimate
 
     unknown_list, unknown_n = "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2", "3eeb2bf0-c639-47a8-9e75-3b44932eb421"
     alb = CostResource(urn="urn:alb", type="aws:lb/loadBalancer:LoadBalancer", name="alb",

@@ -2,7 +2,7 @@
 instances, Memorystore M2-M5 and read replicas, Cloud KMS, Artifact Registry, Cloud Armor, static external
 addresses, Cloud Monitoring alerting) and the "first 5 forwarding rules" bundle.
 
-Prices used (rows of review/cost/catalog/gcp-*.csv): Cloud Run request-based 0.000024/vCPU-s and 0.0000025/GiB-s,
+Prices used (rows of pricing/catalog/gcp-*.csv): Cloud Run request-based 0.000024/vCPU-s and 0.0000025/GiB-s,
 idle minimum instances 0.0000025/vCPU-s and 0.0000025/GiB-s, instance-based CPU 0.000018/vCPU-s, requests 0.40/1M;
 Memorystore basic/standard M2 0.027/0.054, M3 0.023/0.046, M4 0.019/0.035, M5 0.016/0.030 per GB-hour; KMS
 software key version 0.06/month, operations 0.03/10k; Artifact Registry 0.10/GB-month; external IPv4 used by
@@ -16,11 +16,11 @@ from __future__ import annotations
 import pulumi_gcp as gcp
 import pytest
 
-from review.cost import CostResource, estimate, estimate_graph
-from review.cost.catalog import default_catalog
-from review.cost.usage import parse_usage
+from pricing import CostReport, CostResource, estimate
+from pricing.catalog import default_catalog
+from pricing.usage import parse_usage
+from review.cost import estimate_graph
 from review.engine import run_callable
-from review.model import CostReport
 
 H = 730
 S = 730 * 3600

@@ -301,7 +301,9 @@ def test_budget_uses_the_usage_file(tmp_path) -> None:
 
 
 def test_the_budget_estimate_is_the_reviews_estimate() -> None:
-    from review.cost import estimate_graph, estimate_rule_resources
+    from policies.cost.rules_budget import cost_resources
+    from pricing import estimate_resources
+    from review.cost import estimate_graph
 
     def program() -> None:
         _alb()
@@ -310,7 +312,7 @@ def test_the_budget_estimate_is_the_reviews_estimate() -> None:
                          opts=pulumi.ResourceOptions(provider=eu))
 
     graph = run_callable(program, project=PROJECT, config={"aws:region": "us-east-1"})
-    policy = estimate_rule_resources(_res(graph), config=graph.config, project=PROJECT)
+    policy = estimate_resources(cost_resources(_res(graph)), config=graph.config, project=PROJECT)
     review = estimate_graph(graph)
     assert policy.to_json() == review.to_json()
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from pricing import CostReport
 from review import engine
 from review.cli import main as review_main
 from review.cost import estimate_graph
-from review.model import CostReport
 
 REPO = Path(__file__).resolve().parent.parent
 

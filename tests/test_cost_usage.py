@@ -7,8 +7,9 @@ from pathlib import Path
 import pulumi_aws as aws
 import pytest
 
-from review.cost import UsageError, estimate_graph, load_usage
-from review.cost.usage import USAGE_MODELS, LogGroupUsage, defaults_markdown, parse_usage
+from pricing import UsageError, load_usage
+from pricing.usage import USAGE_MODELS, LogGroupUsage, defaults_markdown, parse_usage
+from review.cost import estimate_graph
 from review.engine import run_callable
 from review.project import InputError
 
@@ -44,7 +45,9 @@ def test_invalid_usage_files_fail_with_one_clear_line(tmp_path: Path, text: str,
         load_usage(path)
     message = str(info.value)
     assert "\n" not in message and message.startswith(str(path))
-    assert isinstance(info.value, InputError)  # the review exits 2 on it
+    graph = run_callable(lambda: aws.kms.Key("key"), config={"aws:region": "us-east-1"})
+    with pytest.raises(InputError, match=error):  # the review reports it as bad input: one line, exit 2
+        estimate_graph(graph, path)
 
 
 def test_a_missing_file_is_one_line(tmp_path: Path) -> None:
@@ -55,7 +58,7 @@ def test_a_missing_file_is_one_line(tmp_path: Path) -> None:
 def test_an_override_key_that_fits_none_of_the_matched_resources(tmp_path: Path) -> None:
     path = _write(tmp_path, "resource_usage:\n  key:\n    monthly_ingested_gb: 5\n")
     graph = run_callable(lambda: aws.kms.Key("key"), config={"aws:region": "us-east-1"})
-    with pytest.raises(UsageError, match=r"resource_usage.key.monthly_ingested_gb: not a usage key of "
+    with pytest.raises(InputError, match=r"resource_usage.key.monthly_ingested_gb: not a usage key of "
                                          r"aws:kms/key:Key \(allowed: monthly_requests\)"):
         estimate_graph(graph, path)
 

@@ -17,7 +17,7 @@ from botocore.stub import Stubber
 
 from ops.__main__ import main
 from ops.prices import on_demand_price, refresh
-from review.cost.catalog import CATALOG_DIR, Catalog, parse_rows
+from pricing.catalog import CATALOG_DIR, Catalog, parse_rows
 
 DATE = "2026-08-01T00:00:00Z"
 

@@ -3,7 +3,7 @@
 Rules live in importable modules (``rules_sizing``, ``rules_topology``, ``rules_budget``); ``__main__`` only
 serves :data:`PACK`. Environment-aware rules read the environment through the shared framework
 (:mod:`policies.common`); every limit is policy config (``--policy-pack-config``) keyed by environment.
-The budget rules price the resources they receive with the review's estimator (:mod:`review.cost`).
+The budget rules price the resources they receive with :mod:`pricing` (the estimator the review uses).
 """
 
 from __future__ import annotations

@@ -1,26 +1,26 @@
-"""The monthly budget gate: the stack's estimate (the review's estimator, on the resources the pack receives)
+"""The monthly budget gate: the stack's estimate (the :mod:`pricing` estimator, on the resources the pack receives)
 against ``budget.monthlyUsd`` from the stack config (``<project>:budget``) or the policy config."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine_values import SECRET
 from policies.common import REPO_ROOT, Context, Res, ResourceIndex, stack_rule
-from review.cost import UsageError, estimate_rule_resources
-from review.model import CostReport
+from pricing import PROVIDER_PACKAGES, CostReport, CostResource, UsageError, estimate_resources
 
 CATEGORY = "cost-budget"
 DEFAULT_WARN_FRACTION = 0.8
-USAGE_ENV = "REVIEW_USAGE_FILE"
 
 _USAGE_FILE = {"type": "string", "default": "",
-               "description": "Usage file for usage-based costs; default: $REVIEW_USAGE_FILE, else "
-                              "usage.<stack>.yaml of this repository for its own project, else the built-in "
-                              "defaults."}
+               "description": "Usage file for usage-based costs (absolute, or relative to the pack process's "
+                              "working directory: the pack directory under the CLI); default: the usage file the "
+                              "runner priced with (python -m review: --usage, else usage.<stack>.yaml), else "
+                              "usage.<stack>.yaml beside the project's Pulumi.yaml when the pack runs from the "
+                              "project's checkout, else the built-in defaults."}
 _MONTHLY = {"type": ["number", "null"], "default": None,
             "description": "Monthly budget in USD; default: budget.monthlyUsd of the stack config."}
 _DRIVERS = {"type": "number", "default": 3, "description": "How many of the biggest cost drivers to name."}
@@ -53,10 +53,10 @@ def stack_budget(ctx: Context) -> Budget | None:
 
 
 def usage_path(ctx: Context) -> Path | None:
-    """The usage file the estimate uses: the ``usageFile`` policy config, else ``$REVIEW_USAGE_FILE`` (set by a
-    runner that knows the file, e.g. the review), else ``usage.<stack>.yaml`` at this repository's root when the
-    stack is this repository's project; else None (the built-in defaults)."""
-    given = ctx.config.get("usageFile") or os.environ.get(USAGE_ENV)
+    """The usage file to price with when the rule prices the stack itself: the ``usageFile`` policy config, else
+    ``usage.<stack>.yaml`` at the root of the checkout this pack runs from when the stack is that checkout's
+    project (``policies/<pack>`` of this repository); else None (the built-in defaults)."""
+    given = ctx.config.get("usageFile")
     if given:
         return Path(given)
     stack = ctx.stack.stack
@@ -76,14 +76,40 @@ def _is_own_project(project: str) -> bool:
 
 
 def stack_estimate(index: ResourceIndex, ctx: Context) -> CostReport:
-    """The stack's monthly estimate (computed once per stack analysis and usage file)."""
-    path = usage_path(ctx)
-    cache: dict[Any, CostReport] = index.__dict__.setdefault("_cost_estimates", {})
-    key = str(path)
-    if key not in cache:
-        cache[key] = estimate_rule_resources(index.resources, config=ctx.stack.config, usage_file=path,
-                                             project=ctx.stack.project or None)
-    return cache[key]
+    """The stack's monthly estimate: the runner's (``ctx.stack.cost_estimate``, the review prices once) unless the
+    policy config names its own ``usageFile``; else the resources this rule received, priced here (under the
+    CLI)."""
+    given = ctx.stack.cost_estimate
+    if isinstance(given, CostReport) and not ctx.config.get("usageFile"):
+        return given
+    return estimate_resources(cost_resources(index.resources), config=ctx.stack.config, usage_file=usage_path(ctx),
+                              project=ctx.stack.project or None)
+
+
+def _plain(value: Any) -> Any:
+    """Policy props may carry secrets as wrapper objects: keep plain values only (unknowns stay sentinels)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return SECRET
+
+
+def cost_resources(resources: Iterable[Res]) -> list[CostResource]:
+    """The estimator's views of a stack rule's resources (under the CLI and offline alike)."""
+    out = []
+    for r in resources:
+        custom = (r.type.split(":", 1)[0] in PROVIDER_PACKAGES or r.provider_urn is not None) and \
+            not r.type.startswith("pulumi:")
+        out.append(CostResource(
+            urn=r.urn, type=r.type, name=r.name, inputs=_plain(dict(r.props or {})), custom=custom,
+            parent=r.parent, provider_inputs=_plain(dict(r.provider_props)) if r.provider_props else None,
+            property_dependencies={k: list(v) for k, v in (r.prop_deps or {}).items()},
+            dependencies=list(r.deps or []),
+        ))
+    return out
 
 
 def drivers_text(report: CostReport, n: int) -> str:
@@ -107,8 +133,8 @@ def _estimate_or_error(index: ResourceIndex, ctx: Context) -> tuple[CostReport |
 
 @stack_rule(
     "budget-not-exceeded", severity="high", category=CATEGORY,
-    description="The stack's estimated monthly cost (the review's estimator, usage-based lines from the usage file) "
-                "does not exceed budget.monthlyUsd; the message names the biggest cost drivers.",
+    description="The stack's estimated monthly cost (the pricing estimator the review uses, usage-based lines "
+                "from the usage file) does not exceed budget.monthlyUsd; the message names the biggest cost drivers.",
     remediation="Shrink the biggest cost drivers (see the message and the review's cost section) or raise "
                 "budget.monthlyUsd in Pulumi.<stack>.yaml after review.",
     config={"monthlyUsd": _MONTHLY, "usageFile": _USAGE_FILE, "topDrivers": _DRIVERS})
@@ -156,8 +182,9 @@ def budget_warning(index: ResourceIndex, ctx: Context) -> Iterator[tuple[Res | N
     "cost-estimate-complete", severity="low", category=CATEGORY, enforcement="advisory",
     description="Every resource of the stack is priced: no resource type without pricing and no component "
                 "whose price is missing for the region (so the budget gate sees the whole bill).",
-    remediation="Add the missing prices to review/cost/catalog (python -m ops prices refresh --region ...) or a "
-                "pricing rule for the type in review/cost; until then, budget for the listed items by hand.",
+    remediation="Add the missing prices to pricing/catalog (python -m ops prices refresh --region ...) or a "
+                "pricing rule for the type in pricing/aws.py or pricing/gcp.py; until then, budget for the listed "
+                "items by hand.",
     config={"usageFile": _USAGE_FILE})
 def cost_estimate_complete(index: ResourceIndex, ctx: Context) -> Iterator[tuple[Res | None, str]]:
     report, error = _estimate_or_error(index, ctx)

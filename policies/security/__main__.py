@@ -1,14 +1,17 @@
-"""Entry point the Pulumi CLI runs (``pulumi preview --policy-pack policies/security``): serve the pack.
+"""Entry point the Pulumi CLI runs (``pulumi preview --policy-pack policies/security``): serve the pack (never returns).
 
-The CLI starts this file from the pack directory; the rules live in the repository's ``policies`` package, two
-levels up, which is put on ``sys.path`` first. ``serve()`` prints the gRPC port and never returns.
+The pack's code imports ``policies.common`` and ``engine_values``. In a packaged copy
+(``python -m policies.package security OUTDIR``, see README.md) they sit beside this file, which the CLI's runner
+puts first on ``sys.path``; in this repository's checkout they are two levels up.
 """
 
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
+_HERE = Path(__file__).resolve().parent
+if not (_HERE / "policies" / "common.py").is_file():  # a checkout: policies/security/__main__.py
+    sys.path.insert(0, str(_HERE.parent.parent))
 
-from policies.security import PACK
+from policies.security import PACK  # noqa: E402
 
 PACK.serve()

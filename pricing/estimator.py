@@ -1,7 +1,8 @@
-"""The estimator: price a set of resources (from a review graph or a policy pack's stack) per month.
+"""The estimator: price a set of resources per month.
 
-One implementation for both callers: :func:`estimate_graph` (the review) and the cost pack's budget policy both
-turn what they have into :class:`CostResource` views and call :func:`estimate`.
+One implementation for every caller: the review (``review.cost.estimate_graph``) and the cost pack's budget
+rules (``policies.cost.rules_budget``) turn what they have into :class:`CostResource` views and call
+:func:`estimate`.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import UNKNOWN, CostComponent, CostReport, ResourceCost, dig
+from engine_values import UNKNOWN_VALUES, dig
+
 from .catalog import Catalog, Price, default_catalog
+from .report import CostComponent, CostReport, ResourceCost
 from .usage import Usage
 
 HOURS_PER_MONTH = 730
@@ -19,14 +22,6 @@ HOURS_PER_MONTH = 730
 
 PROVIDER_PACKAGES = ("aws", "gcp")
 """Packages whose resources the estimator prices (others are listed as unpriced)."""
-
-UNKNOWNS = frozenset({
-    UNKNOWN,  # string (what the review's graph holds)
-    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7", "3eeb2bf0-c639-47a8-9e75-3b44932eb421",  # boolean, number
-    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2", "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",  # array, object
-    "030794c1-ac77-496b-92df-f27374a8bd58", "e48ece36-62e2-4504-bad9-02848725956a",  # asset, archive
-})
-"""The engine's sentinels for values computed at deploy time (a policy pack under the CLI sees all of them)."""
 
 REMOTE_COMPONENT_PACKAGES = ("awsx", "eks", "aws-apigateway", "aws-static-website", "google-cloud-static-website")
 """Multi-language component packages: under mocks they arrive without children, so what they create is unseen."""
@@ -63,12 +58,12 @@ class CostResource:
     def get(self, path: str, default: Any = None) -> Any:
         """An input by dotted path; unknown values count as absent."""
         cur = dig(self.inputs, path, None)
-        return default if cur is None or (isinstance(cur, str) and cur in UNKNOWNS) else cur
+        return default if cur is None or (isinstance(cur, str) and cur in UNKNOWN_VALUES) else cur
 
 
 def num(value: Any, default: float | None = None) -> float | None:
     """A number from an engine value (numbers arrive as floats, some as strings); unknown -> default."""
-    if isinstance(value, bool) or value is None or (isinstance(value, str) and value in UNKNOWNS):
+    if isinstance(value, bool) or value is None or (isinstance(value, str) and value in UNKNOWN_VALUES):
         return default
     if isinstance(value, (int, float)):
         return float(value)
@@ -149,10 +144,6 @@ class Pricing:
         """Resources of ``type_`` whose input ``prop`` depends on this resource."""
         return [r for r in self.est.by_type.get(type_, []) if self.res.urn in r.property_dependencies.get(prop, [])]
 
-    def siblings(self, type_: str) -> list[CostResource]:
-        """Resources of ``type_`` with the same parent."""
-        return [r for r in self.est.by_type.get(type_, []) if r.parent == self.res.parent]
-
     def hours(self) -> float:
         """Hours in the month."""
         return HOURS_PER_MONTH
@@ -210,11 +201,11 @@ class Estimator:
         provider = res.package
         for key in ("region", "location") if provider == "gcp" else ("region",):
             val = res.inputs.get(key)
-            if isinstance(val, str) and val and val not in UNKNOWNS:
+            if isinstance(val, str) and val and val not in UNKNOWN_VALUES:
                 return val.lower()
         if res.provider_inputs:
             val = res.provider_inputs.get("region")
-            if isinstance(val, str) and val and val not in UNKNOWNS:
+            if isinstance(val, str) and val and val not in UNKNOWN_VALUES:
                 return val
         keys = [f"{provider}:region"]
         if self.project:

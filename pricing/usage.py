@@ -28,11 +28,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..project import InputError
 
-
-class UsageError(InputError):
-    """A usage file is invalid; one line naming the file, the key and what is allowed (exit 2)."""
+class UsageError(ValueError):
+    """A usage file is invalid: one line naming the file, the key and what is allowed (the review exits 2)."""
 
 
 class _Usage(BaseModel):

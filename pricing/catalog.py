@@ -1,6 +1,6 @@
 """The price catalog: on-demand USD prices per provider, region, service and SKU, each with its source and date.
 
-The data lives in ``review/cost/catalog/<provider>-<region>.csv`` (one file per provider and region, plus
+The data lives in ``pricing/catalog/<provider>-<region>.csv`` (one file per provider and region, plus
 ``<provider>-global.csv`` for prices that do not depend on a region, e.g. Route 53 hosted zones). Columns:
 
 ``provider, region, service, sku, description, unit, usd, basis, source, source_date``
@@ -146,14 +146,6 @@ class Catalog:
     def regions(self, provider: str) -> set[str]:
         """Regions with rows for a provider (``global`` excluded)."""
         return {p.region for p in self._prices.values() if p.provider == provider and p.region != GLOBAL}
-
-    def skus(self, provider: str, region: str) -> set[tuple[str, str]]:
-        """(service, sku) pairs with a row for exactly this region."""
-        return {(p.service, p.sku) for p in self._prices.values() if p.provider == provider and p.region == region}
-
-    def covers(self, provider: str, region: str | None) -> bool:
-        """Whether the region has its own rows."""
-        return bool(region) and region in self.regions(provider)
 
 
 @functools.lru_cache(maxsize=1)

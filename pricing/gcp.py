@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..model import CostComponent
 from .estimator import CostResource, Free, Pricing, free, num, pricer, truthy
+from .report import CostComponent
 
 SECONDS_PER_MONTH = 730 * 3600
 ALERT_SERIES_PER_CONDITION = 730 * 120

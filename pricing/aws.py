@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .estimator import UNKNOWNS, Free, Pricing, free, num, pricer, truthy
+from engine_values import UNKNOWN_VALUES
+
+from .estimator import Free, Pricing, free, num, pricer, truthy
 
 # --------------------------------------------------------------------------------------------------------------
 # Known-free types: no charge of their own (what they cause is priced on the resource that bills it).
@@ -558,7 +560,7 @@ def web_acl(p: Pricing) -> None:
 
 
 def _count_json_rules(value: Any) -> int:
-    if isinstance(value, str) and value not in UNKNOWNS:
+    if isinstance(value, str) and value not in UNKNOWN_VALUES:
         try:
             data = json.loads(value)
         except ValueError:
