@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import pulumi
+
 
 @dataclass(frozen=True)
 class ApiRoute:
@@ -23,6 +25,14 @@ class ApiRoute:
     canary_weight: int = 0
     """Weight of the ``<name>-canary`` backend (AWS: its target group; GCP: the Cloud Run revision tagged
     ``canary``); 0 creates no canary."""
+
+
+def with_aliases(opts: pulumi.ResourceOptions | None, *old_types: str) -> pulumi.ResourceOptions:
+    """``opts`` plus an alias per former type token of a component (as pulumi-awsx does), so a stack deployed
+    under the old token keeps its resources: the engine matches the old URN, and children inherit the alias
+    from their parent."""
+    return pulumi.ResourceOptions.merge(
+        opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=t) for t in old_types]))
 
 
 @dataclass(frozen=True)

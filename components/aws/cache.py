@@ -19,6 +19,8 @@ from typing import ClassVar, Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.base import with_aliases
+
 from .common import (
     Connectable,
     Grantable,
@@ -29,7 +31,6 @@ from .common import (
     data_key,
     key_arn,
     tag_set,
-    with_aliases,
 )
 
 CACHE_PORT = 6379

@@ -38,13 +38,6 @@ def child_opts(parent: pulumi.Resource, *, protect: bool = False, retain_on_dele
                                   **kwargs)
 
 
-def with_aliases(opts: pulumi.ResourceOptions | None, *old_types: str) -> pulumi.ResourceOptions:
-    """``opts`` plus an alias per former type token of a component, so a stack deployed under the old token
-    keeps its resources (children inherit the alias from their parent; see ``docs/architecture.md``)."""
-    return pulumi.ResourceOptions.merge(
-        opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=t) for t in old_types]))
-
-
 # -- account context -----------------------------------------------------------------------------------------
 @dataclass
 class AwsContext:

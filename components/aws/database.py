@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 import pulumi
 import pulumi_aws as aws
 
+from components.base import with_aliases
+
 from .common import (
     AwsContext,
     Connectable,
@@ -29,7 +31,6 @@ from .common import (
     data_key,
     key_arn,
     tag_set,
-    with_aliases,
 )
 
 POSTGRES_PORT = 5432
