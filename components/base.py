@@ -1,14 +1,16 @@
-"""What every component shares: the tag set, child options, and the wiring protocols between components."""
+"""What the components of both clouds share, with no cloud SDK: API routes and the kit's vocabulary.
+
+Each cloud has its own kit, ``components/aws`` (helpers in ``components/aws/common.py``) and ``components/gcp``
+(helpers in ``components/gcp/common.py``). :data:`KIT` names, per concern, the class on each cloud and the
+wiring methods both expose, so a stack reads the same on either cloud (``docs/architecture.md``, "The kit").
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_aws as aws
 
 
 @dataclass(frozen=True)
@@ -25,55 +27,55 @@ class ApiRoute:
     ``canary``); 0 creates no canary."""
 
 
-def tag_set(tags: Mapping[str, str] | None, name: str | None = None) -> dict[str, str]:
-    """The standard tags plus a ``Name`` tag (what the AWS console shows)."""
-    out = dict(tags or {})
-    if name:
-        out["Name"] = name
-    return out
+def with_aliases(opts: pulumi.ResourceOptions | None, *old_types: str) -> pulumi.ResourceOptions:
+    """``opts`` plus an alias per former type token of a component (as pulumi-awsx does), so a stack deployed
+    under the old token keeps its resources: the engine matches the old URN, and children inherit the alias
+    from their parent."""
+    return pulumi.ResourceOptions.merge(
+        opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=t) for t in old_types]))
 
 
-def child_opts(parent: pulumi.Resource, *, protect: bool = False, retain_on_delete: bool = False,
-               **kwargs: Any) -> pulumi.ResourceOptions:
-    """Options for a child: parented to the component (provider and aliases flow from it)."""
-    return pulumi.ResourceOptions(parent=parent, protect=protect or None, retain_on_delete=retain_on_delete or None,
-                                  **kwargs)
+@dataclass(frozen=True)
+class Concern:
+    """One concern of the kit: its classes per cloud (``module:Class``) and the wiring methods they share."""
+
+    name: str
+    """The concern, also the field of ``stacks.StackComponents`` that holds it."""
+    aws: tuple[str, ...]
+    """AWS classes (several when one concern has several shapes, e.g. RDS and Aurora)."""
+    gcp: tuple[str, ...]
+    """GCP classes."""
+    wiring: tuple[str, ...] = ()
+    """Wiring methods every class of the concern has, on both clouds, with the same meaning."""
+    extras: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Wiring methods only some classes have (``module:Class`` -> names), because only that cloud or shape has
+    the thing they wire (e.g. an RDS-managed master secret)."""
 
 
-def policy_json(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[str]:
-    """An IAM policy document (Version 2012-10-17) from statements whose values may be Outputs."""
-    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+KIT: tuple[Concern, ...] = (
+    Concern("encryption_key", ("components.aws.kms:EncryptionKey",), ("components.gcp.kms:EncryptionKey",),
+            wiring=("grant_encrypt_decrypt", "grant_decrypt"),
+            extras={"components.gcp.kms:EncryptionKey": ("cmek",)}),
+    Concern("network", ("components.aws.network:Network",), ("components.gcp.network:Network",)),
+    Concern("load_balancer", ("components.aws.load_balancer:LoadBalancer",),
+            ("components.gcp.load_balancer:LoadBalancer",),
+            extras={"components.aws.load_balancer:LoadBalancer": ("allow_to",)}),
+    Concern("service", ("components.aws.service:Service",), ("components.gcp.service:Service",),
+            extras={"components.aws.service:Service": ("allow_from",)}),
+    Concern("database", ("components.aws.database:Database", "components.aws.database:AuroraDatabase"),
+            ("components.gcp.database:Database",), wiring=("allow_from", "grant_connect"),
+            extras={"components.aws.database:Database": ("grant_secret_read",),
+                    "components.aws.database:AuroraDatabase": ("grant_secret_read",)}),
+    Concern("cache", ("components.aws.cache:Cache", "components.aws.cache:ServerlessCache"),
+            ("components.gcp.cache:Cache",), wiring=("allow_from", "grant_connect"),
+            extras={"components.aws.cache:Cache": ("grant_auth_read",),
+                    "components.gcp.cache:Cache": ("grant_auth_read",)}),
+    Concern("buckets", ("components.aws.bucket:Bucket",), ("components.gcp.bucket:Bucket",),
+            wiring=("grant_read", "grant_read_write"),
+            extras={"components.gcp.bucket:Bucket": ("allow_usage_log_delivery",)}),
+    Concern("monitoring", ("components.aws.monitoring:Monitoring",), ("components.gcp.monitoring:Monitoring",)),
+)
+"""The kit: one entry per concern (``docs/architecture.md`` shows it as a table; a test holds the classes to it)."""
 
-
-def service_principal_policy(service: str, *, source_account: pulumi.Input[str] | None = None,
-                             source_arn: pulumi.Input[str] | None = None) -> pulumi.Input[str]:
-    """Trust policy letting an AWS service (e.g. ``ecs-tasks.amazonaws.com``) assume a role.
-
-    ``source_account`` / ``source_arn`` add the confused-deputy conditions AWS recommends
-    (``aws:SourceAccount`` equals, ``aws:SourceArn`` like), so the service assumes the role only on behalf of
-    this account's resources.
-    """
-    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-    if source_account is None and source_arn is None:
-        return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-    condition: dict[str, Any] = {}
-    if source_account is not None:
-        condition["StringEquals"] = {"aws:SourceAccount": source_account}
-    if source_arn is not None:
-        condition["ArnLike"] = {"aws:SourceArn": source_arn}
-    statement["Condition"] = condition
-    return policy_json([statement])
-
-
-@runtime_checkable
-class Connectable(Protocol):
-    """Something with a security group that network paths are opened from (e.g. the Service)."""
-
-    security_group: aws.ec2.SecurityGroup
-
-
-@runtime_checkable
-class Grantable(Protocol):
-    """Something with an IAM role that grants add statements to (e.g. the Service's task role)."""
-
-    task_role: aws.iam.Role
+WIRING_PREFIXES = ("allow_", "grant_", "watch_")
+"""Public methods with these prefixes are wiring methods and must be listed in :data:`KIT`."""

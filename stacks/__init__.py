@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from .composition import StackComponents
 from .settings import Settings, SettingsError, load
 
-__all__ = ["Settings", "SettingsError", "build", "load"]
+__all__ = ["Settings", "SettingsError", "StackComponents", "build", "load"]
 
 
-def build(settings: Settings | None = None) -> None:
-    """Build the current stack from its settings (read from Pulumi config when not given)."""
+def build(settings: Settings | None = None) -> StackComponents:
+    """Build the current stack from its settings (read from Pulumi config when not given); returns its
+    components."""
     settings = settings or load()
     if settings.cloud == "aws":
         from .aws import build_aws
 
-        build_aws(settings)
-    else:
-        from .gcp import build_gcp
+        return build_aws(settings)
+    from .gcp import build_gcp
 
-        build_gcp(settings)
+    return build_gcp(settings)

@@ -8,20 +8,29 @@ and, in prod, ``protect`` on everything stateful.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pulumi
 import pulumi_aws as aws
 
 from components.aws.bucket import Bucket, BucketArgs
-from components.aws.cache import Cache, CacheArgs
-from components.aws.database import Database, DatabaseArgs
-from components.aws.kms import EncryptionKey, EncryptionKeyArgs, aws_context
+from components.aws.cache import Cache, CacheArgs, CacheBase, ServerlessCache, ServerlessCacheArgs
+from components.aws.common import aws_context
+from components.aws.database import AuroraDatabase, AuroraDatabaseArgs, Database, DatabaseArgs, DatabaseBase
+from components.aws.kms import EncryptionKey, EncryptionKeyArgs
 from components.aws.load_balancer import ApiRoute, LoadBalancer, LoadBalancerArgs
-from components.aws.monitoring import Monitoring, MonitoringArgs
+from components.aws.monitoring import (
+    CacheWatch,
+    DatabaseWatch,
+    LoadBalancerWatch,
+    Monitoring,
+    MonitoringArgs,
+    ServerlessCacheWatch,
+    ServiceWatch,
+    Watch,
+)
 from components.aws.network import Network, NetworkArgs
 from components.aws.service import Service, ServiceArgs
 
+from .composition import StackComponents
 from .settings import AwsSettings
 
 PLACEHOLDER_DOMAIN = "example.com"
@@ -34,7 +43,7 @@ def boundary_policy_name(project: str, stack: str) -> str:
     return f"{project}-boundary-{stack}"
 
 
-def build_aws(settings: AwsSettings) -> dict[str, Any]:
+def build_aws(settings: AwsSettings) -> StackComponents:
     """Compose the AWS components for one environment and export the stack outputs; returns the components."""
     provider = aws.Provider("aws", region=settings.region)
     opts = pulumi.ResourceOptions(providers=[provider])
@@ -84,28 +93,37 @@ def build_aws(settings: AwsSettings) -> dict[str, Any]:
         access_log_retention_days=max(retention, 30), waf=settings.load_balancer.waf,
         waf_rate_limit=settings.load_balancer.rate_limit_per_5min, tags=tags), opts=opts)
 
-    database = None
+    database: DatabaseBase | None = None
     if settings.database.enabled:
         d = settings.database
-        database = Database(f"{base}-db", DatabaseArgs(
-            vpc_id=network.vpc_id, subnet_ids=network.isolated_subnet_ids, engine=d.engine,
-            engine_version=d.engine_version, instance_class=d.instance_class,
-            allocated_storage_gb=d.allocated_storage_gb, max_allocated_storage_gb=d.max_allocated_storage_gb,
-            multi_az=d.multi_az, backup_retention_days=d.backup_retention_days,
+        shared = dict(
+            vpc_id=network.vpc_id, subnet_ids=network.isolated_subnet_ids, engine_version=d.engine_version,
+            instance_class=d.instance_class, multi_az=d.multi_az, backup_retention_days=d.backup_retention_days,
             deletion_protection=d.deletion_protection, performance_insights=d.performance_insights,
             iam_authentication=d.iam_authentication, log_retention_days=retention, database_name=d.database_name,
-            identifier=base, kms_key=data_key, tags=tags, protect=prod), opts=opts)
+            identifier=base, kms_key=data_key, tags=tags, protect=prod)
+        if d.engine == "aurora-postgresql":
+            database = AuroraDatabase(f"{base}-db", AuroraDatabaseArgs(**shared), opts=opts)
+        else:
+            database = Database(f"{base}-db", DatabaseArgs(
+                allocated_storage_gb=d.allocated_storage_gb, max_allocated_storage_gb=d.max_allocated_storage_gb,
+                **shared), opts=opts)
 
-    cache = None
+    cache: CacheBase | None = None
     if settings.cache.enabled:
         c = settings.cache
-        cache = Cache(f"{base}-cache", CacheArgs(
-            vpc_id=network.vpc_id, subnet_ids=network.isolated_subnet_ids, mode=c.mode,
-            max_data_storage_gb=c.max_data_storage_gb, max_ecpu_per_second=c.max_ecpu_per_second, engine=c.engine,
-            engine_version=c.engine_version, node_type=c.node_type, num_nodes=c.num_nodes,
-            automatic_failover=c.automatic_failover, multi_az=c.multi_az,
-            snapshot_retention_days=c.snapshot_retention_days, log_retention_days=retention, identifier=base,
-            kms_key=data_key, tags=tags, protect=prod), opts=opts)
+        common = dict(
+            vpc_id=network.vpc_id, subnet_ids=network.isolated_subnet_ids, engine=c.engine,
+            engine_version=c.engine_version, snapshot_retention_days=c.snapshot_retention_days, identifier=base,
+            kms_key=data_key, tags=tags, protect=prod)
+        if c.mode == "serverless":
+            cache = ServerlessCache(f"{base}-cache", ServerlessCacheArgs(
+                max_data_storage_gb=c.max_data_storage_gb, max_ecpu_per_second=c.max_ecpu_per_second, **common),
+                opts=opts)
+        else:
+            cache = Cache(f"{base}-cache", CacheArgs(
+                node_type=c.node_type, num_nodes=c.num_nodes, automatic_failover=c.automatic_failover,
+                multi_az=c.multi_az, log_retention_days=retention, **common), opts=opts)
 
     access_logs = None
     if any(b.access_logging for b in settings.storage.buckets):
@@ -157,21 +175,21 @@ def build_aws(settings: AwsSettings) -> dict[str, Any]:
         bucket.grant_read_write(service)
 
     m = settings.monitoring
+    watch: list[Watch] = [
+        LoadBalancerWatch(lb.arn_suffix, {k: tg.arn_suffix for k, tg in lb.target_groups.items()}),
+        ServiceWatch(service.cluster.name, service.service.name),
+    ]
+    if database is not None:
+        watch.append(DatabaseWatch(database.identifier, aurora=database.aurora))
+    if isinstance(cache, ServerlessCache):
+        watch.append(ServerlessCacheWatch(cache.cache_name, settings.cache.max_data_storage_gb))
+    elif isinstance(cache, Cache):
+        watch.append(CacheWatch(cache.replication_group_id, node_count=cache.num_nodes))
     monitoring = Monitoring(f"{base}-monitoring", MonitoringArgs(
         alert_emails=m.alert_emails, pager_emails=m.pager_emails, alarms_to_pager=m.alarms_to_pager,
         budget_monthly_usd=settings.budget.monthly_usd, budget_warn_fraction=settings.budget.warn_fraction,
-        name_prefix=base, kms_key=data_key, tags=tags, protect=prod), opts=opts)
-    monitoring.watch_load_balancer(lb.arn_suffix, {k: tg.arn_suffix for k, tg in lb.target_groups.items()})
-    monitoring.watch_service(service.cluster.name, service.service.name)
-    if database is not None:
-        monitoring.watch_database(database.identifier, aurora=database.aurora)
-    if cache is not None:
-        if cache.mode == "serverless":
-            monitoring.watch_serverless_cache(cache.replication_group_id, settings.cache.max_data_storage_gb)
-        else:
-            monitoring.watch_cache(cache.replication_group_id, node_count=cache.num_nodes)
-    if m.dashboard:
-        monitoring.finish()
+        watch=watch, dashboard=m.dashboard, name_prefix=base, kms_key=data_key, tags=tags, protect=prod),
+        opts=opts)
 
     pulumi.export("environment", env)
     pulumi.export("region", settings.region)
@@ -187,6 +205,6 @@ def build_aws(settings: AwsSettings) -> dict[str, Any]:
     if lb.certificate_validation_records is not None and not dns.zone_name:
         pulumi.export("certificate_validation_records", lb.certificate_validation_records)
 
-    return {"provider": provider, "logs_key": logs_key, "network": network, "load_balancer": lb,
-            "database": database, "cache": cache, "buckets": buckets, "access_logs": access_logs,
-            "service": service, "monitoring": monitoring}
+    return StackComponents(
+        provider=provider, encryption_key=logs_key, network=network, load_balancer=lb, service=service,
+        database=database, cache=cache, buckets=buckets, access_logs=access_logs, monitoring=monitoring)

@@ -12,12 +12,21 @@ import pulumi_gcp as gcp
 from components.gcp.bucket import Bucket, BucketArgs
 from components.gcp.cache import Cache, CacheArgs
 from components.gcp.database import Database, DatabaseArgs, iam_user_name
-from components.gcp.kms import Kms, KmsArgs
+from components.gcp.kms import EncryptionKey, EncryptionKeyArgs
 from components.gcp.load_balancer import ApiRoute, LoadBalancer, LoadBalancerArgs
-from components.gcp.monitoring import Monitoring, MonitoringArgs
+from components.gcp.monitoring import (
+    CacheWatch,
+    DatabaseWatch,
+    LoadBalancerWatch,
+    Monitoring,
+    MonitoringArgs,
+    ServiceWatch,
+    Watch,
+)
 from components.gcp.network import Network, NetworkArgs
 from components.gcp.service import SecretRef, Service, ServiceArgs
 
+from .composition import StackComponents
 from .settings import GcpSettings
 
 APIS: tuple[str, ...] = (
@@ -31,8 +40,8 @@ NAT_STRATEGIES = {"none": "none", "auto": "single", "static": "per_az"}
 """``network.natStrategy`` -> the Network component's strategy (``per_az`` there is Cloud NAT with reserved IPs)."""
 
 
-def build_gcp(settings: GcpSettings) -> None:
-    """Compose the GCP components for one environment and export the stack outputs."""
+def build_gcp(settings: GcpSettings) -> StackComponents:
+    """Compose the GCP components for one environment and export the stack outputs; returns the components."""
     project = settings.gcp_project
     region = settings.region
     prefix = f"{settings.name}-{settings.environment}"
@@ -46,7 +55,7 @@ def build_gcp(settings: GcpSettings) -> None:
                 for api in apis]
     opts = pulumi.ResourceOptions(provider=provider, depends_on=services)
 
-    kms = Kms(f"{prefix}-kms", KmsArgs(location=region, labels=labels, protect=prod), opts)
+    kms = EncryptionKey(f"{prefix}-kms", EncryptionKeyArgs(location=region, labels=labels, protect=prod), opts)
 
     n = settings.network
     net = Network(f"{prefix}-net", NetworkArgs(
@@ -124,7 +133,7 @@ def build_gcp(settings: GcpSettings) -> None:
     if db is not None:
         db.allow_from(svc)
         if d.iam_authentication:
-            db.grant_client(svc)
+            db.grant_connect(svc)
     if cache is not None:
         cache.allow_from(svc)
     for bucket in buckets.values():
@@ -132,19 +141,16 @@ def build_gcp(settings: GcpSettings) -> None:
 
     # -- monitoring ----------------------------------------------------------------------------------------------
     m = settings.monitoring
+    watch: list[Watch] = [LoadBalancerWatch(lb.url_map.name), ServiceWatch(svc.name)]
+    if db is not None:
+        watch.append(DatabaseWatch(db.database_id))
+    if cache is not None:
+        watch.append(CacheWatch(cache.instance_id))
     mon = Monitoring(f"{prefix}-mon", MonitoringArgs(
         alert_emails=m.alert_emails, pager_emails=m.pager_emails, alarms_to_pager=m.alarms_to_pager,
         log_retention_days=m.log_retention_days, budget_monthly_usd=settings.budget.monthly_usd,
         budget_warn_fraction=settings.budget.warn_fraction, billing_account=settings.gcp_billing_account,
-        labels=labels), opts)
-    mon.watch_load_balancer(lb.url_map.name)
-    mon.watch_service(svc.name)
-    if db is not None:
-        mon.watch_database(db.database_id)
-    if cache is not None:
-        mon.watch_cache(cache.instance_id)
-    if m.dashboard:
-        mon.finish()
+        watch=watch, dashboard=m.dashboard, labels=labels), opts)
 
     # -- outputs -------------------------------------------------------------------------------------------------
     pulumi.export("environment", settings.environment)
@@ -168,3 +174,8 @@ def build_gcp(settings: GcpSettings) -> None:
         pulumi.export("cache_auth_secret", cache.auth_secret.id)
     pulumi.export("bucket_names", {k: b.name for k, b in buckets.items()})
     pulumi.export("dashboard_url", mon.dashboard_url)
+
+    return StackComponents(
+        provider=provider, encryption_key=kms, network=net, load_balancer=lb, service=svc, database=db,
+        cache=cache, buckets=buckets, access_logs=log_bucket, monitoring=mon,
+        extra={f"api-{api.split('.')[0]}": svc_api for api, svc_api in zip(apis, services, strict=True)})

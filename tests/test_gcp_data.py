@@ -29,7 +29,7 @@ def data(db: dict | None = None, cache: dict | None = None, wire: bool = False):
             d = Database("db", DatabaseArgs(network=net, region="us-central1", **db))
             if wire:
                 d.allow_from(app)
-                d.grant_client(app)
+                d.grant_connect(app)
         if cache is not None:
             c = Cache("cache", CacheArgs(network=net, region="us-central1", **cache))
             if wire:
@@ -159,6 +159,20 @@ def test_cache_wiring(prod):
     grant = prod.inputs("cache-auth-app", "gcp:secretmanager/secretIamMember:SecretIamMember")
     assert grant == {"secretId": prod.by_name("cache-auth", "gcp:secretmanager/secret:Secret").id,
                      "role": "roles/secretmanager.secretAccessor", "member": MEMBER}
+
+
+def test_cache_grant_connect_is_reading_the_auth_string():
+    """Every data store has ``grant_connect``; Memorystore for Redis has no IAM login, so connecting means
+    reading the AUTH string: one secretAccessor binding on that secret, as ``grant_auth_read`` writes."""
+    def prog():
+        net = Network("net", NetworkArgs(region="us-central1"))
+        c = Cache("cache", CacheArgs(network=net, region="us-central1"))
+        c.grant_connect(FakeWorkload("app"))
+    g = run_callable(prog)
+    [grant] = g.by_type("gcp:secretmanager/secretIamMember:SecretIamMember")
+    assert grant.name == "cache-auth-app" and grant.inputs == {
+        "secretId": g.by_name("cache-auth", "gcp:secretmanager/secret:Secret").id,
+        "role": "roles/secretmanager.secretAccessor", "member": MEMBER}
 
 
 # -- Bucket -------------------------------------------------------------------------------------------------------

@@ -4,25 +4,35 @@ from __future__ import annotations
 
 import json
 
+import pulumi
+import pulumi_gcp as gcp
 import pytest
-from helpers import DOCS, doc_example, documents_every_argument
+from helpers import DOCS, children_after_outputs, doc_example, documents_every_argument
 
-from components.gcp.monitoring import Monitoring, MonitoringArgs
+from components.gcp.monitoring import (
+    CacheWatch,
+    DatabaseWatch,
+    LoadBalancerWatch,
+    Monitoring,
+    MonitoringArgs,
+    ServiceWatch,
+)
 from review.engine import run_callable
 
 POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
 
 
+WATCH = [LoadBalancerWatch("app-lb-https"), ServiceWatch("app-svc-run"), DatabaseWatch("demo-project:app-db"),
+         CacheWatch("projects/demo-project/locations/us-central1/instances/app-cache")]
+
+
+def program(**kw):
+    return lambda: Monitoring("mon", MonitoringArgs(watch=WATCH, **kw))
+
+
 def monitoring(**kw):
-    def prog():
-        mon = Monitoring("mon", MonitoringArgs(**kw))
-        mon.watch_load_balancer("app-lb-https")
-        mon.watch_service("app-svc-run")
-        mon.watch_database("demo-project:app-db")
-        mon.watch_cache("projects/demo-project/locations/us-central1/instances/app-cache")
-        mon.finish()
-    return run_callable(prog)
+    return run_callable(program(**kw))
 
 
 @pytest.fixture(scope="module")
@@ -93,13 +103,27 @@ def test_misuse_is_refused():
     with pytest.raises(ValueError, match="not an email"):
         Monitoring._validate("m", MonitoringArgs(alert_emails=["nope"]))
 
-    def twice():
+    with pytest.raises(Exception, match="alert 'run-cpu' already exists"):
+        run_callable(lambda: Monitoring("m", MonitoringArgs(watch=[ServiceWatch("s"), ServiceWatch("t")])))
+    with pytest.raises(Exception, match="watch takes"):
+        run_callable(lambda: Monitoring("m", MonitoringArgs(watch=["app-svc-run"])))  # type: ignore[list-item]
+
+
+def test_dashboard_is_an_argument_and_nothing_is_created_after_the_outputs(run_program):
+    assert children_after_outputs(run_program, program(dashboard=True)) == []
+    g = run_program(program(dashboard=False))
+    assert not g.by_type("gcp:monitoring/dashboard:Dashboard")
+    assert len(g.by_type(POLICY)) == 9, "the alert policies do not depend on the dashboard"
+    assert not run_program(lambda: Monitoring("m")).by_type("gcp:monitoring/dashboard:Dashboard"), \
+        "nothing watched: no dashboard"
+
+
+def test_the_outputs_check_catches_a_late_child(run_program):
+    """The check above can fail: a child created after register_outputs is named."""
+    def late():
         mon = Monitoring("m")
-        mon.watch_service("s")
-        mon.finish()
-        mon.watch_service("t")
-    with pytest.raises(Exception, match="after finish"):
-        run_callable(twice)
+        gcp.monitoring.Dashboard("late", dashboard_json="{}", opts=pulumi.ResourceOptions(parent=mon))
+    assert children_after_outputs(run_program, late) == ["m -> late"]
 
 
 def test_docs_example_runs_and_documents_every_argument():

@@ -1,11 +1,11 @@
-"""GCP Network and Kms: defaults, NAT strategies, private services access, the firewall baseline, key grants."""
+"""GCP Network and EncryptionKey: defaults, NAT strategies, private services access, the firewall baseline, key grants."""
 
 from __future__ import annotations
 
 import pytest
 from helpers import DOCS, doc_example, documents_every_argument
 
-from components.gcp.kms import SERVICE_AGENTS, Kms, KmsArgs
+from components.gcp.kms import SERVICE_AGENTS, EncryptionKey, EncryptionKeyArgs
 from components.gcp.network import HEALTH_CHECK_RANGES, Network, NetworkArgs, plan_ranges
 from review.engine import run_callable
 
@@ -81,11 +81,11 @@ def test_bad_arguments_are_one_clear_error():
         NetworkArgs(region="us-central1", nat_strategy="many")  # type: ignore[arg-type]
 
 
-# -- Kms ----------------------------------------------------------------------------------------------------------
+# -- EncryptionKey -------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def keys():
-    return run_callable(lambda: Kms("kms", KmsArgs(location="us-central1", labels={"Owner": "Platform Team"},
-                                                   protect=True)))
+    return run_callable(lambda: EncryptionKey("kms", EncryptionKeyArgs(
+        location="us-central1", labels={"Owner": "Platform Team"}, protect=True)))
 
 
 def test_a_rotated_key_per_purpose_granted_to_its_service_agent_only(keys):
@@ -109,16 +109,41 @@ def test_prod_protects_the_ring_and_keys(keys):
 
 
 def test_kms_subset_and_bad_purpose():
-    g = run_callable(lambda: Kms("k", KmsArgs(location="us-central1", purposes=["storage"],
-                                              ensure_service_agents=False)))
+    g = run_callable(lambda: EncryptionKey("k", EncryptionKeyArgs(location="us-central1", purposes=["storage"],
+                                                                  ensure_service_agents=False)))
     assert [r.name for r in g.by_type("gcp:kms/cryptoKey:CryptoKey")] == ["k-storage"]
     assert not g.by_type("gcp:projects/serviceIdentity:ServiceIdentity")
     with pytest.raises(ValueError, match="unknown"):
-        KmsArgs(location="us-central1", purposes=["bigquery"])
+        EncryptionKeyArgs(location="us-central1", purposes=["bigquery"])
 
 
-@pytest.mark.parametrize(("page", "args"), [("gcp-network.md", NetworkArgs), ("gcp-kms.md", KmsArgs)])
+def test_the_former_type_token_is_an_alias(keys):
+    """Renamed from ``Kms`` (``backend:gcp:Kms``): a stack deployed under the old token keeps its keys."""
+    [comp] = keys.by_type("backend:gcp:EncryptionKey")
+    assert any("backend:gcp:Kms" in str(alias) for alias in comp.options["aliases"])
+
+
+def test_grants_name_one_key_and_one_member():
+    def prog():
+        k = EncryptionKey("k", EncryptionKeyArgs(location="us-central1", purposes=["storage", "secrets"],
+                                                 ensure_service_agents=False))
+        k.grant_encrypt_decrypt("serviceAccount:app@p.iam.gserviceaccount.com", "storage")
+        k.grant_decrypt("serviceAccount:app@p.iam.gserviceaccount.com", "secrets")
+    g = run_callable(prog)
+    member = "serviceAccount:app@p.iam.gserviceaccount.com"
+    assert g.inputs("k-storage-encrypt-decrypt-app", "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember") == {
+        "cryptoKeyId": g.by_name("k-storage", "gcp:kms/cryptoKey:CryptoKey").id,
+        "role": "roles/cloudkms.cryptoKeyEncrypterDecrypter", "member": member}
+    assert g.inputs("k-secrets-decrypt-app", "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember") == {
+        "cryptoKeyId": g.by_name("k-secrets", "gcp:kms/cryptoKey:CryptoKey").id,
+        "role": "roles/cloudkms.cryptoKeyDecrypter", "member": member}
+    with pytest.raises(Exception, match="no 'sql' key"):
+        run_callable(lambda: EncryptionKey("k", EncryptionKeyArgs(location="us-central1", purposes=["storage"]))
+                     .grant_decrypt(member, "sql"))
+
+
+@pytest.mark.parametrize(("page", "args"), [("gcp-network.md", NetworkArgs), ("gcp-kms.md", EncryptionKeyArgs)])
 def test_docs_example_runs_and_documents_every_argument(page, args):
     g = run_callable(doc_example(DOCS / page))
-    assert g.by_type("backend:gcp:Network" if args is NetworkArgs else "backend:gcp:Kms")
+    assert g.by_type("backend:gcp:Network" if args is NetworkArgs else "backend:gcp:EncryptionKey")
     assert not documents_every_argument(DOCS / page, args)

@@ -7,10 +7,19 @@ from pathlib import Path
 
 import pulumi
 import pytest
-from helpers import doc_example, documents_every_argument
+from helpers import children_after_outputs, doc_example, documents_every_argument
 
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
-from components.aws.monitoring import AlarmThresholds, Monitoring, MonitoringArgs
+from components.aws.monitoring import (
+    AlarmThresholds,
+    CacheWatch,
+    DatabaseWatch,
+    LoadBalancerWatch,
+    Monitoring,
+    MonitoringArgs,
+    ServerlessCacheWatch,
+    ServiceWatch,
+)
 from review.engine import run_callable
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "components" / "monitoring.md"
@@ -24,14 +33,13 @@ KEY = "aws:kms/key:Key"
 LB, TG1, TG2 = "app/web/0123456789abcdef", "targetgroup/v1/0123456789abcdef", "targetgroup/v2/fedcba9876543210"
 
 
+WATCH = [LoadBalancerWatch(LB, {"v1": TG1, "v2": TG2}), ServiceWatch("app-cluster", "app-api"),
+         DatabaseWatch("app-db"), CacheWatch("app-cache", node_count=3)]
+
+
 def watched(**kw):
     def prog():
-        mon = Monitoring("mon", MonitoringArgs(**kw))
-        mon.watch_load_balancer(LB, {"v1": TG1, "v2": TG2})
-        mon.watch_service("app-cluster", "app-api")
-        mon.watch_database("app-db")
-        mon.watch_cache("app-cache", node_count=3)
-        mon.finish()
+        mon = Monitoring("mon", MonitoringArgs(**{"watch": WATCH, "dashboard": True, **kw}))
         pulumi.export("dashboard_url", mon.dashboard_url)
     return prog
 
@@ -52,7 +60,7 @@ def alarm(g, key):
 
 
 def test_defaults_one_encrypted_topic_nothing_else(run_program):
-    g = run_program(lambda: Monitoring("mon").finish())
+    g = run_program(lambda: Monitoring("mon", MonitoringArgs(dashboard=True)))
     [topic] = g.by_type(TOPIC)
     key = g.by_name("mon-key", KEY)
     assert topic.inputs["name"] == "mon-alerts" and topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
@@ -147,10 +155,8 @@ def test_service_database_and_cache_alarms(dev):
 
 
 def test_aurora_database_has_no_free_storage_alarm(run_program):
-    def prog():
-        mon = Monitoring("mon", MonitoringArgs(thresholds=AlarmThresholds(rds_cpu_percent=70)))
-        mon.watch_database("app-aurora", aurora=True)
-    g = run_program(prog)
+    g = run_program(lambda: Monitoring("mon", MonitoringArgs(
+        thresholds=AlarmThresholds(rds_cpu_percent=70), watch=[DatabaseWatch("app-aurora", aurora=True)])))
     assert sorted(a.name for a in g.by_type(ALARM)) == ["mon-db-connections", "mon-db-cpu"]
     cpu = g.by_name("mon-db-cpu", ALARM).inputs
     assert cpu["dimensions"] == {"DBClusterIdentifier": "app-aurora"} and cpu["threshold"] == 70
@@ -189,20 +195,22 @@ def test_budget_actual_and_forecast_to_the_alert_topic(prod):
     assert prod.by_name("mon-alerts", TOPIC_POLICY).urn in budget.options["dependsOn"]
 
 
-def test_watch_after_finish_and_duplicate_labels_are_refused(run_program):
-    def late():
-        mon = Monitoring("mon")
-        mon.finish()
-        mon.watch_service("c", "s")
-    with pytest.raises(Exception, match="after finish"):
-        run_program(late)
+def test_duplicate_labels_and_unknown_watches_are_refused(run_program):
+    with pytest.raises(Exception, match="alarm 'service-cpu' already exists"):
+        run_program(lambda: Monitoring("mon", MonitoringArgs(
+            watch=[ServiceWatch("c", "s"), ServiceWatch("c", "s2")])))
+    with pytest.raises(Exception, match="watch takes"):
+        run_program(lambda: Monitoring("mon", MonitoringArgs(watch=[("c", "s")])))  # type: ignore[list-item]
+    with pytest.raises(Exception, match="node_count must be 1-6"):
+        run_program(lambda: Monitoring("mon", MonitoringArgs(watch=[CacheWatch("c", node_count=7)])))
 
-    def twice():
-        mon = Monitoring("mon")
-        mon.watch_service("c", "s")
-        mon.watch_service("c", "s2")
-    with pytest.raises(Exception, match="already exists"):
-        run_program(twice)
+
+def test_dashboard_is_an_argument_and_nothing_is_created_after_the_outputs(run_program):
+    assert children_after_outputs(run_program, watched()) == []
+    off = run_program(watched(dashboard=False))
+    assert not off.by_type(DASHBOARD) and off.outputs.get("dashboard_url") is None
+    assert len(off.by_type(ALARM)) == 4 + 2 + 3 + 3, "the alarms do not depend on the dashboard"
+    assert not run_program(lambda: Monitoring("mon")).by_type(DASHBOARD), "no dashboard by default (it costs)"
 
 
 def test_shared_key_must_allow_alarms_and_budgets(run_program):
@@ -228,12 +236,8 @@ def test_doc_example_runs_and_documents_every_argument(run_program):
 
 
 def test_serverless_cache_alarms_watch_its_caps(run_program):
-    def prog():
-        m = Monitoring("mon", MonitoringArgs(alert_emails=["dev@example.com"]))
-        m.watch_serverless_cache("app-dev", max_data_storage_gb=1)
-        m.finish()
-
-    g = run_program(prog)
+    g = run_program(lambda: Monitoring("mon", MonitoringArgs(
+        alert_emails=["dev@example.com"], dashboard=True, watch=[ServerlessCacheWatch("app-dev", 1)])))
     stored, throttled, evictions = (g.by_name(f"mon-cache-{k}", ALARM).inputs
                                     for k in ("data-stored", "throttled", "evictions"))
     for a in (stored, throttled, evictions):

@@ -16,9 +16,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.base import Grantable, child_opts, policy_json, tag_set
-
-from .kms import Grants, KeyLike, aws_context, data_key, key_arn
+from .common import Grantable, Grants, KeyLike, aws_context, child_opts, data_key, key_arn, policy_json, tag_set
 
 LogSource = Literal["s3", "alb"]
 """Log deliveries a log bucket accepts: S3 server access logs, Application Load Balancer access logs."""

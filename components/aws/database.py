@@ -1,8 +1,10 @@
-"""Database: RDS for PostgreSQL (or Aurora PostgreSQL) in the isolated subnets, reachable from nobody by default.
+"""Database: PostgreSQL in the isolated subnets, reachable from nobody by default, in one of two shapes.
 
-Storage, Performance Insights, the RDS-managed master secret and the exported logs are encrypted with one
-customer-managed KMS key; SSL is forced by the parameter group; the security group has no rule until
-:meth:`Database.allow_from` opens exactly one path.
+:class:`Database` is one RDS for PostgreSQL instance (optionally Multi-AZ); :class:`AuroraDatabase` is an Aurora
+PostgreSQL cluster and its instances. Both share :class:`DatabaseBase`: storage, Performance Insights, the
+RDS-managed master secret and the exported logs are encrypted with one customer-managed KMS key; SSL is forced
+by the parameter group; the security group has no rule until :meth:`DatabaseBase.allow_from` opens exactly one
+path; :meth:`DatabaseBase.grant_connect` and :meth:`DatabaseBase.grant_secret_read` write one grant each.
 """
 
 from __future__ import annotations
@@ -10,43 +12,42 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, ClassVar
 
 import pulumi
 import pulumi_aws as aws
 
-from components.base import Connectable, Grantable, child_opts, tag_set
+from components.base import with_aliases
 
-from .kms import Grants, KeyLike, aws_context, data_key, key_arn
+from .common import (
+    AwsContext,
+    Connectable,
+    Grantable,
+    Grants,
+    KeyLike,
+    allow_ingress,
+    aws_context,
+    child_opts,
+    data_key,
+    key_arn,
+    tag_set,
+)
 
 POSTGRES_PORT = 5432
 
-_INSTANCE_LOGS = ("postgresql", "upgrade")
-_AURORA_LOGS = ("postgresql",)
-
 
 @dataclass
-class DatabaseArgs:
-    """Arguments of :class:`Database`. Defaults are the cheap, safe dev shape; prod turns on the rest."""
+class DatabaseBaseArgs:
+    """Arguments both shapes take (see :class:`DatabaseArgs` and :class:`AuroraDatabaseArgs`)."""
 
     vpc_id: pulumi.Input[str]
     """VPC of the database's security group."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Isolated (data-tier) subnets, at least two AZs (an RDS subnet-group requirement)."""
-    engine: Literal["postgres", "aurora-postgresql"] = "postgres"
-    """``postgres`` (one RDS instance, optionally Multi-AZ) or ``aurora-postgresql`` (a cluster and instances)."""
     engine_version: str = "16.4"
     """PostgreSQL version; the major version selects the parameter-group family."""
     instance_class: str = "db.t4g.micro"
-    """Instance class; Aurora needs ``db.t4g.medium`` or larger."""
-    allocated_storage_gb: int = 20
-    """Initial gp3 storage, GiB (RDS only; Aurora storage grows by itself)."""
-    max_allocated_storage_gb: int = 0
-    """Storage autoscaling ceiling, GiB; 0 disables autoscaling (RDS only)."""
-    multi_az: bool = False
-    """RDS: a synchronous standby in another AZ. Aurora: one instance per AZ (see ``availability_zones``)."""
-    availability_zones: Sequence[str] = ()
-    """Aurora with ``multi_az``: one instance pinned to each of these AZs; empty = two instances, AWS-placed."""
+    """Instance class."""
     backup_retention_days: int = 1
     """Automated backups kept (the point-in-time-recovery window), 1-35 days."""
     backup_window: str = "03:00-04:00"
@@ -60,10 +61,10 @@ class DatabaseArgs:
     performance_insights: bool = False
     """Performance Insights, encrypted with the KMS key (7 days retention, the free tier)."""
     iam_authentication: bool = False
-    """IAM database authentication; required for :meth:`Database.grant_connect`."""
+    """IAM database authentication; required for :meth:`DatabaseBase.grant_connect`."""
     log_exports: Sequence[str] | None = None
-    """Logs exported to CloudWatch (``None`` = ``postgresql`` and ``upgrade``; Aurora: ``postgresql``); their
-    log groups are created here first, with retention and KMS, so RDS does not create them unmanaged."""
+    """Logs exported to CloudWatch (``None`` = the shape's default); their log groups are created here first,
+    with retention and KMS, so RDS does not create them unmanaged."""
     log_retention_days: int = 7
     """Retention of the exported-log groups, days."""
     slow_statement_ms: int = 500
@@ -90,17 +91,43 @@ class DatabaseArgs:
     """Pulumi ``protect`` on the instance/cluster, its instances and the key it creates (prod)."""
 
 
-class Database(pulumi.ComponentResource):
-    """A PostgreSQL database (RDS or Aurora) with its subnet group, parameter group, security group and key.
+@dataclass
+class DatabaseArgs(DatabaseBaseArgs):
+    """Arguments of :class:`Database` (RDS). Defaults are the cheap, safe dev shape; prod turns on the rest."""
+
+    allocated_storage_gb: int = 20
+    """Initial gp3 storage, GiB."""
+    max_allocated_storage_gb: int = 0
+    """Storage autoscaling ceiling, GiB; 0 disables autoscaling."""
+    multi_az: bool = False
+    """A synchronous standby in another AZ."""
+
+
+@dataclass
+class AuroraDatabaseArgs(DatabaseBaseArgs):
+    """Arguments of :class:`AuroraDatabase`. Aurora storage grows by itself (no storage arguments)."""
+
+    instance_class: str = "db.t4g.medium"
+    """Instance class of every cluster instance; Aurora needs ``db.t4g.medium`` or larger."""
+    multi_az: bool = False
+    """One instance per AZ (see ``availability_zones``) instead of one writer."""
+    availability_zones: Sequence[str] = ()
+    """With ``multi_az``: one instance pinned to each of these AZs; empty = two instances, AWS-placed."""
+
+
+class DatabaseBase(pulumi.ComponentResource):
+    """What both shapes share: the key, subnet group, security group, log groups and the wiring methods.
 
     Wiring: :meth:`allow_from` (5432 from a peer's security group), :meth:`grant_connect` (``rds-db:connect``
     as one database user, IAM authentication), :meth:`grant_secret_read` (the RDS-managed master secret).
     """
 
+    aurora: ClassVar[bool] = False
+    """Whether the shape is Aurora (``Monitoring``'s database watch needs it: cluster vs instance metrics)."""
+    _log_kind: ClassVar[str] = "instance"
+    _default_logs: ClassVar[tuple[str, ...]] = ("postgresql", "upgrade")
+
     security_group: aws.ec2.SecurityGroup
-    instance: aws.rds.Instance | None
-    cluster: aws.rds.Cluster | None
-    cluster_instances: list[aws.rds.ClusterInstance]
     endpoint: pulumi.Output[str]
     address: pulumi.Output[str]
     port: pulumi.Output[int]
@@ -110,18 +137,17 @@ class Database(pulumi.ComponentResource):
     resource_id: pulumi.Output[str]
     log_groups: dict[str, aws.cloudwatch.LogGroup]
 
-    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("backend:aws:Database", name, None, opts)
+    def __init__(self, type_token: str, name: str, args: DatabaseBaseArgs,
+                 opts: pulumi.ResourceOptions | None) -> None:
+        super().__init__(type_token, name, None, opts)
         self.args = args
-        aurora = args.engine == "aurora-postgresql"
-        self.aurora = aurora
         self.identifier = args.identifier or name
         self._validate(name, args)
         self._cname = name
         self._grants = Grants(self, name)
-        self._ctx = aws_context(self)
-        tags = args.tags
+        self._ctx: AwsContext = aws_context(self)
         self.iam_authentication = args.iam_authentication
+        tags = args.tags
 
         key = data_key(self, name, args.kms_key, description=f"{name}: database storage, secret and logs",
                        via_services=("rds", "secretsmanager"), needs=("logs",), tags=tags, protect=args.protect)
@@ -134,145 +160,42 @@ class Database(pulumi.ComponentResource):
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-sg", vpc_id=args.vpc_id, description=f"{name}: PostgreSQL; no ingress until allow_from",
             revoke_rules_on_delete=True, tags=tag_set(tags, f"{name}-db"), opts=child_opts(self))
-
-        major = args.engine_version.split(".")[0]
-        params = [
-            aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
-            aws.rds.ParameterGroupParameterArgs(name="log_min_duration_statement", value=str(args.slow_statement_ms)),
-        ]
-        exports = list(args.log_exports if args.log_exports is not None else
-                       (_AURORA_LOGS if aurora else _INSTANCE_LOGS))
-        kind = "cluster" if aurora else "instance"
+        self.log_exports = list(args.log_exports if args.log_exports is not None else self._default_logs)
         self.log_groups = {
             log: aws.cloudwatch.LogGroup(
-                f"{name}-{log}", name=f"/aws/rds/{kind}/{self.identifier}/{log}",
+                f"{name}-{log}", name=f"/aws/rds/{self._log_kind}/{self.identifier}/{log}",
                 retention_in_days=args.log_retention_days, kms_key_id=self.kms_key_arn,
                 tags=tag_set(tags, f"{name}-{log}"), opts=child_opts(self))
-            for log in exports
+            for log in self.log_exports
         }
-        log_deps: list[pulumi.Resource] = list(self.log_groups.values())
-        final = dict(skip_final_snapshot=not args.final_snapshot,
-                     final_snapshot_identifier=f"{self.identifier}-final" if args.final_snapshot else None)
-        pi_kms = self.kms_key_arn if args.performance_insights else None
-        pi_days = 7 if args.performance_insights else None
 
-        self.instance = None
-        self.cluster = None
-        self.cluster_instances = []
-        if not aurora:
-            self.parameter_group = aws.rds.ParameterGroup(
-                name, family=f"postgres{major}",
-                description=f"{name}: force SSL, log slow statements", parameters=params,
-                tags=tag_set(tags, name), opts=child_opts(self))
-            self.instance = aws.rds.Instance(
-                name,
-                identifier=self.identifier,
-                engine="postgres",
-                engine_version=args.engine_version,
-                instance_class=args.instance_class,
-                db_name=args.database_name,
-                username=args.master_username,
-                manage_master_user_password=True,
-                master_user_secret_kms_key_id=self.kms_key_arn,
-                iam_database_authentication_enabled=args.iam_authentication,
-                port=POSTGRES_PORT,
-                db_subnet_group_name=self.subnet_group.name,
-                vpc_security_group_ids=[self.security_group.id],
-                publicly_accessible=False,
-                parameter_group_name=self.parameter_group.name,
-                storage_type="gp3",
-                allocated_storage=args.allocated_storage_gb,
-                max_allocated_storage=args.max_allocated_storage_gb or None,
-                storage_encrypted=True,
-                kms_key_id=self.kms_key_arn,
-                multi_az=args.multi_az,
-                backup_retention_period=args.backup_retention_days,
-                backup_window=args.backup_window,
-                maintenance_window=args.maintenance_window,
-                copy_tags_to_snapshot=True,
-                auto_minor_version_upgrade=True,
-                allow_major_version_upgrade=args.allow_major_version_upgrade,
-                apply_immediately=args.apply_immediately,
-                deletion_protection=args.deletion_protection,
-                performance_insights_enabled=args.performance_insights,
-                performance_insights_kms_key_id=pi_kms,
-                performance_insights_retention_period=pi_days,
-                enabled_cloudwatch_logs_exports=exports,
-                ca_cert_identifier=args.ca_cert_identifier,
-                tags=tag_set(tags, name),
-                opts=child_opts(self, protect=args.protect, depends_on=log_deps),
-                **final,
-            )
-            self.address = self.instance.address
-            self.port = self.instance.port
-            self.endpoint = pulumi.Output.concat(self.instance.address, ":", self.instance.port.apply(str))
-            self.resource_id = self.instance.resource_id
-            secrets = self.instance.master_user_secrets
-        else:
-            self.parameter_group = aws.rds.ClusterParameterGroup(
-                name, family=f"aurora-postgresql{major}",
-                description=f"{name}: force SSL, log slow statements",
-                parameters=[aws.rds.ClusterParameterGroupParameterArgs(name=p.name, value=p.value) for p in params],
-                tags=tag_set(tags, name), opts=child_opts(self))
-            self.cluster = aws.rds.Cluster(
-                name,
-                cluster_identifier=self.identifier,
-                engine="aurora-postgresql",
-                engine_version=args.engine_version,
-                database_name=args.database_name,
-                master_username=args.master_username,
-                manage_master_user_password=True,
-                master_user_secret_kms_key_id=self.kms_key_arn,
-                iam_database_authentication_enabled=args.iam_authentication,
-                port=POSTGRES_PORT,
-                db_subnet_group_name=self.subnet_group.name,
-                vpc_security_group_ids=[self.security_group.id],
-                db_cluster_parameter_group_name=self.parameter_group.name,
-                storage_encrypted=True,
-                kms_key_id=self.kms_key_arn,
-                backup_retention_period=args.backup_retention_days,
-                preferred_backup_window=args.backup_window,
-                preferred_maintenance_window=args.maintenance_window,
-                copy_tags_to_snapshot=True,
-                allow_major_version_upgrade=args.allow_major_version_upgrade,
-                apply_immediately=args.apply_immediately,
-                deletion_protection=args.deletion_protection,
-                enabled_cloudwatch_logs_exports=exports,
-                tags=tag_set(tags, name),
-                opts=child_opts(self, protect=args.protect, depends_on=log_deps),
-                **final,
-            )
-            azs: list[str | None] = list(args.availability_zones) if args.multi_az else []
-            if not azs:
-                azs = [None, None] if args.multi_az else [None]
-            for i, az in enumerate(azs, start=1):
-                self.cluster_instances.append(aws.rds.ClusterInstance(
-                    f"{name}-{i}",
-                    identifier=f"{self.identifier}-{i}",
-                    cluster_identifier=self.cluster.id,
-                    engine="aurora-postgresql",
-                    engine_version=args.engine_version,
-                    instance_class=args.instance_class,
-                    availability_zone=az,
-                    db_subnet_group_name=self.subnet_group.name,
-                    publicly_accessible=False,
-                    auto_minor_version_upgrade=True,
-                    apply_immediately=args.apply_immediately,
-                    performance_insights_enabled=args.performance_insights,
-                    performance_insights_kms_key_id=pi_kms,
-                    performance_insights_retention_period=pi_days,
-                    ca_cert_identifier=args.ca_cert_identifier,
-                    promotion_tier=i - 1,
-                    copy_tags_to_snapshot=True,
-                    tags=tag_set(tags, f"{name}-{i}"),
-                    opts=child_opts(self, protect=args.protect),
-                ))
-            self.address = self.cluster.endpoint
-            self.port = self.cluster.port
-            self.endpoint = pulumi.Output.concat(self.cluster.endpoint, ":", self.cluster.port.apply(str))
-            self.resource_id = self.cluster.cluster_resource_id
-            secrets = self.cluster.master_user_secrets
+    # -- shared by the shapes -----------------------------------------------------------------------------
+    def _parameters(self) -> list[tuple[str, str]]:
+        return [("rds.force_ssl", "1"), ("log_min_duration_statement", str(self.args.slow_statement_ms))]
 
+    def _common_inputs(self) -> dict[str, Any]:
+        """Inputs the RDS instance and the Aurora cluster take under the same names."""
+        a = self.args
+        return dict(
+            engine_version=a.engine_version, manage_master_user_password=True,
+            master_user_secret_kms_key_id=self.kms_key_arn, iam_database_authentication_enabled=a.iam_authentication,
+            port=POSTGRES_PORT, db_subnet_group_name=self.subnet_group.name,
+            vpc_security_group_ids=[self.security_group.id], storage_encrypted=True, kms_key_id=self.kms_key_arn,
+            backup_retention_period=a.backup_retention_days, copy_tags_to_snapshot=True,
+            allow_major_version_upgrade=a.allow_major_version_upgrade, apply_immediately=a.apply_immediately,
+            deletion_protection=a.deletion_protection, enabled_cloudwatch_logs_exports=self.log_exports,
+            skip_final_snapshot=not a.final_snapshot,
+            final_snapshot_identifier=f"{self.identifier}-final" if a.final_snapshot else None,
+            tags=tag_set(a.tags, self._cname),
+            opts=child_opts(self, protect=a.protect, depends_on=list(self.log_groups.values())))
+
+    def _performance_insights(self) -> dict[str, Any]:
+        on = self.args.performance_insights
+        return dict(performance_insights_enabled=on, performance_insights_kms_key_id=self.kms_key_arn if on else None,
+                    performance_insights_retention_period=7 if on else None)
+
+    def _register(self, secrets: pulumi.Output[Any]) -> None:
+        self.endpoint = pulumi.Output.concat(self.address, ":", self.port.apply(str))
         self.secret_arn = secrets.apply(lambda s: s[0].secret_arn if s else None)  # type: ignore[assignment]
         self.register_outputs({
             "endpoint": self.endpoint, "address": self.address, "port": self.port, "secret_arn": self.secret_arn,
@@ -281,7 +204,7 @@ class Database(pulumi.ComponentResource):
         })
 
     @staticmethod
-    def _validate(name: str, args: DatabaseArgs) -> None:
+    def _validate(name: str, args: DatabaseBaseArgs) -> None:
         ident = args.identifier or name
         if not re.fullmatch(r"[a-z][a-z0-9-]{0,62}", ident) or ident.endswith("-") or "--" in ident:
             raise ValueError(f"{name}: identifier {ident!r} must be 1-63 lowercase letters, digits and single "
@@ -290,32 +213,14 @@ class Database(pulumi.ComponentResource):
             raise ValueError(f"{name}: engine_version {args.engine_version!r} is not a version like 16.4")
         if not 1 <= args.backup_retention_days <= 35:
             raise ValueError(f"{name}: backup_retention_days must be 1-35")
-        if args.engine == "aurora-postgresql" and re.search(r"\.(micro|small)$", args.instance_class):
-            raise ValueError(f"{name}: Aurora PostgreSQL needs db.t4g.medium or larger, got {args.instance_class}")
-        if args.max_allocated_storage_gb and args.max_allocated_storage_gb < args.allocated_storage_gb:
-            raise ValueError(f"{name}: max_allocated_storage_gb must be 0 or at least allocated_storage_gb")
         if args.master_username in ("postgres", "rdsadmin", "admin"):
             raise ValueError(f"{name}: master_username {args.master_username!r} is reserved")
 
     # -- wiring -----------------------------------------------------------------------------------------
     def allow_from(self, peer: Connectable, *, description: str | None = None) -> aws.vpc.SecurityGroupIngressRule:
         """Open 5432/tcp from ``peer``'s security group: one ingress rule here, the matching egress rule there."""
-        sg = getattr(peer, "security_group", None)
-        if not isinstance(sg, aws.ec2.SecurityGroup):
-            raise TypeError(f"{self._cname}: allow_from needs something with a security_group, got {peer!r}")
-        peer_name = peer.pulumi_resource_name if isinstance(peer, pulumi.Resource) else sg.pulumi_resource_name
-        what = description or f"PostgreSQL from {peer_name}"
-        rule = aws.vpc.SecurityGroupIngressRule(
-            f"{self._cname}-from-{peer_name}", security_group_id=self.security_group.id,
-            referenced_security_group_id=sg.id, ip_protocol="tcp", from_port=POSTGRES_PORT, to_port=POSTGRES_PORT,
-            description=what, tags=tag_set(self.args.tags, f"{self._cname}-from-{peer_name}"),
-            opts=child_opts(self))
-        aws.vpc.SecurityGroupEgressRule(
-            f"{peer_name}-to-{self._cname}", security_group_id=sg.id,
-            referenced_security_group_id=self.security_group.id, ip_protocol="tcp", from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT, description=f"PostgreSQL to {self._cname}",
-            tags=tag_set(self.args.tags, f"{peer_name}-to-{self._cname}"), opts=child_opts(self))
-        return rule
+        return allow_ingress(self, self.security_group, peer, from_port=POSTGRES_PORT, to_port=POSTGRES_PORT,
+                             what="PostgreSQL", tags=self.args.tags, description=description)
 
     def grant_connect(self, grantee: Grantable | aws.iam.Role, db_user: str = "app") -> aws.iam.RolePolicy:
         """Allow ``rds-db:connect`` as ``db_user`` (IAM authentication) on this database only.
@@ -344,3 +249,108 @@ class Database(pulumi.ComponentResource):
              "Condition": {"StringEquals": {"kms:ViaService": pulumi.Output.concat(
                  "secretsmanager.", ctx.region, ".", ctx.dns_suffix)}}},
         ])
+
+
+class Database(DatabaseBase):
+    """PostgreSQL on one RDS instance (optionally Multi-AZ) with its subnet group, parameter group, security
+    group and key. Wiring: see :class:`DatabaseBase`."""
+
+    instance: aws.rds.Instance
+    parameter_group: aws.rds.ParameterGroup
+
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        if args.max_allocated_storage_gb and args.max_allocated_storage_gb < args.allocated_storage_gb:
+            raise ValueError(f"{name}: max_allocated_storage_gb must be 0 or at least allocated_storage_gb")
+        super().__init__("backend:aws:Database", name, args, opts)
+        major = args.engine_version.split(".")[0]
+        self.parameter_group = aws.rds.ParameterGroup(
+            name, family=f"postgres{major}", description=f"{name}: force SSL, log slow statements",
+            parameters=[aws.rds.ParameterGroupParameterArgs(name=k, value=v) for k, v in self._parameters()],
+            tags=tag_set(args.tags, name), opts=child_opts(self))
+        self.instance = aws.rds.Instance(
+            name,
+            identifier=self.identifier,
+            engine="postgres",
+            instance_class=args.instance_class,
+            db_name=args.database_name,
+            username=args.master_username,
+            publicly_accessible=False,
+            parameter_group_name=self.parameter_group.name,
+            storage_type="gp3",
+            allocated_storage=args.allocated_storage_gb,
+            max_allocated_storage=args.max_allocated_storage_gb or None,
+            multi_az=args.multi_az,
+            backup_window=args.backup_window,
+            maintenance_window=args.maintenance_window,
+            auto_minor_version_upgrade=True,
+            ca_cert_identifier=args.ca_cert_identifier,
+            **self._performance_insights(),
+            **self._common_inputs(),
+        )
+        self.address = self.instance.address
+        self.port = self.instance.port
+        self.resource_id = self.instance.resource_id
+        self._register(self.instance.master_user_secrets)
+
+
+class AuroraDatabase(DatabaseBase):
+    """Aurora PostgreSQL: a cluster and its instances (one, or one per AZ with ``multi_az``), with subnet group,
+    cluster parameter group, security group and key. Wiring: see :class:`DatabaseBase`.
+
+    Its type token was ``backend:aws:Database`` before the shapes were split; an alias keeps a deployed cluster.
+    """
+
+    aurora: ClassVar[bool] = True
+    _log_kind: ClassVar[str] = "cluster"
+    _default_logs: ClassVar[tuple[str, ...]] = ("postgresql",)
+
+    cluster: aws.rds.Cluster
+    cluster_instances: list[aws.rds.ClusterInstance]
+    parameter_group: aws.rds.ClusterParameterGroup
+
+    def __init__(self, name: str, args: AuroraDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        if re.search(r"\.(micro|small)$", args.instance_class):
+            raise ValueError(f"{name}: Aurora PostgreSQL needs db.t4g.medium or larger, got {args.instance_class}")
+        super().__init__("backend:aws:AuroraDatabase", name, args, with_aliases(opts, "backend:aws:Database"))
+        major = args.engine_version.split(".")[0]
+        self.parameter_group = aws.rds.ClusterParameterGroup(
+            name, family=f"aurora-postgresql{major}", description=f"{name}: force SSL, log slow statements",
+            parameters=[aws.rds.ClusterParameterGroupParameterArgs(name=k, value=v) for k, v in self._parameters()],
+            tags=tag_set(args.tags, name), opts=child_opts(self))
+        self.cluster = aws.rds.Cluster(
+            name,
+            cluster_identifier=self.identifier,
+            engine="aurora-postgresql",
+            database_name=args.database_name,
+            master_username=args.master_username,
+            db_cluster_parameter_group_name=self.parameter_group.name,
+            preferred_backup_window=args.backup_window,
+            preferred_maintenance_window=args.maintenance_window,
+            **self._common_inputs(),
+        )
+        azs: list[str | None] = list(args.availability_zones) if args.multi_az else []
+        if not azs:
+            azs = [None, None] if args.multi_az else [None]
+        self.cluster_instances = [aws.rds.ClusterInstance(
+            f"{name}-{i}",
+            identifier=f"{self.identifier}-{i}",
+            cluster_identifier=self.cluster.id,
+            engine="aurora-postgresql",
+            engine_version=args.engine_version,
+            instance_class=args.instance_class,
+            availability_zone=az,
+            db_subnet_group_name=self.subnet_group.name,
+            publicly_accessible=False,
+            auto_minor_version_upgrade=True,
+            apply_immediately=args.apply_immediately,
+            ca_cert_identifier=args.ca_cert_identifier,
+            promotion_tier=i - 1,
+            copy_tags_to_snapshot=True,
+            tags=tag_set(args.tags, f"{name}-{i}"),
+            opts=child_opts(self, protect=args.protect),
+            **self._performance_insights(),
+        ) for i, az in enumerate(azs, start=1)]
+        self.address = self.cluster.endpoint
+        self.port = self.cluster.port
+        self.resource_id = self.cluster.cluster_resource_id
+        self._register(self.cluster.master_user_secrets)

@@ -1,8 +1,7 @@
 """EncryptionKey: a customer-managed KMS key with rotation, an alias and a key policy AWS accepts.
 
-Also the small helpers the data-tier components share: where a key ARN comes from (an :class:`EncryptionKey`
-or a plain ARN), the account/region/partition of the component's provider, and how a grant becomes one inline
-role policy on the grantee's role.
+The helpers other components use to take a key (``KeyLike``, ``key_arn``, ``data_key``) live in
+``components/aws/common.py``.
 """
 
 from __future__ import annotations
@@ -10,70 +9,27 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.base import Grantable, child_opts, policy_json, tag_set
-
-ServicePrincipal = Literal["logs", "cloudwatch", "budgets"]
-"""Services that use the key as themselves (their service principal is named in the key policy)."""
+from .common import (
+    AwsContext,
+    Grantable,
+    Grants,
+    ServicePrincipal,
+    aws_context,
+    child_opts,
+    policy_json,
+    tag_set,
+)
 
 ENCRYPT_DECRYPT_ACTIONS = [
     "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
     "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey",
 ]
 """What a principal needs to encrypt and decrypt data with the key (no administration)."""
-
-
-@dataclass
-class AwsContext:
-    """Account, region and partition of the provider a component runs under (Outputs)."""
-
-    account_id: pulumi.Output[str]
-    region: pulumi.Output[str]
-    partition: pulumi.Output[str]
-    dns_suffix: pulumi.Output[str]
-
-
-def aws_context(parent: pulumi.Resource) -> AwsContext:
-    """Look up the caller account, region and partition through ``parent``'s provider."""
-    opts = pulumi.InvokeOutputOptions(parent=parent)
-    ident = aws.get_caller_identity_output(opts=opts)
-    region = aws.get_region_output(opts=opts)
-    part = aws.get_partition_output(opts=opts)
-    return AwsContext(account_id=ident.account_id, region=region.region, partition=part.partition,
-                      dns_suffix=part.dns_suffix)
-
-
-def role_of(grantee: Grantable | aws.iam.Role) -> aws.iam.Role:
-    """The IAM role a grant is written to: the grantee's ``task_role``, or the role itself."""
-    if isinstance(grantee, aws.iam.Role):
-        return grantee
-    role = getattr(grantee, "task_role", None)
-    if not isinstance(role, aws.iam.Role):
-        raise TypeError(f"cannot grant to {grantee!r}: it is neither an aws.iam.Role nor has a task_role")
-    return role
-
-
-class Grants:
-    """Writes each grant as one inline role policy, once per (purpose, role), parented to the component."""
-
-    def __init__(self, parent: pulumi.Resource, prefix: str) -> None:
-        self._parent = parent
-        self._prefix = prefix
-        self.policies: dict[str, aws.iam.RolePolicy] = {}
-
-    def add(self, purpose: str, grantee: Grantable | aws.iam.Role,
-            statements: Sequence[Mapping[str, Any]]) -> aws.iam.RolePolicy:
-        """Attach ``statements`` to the grantee's role as ``<prefix>-<purpose>-<role name>``."""
-        role = role_of(grantee)
-        name = f"{self._prefix}-{purpose}-{role.pulumi_resource_name}"
-        if name not in self.policies:
-            self.policies[name] = aws.iam.RolePolicy(
-                name, role=role.id, policy=policy_json(statements), opts=child_opts(self._parent))
-        return self.policies[name]
 
 
 @dataclass
@@ -206,11 +162,6 @@ class EncryptionKey(pulumi.ComponentResource):
             })
         return statements
 
-    @property
-    def allows_logs(self) -> bool:
-        """True when CloudWatch Logs may use the key (log groups can be encrypted with it)."""
-        return "logs" in self.service_principals
-
     def grant_encrypt_decrypt(self, grantee: Grantable | aws.iam.Role) -> aws.iam.RolePolicy:
         """Let the grantee's role encrypt and decrypt with this key (one statement on the key ARN)."""
         return self._grants.add("encrypt-decrypt", grantee, [{
@@ -222,37 +173,3 @@ class EncryptionKey(pulumi.ComponentResource):
         return self._grants.add("decrypt", grantee, [{
             "Sid": "Decrypt", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": self.arn,
         }])
-
-
-KeyLike = EncryptionKey | pulumi.Input[str]
-"""A KMS key given to a component: an :class:`EncryptionKey` or a key ARN."""
-
-
-def key_arn(key: KeyLike) -> pulumi.Output[str]:
-    """The ARN of a key given as an :class:`EncryptionKey` or an ARN."""
-    if isinstance(key, EncryptionKey):
-        return key.arn
-    return pulumi.Output.from_input(key)
-
-
-def data_key(parent: pulumi.ComponentResource, name: str, key: KeyLike | None, *, description: str,
-             via_services: Sequence[str], needs: Sequence[ServicePrincipal] = (), tags: Mapping[str, str],
-             protect: bool) -> KeyLike:
-    """The key a component encrypts with: the one given, or a new :class:`EncryptionKey` child.
-
-    ``needs`` names the service principals that must be able to use the key (e.g. ``logs`` when the component's
-    log groups are encrypted with it); a given :class:`EncryptionKey` is checked for them, a plain ARN is trusted.
-    """
-    if key is None:
-        return EncryptionKey(
-            f"{name}-key",
-            EncryptionKeyArgs(description=description, alias=name, via_services=via_services,
-                              service_principals=tuple(needs), tags=tags, protect=protect),
-            opts=child_opts(parent),
-        )
-    if isinstance(key, EncryptionKey):
-        missing = [s for s in needs if s not in key.service_principals]
-        if missing:
-            raise ValueError(f"{name}: kms_key must allow {', '.join(missing)} (EncryptionKeyArgs.service_principals)"
-                             " because this component's resources are encrypted with it")
-    return key

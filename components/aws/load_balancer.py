@@ -9,8 +9,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.bucket import Bucket, BucketArgs
+from components.aws.common import child_opts, tag_set
 from components.aws.network import Network
-from components.base import ApiRoute, child_opts, tag_set
+from components.base import ApiRoute
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 """TLS 1.3 and 1.2 only, forward-secret ciphers."""

@@ -1,14 +1,15 @@
 """Monitoring: KMS-encrypted alarm topics with email subscriptions, alarms, a dashboard and a monthly budget.
 
-The stack composer tells it what to watch with plain values (ARN suffixes, names, identifiers), so it does not
-depend on the other components' classes::
+The stack composer says what to watch in the arguments, with plain values (ARN suffixes, names, identifiers),
+so it does not depend on the other components' classes; the constructor creates every alarm and the dashboard,
+then registers its outputs (nothing is created after)::
 
-    mon = Monitoring("app-prod-mon", MonitoringArgs(alert_emails=[...], alarms_to_pager=True, budget_monthly_usd=4000))
-    mon.watch_load_balancer(alb.arn_suffix, {"v1": tg_v1.arn_suffix})
-    mon.watch_service(cluster.name, service.name)
-    mon.watch_database(db.identifier)
-    mon.watch_cache(cache.replication_group_id, node_count=3)
-    mon.finish()   # the dashboard, with the same metrics
+    mon = Monitoring("app-prod-mon", MonitoringArgs(
+        alert_emails=[...], alarms_to_pager=True, budget_monthly_usd=4000, dashboard=True,
+        watch=[LoadBalancerWatch(alb.arn_suffix, {"v1": tg_v1.arn_suffix}),
+               ServiceWatch(cluster.name, service.name),
+               DatabaseWatch(db.identifier),
+               CacheWatch(cache.replication_group_id, node_count=3)]))
 """
 
 from __future__ import annotations
@@ -16,14 +17,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import pulumi
 import pulumi_aws as aws
 
-from components.base import child_opts, policy_json, tag_set
-
-from .kms import KeyLike, aws_context, data_key, key_arn
+from .common import KeyLike, aws_context, child_opts, data_key, key_arn, policy_json, tag_set
 
 _GIB = 1024**3
 
@@ -58,6 +57,70 @@ class AlarmThresholds:
     """Evictions per period over all nodes."""
 
 
+@dataclass(frozen=True)
+class LoadBalancerWatch:
+    """Watch an Application Load Balancer: 5xx rate, target p95 latency, unhealthy hosts per target group."""
+
+    arn_suffix: pulumi.Input[str]
+    """The load balancer's ``arn_suffix``."""
+    target_groups: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """A short key (e.g. ``v1``) -> a target group's ``arn_suffix``."""
+    label: str = "alb"
+    """Prefix of the alarm keys (another label watches a second load balancer)."""
+
+
+@dataclass(frozen=True)
+class ServiceWatch:
+    """Watch an ECS service: average CPU and memory utilisation."""
+
+    cluster_name: pulumi.Input[str]
+    """The ECS cluster's name."""
+    service_name: pulumi.Input[str]
+    """The ECS service's name."""
+    label: str = "service"
+    """Prefix of the alarm keys."""
+
+
+@dataclass(frozen=True)
+class DatabaseWatch:
+    """Watch an RDS instance or Aurora cluster: CPU, connections, free storage (RDS only)."""
+
+    identifier: pulumi.Input[str]
+    """The DB instance identifier, or with ``aurora`` the cluster identifier (``Database.identifier``)."""
+    aurora: bool = False
+    """Cluster metrics (``DBClusterIdentifier``) and no free-storage alarm (``AuroraDatabase.aurora``)."""
+    label: str = "db"
+    """Prefix of the alarm keys."""
+
+
+@dataclass(frozen=True)
+class CacheWatch:
+    """Watch a replication group: the busiest node's engine CPU and memory, evictions over all nodes."""
+
+    replication_group_id: pulumi.Input[str]
+    """``Cache.replication_group_id``; node metrics are per member cluster ``<id>-001``..."""
+    node_count: int = 1
+    """``Cache.num_nodes`` (1-6)."""
+    label: str = "cache"
+    """Prefix of the alarm keys."""
+
+
+@dataclass(frozen=True)
+class ServerlessCacheWatch:
+    """Watch an ElastiCache Serverless cache: data stored near its cap, throttled commands, evictions."""
+
+    cache_name: pulumi.Input[str]
+    """``ServerlessCache.cache_name`` (the ``clusterId`` dimension)."""
+    max_data_storage_gb: float
+    """The cache's data cap, GB (the data-stored alarm fires at ``cache_memory_percent`` of it)."""
+    label: str = "cache"
+    """Prefix of the alarm keys."""
+
+
+Watch: TypeAlias = LoadBalancerWatch | ServiceWatch | DatabaseWatch | CacheWatch | ServerlessCacheWatch
+"""What :class:`MonitoringArgs` ``watch`` takes."""
+
+
 @dataclass
 class MonitoringArgs:
     """Arguments of :class:`Monitoring`."""
@@ -72,6 +135,12 @@ class MonitoringArgs:
     """Monthly cost budget in USD (``budget.monthlyUsd``); ``None`` = no budget."""
     budget_warn_fraction: float = 0.8
     """Also notify when actual cost passes this fraction of the budget."""
+    watch: Sequence[Watch] = ()
+    """What to alarm on (and chart): ``LoadBalancerWatch``, ``ServiceWatch``, ``DatabaseWatch``, ``CacheWatch``,
+    ``ServerlessCacheWatch``; a second resource of a kind needs another ``label``."""
+    dashboard: bool = False
+    """A CloudWatch dashboard of everything watched (``monitoring.dashboard``); off by default, as a dashboard
+    beyond the account's first three costs 3 USD a month."""
     thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
     """Alarm thresholds."""
     period_seconds: int = 60
@@ -91,10 +160,8 @@ class MonitoringArgs:
 
 
 class Monitoring(pulumi.ComponentResource):
-    """Alarm topics, alarms on the load balancer, service, database and cache, a dashboard and a budget.
-
-    Call the ``watch_*`` methods, then :meth:`finish` once to create the dashboard.
-    """
+    """Alarm topics, alarms on what ``watch`` names (load balancer, service, database, cache), a dashboard of
+    the same metrics (``dashboard``) and a budget. Everything is created in the constructor."""
 
     topic: aws.sns.Topic
     pager_topic: aws.sns.Topic | None
@@ -114,7 +181,6 @@ class Monitoring(pulumi.ComponentResource):
         self._ctx = aws_context(self)
         self.alarms = {}
         self._widgets: list[dict[str, Any]] = []
-        self._finished = False
         self.dashboard = None
         self.dashboard_url = None
         tags = args.tags
@@ -148,9 +214,15 @@ class Monitoring(pulumi.ComponentResource):
                                note("FORECASTED", 100.0)],
                 tags=tag_set(tags, f"{self.prefix}-monthly"),
                 opts=child_opts(self, depends_on=[alert_policy]))
+
+        for target in args.watch:
+            self._watch(target)
+        if args.dashboard:
+            self._dashboard()
         self.register_outputs({
             "topic_arn": self.topic.arn, "pager_topic_arn": self.pager_topic.arn if self.pager_topic else None,
             "budget": self.budget.name if self.budget else None,
+            "dashboard_url": self.dashboard_url,
         })
 
     @staticmethod
@@ -201,8 +273,6 @@ class Monitoring(pulumi.ComponentResource):
     # -- alarms -----------------------------------------------------------------------------------------
     def _alarm(self, key: str, description: str, *, threshold: float, comparison: str, period: int,
                missing: str = "notBreaching", **metric: Any) -> aws.cloudwatch.MetricAlarm:
-        if self._finished:
-            raise RuntimeError(f"{self._cname}: watch_* called after finish()")
         if key in self.alarms:
             raise ValueError(f"{self._cname}: alarm {key!r} already exists (use another label)")
         a = self.args
@@ -226,14 +296,24 @@ class Monitoring(pulumi.ComponentResource):
             props["annotations"] = {"horizontal": [{"label": label or "alarm", "value": threshold}]}
         self._widgets.append(props)
 
-    def watch_load_balancer(self, lb_arn_suffix: pulumi.Input[str],
-                            target_groups: Mapping[str, pulumi.Input[str]] | None = None, *,
-                            label: str = "alb") -> list[aws.cloudwatch.MetricAlarm]:
-        """Alarm on the 5xx rate (target 5xx / requests), target p95 latency and unhealthy hosts per target group.
+    def _watch(self, target: Watch) -> None:
+        if isinstance(target, LoadBalancerWatch):
+            self._watch_load_balancer(target.arn_suffix, target.target_groups, label=target.label)
+        elif isinstance(target, ServiceWatch):
+            self._watch_service(target.cluster_name, target.service_name, label=target.label)
+        elif isinstance(target, DatabaseWatch):
+            self._watch_database(target.identifier, aurora=target.aurora, label=target.label)
+        elif isinstance(target, CacheWatch):
+            self._watch_cache(target.replication_group_id, target.node_count, label=target.label)
+        elif isinstance(target, ServerlessCacheWatch):
+            self._watch_serverless_cache(target.cache_name, target.max_data_storage_gb, label=target.label)
+        else:
+            raise TypeError(f"{self._cname}: watch takes LoadBalancerWatch, ServiceWatch, DatabaseWatch, "
+                            f"CacheWatch or ServerlessCacheWatch, got {target!r}")
 
-        ``lb_arn_suffix`` is the load balancer's ``arn_suffix``; ``target_groups`` maps a short key (e.g. ``v1``)
-        to a target group's ``arn_suffix``.
-        """
+    def _watch_load_balancer(self, lb_arn_suffix: pulumi.Input[str],
+                             target_groups: Mapping[str, pulumi.Input[str]], *, label: str) -> None:
+        """Alarm on the 5xx rate (target 5xx / requests), target p95 latency and unhealthy hosts per target group."""
         t, period = self.args.thresholds, self.args.period_seconds
         ns, lb = "AWS/ApplicationELB", {"LoadBalancer": lb_arn_suffix}
         expr = f"IF(m2 >= {t.alb_min_requests}, 100 * FILL(m1, 0) / m2, 0)"
@@ -242,22 +322,20 @@ class Monitoring(pulumi.ComponentResource):
             return {"id": qid, "return_data": False, "metric": {
                 "namespace": ns, "metric_name": metric_name, "dimensions": lb, "period": period, "stat": "Sum"}}
 
-        out = [
-            self._alarm(f"{label}-5xx-rate", f"Target 5xx responses above {t.alb_5xx_percent}% of requests",
+        self._alarm(f"{label}-5xx-rate", f"Target 5xx responses above {t.alb_5xx_percent}% of requests",
                         threshold=t.alb_5xx_percent, comparison="GreaterThanThreshold", period=period,
                         metric_queries=[q("m1", "HTTPCode_Target_5XX_Count"), q("m2", "RequestCount"),
                                         {"id": "e1", "expression": expr, "label": "5xx rate (%)",
-                                         "return_data": True}]),
-            self._alarm(f"{label}-p95-latency", f"Target p95 response time above {t.p95_latency_seconds}s",
-                        threshold=t.p95_latency_seconds, comparison="GreaterThanThreshold", period=period,
-                        namespace=ns, metric_name="TargetResponseTime", dimensions=lb, extended_statistic="p95"),
-        ]
-        for key, tg in (target_groups or {}).items():
-            out.append(self._alarm(
+                                         "return_data": True}])
+        self._alarm(f"{label}-p95-latency", f"Target p95 response time above {t.p95_latency_seconds}s",
+                    threshold=t.p95_latency_seconds, comparison="GreaterThanThreshold", period=period,
+                    namespace=ns, metric_name="TargetResponseTime", dimensions=lb, extended_statistic="p95")
+        for key, tg in target_groups.items():
+            self._alarm(
                 f"{label}-{key}-unhealthy", f"Unhealthy targets in target group {key}",
                 threshold=t.unhealthy_hosts, comparison="GreaterThanOrEqualToThreshold", period=period,
                 namespace=ns, metric_name="UnHealthyHostCount", dimensions={"TargetGroup": tg, **lb},
-                statistic="Maximum"))
+                statistic="Maximum")
         self._widget("Load balancer: 5xx rate (%)", [
             [{"expression": expr, "label": "5xx rate (%)", "id": "e1"}],
             [ns, "HTTPCode_Target_5XX_Count", "LoadBalancer", lb_arn_suffix, {"id": "m1", "visible": False}],
@@ -271,10 +349,9 @@ class Monitoring(pulumi.ComponentResource):
                 [ns, "UnHealthyHostCount", "TargetGroup", tg, "LoadBalancer", lb_arn_suffix, {"label": key}]
                 for key, tg in target_groups.items()
             ], stat="Maximum", period=period, threshold=t.unhealthy_hosts)
-        return out
 
-    def watch_service(self, cluster_name: pulumi.Input[str], service_name: pulumi.Input[str], *,
-                      label: str = "service") -> list[aws.cloudwatch.MetricAlarm]:
+    def _watch_service(self, cluster_name: pulumi.Input[str], service_name: pulumi.Input[str], *,
+                       label: str = "service") -> list[aws.cloudwatch.MetricAlarm]:
         """Alarm on the ECS service's average CPU and memory utilisation."""
         t, period = self.args.thresholds, self.args.period_seconds
         dims = {"ClusterName": cluster_name, "ServiceName": service_name}
@@ -290,8 +367,8 @@ class Monitoring(pulumi.ComponentResource):
         ], stat="Average", period=period, threshold=max(t.ecs_cpu_percent, t.ecs_memory_percent))
         return out
 
-    def watch_database(self, identifier: pulumi.Input[str], *, aurora: bool = False,
-                       label: str = "db") -> list[aws.cloudwatch.MetricAlarm]:
+    def _watch_database(self, identifier: pulumi.Input[str], *, aurora: bool = False,
+                        label: str = "db") -> list[aws.cloudwatch.MetricAlarm]:
         """Alarm on RDS CPU, free storage (RDS only) and connections.
 
         ``identifier`` is the DB instance identifier, or with ``aurora`` the cluster identifier.
@@ -322,8 +399,8 @@ class Monitoring(pulumi.ComponentResource):
                          stat="Minimum", period=period, threshold=t.rds_free_storage_gb * _GIB)
         return out
 
-    def watch_cache(self, replication_group_id: pulumi.Input[str], node_count: int = 1, *,
-                    label: str = "cache") -> list[aws.cloudwatch.MetricAlarm]:
+    def _watch_cache(self, replication_group_id: pulumi.Input[str], node_count: int = 1, *,
+                     label: str = "cache") -> list[aws.cloudwatch.MetricAlarm]:
         """Alarm on the busiest node's engine CPU and memory use and on evictions over all nodes.
 
         Node metrics are per member cluster (``<replication group id>-001``...), combined with metric math.
@@ -362,8 +439,8 @@ class Monitoring(pulumi.ComponentResource):
                          stat=stat, period=period, threshold=limit)
         return out
 
-    def watch_serverless_cache(self, cache_name: pulumi.Input[str], max_data_storage_gb: float, *,
-                               label: str = "cache") -> list[aws.cloudwatch.MetricAlarm]:
+    def _watch_serverless_cache(self, cache_name: pulumi.Input[str], max_data_storage_gb: float, *,
+                                label: str = "cache") -> list[aws.cloudwatch.MetricAlarm]:
         """Alarm on an ElastiCache Serverless cache: data stored near its cap, throttled commands (the ECPU cap
         was hit), and evictions. Serverless metrics carry the ``clusterId`` dimension."""
         if max_data_storage_gb <= 0:
@@ -396,13 +473,10 @@ class Monitoring(pulumi.ComponentResource):
         return out
 
     # -- dashboard --------------------------------------------------------------------------------------
-    def finish(self) -> aws.cloudwatch.Dashboard | None:
-        """Create the dashboard of everything watched (once; later calls return it). None if nothing is watched."""
-        if self._finished:
-            return self.dashboard
-        self._finished = True
+    def _dashboard(self) -> None:
+        """The dashboard of everything watched (none if nothing is watched)."""
         if not self._widgets:
-            return None
+            return
         widgets = [{"type": "metric", "x": (i % 2) * 12, "y": (i // 2) * 6, "width": 12, "height": 6,
                     "properties": props} for i, props in enumerate(self._widgets)]
         self.dashboard = aws.cloudwatch.Dashboard(
@@ -412,4 +486,3 @@ class Monitoring(pulumi.ComponentResource):
         self.dashboard_url = pulumi.Output.concat(
             "https://", region, ".console.aws.amazon.com/cloudwatch/home?region=", region,
             "#dashboards/dashboard/", self.dashboard.dashboard_name)
-        return self.dashboard

@@ -10,8 +10,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.kms import aws_context
-from components.base import child_opts, policy_json, service_principal_policy, tag_set
+from components.aws.common import aws_context, child_opts, policy_json, service_principal_policy, tag_set
 
 NatStrategy = Literal["none", "single", "per_az"]
 

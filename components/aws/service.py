@@ -11,10 +11,9 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.kms import aws_context
+from components.aws.common import aws_context, child_opts, service_principal_policy, tag_set
 from components.aws.load_balancer import LoadBalancer
 from components.aws.network import Network
-from components.base import child_opts, service_principal_policy, tag_set
 
 DEFAULT_IMAGE = "public.ecr.aws/nginx/nginx:stable-alpine"
 CONTAINER_NAME = "app"

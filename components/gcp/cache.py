@@ -161,6 +161,11 @@ class Cache(pulumi.ComponentResource):
             f"{self.pulumi_resource_name}-from-{who}", workload, destinations=destinations, ports=[TLS_PORT],
             description=f"{who} to Memorystore {self.pulumi_resource_name}", parent=self)
 
+    def grant_connect(self, workload: Workload | gcp.serviceaccount.Account) -> gcp.secretmanager.SecretIamMember:
+        """What a client needs to connect beyond the network path: reading the AUTH string (as
+        :meth:`grant_auth_read`; Memorystore for Redis has no IAM authentication)."""
+        return self.grant_auth_read(workload)
+
     def grant_auth_read(self, workload: Workload | gcp.serviceaccount.Account) -> gcp.secretmanager.SecretIamMember:
         """``roles/secretmanager.secretAccessor`` on the AUTH-string secret only (for a workload that reads it at
         run time; a Cloud Run ``Service`` given the secret in ``secrets`` grants itself)."""

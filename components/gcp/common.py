@@ -1,6 +1,6 @@
 """What the GCP components share: labels, child options, CMEK references and the wiring protocols.
 
-``components/base.py`` describes AWS-shaped peers (a security group, a task role). On GCP a peer is a
+``components/aws/common.py`` describes AWS-shaped peers (a security group, a task role). On GCP a peer is a
 *workload identity* — a service account email that IAM bindings name — plus the network tag its VPC traffic
 carries, which firewall rules target. Those are the :class:`Workload` protocol here.
 """

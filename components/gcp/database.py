@@ -208,13 +208,13 @@ class Database(pulumi.ComponentResource):
             destinations=[pulumi.Output.concat(self.private_ip, "/32")], ports=list(PORTS),
             description=f"{who} to Cloud SQL {self.pulumi_resource_name}", parent=self)
 
-    def grant_client(self, workload: Workload | gcp.serviceaccount.Account) -> list[gcp.projects.IAMMember]:
+    def grant_connect(self, workload: Workload | gcp.serviceaccount.Account) -> list[gcp.projects.IAMMember]:
         """Let the workload connect and log in as itself: ``roles/cloudsql.client`` and
         ``roles/cloudsql.instanceUser``, each conditioned on this instance only (Cloud SQL has no instance-level
         IAM policy, so the binding is on the project, narrowed by an IAM condition), and a
         ``CLOUD_IAM_SERVICE_ACCOUNT`` database user. Needs ``iam_authentication``."""
         if not self.args.iam_authentication:
-            raise ValueError(f"Database {self.pulumi_resource_name}: grant_client needs iam_authentication")
+            raise ValueError(f"Database {self.pulumi_resource_name}: grant_connect needs iam_authentication")
         who = grantee_name(workload)
         member = member_of(workload)
         resource = pulumi.Output.concat("projects/", self.project, "/instances/", self.instance_name)

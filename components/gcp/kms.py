@@ -1,4 +1,10 @@
-"""Kms: one key ring with a customer-managed key per data service, rotated, each usable only by its agent."""
+"""EncryptionKey: one key ring with a customer-managed key per data service, rotated, each usable only by its agent.
+
+The GCP peer of ``components/aws/kms.py`` (same concern, same name and grant methods). On AWS one key serves
+several services through ``kms:ViaService``; on GCP each service agent must be granted its own key, so the
+component holds a key per purpose and :meth:`EncryptionKey.cmek` hands one to a component's ``kms_key``.
+Its type token was ``backend:gcp:Kms``; an alias keeps a deployed key ring.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,20 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_gcp as gcp
 
-from components.gcp.common import Cmek, child_opts, gcp_labels, invoke_opts, remember_deps
+from components.base import with_aliases
+from components.gcp.common import (
+    Cmek,
+    Workload,
+    child_opts,
+    gcp_labels,
+    grantee_name,
+    invoke_opts,
+    member_of,
+    remember_deps,
+)
 
 ENCRYPTER_DECRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+DECRYPTER = "roles/cloudkms.cryptoKeyDecrypter"
 
 SERVICE_AGENTS: dict[str, str] = {
     "sql": "gcp-sa-cloud-sql.iam.gserviceaccount.com",
@@ -39,8 +56,8 @@ def service_agent(purpose: str, project_number: pulumi.Input[str]) -> pulumi.Out
 
 
 @dataclass
-class KmsArgs:
-    """Arguments of :class:`Kms`. Defaults: a key for every data service, 90-day rotation, not protected."""
+class EncryptionKeyArgs:
+    """Arguments of :class:`EncryptionKey`. Defaults: a key for every data service, 90-day rotation, not protected."""
 
     location: str
     """Key-ring location: the region of the resources the keys protect (a CMEK must share their location)."""
@@ -63,14 +80,14 @@ class KmsArgs:
     def __post_init__(self) -> None:
         unknown = [p for p in self.purposes if p not in SERVICE_AGENTS]
         if unknown:
-            raise ValueError(f"KmsArgs.purposes: unknown {unknown}; use some of {sorted(SERVICE_AGENTS)}")
+            raise ValueError(f"EncryptionKeyArgs.purposes: unknown {unknown}; use some of {sorted(SERVICE_AGENTS)}")
         if not 1 <= self.rotation_days <= 36500:
-            raise ValueError(f"KmsArgs.rotation_days {self.rotation_days}: use 1 to 36500")
+            raise ValueError(f"EncryptionKeyArgs.rotation_days {self.rotation_days}: use 1 to 36500")
         if self.protection_level not in ("SOFTWARE", "HSM"):
-            raise ValueError(f"KmsArgs.protection_level {self.protection_level!r}: use SOFTWARE or HSM")
+            raise ValueError(f"EncryptionKeyArgs.protection_level {self.protection_level!r}: use SOFTWARE or HSM")
 
 
-class Kms(pulumi.ComponentResource):
+class EncryptionKey(pulumi.ComponentResource):
     """A key ring and one rotated ``ENCRYPT_DECRYPT`` key per purpose, each usable by exactly one Google
     service agent (``roles/cloudkms.cryptoKeyEncrypterDecrypter`` on that key only)."""
 
@@ -79,8 +96,9 @@ class Kms(pulumi.ComponentResource):
     grants: dict[str, gcp.kms.CryptoKeyIAMMember]
     project_number: pulumi.Output[str]
 
-    def __init__(self, name: str, args: KmsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("backend:gcp:Kms", name, None, opts)
+    def __init__(self, name: str, args: EncryptionKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        opts = with_aliases(opts, "backend:gcp:Kms")
+        super().__init__("backend:gcp:EncryptionKey", name, None, opts)
         remember_deps(self, opts)
         self.args = args
         labels = gcp_labels(args.labels)
@@ -120,5 +138,25 @@ class Kms(pulumi.ComponentResource):
     def cmek(self, purpose: str) -> Cmek:
         """The key of ``purpose`` with its agent grant, to pass to a component's ``kms_key`` argument."""
         if purpose not in self.keys:
-            raise KeyError(f"Kms {self.pulumi_resource_name} has no {purpose!r} key; it has {sorted(self.keys)}")
+            raise KeyError(f"EncryptionKey {self.pulumi_resource_name} has no {purpose!r} key; it has "
+                           f"{sorted(self.keys)}")
         return Cmek(key_id=self.keys[purpose].id, ready=(self.grants[purpose],))
+
+    # -- wiring --------------------------------------------------------------------------------------------------
+    def _grant(self, what: str, role: str, grantee: Workload | gcp.serviceaccount.Account | str,
+               purpose: str) -> gcp.kms.CryptoKeyIAMMember:
+        self.cmek(purpose)  # the same error for an unknown purpose
+        return gcp.kms.CryptoKeyIAMMember(
+            f"{self.pulumi_resource_name}-{purpose}-{what}-{grantee_name(grantee)}",
+            crypto_key_id=self.keys[purpose].id, role=role, member=member_of(grantee), opts=child_opts(self))
+
+    def grant_encrypt_decrypt(self, grantee: Workload | gcp.serviceaccount.Account | str,
+                              purpose: str) -> gcp.kms.CryptoKeyIAMMember:
+        """Let the grantee encrypt and decrypt with the ``purpose`` key (``cryptoKeyEncrypterDecrypter`` on that
+        key only), e.g. for an application's envelope encryption."""
+        return self._grant("encrypt-decrypt", ENCRYPTER_DECRYPTER, grantee, purpose)
+
+    def grant_decrypt(self, grantee: Workload | gcp.serviceaccount.Account | str,
+                      purpose: str) -> gcp.kms.CryptoKeyIAMMember:
+        """Let the grantee decrypt with the ``purpose`` key (``cryptoKeyDecrypter`` on that key only)."""
+        return self._grant("decrypt", DECRYPTER, grantee, purpose)

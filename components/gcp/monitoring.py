@@ -1,15 +1,14 @@
 """Monitoring: email (and pager) notification channels, alert policies, a dashboard, log retention and a
 billing budget.
 
-The stack composer tells it what to watch with plain values (names and ids), so it does not depend on the other
-components' classes::
+The stack composer says what to watch in the arguments, with plain values (names and ids), so it does not
+depend on the other components' classes; the constructor creates every alert policy and the dashboard, then
+registers its outputs (nothing is created after)::
 
-    mon = Monitoring("app-mon", MonitoringArgs(alert_emails=[...], budget_monthly_usd=100, billing_account=...))
-    mon.watch_load_balancer(lb.url_map.name)
-    mon.watch_service(svc.name)
-    mon.watch_database(db.database_id)
-    mon.watch_cache(cache.instance_id)
-    mon.finish()   # the dashboard, with the same metrics
+    mon = Monitoring("app-mon", MonitoringArgs(
+        alert_emails=[...], budget_monthly_usd=100, billing_account=..., dashboard=True,
+        watch=[LoadBalancerWatch(lb.url_map.name), ServiceWatch(svc.name), DatabaseWatch(db.database_id),
+               CacheWatch(cache.instance_id)]))
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import pulumi
 import pulumi_gcp as gcp
@@ -49,6 +48,50 @@ class AlertThresholds:
     """Evicted keys per alignment period (5 minutes)."""
 
 
+@dataclass(frozen=True)
+class LoadBalancerWatch:
+    """Watch the HTTPS load balancer: 5xx ratio and p95 total latency."""
+
+    url_map_name: pulumi.Input[str]
+    """The URL map's name (``LoadBalancer.url_map.name``)."""
+    label: str = "lb"
+    """Prefix of the alert keys (another label watches a second load balancer)."""
+
+
+@dataclass(frozen=True)
+class ServiceWatch:
+    """Watch a Cloud Run service: p95 CPU and memory utilisation of its instances."""
+
+    service_name: pulumi.Input[str]
+    """The Cloud Run service's name (``Service.name``)."""
+    label: str = "run"
+    """Prefix of the alert keys."""
+
+
+@dataclass(frozen=True)
+class DatabaseWatch:
+    """Watch a Cloud SQL instance: CPU, disk utilisation, connections."""
+
+    database_id: pulumi.Input[str]
+    """``<project>:<instance>`` (``Database.database_id``)."""
+    label: str = "sql"
+    """Prefix of the alert keys."""
+
+
+@dataclass(frozen=True)
+class CacheWatch:
+    """Watch a Memorystore instance: memory usage ratio and evictions."""
+
+    instance_id: pulumi.Input[str]
+    """``projects/P/locations/R/instances/N`` (``Cache.instance_id``)."""
+    label: str = "redis"
+    """Prefix of the alert keys."""
+
+
+Watch: TypeAlias = LoadBalancerWatch | ServiceWatch | DatabaseWatch | CacheWatch
+"""What :class:`MonitoringArgs` ``watch`` takes."""
+
+
 @dataclass
 class MonitoringArgs:
     """Arguments of :class:`Monitoring`. Defaults: no channels, 7-day logs, no budget."""
@@ -67,6 +110,11 @@ class MonitoringArgs:
     """Also notify when actual spend passes this fraction of the budget."""
     billing_account: str | None = None
     """Billing account id (``gcpBillingAccount``); None: no budget (the caller needs billing permissions)."""
+    watch: Sequence[Watch] = ()
+    """What to alert on (and chart): ``LoadBalancerWatch``, ``ServiceWatch``, ``DatabaseWatch``, ``CacheWatch``;
+    a second resource of a kind needs another ``label``."""
+    dashboard: bool = True
+    """A Cloud Monitoring dashboard of everything watched (``monitoring.dashboard``; dashboards are free)."""
     thresholds: AlertThresholds = field(default_factory=AlertThresholds)
     """Alert thresholds."""
     duration_seconds: int = 300
@@ -77,10 +125,8 @@ class MonitoringArgs:
 
 class Monitoring(pulumi.ComponentResource):
     """Notification channels, alert policies on the load balancer, Cloud Run, Cloud SQL and Memorystore, a
-    dashboard of the same metrics, the ``_Default`` log bucket's retention and a billing budget.
-
-    Call the ``watch_*`` methods, then :meth:`finish` once to create the dashboard.
-    """
+    dashboard of the same metrics (``dashboard``), the ``_Default`` log bucket's retention and a billing budget.
+    Everything is created in the constructor."""
 
     email_channels: list[gcp.monitoring.NotificationChannel]
     pager_channels: list[gcp.monitoring.NotificationChannel]
@@ -100,7 +146,6 @@ class Monitoring(pulumi.ComponentResource):
         self._validate(name, args)
         self._labels = gcp_labels(args.labels)
         self._tiles: list[dict[str, Any]] = []
-        self._finished = False
         self.alerts = {}
         self.dashboard = None
         self.dashboard_url = None
@@ -142,10 +187,15 @@ class Monitoring(pulumi.ComponentResource):
             pulumi.log.info(f"{name}: no billing account, so no budget resource (the review still prices the "
                             f"stack against budget.monthlyUsd)", resource=self)
 
+        for target in args.watch:
+            self._watch(target)
+        if args.dashboard:
+            self._dashboard()
         self.register_outputs({
             "email_channels": [c.id for c in self.email_channels],
             "pager_channels": [c.id for c in self.pager_channels],
             "budget": self.budget.id if self.budget else None,
+            "dashboard_url": self.dashboard_url,
         })
 
     @staticmethod
@@ -170,8 +220,6 @@ class Monitoring(pulumi.ComponentResource):
     # -- alert policies -------------------------------------------------------------------------------------
     def _alert(self, key: str, title: str, condition: dict[str, Any], *, severity: str = "WARNING",
                doc: str = "") -> gcp.monitoring.AlertPolicy:
-        if self._finished:
-            raise RuntimeError(f"{self._cname}: watch_* called after finish()")
         if key in self.alerts:
             raise ValueError(f"{self._cname}: alert {key!r} already exists (use another label)")
         policy = gcp.monitoring.AlertPolicy(
@@ -206,8 +254,21 @@ class Monitoring(pulumi.ComponentResource):
         return self._alert(key, title, {"filter": flt, "threshold_value": threshold, "aggregations": [agg]},
                            severity=severity)
 
-    def watch_load_balancer(self, url_map_name: pulumi.Input[str], *, label: str = "lb"
-                            ) -> list[gcp.monitoring.AlertPolicy]:
+    def _watch(self, target: Watch) -> None:
+        if isinstance(target, LoadBalancerWatch):
+            self._watch_load_balancer(target.url_map_name, label=target.label)
+        elif isinstance(target, ServiceWatch):
+            self._watch_service(target.service_name, label=target.label)
+        elif isinstance(target, DatabaseWatch):
+            self._watch_database(target.database_id, label=target.label)
+        elif isinstance(target, CacheWatch):
+            self._watch_cache(target.instance_id, label=target.label)
+        else:
+            raise TypeError(f"{self._cname}: watch takes LoadBalancerWatch, ServiceWatch, DatabaseWatch or "
+                            f"CacheWatch, got {target!r}")
+
+    def _watch_load_balancer(self, url_map_name: pulumi.Input[str], *, label: str = "lb"
+                             ) -> list[gcp.monitoring.AlertPolicy]:
         """5xx ratio (5xx / all responses) and p95 total latency of the HTTPS load balancer's URL map."""
         t = self.args.thresholds
         base = pulumi.Output.concat(
@@ -225,8 +286,8 @@ class Monitoring(pulumi.ComponentResource):
             self._agg("ALIGN_DELTA", "REDUCE_PERCENTILE_95", ["resource.label.url_map_name"]))
         return [ratio, latency]
 
-    def watch_service(self, service_name: pulumi.Input[str], *, label: str = "run"
-                      ) -> list[gcp.monitoring.AlertPolicy]:
+    def _watch_service(self, service_name: pulumi.Input[str], *, label: str = "run"
+                       ) -> list[gcp.monitoring.AlertPolicy]:
         """p95 CPU and memory utilisation of the Cloud Run service's instances."""
         t = self.args.thresholds
         agg = self._agg("ALIGN_DELTA", "REDUCE_PERCENTILE_95", ["resource.label.service_name"])
@@ -239,8 +300,8 @@ class Monitoring(pulumi.ComponentResource):
                          service_name, t.run_memory_utilization, agg),
         ]
 
-    def watch_database(self, database_id: pulumi.Input[str], *, label: str = "sql"
-                       ) -> list[gcp.monitoring.AlertPolicy]:
+    def _watch_database(self, database_id: pulumi.Input[str], *, label: str = "sql"
+                        ) -> list[gcp.monitoring.AlertPolicy]:
         """CPU, disk utilisation and connections of a Cloud SQL instance (``database_id`` is
         ``<project>:<instance>``, :attr:`Database.database_id`)."""
         t = self.args.thresholds
@@ -258,8 +319,8 @@ class Monitoring(pulumi.ComponentResource):
                          self._agg("ALIGN_MEAN", "REDUCE_SUM", ["resource.label.database_id"], 300)),
         ]
 
-    def watch_cache(self, instance_id: pulumi.Input[str], *, label: str = "redis"
-                    ) -> list[gcp.monitoring.AlertPolicy]:
+    def _watch_cache(self, instance_id: pulumi.Input[str], *, label: str = "redis"
+                     ) -> list[gcp.monitoring.AlertPolicy]:
         """Memory usage ratio and evictions of a Memorystore instance (``instance_id`` is
         ``projects/P/locations/R/instances/N``, :attr:`Cache.instance_id`)."""
         t = self.args.thresholds
@@ -273,13 +334,10 @@ class Monitoring(pulumi.ComponentResource):
         ]
 
     # -- dashboard ------------------------------------------------------------------------------------------
-    def finish(self) -> gcp.monitoring.Dashboard | None:
-        """Create the dashboard of everything watched (once; later calls return it). None if nothing is watched."""
-        if self._finished:
-            return self.dashboard
-        self._finished = True
+    def _dashboard(self) -> None:
+        """The dashboard of everything watched (none if nothing is watched)."""
         if not self._tiles:
-            return None
+            return
         tiles = [{
             "xPos": (i % 2) * 24, "yPos": (i // 2) * 16, "width": 24, "height": 16,
             "widget": {"title": t["title"], "xyChart": {
@@ -295,4 +353,3 @@ class Monitoring(pulumi.ComponentResource):
         self.dashboard_url = pulumi.Output.all(self.dashboard.id, self._project_id).apply(
             lambda a: f"https://console.cloud.google.com/monitoring/dashboards/custom/{str(a[0]).rsplit('/', 1)[-1]}"
                       f"?project={a[1]}")
-        return self.dashboard

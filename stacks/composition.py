@@ -1,0 +1,31 @@
+"""What ``build_aws`` and ``build_gcp`` return: the stack's components, one field per concern of the kit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class StackComponents:
+    """The components of one stack, under the same field names on both clouds (the concerns of
+    ``components.base.KIT``); ``None`` where the settings turn a concern off."""
+
+    provider: pulumi.ProviderResource
+    """The one explicit provider every resource uses."""
+    encryption_key: pulumi.ComponentResource
+    """AWS: the stack key (one key) or the logs key (a key per component); GCP: the key ring and its keys."""
+    network: pulumi.ComponentResource
+    load_balancer: pulumi.ComponentResource
+    service: pulumi.ComponentResource
+    database: pulumi.ComponentResource | None
+    cache: pulumi.ComponentResource | None
+    buckets: Mapping[str, pulumi.ComponentResource]
+    """By the bucket's settings name."""
+    access_logs: pulumi.ComponentResource | None
+    """The bucket receiving the other buckets' access logs, when any bucket logs access."""
+    monitoring: pulumi.ComponentResource
+    extra: Mapping[str, pulumi.Resource] = field(default_factory=dict)
+    """What only one cloud has (GCP: the enabled APIs as ``api-<name>``)."""
