@@ -15,15 +15,17 @@ import difflib
 import functools
 import json
 import re
+import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pulumi.errors import RunError
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -194,6 +196,52 @@ services/memory-limits and .../cpu)."""
 _SECRET_NAME = re.compile(r"(?i)(password|secret|token|api_?key|private_?key)")
 
 
+def fargate_cpu(v: int) -> int:
+    """A Fargate task CPU size, or ValueError."""
+    if v not in _VALID_FARGATE:
+        raise ValueError(f"not a Fargate CPU size: use one of {sorted(_VALID_FARGATE)}")
+    return v
+
+
+def fargate_memory(v: int, cpu: int | None) -> int:
+    """Task memory that fits the Fargate CPU size, or ValueError."""
+    allowed = _VALID_FARGATE.get(cpu, []) if cpu is not None else []
+    if allowed and v not in allowed:
+        raise ValueError(f"does not fit cpu {cpu}: allowed {allowed[0]}..{allowed[-1]} MiB in valid steps")
+    return v
+
+
+def cloud_run_cpu(v: int) -> int:
+    """A Cloud Run CPU size in 1/1024 vCPU units, or ValueError."""
+    if v not in _CLOUD_RUN_MEMORY:
+        raise ValueError(f"not a Cloud Run CPU size: use one of {sorted(_CLOUD_RUN_MEMORY)} (1024 = 1 vCPU)")
+    return v
+
+
+def cloud_run_memory(v: int, cpu: int | None) -> int:
+    """Memory that fits the Cloud Run CPU size, or ValueError."""
+    bounds = _CLOUD_RUN_MEMORY.get(cpu) if cpu is not None else None
+    if bounds and not bounds[0] <= v <= bounds[1]:
+        raise ValueError(f"does not fit cpu {cpu} on Cloud Run: allowed {bounds[0]}..{bounds[1]} MiB")
+    return v
+
+
+def aws_secret_refs(v: dict[str, str]) -> dict[str, str]:
+    """Secrets Manager / SSM parameter ARNs, or ValueError."""
+    for key, arn in v.items():
+        if not re.match(r"^arn:aws[\w-]*:(secretsmanager|ssm):", arn):
+            raise ValueError(f"{key} must be a Secrets Manager or SSM parameter ARN, got {arn!r}")
+    return v
+
+
+def gcp_secret_refs(v: dict[str, str]) -> dict[str, str]:
+    """Secret Manager paths, or ValueError."""
+    for key, path in v.items():
+        if not re.fullmatch(r"projects/[^/]+/secrets/[^/]+(/versions/(\d+|latest))?", path):
+            raise ValueError(f"{key} must be a Secret Manager path projects/P/secrets/S[/versions/V], got {path!r}")
+    return v
+
+
 class ServiceSettings(_Model):
     """The container service: image, size, health check, routes and scaling."""
 
@@ -251,27 +299,17 @@ class AwsServiceSettings(ServiceSettings):
     @field_validator("secrets")
     @classmethod
     def _secret_arns(cls, v: dict[str, str]) -> dict[str, str]:
-        for key, arn in v.items():
-            if not re.match(r"^arn:aws[\w-]*:(secretsmanager|ssm):", arn):
-                raise ValueError(f"{key} must be a Secrets Manager or SSM parameter ARN, got {arn!r}")
-        return v
+        return aws_secret_refs(v)
 
     @field_validator("cpu")
     @classmethod
     def _fargate_cpu(cls, v: int) -> int:
-        if v not in _VALID_FARGATE:
-            raise ValueError(f"not a Fargate CPU size: use one of {sorted(_VALID_FARGATE)}")
-        return v
+        return fargate_cpu(v)
 
     @field_validator("memory")
     @classmethod
     def _fargate_memory(cls, v: int, info: ValidationInfo) -> int:
-        allowed = _VALID_FARGATE.get(info.data.get("cpu"), [])
-        if allowed and v not in allowed:
-            raise ValueError(
-                f"does not fit cpu {info.data['cpu']}: allowed {allowed[0]}..{allowed[-1]} MiB in valid steps"
-            )
-        return v
+        return fargate_memory(v, info.data.get("cpu"))
 
     @model_validator(mode="after")
     def _desired(self) -> AwsServiceSettings:
@@ -301,26 +339,385 @@ class GcpServiceSettings(ServiceSettings):
     @field_validator("secrets")
     @classmethod
     def _secret_paths(cls, v: dict[str, str]) -> dict[str, str]:
-        for key, path in v.items():
-            if not re.fullmatch(r"projects/[^/]+/secrets/[^/]+(/versions/(\d+|latest))?", path):
-                raise ValueError(f"{key} must be a Secret Manager path projects/P/secrets/S[/versions/V], "
-                                 f"got {path!r}")
-        return v
+        return gcp_secret_refs(v)
 
     @field_validator("cpu")
     @classmethod
     def _run_cpu(cls, v: int) -> int:
-        if v not in _CLOUD_RUN_MEMORY:
-            raise ValueError(f"not a Cloud Run CPU size: use one of {sorted(_CLOUD_RUN_MEMORY)} (1024 = 1 vCPU)")
-        return v
+        return cloud_run_cpu(v)
 
     @field_validator("memory")
     @classmethod
     def _run_memory(cls, v: int, info: ValidationInfo) -> int:
-        bounds = _CLOUD_RUN_MEMORY.get(info.data.get("cpu"))
-        if bounds and not bounds[0] <= v <= bounds[1]:
-            raise ValueError(f"does not fit cpu {info.data['cpu']} on Cloud Run: allowed {bounds[0]}..{bounds[1]} MiB")
+        return cloud_run_memory(v, info.data.get("cpu"))
+
+
+# -- services and queues (a stack is any number of them) ----------------------------------------------------------
+ServiceKind = Literal["web", "worker", "job"]
+_NAME = r"^[a-z][a-z0-9-]{0,19}$"
+_QUEUE_NAME = r"^[a-z][a-z0-9-]{0,39}$"
+_USE = re.compile(r"^(database|cache|buckets\.([a-z0-9][a-z0-9-]{1,40}):(read|read-write)|"
+                  r"queues\.([a-z][a-z0-9-]{0,39}):(send|consume)|services\.([a-z][a-z0-9-]{0,19}))$")
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+
+
+class Route(_Model):
+    """One route of a public web service on the shared load balancer: a path prefix and/or a host name."""
+
+    path: str | None = Field(None, pattern=r"^/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$|^/$",
+                             description="Path prefix, e.g. /v1 (matches /v1 and /v1/*); null: every path of the host.")
+    host: str | None = Field(None, pattern=r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+                             description="Host name, e.g. api.example.com; null: any host.")
+    weight: int = Field(100, ge=0, le=999, description="Weight of the primary target (canary split).")
+    canary_weight: int = Field(0, ge=0, le=999, description="Weight of the canary target; 0 = no canary.")
+
+    @model_validator(mode="after")
+    def _some(self) -> Route:
+        if self.path is None and self.host is None:
+            raise ValueError("a route needs a path, a host or both")
+        if self.weight == 0 and self.canary_weight == 0:
+            raise ValueError("a route needs a non-zero weight or canaryWeight")
+        return self
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What the load balancer matches on: (host or '*', path or '/')."""
+        return (self.host or "*", self.path or "/")
+
+
+class Schedule(_Model):
+    """When a job runs."""
+
+    expression: str = Field(description="Five-field cron (minute hour day-of-month month day-of-week, e.g. "
+                            "'0 3 * * *') or rate(N minutes|hours|days).")
+    timezone: str = Field("UTC", description="IANA time zone the cron expression is read in, e.g. Europe/Berlin.")
+
+    @field_validator("expression")
+    @classmethod
+    def _expression(cls, v: str) -> str:
+        v = " ".join(v.split())
+        if v.startswith("rate("):
+            m = _RATE.fullmatch(v)
+            if not m or int(m.group(1)) < 1:
+                raise ValueError("a rate is rate(N minutes|hours|days) with N >= 1, e.g. rate(15 minutes)")
+            if (m.group(1) == "1" and m.group(2).endswith("s")) or (m.group(1) != "1" and not m.group(2).endswith("s")):
+                raise ValueError(f"write rate(1 {m.group(2).rstrip('s')}) or rate(N {m.group(2).rstrip('s')}s)")
+            return v
+        from croniter import croniter
+
+        fields = v.split(" ")
+        if len(fields) != 5 or not croniter.is_valid(v):
+            raise ValueError("not a five-field cron expression (minute hour day-of-month month day-of-week)")
+        if fields[2] not in ("*", "?") and fields[4] not in ("*", "?"):
+            raise ValueError("set day-of-month or day-of-week, not both (EventBridge Scheduler refuses both)")
+        if any(x in v for x in ("L", "W", "#")):
+            raise ValueError("L, W and # are not portable between EventBridge Scheduler and Cloud Scheduler")
         return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        import zoneinfo
+
+        if v != "UTC" and v not in zoneinfo.available_timezones():
+            raise ValueError("not an IANA time zone, e.g. UTC or Europe/Berlin")
+        return v
+
+    def aws_expression(self) -> str:
+        """The EventBridge Scheduler form: ``rate(...)`` or six-field ``cron(...)`` (``?`` for the unused day field,
+        day-of-week 1-7 from Sunday)."""
+        if self.expression.startswith("rate("):
+            return self.expression
+        minute, hour, dom, month, dow = self.expression.split(" ")
+        step = lambda f, first: f.replace("*/", f"{first}/")  # noqa: E731
+        dow = re.sub(r"\d", lambda d: str(int(d.group()) % 7 + 1), dow) if dow not in ("*", "?") else "?"
+        dom = "?" if dow != "?" else ("*" if dom == "?" else dom)
+        return f"cron({step(minute, 0)} {step(hour, 0)} {step(dom, 1)} {step(month, 1)} {dow} *)"
+
+    def gcp_expression(self) -> str:
+        """The Cloud Scheduler (unix-cron) form; a rate becomes the cron it equals, or raises when none does."""
+        m = _RATE.fullmatch(self.expression)
+        if not m:
+            return self.expression.replace("?", "*")
+        n, unit = int(m.group(1)), m.group(2).rstrip("s")
+        if unit == "minute" and 60 % n == 0:
+            return "* * * * *" if n == 1 else f"*/{n} * * * *"
+        if unit == "hour" and 24 % n == 0:
+            return "0 * * * *" if n == 1 else f"0 */{n} * * *"
+        if unit == "day" and n == 1:
+            return "0 0 * * *"
+        raise ValueError(f"{self.expression} has no exact unix-cron equivalent for Cloud Scheduler: use a cron "
+                         "expression")
+
+
+class ServiceScaling(_Model):
+    """How many copies of a web service or worker run."""
+
+    min: int = Field(1, ge=0, le=100, description="Minimum running tasks / instances (0: scale to zero).")
+    max: int = Field(2, ge=1, le=200, description="Maximum running tasks / instances.")
+    messages_per_task: int = Field(
+        100, ge=1, le=100_000, description="Worker: target backlog (visible messages) per running task.")
+
+    @field_validator("max")
+    @classmethod
+    def _order(cls, v: int, info: ValidationInfo) -> int:
+        low = info.data.get("min")
+        if low is not None and low > v:
+            raise ValueError(f"must be at least scaling.min ({low})")
+        return v
+
+
+class AwsServiceScaling(ServiceScaling):
+    """Target tracking of an ECS service (web: CPU, memory and requests; worker: backlog per task)."""
+
+    cpu_target: float = Field(60.0, gt=0, le=100, description="Web: target average CPU utilisation, percent.")
+    memory_target: float = Field(75.0, gt=0, le=100, description="Web: target average memory utilisation, percent.")
+    requests_per_target: int | None = Field(
+        1000, ge=1, description="Web: target ALB requests per task per minute; null disables this policy.")
+
+
+class ServiceSpec(_Model):
+    """One service of the stack: a web service, a queue worker or a job."""
+
+    kind: ServiceKind = Field(description="web (behind the load balancer, or internal), worker (consumes queues) or "
+                              "job (runs a command on a schedule or on demand).")
+    image_managed_externally: bool = Field(False, description="An external deployer owns image roll-outs.")
+    command: list[str] | None = Field(None, description="Command (and arguments) overriding the image's; a job's "
+                                      "default is the image's.")
+    port: int = Field(8080, ge=1, le=65535, description="Web: port the container listens on.")
+    health_check_path: str = Field("/", pattern=r"^/", description="Web: HTTP path the health checks probe.")
+    routes: list[Route] = Field(default_factory=list, description="Web, public: routes on the load balancer.")
+    internal: bool = Field(False, description="Web: reachable only from the services that list it in uses.")
+    environment: dict[str, str] = Field(default_factory=dict, description="Plain environment variables.")
+    uses: list[str] = Field(
+        default_factory=list,
+        description="What the service may reach, one wiring each: database, cache, buckets.NAME:read|read-write, "
+        "queues.NAME:send|consume, services.NAME (an internal web service).")
+    schedule: Schedule | None = Field(None, description="Job: when it runs; absent: on demand (e.g. migrations).")
+    timeout_seconds: int = Field(3600, ge=60, le=86_400, description="Job: a run is stopped after this long.")
+
+    @field_validator("environment")
+    @classmethod
+    def _no_secret_literals(cls, v: dict[str, str]) -> dict[str, str]:
+        for key in v:
+            if _SECRET_NAME.search(key):
+                raise ValueError(f"{key} looks like a secret: put its reference under secrets, not a literal")
+        return v
+
+    @field_validator("uses")
+    @classmethod
+    def _uses(cls, v: list[str]) -> list[str]:
+        for entry in v:
+            if not _USE.fullmatch(entry):
+                raise ValueError(f"{entry!r} is not database, cache, buckets.NAME:read|read-write, "
+                                 "queues.NAME:send|consume or services.NAME")
+        dupes = sorted({e.split(":")[0] for e in v if [x.split(":")[0] for x in v].count(e.split(":")[0]) > 1})
+        if dupes:
+            raise ValueError(f"{dupes[0]} is listed twice")
+        return v
+
+    def used(self, kind: str) -> dict[str, str]:
+        """``uses`` entries of one kind (``buckets``, ``queues``, ``services``): name -> access."""
+        out = {}
+        for entry in self.uses:
+            head, _, access = entry.partition(":")
+            if head.startswith(kind + "."):
+                out[head.split(".", 1)[1]] = access
+        return out
+
+    @model_validator(mode="after")
+    def _kind(self) -> ServiceSpec:
+        k = self.kind
+        if k == "web" and not self.internal and not self.routes:
+            raise ValueError("a public web service needs routes (or internal: true)")
+        if k == "web" and self.internal and self.routes:
+            raise ValueError("an internal web service has no routes on the load balancer")
+        if k == "worker" and "consume" not in self.used("queues").values():
+            raise ValueError("a worker needs a queue to consume (uses: queues.NAME:consume)")
+        if k != "worker" and "consume" in self.used("queues").values():
+            raise ValueError("only a worker consumes a queue")
+        keys = [r.key for r in self.routes]
+        if len(set(keys)) != len(keys):
+            raise ValueError("two routes match the same host and path")
+        return self
+
+
+_KIND_ONLY = {"web": ("port", "healthCheckPath", "routes", "internal"), "job": ("schedule", "timeoutSeconds")}
+
+
+class AwsServiceSpec(ServiceSpec):
+    """One ECS Fargate service or task."""
+
+    image: str = Field("nginxinc/nginx-unprivileged:1.27-alpine", min_length=1, description="Container image.")
+    cpu: int = Field(256, description="Task CPU units (256 = 0.25 vCPU); a Fargate size.")
+    memory: int = Field(512, description="Task memory in MiB; must fit the CPU size on Fargate.")
+    architecture: Literal["arm64", "x86_64"] = Field("arm64", description="CPU architecture of the task.")
+    desired_count: int | None = Field(None, ge=0, le=200, description="Web and worker: tasks at deploy time; "
+                                      "default scaling.min.")
+    scaling: AwsServiceScaling = Field(default_factory=AwsServiceScaling, description="Web and worker: scaling.")
+    secrets: dict[str, str] = Field(default_factory=dict, description="Environment variables from Secrets Manager "
+                                    "or SSM Parameter Store: NAME -> ARN.")
+
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, v: int) -> int:
+        return fargate_cpu(v)
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, v: int, info: ValidationInfo) -> int:
+        return fargate_memory(v, info.data.get("cpu"))
+
+    @field_validator("secrets")
+    @classmethod
+    def _secrets(cls, v: dict[str, str]) -> dict[str, str]:
+        return aws_secret_refs(v)
+
+
+class GcpServiceSpec(ServiceSpec):
+    """One Cloud Run service or job."""
+
+    image: str = Field("us-docker.pkg.dev/cloudrun/container/hello", min_length=1, description="Container image.")
+    cpu: int = Field(1024, description="CPU in 1/1024 vCPU units: a Cloud Run size, 1, 2, 4, 6 or 8 vCPU.")
+    memory: int = Field(512, description="Memory limit in MiB; must fit the CPU size on Cloud Run.")
+    scaling: ServiceScaling = Field(default_factory=ServiceScaling, description="Web and worker: instance bounds.")
+    secrets: dict[str, str] = Field(default_factory=dict, description="Environment variables from Secret Manager: "
+                                    "NAME -> projects/P/secrets/S[/versions/V].")
+
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, v: int) -> int:
+        return cloud_run_cpu(v)
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, v: int, info: ValidationInfo) -> int:
+        return cloud_run_memory(v, info.data.get("cpu"))
+
+    @field_validator("secrets")
+    @classmethod
+    def _secrets(cls, v: dict[str, str]) -> dict[str, str]:
+        return gcp_secret_refs(v)
+
+    @model_validator(mode="after")
+    def _schedule(self) -> GcpServiceSpec:
+        if self.schedule is not None:
+            self.schedule.gcp_expression()  # raises for a rate Cloud Scheduler cannot express
+        return self
+
+
+class QueueSettings(_Model):
+    """One queue (SQS queue / Pub/Sub topic and subscription) with its dead-letter queue."""
+
+    fifo: bool = Field(False, description="Ordered delivery (SQS FIFO / Pub/Sub message ordering).")
+    visibility_timeout_seconds: int = Field(
+        60, description="How long a received message stays hidden before redelivery (Pub/Sub ack deadline); set "
+        "it above the worker's processing time.")
+    retention_days: int = Field(4, ge=1, le=14, description="How long an unconsumed message is kept.")
+    max_receives: int = Field(5, ge=1, le=1000, description="Deliveries before a message goes to the dead-letter "
+                              "queue.")
+
+
+class AwsQueueSettings(QueueSettings):
+    """An SQS queue with a dead-letter queue, encrypted with the stack's key."""
+
+    @field_validator("visibility_timeout_seconds")
+    @classmethod
+    def _visibility(cls, v: int) -> int:
+        if not 0 <= v <= 43_200:
+            raise ValueError("SQS visibility timeout is 0 to 43200 seconds")
+        return v
+
+
+class GcpQueueSettings(QueueSettings):
+    """A Pub/Sub topic and push subscription with a dead-letter topic, encrypted with the stack's key."""
+
+    @field_validator("visibility_timeout_seconds")
+    @classmethod
+    def _visibility(cls, v: int) -> int:
+        if not 10 <= v <= 600:
+            raise ValueError("the Pub/Sub ack deadline is 10 to 600 seconds")
+        return v
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention(cls, v: int) -> int:
+        if v > 7:
+            raise ValueError("a Pub/Sub subscription keeps messages at most 7 days")
+        return v
+
+    @field_validator("max_receives")
+    @classmethod
+    def _receives(cls, v: int) -> int:
+        if not 5 <= v <= 100:
+            raise ValueError("Pub/Sub dead lettering takes 5 to 100 delivery attempts")
+        return v
+
+
+def check_services(settings: Any, values: Mapping[str, Any]) -> str | None:
+    """Cross-service rules, as ``key: problem``: every ``uses`` names something that exists, each queue has one
+    consumer, no two public routes overlap, internal services are only reached by those that use them, and keys
+    of another kind are not set."""
+    services = getattr(settings, "services", None) or {}
+    queues = getattr(settings, "queues", None) or {}
+    buckets = {b.name for b in settings.storage.buckets}
+    consumers: dict[str, str] = {}
+    routes: dict[tuple[str, str], str] = {}
+    given = values.get("services") or {}
+    for name, svc in services.items():
+        key = f"services.{name}"
+        raw = given.get(name) or {}
+        for kind, keys in _KIND_ONLY.items():
+            for k in keys:
+                if svc.kind != kind and k in raw:
+                    return f"{key}.{k} does not apply: kind is {svc.kind} ({k} is for kind {kind})"
+        for k in ("scaling", "desiredCount"):
+            if svc.kind == "job" and k in raw:
+                return f"{key}.{k} does not apply: a job runs once per trigger"
+        if svc.kind == "web" and "messagesPerTask" in (raw.get("scaling") or {}):
+            return f"{key}.scaling.messagesPerTask does not apply: kind is web (it scales a worker on its backlog)"
+        if svc.kind == "worker":
+            scaling = raw.get("scaling") or {}
+            web_only = [k for k in ("cpuTarget", "memoryTarget", "requestsPerTarget") if k in scaling]
+            if web_only:
+                return f"{key}.scaling.{web_only[0]} does not apply: a worker scales on its backlog (messagesPerTask)"
+        for entry in svc.uses:
+            head, _, access = entry.partition(":")
+            if head == "database" and not settings.database.enabled:
+                return f"{key}.uses: {entry} but database.enabled is false"
+            if head == "cache" and not settings.cache.enabled:
+                return f"{key}.uses: {entry} but cache.enabled is false"
+            kind, _, target = head.partition(".")
+            if kind == "buckets" and target not in buckets:
+                known = ", ".join(sorted(buckets)) or "none"
+                return f"{key}.uses: {entry} names no bucket of storage.buckets ({known})"
+            if kind == "queues":
+                if target not in queues:
+                    return f"{key}.uses: {entry} names no queue of queues ({', '.join(sorted(queues)) or 'none'})"
+                if access == "consume":
+                    if target in consumers:
+                        return (f"{key}.uses: queues.{target} is already consumed by services.{consumers[target]} "
+                                "(one consumer per queue)")
+                    consumers[target] = name
+            if kind == "services":
+                other = services.get(target)
+                if other is None:
+                    return f"{key}.uses: {entry} names no service of services ({', '.join(sorted(services))})"
+                if target == name:
+                    return f"{key}.uses: a service does not list itself"
+                if other.kind != "web" or not other.internal:
+                    return f"{key}.uses: {entry} is not an internal web service (public ones are reached through " \
+                           "the load balancer)"
+        if svc.kind == "web":
+            for route in svc.routes:
+                if route.key in routes:
+                    host, path = route.key
+                    return (f"{key}.routes: {path} on host {host} is already routed to services.{routes[route.key]}")
+                routes[route.key] = name
+    for q in queues:
+        if q not in consumers:
+            return f"queues.{q} has no consumer (a worker with uses: queues.{q}:consume)"
+    return None
 
 
 # -- load balancer ------------------------------------------------------------------------------------------------
@@ -629,6 +1026,10 @@ class AwsSettings(StackSettings):
     encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)
     iam: IamSettings = Field(default_factory=IamSettings)
     dns: AwsDnsSettings = Field(default_factory=AwsDnsSettings)
+    services: dict[Annotated[str, StringConstraints(pattern=_NAME)], AwsServiceSpec] = Field(
+        default_factory=dict, description="The services: name -> web service, worker or job (ECS on Fargate).")
+    queues: dict[Annotated[str, StringConstraints(pattern=_QUEUE_NAME)], AwsQueueSettings] = Field(
+        default_factory=dict, description="The queues: name -> SQS queue with a dead-letter queue.")
 
     @field_validator("region")
     @classmethod
@@ -658,6 +1059,11 @@ class GcpSettings(StackSettings):
     cache: GcpCacheSettings = Field(default_factory=GcpCacheSettings)
     monitoring: GcpMonitoringSettings = Field(default_factory=GcpMonitoringSettings)
     dns: DnsSettings = Field(default_factory=DnsSettings)
+    services: dict[Annotated[str, StringConstraints(pattern=_NAME)], GcpServiceSpec] = Field(
+        default_factory=dict, description="The services: name -> web service, worker or job (Cloud Run).")
+    queues: dict[Annotated[str, StringConstraints(pattern=_QUEUE_NAME)], GcpQueueSettings] = Field(
+        default_factory=dict, description="The queues: name -> Pub/Sub topic and subscription with a dead-letter "
+        "topic.")
 
     @field_validator("region")
     @classmethod
@@ -763,6 +1169,46 @@ CLOUD_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+KIND_PROFILES: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
+    # cloud -> environment -> service kind -> defaults under each service of that kind (camelCase keys)
+    "aws": {
+        "dev": {"web": {"cpu": 256, "memory": 512, "scaling": {"min": 1, "max": 2}},
+                "worker": {"cpu": 256, "memory": 512, "scaling": {"min": 0, "max": 2}},
+                "job": {"cpu": 256, "memory": 512}},
+        "staging": {"web": {"cpu": 512, "memory": 1024, "scaling": {"min": 2, "max": 4}},
+                    "worker": {"cpu": 256, "memory": 512, "scaling": {"min": 1, "max": 4}},
+                    "job": {"cpu": 512, "memory": 1024}},
+        "prod": {"web": {"cpu": 1024, "memory": 2048, "scaling": {"min": 3, "max": 20}},
+                 "worker": {"cpu": 512, "memory": 1024, "scaling": {"min": 2, "max": 20}},
+                 "job": {"cpu": 1024, "memory": 2048}},
+    },
+    "gcp": {
+        "dev": {"web": {"cpu": 1024, "memory": 512, "scaling": {"min": 1, "max": 2}},
+                "worker": {"cpu": 1024, "memory": 512, "scaling": {"min": 0, "max": 2}},
+                "job": {"cpu": 1024, "memory": 512}},
+        "staging": {"web": {"cpu": 1024, "memory": 1024, "scaling": {"min": 2, "max": 4}},
+                    "worker": {"cpu": 1024, "memory": 512, "scaling": {"min": 1, "max": 4}},
+                    "job": {"cpu": 1024, "memory": 1024}},
+        "prod": {"web": {"cpu": 1024, "memory": 2048, "scaling": {"min": 3, "max": 20}},
+                 "worker": {"cpu": 1024, "memory": 1024, "scaling": {"min": 2, "max": 20}},
+                 "job": {"cpu": 1024, "memory": 2048}},
+    },
+}
+"""Per-environment sizes of each service kind: a stack file names its services and says only what differs."""
+
+
+def with_kind_defaults(values: Mapping[str, Any], cloud: str, environment: str) -> dict[str, Any]:
+    """``values`` with each service's kind defaults (:data:`KIND_PROFILES`) merged under it."""
+    out = dict(values)
+    services = values.get("services")
+    if isinstance(services, Mapping):
+        kinds = KIND_PROFILES[cloud][environment]
+        out["services"] = {
+            name: deep_merge(kinds.get(svc.get("kind"), {}), svc) if isinstance(svc, Mapping) else svc
+            for name, svc in services.items()}
+    return out
+
+
 def profile(cloud: str, environment: str) -> dict[str, Any]:
     """The defaults a ``cloud`` stack of ``environment`` starts from (camelCase keys)."""
     return deep_merge(PROFILES[environment], CLOUD_PROFILES[cloud][environment])
@@ -792,11 +1238,18 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 def _model_at(model: type[BaseModel], path: tuple[str, ...]) -> type[BaseModel] | None:
     """The sub-model at a camelCase key path of ``model`` (None when the path does not exist)."""
     cur: type[BaseModel] = model
-    for key in path:
-        name = _aliases(cur).get(key)
+    keys = iter(path)
+    for key in keys:
+        name = _aliases(cur).get(re.sub(r"\[\d+\]$", "", key))
         if name is None:
             return None
         ann = cur.model_fields[name].annotation
+        if typing.get_origin(ann) is dict:  # a map of name -> model: the next key is the map's key
+            ann = typing.get_args(ann)[1]
+            if next(keys, None) is None:
+                return None
+        elif typing.get_origin(ann) is list:
+            ann = typing.get_args(ann)[0]
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             cur = ann
         else:
@@ -905,7 +1358,7 @@ def from_values(values: Mapping[str, Any], source: str = "stack config") -> Sett
     if cloud not in CLOUDS:
         raise SettingsError(f"{source}: {NAMESPACE}:cloud = {cloud!r} is not allowed (one of aws, gcp)")
     model = MODELS[cloud]
-    merged = deep_merge(profile(cloud, env), values)
+    merged = deep_merge(profile(cloud, env), with_kind_defaults(values, cloud, env))
     try:
         settings = model.model_validate(merged)
     except ValidationError as exc:
@@ -923,8 +1376,10 @@ def from_values(values: Mapping[str, Any], source: str = "stack config") -> Sett
         if err["type"] == "value_error" and msg.startswith((top + ".", top + ":")):
             raise SettingsError(f"{source}: {NAMESPACE}:{msg}") from None
         value = _dig(merged, loc)
+        if isinstance(value, Mapping):  # a section's own rule: the message says what is wrong with it
+            raise SettingsError(f"{source}: {NAMESPACE}:{key} is invalid: {msg}") from None
         raise SettingsError(f"{source}: {NAMESPACE}:{key} = {json.dumps(value)} is invalid: {msg}") from None
-    problem = _check_applicable(settings, values)
+    problem = _check_applicable(settings, values) or check_services(settings, values)
     if problem:
         raise SettingsError(f"{source}: {NAMESPACE}:{problem}")
     return settings  # type: ignore[return-value]

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .settings import CLOUD_PROFILES, CLOUDS, ENVIRONMENTS, MODELS, PROFILES, from_values
+from .settings import CLOUD_PROFILES, CLOUDS, ENVIRONMENTS, KIND_PROFILES, MODELS, PROFILES, from_values
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 _SAMPLE = {"aws": {"region": "us-east-1"}, "gcp": {"region": "us-central1", "cloud": "gcp",
@@ -29,7 +29,8 @@ def _type(ann: Any) -> str:
     if origin is list:
         return f"list of {_type(args[0])}"
     if origin is dict:
-        return f"map {_type(args[0])} → {_type(args[1])}"
+        key = "name" if typing.get_origin(args[0]) is typing.Annotated else _type(args[0])
+        return f"map {key} → {_type(args[1])}"
     if isinstance(ann, type) and issubclass(ann, BaseModel):
         return "object"
     names = {str: "string", int: "integer", float: "number", bool: "boolean"}
@@ -95,7 +96,7 @@ def render() -> str:
 
     def table(title: str, path: list[str], doc: str) -> None:
         models = {c: _model(MODELS[c], path) for c in CLOUDS}
-        items = "[]" in path
+        items = "[]" in path or "<name>" in path
         header = ("| key | clouds | type | default | description |\n|---|---|---|---|---|" if items else
                   "| key | clouds | type | dev | staging | prod | description |\n|---|---|---|---|---|---|---|")
         lines.extend([f"## {title}", "", doc, "", *header.splitlines()])
@@ -125,7 +126,9 @@ def render() -> str:
             ann = field.annotation
             sub = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
             item = typing.get_args(ann)[0] if typing.get_origin(ann) is list else None
-            dotted = ".".join([*path, key])
+            if typing.get_origin(ann) is dict:
+                item = typing.get_args(ann)[1]
+            dotted = ".".join([*path, key]).replace(".[]", "[]")
             if sub is not None:
                 sub_doc = _shared_doc([_fields(models[c])[key][1].annotation for c in clouds])
                 desc = desc or sub_doc
@@ -133,6 +136,8 @@ def render() -> str:
                 nested.append((f"`{dotted}`", [*path, key], sub_doc))
             elif isinstance(item, type) and issubclass(item, BaseModel):
                 desc += f" Items: [{dotted}[]](#{dotted.lower().replace('.', '')}-items)."
+                if typing.get_origin(ann) is dict:
+                    desc = desc.replace("[]", ".&lt;name&gt;").replace("-items)", "name-items)")
             if items:
                 default = "required" if field.is_required() else _value(field.get_default(call_default_factory=True))
                 lines.append(f"| `{key}` | {', '.join(clouds)} | {kind} | {default} | {desc} |")
@@ -157,12 +162,24 @@ def render() -> str:
                 cells.append(shown)
             lines.append(f"| `{key}` | {', '.join(clouds)} | {kind} | {' | '.join(cells)} | {desc} |")
             if isinstance(item, type) and issubclass(item, BaseModel):
-                nested.append((f"`{dotted}[]` items", [*path, key, "[]"], (item.__doc__ or "").strip().splitlines()[0]))
+                label = f"`{dotted}.<name>` items" if typing.get_origin(ann) is dict else f"`{dotted}[]` items"
+                marker = "<name>" if typing.get_origin(ann) is dict else "[]"
+                nested.append((label, [*path, key, marker], _shared_doc([
+                    (lambda a: typing.get_args(a)[-1])(_fields(models[c])[key][1].annotation) for c in clouds])))
         lines.append("")
         for sub_title, sub_path, sub_doc in nested:
             table(sub_title, sub_path, sub_doc)
 
     table("Top level", [], "Everything one stack needs: cloud, region, environment profile and a section per concern.")
+    lines.extend(["## Service sizes per environment", "",
+                  "Each service starts from its kind's defaults in the stack's environment (`KIND_PROFILES`); the "
+                  "stack file says only what differs.", "",
+                  "| cloud | kind | dev | staging | prod |", "|---|---|---|---|---|"])
+    for cloud in CLOUDS:
+        for kind in ("web", "worker", "job"):
+            cells = [_value(KIND_PROFILES[cloud][env][kind]) for env in ENVIRONMENTS]
+            lines.append(f"| {cloud} | {kind} | {' | '.join(cells)} |")
+    lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -176,8 +193,8 @@ def _shared_doc(classes: list[Any]) -> str:
 def _model(model: type[BaseModel], path: list[str]) -> type[BaseModel] | None:
     cur: Any = model
     for key in path:
-        if key == "[]":
-            cur = typing.get_args(cur)[0]
+        if key in ("[]", "<name>"):
+            cur = typing.get_args(cur)[-1]
             continue
         fields = _fields(cur)
         if key not in fields:
@@ -190,7 +207,7 @@ def _model(model: type[BaseModel], path: list[str]) -> type[BaseModel] | None:
 
 def _dig(obj: Any, path: list[str]) -> Any:
     for key in path:
-        if key == "[]":
+        if key in ("[]", "<name>"):
             return None
         fields = {f.alias or n: n for n, f in type(obj).model_fields.items()}
         obj = getattr(obj, fields[key])
