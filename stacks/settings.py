@@ -970,6 +970,87 @@ class Waiver(_Model):
     reason: str = Field(description="Why the exception is acceptable (the packs' minimum number of words).")
 
 
+# -- identity and application secrets ----------------------------------------------------------------------------
+class AppClient(_Model):
+    """One application that signs users in."""
+
+    type: Literal["public", "confidential"] = Field(
+        description="public: a browser or mobile app (authorization code with PKCE, no client secret); "
+        "confidential: a server that keeps a client secret.")
+    callback_urls: list[str] = Field(default_factory=list, description="Where the hosted sign-in may redirect "
+                                     "after sign-in (https, or http://localhost for development).")
+    logout_urls: list[str] = Field(default_factory=list, description="Where sign-out may redirect.")
+    access_token_minutes: int = Field(60, ge=5, le=60, description="Access (and ID) token lifetime, minutes; at "
+                                      "most an hour.")
+    refresh_token_days: int = Field(30, ge=1, le=3650, description="Refresh token lifetime, days.")
+
+    @field_validator("callback_urls", "logout_urls")
+    @classmethod
+    def _urls(cls, v: list[str]) -> list[str]:
+        for url in v:
+            if not re.fullmatch(r"https://[^\s/]+(/\S*)?|http://localhost(:\d+)?(/\S*)?", url):
+                raise ValueError(f"{url!r} must be an https URL (or http://localhost for development)")
+        return v
+
+
+class IdentitySettings(_Model):
+    """End-user sign-in: a user directory, app clients and sign-in required on protected routes."""
+
+    enabled: bool = Field(True, description="Create the user directory (Cognito user pool / Identity Platform).")
+    mfa: Literal["off", "optional", "required"] = Field(
+        "optional", description="Multi-factor authentication (TOTP apps at least).")
+    password_min_length: int = Field(12, ge=12, le=99, description="Minimum password length (12 or more; upper, "
+                                     "lower, digit and symbol required).")
+    deletion_protection: bool = Field(False, description="Refuse deletion of the user directory through the API.")
+    clients: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,39}$")], AppClient] = Field(
+        default_factory=lambda: {"web": AppClient(type="public", callback_urls=["http://localhost:3000/callback"],
+                                                  logout_urls=["http://localhost:3000/"])},
+        description="App clients: name -> public or confidential client.")
+    protected_paths: list[Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._~/-]*\*?$")]] = Field(
+        default_factory=list, description="Path patterns on the load balancer that require sign-in before any "
+        "request reaches a service, e.g. /admin/* (AWS: authenticate-cognito listener rules; GCP: IAP).")
+
+
+class AwsIdentitySettings(IdentitySettings):
+    """A Cognito user pool, app clients, a hosted domain and authenticate-cognito rules on the load balancer."""
+
+    threat_protection: bool = Field(False, description="Cognito threat protection (advanced security, enforced; "
+                                    "Plus feature plan, priced per MAU).")
+    domain_prefix: str | None = Field(None, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+                                      description="Hosted sign-in domain prefix; default <name>-<environment>-"
+                                      "<account id>.")
+
+
+class GcpIdentitySettings(IdentitySettings):
+    """Identity Platform (email sign-in, MFA, password policy) and IAP on the protected paths' backends."""
+
+    iap_members: list[str] = Field(default_factory=list, description="Who IAP admits on protected paths, e.g. "
+                                   "group:admins@example.com.")
+
+    @field_validator("iap_members")
+    @classmethod
+    def _members(cls, v: list[str]) -> list[str]:
+        for m in v:
+            if not re.fullmatch(r"(user|group|domain|serviceAccount):\S+", m) or m.endswith(("allUsers",
+                                                                                         "allAuthenticatedUsers")):
+                raise ValueError(f"{m!r} is not a user:, group:, domain: or serviceAccount: member")
+        return v
+
+
+class AppSecret(_Model):
+    """One application secret, created by the stack and injected into services by reference."""
+
+    generate: bool = Field(True, description="Generate a random value (never in code or config); false: the value is "
+                           "the stack's secret config backend-hosting:secretValues.<name> "
+                           "(`pulumi config set --secret`).")
+    length: int = Field(40, ge=16, le=4096, description="Length of a generated value.")
+    rotation_days: int | None = Field(None, ge=1, le=1000, description="Rotate every N days (AWS: a rotation "
+                                      "schedule needs a rotation function ARN; GCP: rotation notifications on a "
+                                      "Pub/Sub topic); null: no rotation.")
+    rotation_function_arn: str | None = Field(None, pattern=r"^arn:aws[\w-]*:lambda:",
+                                              description="AWS: the Lambda that rotates this secret.")
+
+
 # -- the stack ----------------------------------------------------------------------------------------------------
 class StackSettings(_Model):
     """Everything one stack needs: cloud, region, environment profile and a section per concern."""
@@ -984,6 +1065,9 @@ class StackSettings(_Model):
     budget: BudgetSettings
     tags: dict[str, str] = Field(default_factory=dict, description="Extra tags/labels on every resource.")
     waivers: list[Waiver] = Field(default_factory=list, description="Reviewed policy exceptions.")
+    secrets: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,39}$")], AppSecret] = Field(
+        default_factory=dict, description="Application secrets the stack creates (Secrets Manager / Secret Manager, "
+        "encrypted with the stack's keys); services reference them as secret:NAME.")
 
     @field_validator("waivers")
     @classmethod
@@ -1030,6 +1114,7 @@ class AwsSettings(StackSettings):
         default_factory=dict, description="The services: name -> web service, worker or job (ECS on Fargate).")
     queues: dict[Annotated[str, StringConstraints(pattern=_QUEUE_NAME)], AwsQueueSettings] = Field(
         default_factory=dict, description="The queues: name -> SQS queue with a dead-letter queue.")
+    identity: AwsIdentitySettings = Field(default_factory=AwsIdentitySettings)
 
     @field_validator("region")
     @classmethod
@@ -1064,6 +1149,7 @@ class GcpSettings(StackSettings):
     queues: dict[Annotated[str, StringConstraints(pattern=_QUEUE_NAME)], GcpQueueSettings] = Field(
         default_factory=dict, description="The queues: name -> Pub/Sub topic and subscription with a dead-letter "
         "topic.")
+    identity: GcpIdentitySettings = Field(default_factory=GcpIdentitySettings)
 
     @field_validator("region")
     @classmethod
@@ -1097,6 +1183,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                      "allocatedStorageGb": 20, "maxAllocatedStorageGb": 0},
         "cache": {"numNodes": 1},
         "monitoring": {"logRetentionDays": 7, "alarmsToPager": False, "dashboard": False},
+        "identity": {"mfa": "optional", "deletionProtection": False},
         "budget": {"monthlyUsd": 100},
     },
     "staging": {
@@ -1106,6 +1193,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                      "allocatedStorageGb": 20, "maxAllocatedStorageGb": 100},
         "cache": {"numNodes": 2},
         "monitoring": {"logRetentionDays": 30, "alarmsToPager": False},
+        "identity": {"mfa": "optional", "deletionProtection": False},
         "budget": {"monthlyUsd": 500},
     },
     "prod": {
@@ -1115,6 +1203,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                      "allocatedStorageGb": 100, "maxAllocatedStorageGb": 1000},
         "cache": {"numNodes": 3},
         "monitoring": {"logRetentionDays": 365, "alarmsToPager": True},
+        "identity": {"mfa": "required", "deletionProtection": True},
         "budget": {"monthlyUsd": 4000},
     },
 }
@@ -1143,6 +1232,7 @@ CLOUD_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "database": {"instanceClass": "db.m7g.large", "performanceInsights": True, "iamAuthentication": True},
             "cache": {"nodeType": "cache.m7g.large", "automaticFailover": True, "multiAz": True,
                       "snapshotRetentionDays": 7},
+            "identity": {"threatProtection": True},
             "iam": {"permissionsBoundary": True},
         },
     },
@@ -1290,9 +1380,11 @@ _NOT_APPLICABLE: dict[str, list[_Rule]] = {
          "only a static NAT reserves addresses (network.natStrategy: static)"),
         ("database.passwordSecret", lambda s: s.database.iam_authentication,
          "database.iamAuthentication is true (no password exists)"),
+        ("identity.iapMembers", lambda s: not s.identity.protected_paths,
+         "identity.protectedPaths is empty (IAP guards protected paths only)"),
     ],
 }
-_SECTION_SWITCHES = (("database", "enabled"), ("cache", "enabled"))
+_SECTION_SWITCHES = (("database", "enabled"), ("cache", "enabled"), ("identity", "enabled"))
 
 
 def _check_applicable(settings: StackSettings, values: Mapping[str, Any]) -> str | None:

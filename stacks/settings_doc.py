@@ -53,6 +53,8 @@ def _value(v: Any) -> str:
         v = v.model_dump(by_alias=True)
     elif isinstance(v, list):
         v = [x.model_dump(by_alias=True) if isinstance(x, BaseModel) else x for x in v]
+    elif isinstance(v, dict):
+        v = {k: x.model_dump(by_alias=True) if isinstance(x, BaseModel) else x for k, x in v.items()}
     if v is None:
         return "null"
     text = json.dumps(v, separators=(", ", ": "), ensure_ascii=False)
