@@ -11,8 +11,8 @@ import pytest
 from helpers import doc_example, documents_every_argument
 
 from components.aws.bucket import Bucket, BucketArgs
-from components.aws.kms import EncryptionKey
 from components.aws.common import service_principal_policy
+from components.aws.kms import EncryptionKey
 from review.engine import run_callable
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "components" / "bucket.md"

@@ -1,4 +1,4 @@
-"""GCP Network and EncryptionKey: defaults, NAT strategies, private services access, the firewall baseline, key grants."""
+"""GCP Network and EncryptionKey: defaults, NAT strategies, private services access, firewall baseline, key grants."""
 
 from __future__ import annotations
 
