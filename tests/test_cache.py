@@ -1,4 +1,4 @@
-"""Cache (replication group) and ServerlessCache: shape per profile, encryption, RBAC with IAM users, SG wiring, exact IAM statements."""
+"""Cache (replication group) and ServerlessCache: shape, encryption, IAM-authenticated RBAC, wiring, IAM statements."""
 
 from __future__ import annotations
 
