@@ -118,3 +118,16 @@ def test_stack_components_has_a_field_per_concern():
     from stacks.gcp import build_gcp
     for build in (build_aws, build_gcp):
         assert typing.get_type_hints(build)["return"] is StackComponents
+
+
+@pytest.mark.parametrize(("module", "function"), [("aws", "build_aws"), ("gcp", "build_gcp")])
+def test_each_builder_returns_a_stack_components(module, function):
+    """Every ``return`` of the builder constructs a ``StackComponents`` (the GCP one is also checked at run time
+    in test_gcp_stacks.py, on the capture it makes anyway); a missing concern field fails at construction."""
+    tree = ast.parse((REPO / "stacks" / f"{module}.py").read_text())
+    [fn] = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function]
+    returns = [n for n in ast.walk(fn) if isinstance(n, ast.Return)]
+    assert returns
+    for ret in returns:
+        assert isinstance(ret.value, ast.Call) and getattr(ret.value.func, "id", None) == "StackComponents"
+        assert {c.name for c in KIT} <= {k.arg for k in ret.value.keywords}
