@@ -235,6 +235,9 @@ def test_the_shapes_are_two_classes_with_honest_outputs(run_program):
     g = run_program(serverless())
     [comp] = g.by_type("backend:aws:ServerlessCache")
     assert not g.by_type("backend:aws:Cache")
+    # The key it creates is for the cache's data only: CloudWatch Logs has nothing to encrypt with it.
+    sids = {st["Sid"] for st in json.loads(g.by_name("cache-key", KEY).inputs["policy"])["Statement"]}
+    assert "CloudWatchLogsInThisAccountAndRegion" not in sids and "AccountPrincipalsThroughServices" in sids
     # A cache deployed as backend:aws:Cache with mode="serverless" (before the split) keeps its URN.
     assert [a["spec"]["type"] for a in comp.options["aliases"]] == ["backend:aws:Cache"]
 
