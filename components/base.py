@@ -77,5 +77,5 @@ KIT: tuple[Concern, ...] = (
 )
 """The kit: one entry per concern (``docs/architecture.md`` shows it as a table; a test holds the classes to it)."""
 
-WIRING_PREFIXES = ("allow_", "grant_", "watch_")
+WIRING_PREFIXES = ("allow_", "grant_")
 """Public methods with these prefixes are wiring methods and must be listed in :data:`KIT`."""

@@ -1,4 +1,4 @@
-"""Cache: replication group shape per profile, encryption, RBAC with IAM users, SG wiring, exact IAM statements."""
+"""Cache (replication group) and ServerlessCache: shape, encryption, IAM-authenticated RBAC, wiring, IAM statements."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import pulumi
 import pytest
 from helpers import FakeService, doc_example, documents_every_argument
 
-from components.aws.cache import Cache, CacheArgs
+from components.aws.cache import Cache, CacheArgs, ServerlessCache, ServerlessCacheArgs
 from review.engine import run_callable
 from review.model import SECRET
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "components" / "cache.md"
+SERVERLESS_DOC = DOC.with_name("serverless_cache.md")
 RG = "aws:elasticache/replicationGroup:ReplicationGroup"
 USER = "aws:elasticache/user:User"
 GROUP = "aws:elasticache/userGroup:UserGroup"
@@ -183,15 +184,28 @@ def test_doc_example_runs_and_documents_every_argument(run_program):
 SERVERLESS = "aws:elasticache/serverlessCache:ServerlessCache"
 
 
-def test_serverless_mode_is_capped_encrypted_and_iam_authenticated(run_program):
-    g = run_program(build(wire=True, mode="serverless", max_data_storage_gb=2, max_ecpu_per_second=3000,
-                          snapshot_retention_days=1))
+def serverless(wire: bool = False, **kw):
+    def prog():
+        cache = ServerlessCache("cache", ServerlessCacheArgs(vpc_id="vpc-0123", subnet_ids=SUBNETS, **kw))
+        if wire:
+            app = FakeService("app")
+            cache.allow_from(app)
+            cache.grant_connect(app)
+        pulumi.export("endpoint", cache.endpoint)
+        pulumi.export("cache_name", cache.cache_name)
+    return prog
+
+
+def test_serverless_cache_is_capped_encrypted_and_iam_authenticated(run_program):
+    g = run_program(serverless(wire=True, max_data_storage_gb=2, max_ecpu_per_second=3000,
+                               snapshot_retention_days=1))
     assert not g.by_type(RG) and not g.by_type(LOG_GROUP) and not g.by_type(PARAMS)
     assert not g.by_type("aws:elasticache/subnetGroup:SubnetGroup")
     (sc,) = g.by_type(SERVERLESS)
     group = g.by_type(GROUP)[0]
     key = g.by_type(KEY)[0]
     sg = g.by_name("cache-sg", SG)
+    assert sc.inputs["name"] == "cache" and g.outputs["cache_name"] == "cache"
     assert sc.inputs["engine"] == "valkey" and sc.inputs["majorEngineVersion"] == "8"
     assert sc.inputs["subnetIds"] == SUBNETS and sc.inputs["securityGroupIds"] == [sg.id]
     assert sc.inputs["kmsKeyId"] == key.outputs["arn"]
@@ -211,6 +225,31 @@ def test_serverless_mode_is_capped_encrypted_and_iam_authenticated(run_program):
                      "Resource": [sc.outputs["arn"], g.by_name("cache-app-user", USER).outputs["arn"]]}]
 
 
-def test_serverless_mode_refuses_token_auth(run_program):
-    with pytest.raises(Exception, match="serverless cache authenticates with IAM users only"):
-        run_program(build(mode="serverless", auth="token", auth_token_secret_arn=TOKEN))
+def test_the_shapes_are_two_classes_with_honest_outputs(run_program):
+    """A serverless cache has a name, not a replication group id, and no token mode, nodes or slow log."""
+    assert "cache_name" in ServerlessCache.__annotations__ and not hasattr(ServerlessCache, "node_ids")
+    assert "replication_group_id" in Cache.__annotations__ and not hasattr(ServerlessCache, "grant_auth_read")
+    assert not {"auth", "auth_token_secret_arn", "num_nodes", "node_type", "mode", "parameters"} & set(
+        ServerlessCacheArgs.__dataclass_fields__)
+    assert not {"mode", "max_data_storage_gb", "max_ecpu_per_second"} & set(CacheArgs.__dataclass_fields__)
+    g = run_program(serverless())
+    [comp] = g.by_type("backend:aws:ServerlessCache")
+    assert not g.by_type("backend:aws:Cache")
+    # The key it creates is for the cache's data only: CloudWatch Logs has nothing to encrypt with it.
+    sids = {st["Sid"] for st in json.loads(g.by_name("cache-key", KEY).inputs["policy"])["Statement"]}
+    assert "CloudWatchLogsInThisAccountAndRegion" not in sids and "AccountPrincipalsThroughServices" in sids
+    # A cache deployed as backend:aws:Cache with mode="serverless" (before the split) keeps its URN.
+    assert [a["spec"]["type"] for a in comp.options["aliases"]] == ["backend:aws:Cache"]
+
+
+@pytest.mark.parametrize("kw", [{"max_data_storage_gb": 0}, {"max_ecpu_per_second": 999},
+                                {"engine_version": "7.0"}, {"identifier": "x" * 41}])
+def test_serverless_invalid_arguments(run_program, kw):
+    with pytest.raises(Exception, match="cache:"):
+        run_program(serverless(**kw))
+
+
+def test_serverless_doc_example_runs_and_documents_every_argument(run_program):
+    g = run_program(doc_example(SERVERLESS_DOC))
+    assert g.by_type(SERVERLESS) and g.by_type(INGRESS) and g.outputs["cache_endpoint"]
+    assert not documents_every_argument(SERVERLESS_DOC, ServerlessCacheArgs)

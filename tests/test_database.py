@@ -1,4 +1,4 @@
-"""Database: RDS/Aurora PostgreSQL shape per profile, no ingress until wired, exact SG rules and IAM statements."""
+"""Database (RDS) and AuroraDatabase: shape per profile, no ingress until wired, exact SG rules and IAM statements."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import pulumi
 import pytest
 from helpers import FakeService, doc_example, documents_every_argument
 
-from components.aws.database import Database, DatabaseArgs
+from components.aws.database import AuroraDatabase, AuroraDatabaseArgs, Database, DatabaseArgs
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
 from review.engine import run_callable
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "components" / "database.md"
+AURORA_DOC = DOC.with_name("aurora_database.md")
 INSTANCE = "aws:rds/instance:Instance"
 CLUSTER = "aws:rds/cluster:Cluster"
 CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
@@ -31,9 +32,10 @@ PROD = dict(instance_class="db.m7g.large", multi_az=True, backup_retention_days=
             max_allocated_storage_gb=1000, log_retention_days=365, protect=True)
 
 
-def build(wire: bool = False, **kw):
+def build(wire: bool = False, aurora: bool = False, **kw):
     def prog():
-        db = Database("db", DatabaseArgs(vpc_id="vpc-0123", subnet_ids=SUBNETS, **kw))
+        cls, args = (AuroraDatabase, AuroraDatabaseArgs) if aurora else (Database, DatabaseArgs)
+        db = cls("db", args(vpc_id="vpc-0123", subnet_ids=SUBNETS, **kw))
         if wire:
             app = FakeService("app")
             db.allow_from(app)
@@ -57,7 +59,7 @@ def prod():
 
 @pytest.fixture(scope="module")
 def aurora():
-    return run_callable(build(wire=True, engine="aurora-postgresql", instance_class="db.r7g.large", multi_az=True,
+    return run_callable(build(wire=True, aurora=True, instance_class="db.r7g.large", multi_az=True,
                               availability_zones=["us-east-1a", "us-east-1b", "us-east-1c"], iam_authentication=True,
                               protect=True))
 
@@ -202,7 +204,7 @@ def test_aurora_cluster_with_one_instance_per_az(aurora):
 
 
 def test_aurora_single_az_has_one_instance(run_program):
-    g = run_program(build(engine="aurora-postgresql", instance_class="db.t4g.medium"))
+    g = run_program(build(aurora=True))  # db.t4g.medium, the smallest Aurora class, by default
     assert len(g.by_type(CLUSTER_INSTANCE)) == 1
     assert g.by_name("db", CLUSTER).inputs["deletionProtection"] is False
 
@@ -235,7 +237,7 @@ def test_shared_key_must_allow_logs(run_program):
 
 
 @pytest.mark.parametrize("kw", [
-    {"engine": "aurora-postgresql"},  # db.t4g.micro is not an Aurora class
+    {"aurora": True, "instance_class": "db.t4g.micro"},  # not an Aurora class
     {"identifier": "Bad_Name"}, {"engine_version": "latest"}, {"backup_retention_days": 0},
     {"allocated_storage_gb": 100, "max_allocated_storage_gb": 50}, {"master_username": "rdsadmin"},
 ])
@@ -248,3 +250,22 @@ def test_doc_example_runs_and_documents_every_argument(run_program):
     g = run_program(doc_example(DOC))
     assert g.by_type(INSTANCE) and g.by_type(INGRESS) and g.outputs["db_endpoint"]
     assert not documents_every_argument(DOC, DatabaseArgs)
+
+
+def test_the_shapes_are_two_classes_with_honest_outputs(dev, aurora):
+    """RDS and Aurora are separate components: no ``None`` cluster on an instance or instance on a cluster."""
+    assert not hasattr(Database, "cluster") and "instance" in Database.__annotations__
+    assert "cluster" in AuroraDatabase.__annotations__ and "instance" not in AuroraDatabase.__annotations__
+    assert (Database.aurora, AuroraDatabase.aurora) == (False, True)
+    assert not {"engine", "availability_zones"} & set(DatabaseArgs.__dataclass_fields__)
+    assert "allocated_storage_gb" not in AuroraDatabaseArgs.__dataclass_fields__
+    assert dev.by_type("backend:aws:Database") and not dev.by_type("backend:aws:AuroraDatabase")
+    [comp] = aurora.by_type("backend:aws:AuroraDatabase")
+    # An Aurora cluster deployed as backend:aws:Database (before the split) keeps its URN through the alias.
+    assert [a["spec"]["type"] for a in comp.options["aliases"]] == ["backend:aws:Database"]
+
+
+def test_aurora_doc_example_runs_and_documents_every_argument(run_program):
+    g = run_program(doc_example(AURORA_DOC))
+    assert g.by_type(CLUSTER) and g.by_type(INGRESS) and g.outputs["db_endpoint"]
+    assert not documents_every_argument(AURORA_DOC, AuroraDatabaseArgs)

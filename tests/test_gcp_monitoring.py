@@ -129,4 +129,4 @@ def test_the_outputs_check_catches_a_late_child(run_program):
 def test_docs_example_runs_and_documents_every_argument():
     g = run_callable(doc_example(DOCS / "gcp-monitoring.md"))
     assert g.by_type(POLICY) and g.by_type("gcp:monitoring/dashboard:Dashboard")
-    assert not documents_every_argument(DOCS / "gcp-monitoring.md", MonitoringArgs)
+    assert not documents_every_argument(DOCS / "gcp-monitoring.md", MonitoringArgs, *(type(w) for w in WATCH))

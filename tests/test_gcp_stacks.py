@@ -65,14 +65,18 @@ EVERY_OPTION = {
 """A prod composition with every stack-level option that changes the shape."""
 
 
+BUILT: dict[str, Any] = {}
+"""What ``build_gcp`` returned for :func:`every_option_graph`."""
+
+
 @functools.cache
 def every_option_graph() -> Graph:
     """The GCP composition with every option of :data:`EVERY_OPTION` on."""
     from stacks.gcp import build_gcp
 
     settings = from_values(EVERY_OPTION)
-    return run_callable(lambda: build_gcp(settings), project="backend-hosting", stack="gcp-warm",
-                        config={"backend-hosting:gcpProject": "acme-warm"})
+    return run_callable(lambda: BUILT.setdefault("components", build_gcp(settings)), project="backend-hosting",
+                        stack="gcp-warm", config={"backend-hosting:gcpProject": "acme-warm"})
 
 
 @pytest.fixture(scope="module")
@@ -265,6 +269,21 @@ def test_stack_outputs(stacks, stack):
         assert out["dashboard_url"].startswith("https://console.cloud.google.com/monitoring/dashboards/custom/")
     else:  # the dev profile has no dashboard (monitoring.dashboard false), as on AWS
         assert out.get("dashboard_url") is None and not stacks[stack].by_type("gcp:monitoring/dashboard:Dashboard")
+
+
+def test_build_gcp_returns_its_components(every_option):
+    """The same ``StackComponents`` as ``build_aws``: each field holds the component the graph has."""
+    from components.base import KIT
+    from stacks.composition import StackComponents
+
+    comps = BUILT["components"]
+    assert isinstance(comps, StackComponents)
+    for concern in KIT:
+        value = getattr(comps, concern.name)
+        for r in (value.values() if isinstance(value, dict) else [value]):
+            assert every_option.by_name(r.pulumi_resource_name, r.pulumi_resource_type), concern.name
+    assert comps.access_logs is not None and set(comps.buckets) == {"assets"}
+    assert set(comps.extra) == {r.name for r in every_option.by_type("gcp:projects/service:Service")}
 
 
 def test_every_option_changes_the_shape(every_option):

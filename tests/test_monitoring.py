@@ -232,7 +232,8 @@ def test_invalid_arguments(run_program, kw):
 def test_doc_example_runs_and_documents_every_argument(run_program):
     g = run_program(doc_example(DOC))
     assert g.by_type(DASHBOARD) and g.by_type(BUDGET) and g.outputs["dashboard_url"]
-    assert not documents_every_argument(DOC, MonitoringArgs, AlarmThresholds)
+    assert not documents_every_argument(DOC, MonitoringArgs, AlarmThresholds, LoadBalancerWatch, ServiceWatch,
+                                        DatabaseWatch, CacheWatch, ServerlessCacheWatch)
 
 
 def test_serverless_cache_alarms_watch_its_caps(run_program):

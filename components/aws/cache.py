@@ -26,6 +26,7 @@ from .common import (
     Grantable,
     Grants,
     KeyLike,
+    ServicePrincipal,
     allow_ingress,
     child_opts,
     data_key,
@@ -60,8 +61,9 @@ class CacheBaseArgs:
     """Replication group id / serverless cache name (1-40 lowercase letters, digits, hyphens); defaults to the
     component name."""
     kms_key: KeyLike | None = None
-    """Key for data at rest (and the slow-log group): an ``EncryptionKey`` (which must allow ``logs``) or an ARN;
-    ``None`` creates one for this cache."""
+    """Key for data at rest (and a replication group's slow-log group): an ``EncryptionKey`` or an ARN; ``None``
+    creates one for this cache. A replication group's key must allow ``logs`` (its slow log is encrypted with
+    it); a serverless cache has no slow log."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""
     protect: bool = False
@@ -115,6 +117,8 @@ class CacheBase(pulumi.ComponentResource):
 
     last_port: ClassVar[int] = CACHE_PORT
     """Highest port ``allow_from`` opens (a serverless cache also serves reads on 6380)."""
+    _key_use: ClassVar[str] = "cache data and slow log"
+    _key_needs: ClassVar[tuple[ServicePrincipal, ...]] = ("logs",)
 
     security_group: aws.ec2.SecurityGroup
     endpoint: pulumi.Output[str]
@@ -137,8 +141,8 @@ class CacheBase(pulumi.ComponentResource):
         self.app_user = None
         self.user_group = None
 
-        key = data_key(self, name, args.kms_key, description=f"{name}: cache data and slow log",
-                       via_services=("elasticache",), needs=("logs",), tags=args.tags, protect=args.protect)
+        key = data_key(self, name, args.kms_key, description=f"{name}: {self._key_use}",
+                       via_services=("elasticache",), needs=self._key_needs, tags=args.tags, protect=args.protect)
         self.kms_key = key
         self.kms_key_arn = key_arn(key)
         self.security_group = aws.ec2.SecurityGroup(
@@ -344,6 +348,8 @@ class ServerlessCache(CacheBase):
     """
 
     last_port: ClassVar[int] = CACHE_PORT + 1
+    _key_use: ClassVar[str] = "cache data"
+    _key_needs: ClassVar[tuple[ServicePrincipal, ...]] = ()  # no slow log: CloudWatch Logs never uses the key
 
     serverless_cache: aws.elasticache.ServerlessCache
     cache_name: pulumi.Output[str]
