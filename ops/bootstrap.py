@@ -178,7 +178,7 @@ def capture_facts(repo_dir: Path, stack: str, *, name: str | None = None) -> Sta
 
     graph = capture_program(repo_dir, stack)
     if not any(r.type == "pulumi:providers:aws" for r in graph):
-        raise InputError(f"stack {stack!r} is not an AWS stack")
+        raise InputError(f"stack {stack!r} is not an AWS stack (GCP stacks: python -m ops bootstrap-gcp)")
     return facts_from_graph(graph, stack, name=name)
 
 
