@@ -222,3 +222,24 @@ def test_cli_bad_input_is_one_line_and_exit_2(argv: list[str], graphs: dict[str,
     assert ops_main(["bootstrap-gcp", *argv], graph_loader=loader(graphs)) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+
+
+def test_deploy_workflow_deploys_the_gcp_stacks_with_workload_identity() -> None:
+    text = (ROOT / ".github" / "workflows" / "deploy.yml").read_text()
+    wf = yaml.safe_load(text)
+    assert wf["permissions"]["id-token"] == "write"
+    assert wf["jobs"]["deploy"]["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]  # AWS kept
+    job = wf["jobs"]["deploy-gcp"]
+    assert job["strategy"]["matrix"]["stack"] == ["gcp-dev", "gcp-prod"]
+    assert job["strategy"]["max-parallel"] == 1
+    assert job["environment"] == "${{ matrix.stack }}"  # the token's subject names the environment
+    steps = [s.get("uses", "") + s.get("run", "") for s in job["steps"]]
+    auth_at = next(i for i, s in enumerate(steps) if s.startswith("google-github-actions/auth"))
+    auth = job["steps"][auth_at]["with"]
+    assert auth == {"workload_identity_provider": "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}",
+                    "service_account": "${{ vars.GCP_DEPLOY_SERVICE_ACCOUNT }}"}
+    assert all(i > auth_at for i, s in enumerate(steps) if "pulumi" in s), "pulumi runs as the deploy account"
+    ups = [s["with"] for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions")]
+    assert [u["command"] for u in ups] == ["preview", "up"]
+    assert all(u["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}" for u in ups)
+    assert "secrets." not in text and "credentials_json" not in text
