@@ -134,6 +134,17 @@ class DeployEstimate:
             "table": str(TABLE.name),
         }
 
+    def to_markdown(self) -> str:
+        """A compact table of the slowest chain, names escaped for GitHub markdown (for the lead's report)."""
+        if self.slowest is None:
+            return f"Estimated deploy time ({self.mode}): nothing to do.\n"
+        lines = [f"Estimated deploy time ({self.mode}): **{_fmt(self.total)}**, slowest resource "
+                 f"{_md(self.slowest.name)} {_fmt(self.slowest.seconds)} (ratio {self.ratio:.2f}).", "",
+                 "| start | end | resource | type | operation |", "|---|---|---|---|---|"]
+        lines += [f"| {_fmt(s.start)} | {_fmt(s.finish)} | {_md(s.name)} | {_md(short_type(s.type))} | {s.op} |"
+                  for s in self.chain]
+        return "\n".join(lines) + "\n"
+
     def summary(self) -> str:
         """One line for the text report."""
         if self.slowest is None:
@@ -141,6 +152,13 @@ class DeployEstimate:
         chain = " -> ".join(f"{s.name} ({short_type(s.type)}) {_fmt(s.seconds)}" for s in self.chain)
         return (f"Estimated deploy time ({self.mode}): {_fmt(self.total)}; slowest resource {self.slowest.name} "
                 f"{_fmt(self.slowest.seconds)} (ratio {self.ratio:.2f}); slowest chain: {chain}")
+
+
+def _md(text: str) -> str:
+    """Plain text for a markdown table cell: no pipes, backticks, HTML or line breaks get through."""
+    out = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`").replace("*", "\\*")
+    out = out.replace("_", "\\_").replace("<", "&lt;").replace(">", "&gt;")
+    return " ".join(out.split())
 
 
 def short_type(type_: str) -> str:

@@ -223,3 +223,11 @@ def test_text_and_json_reports_include_the_estimate(capsys: pytest.CaptureFixtur
     assert doc["slowest"]["name"] == "payments-db" and doc["slowest"]["seconds"] == db
     assert doc["total_seconds"] >= db and doc["chain"][-1]["name"] == "payments-db"
     assert doc["ratio"] == round(doc["total_seconds"] / db, 3)
+
+
+def test_markdown_escapes_names(table: dict) -> None:
+    g = graph(res("a|b`<img src=x>`", "t:m/slow:Slow"))
+    md = estimate(g, table=table).to_markdown()
+    row = md.splitlines()[-1]
+    assert row.count("|") - row.count("\\|") == 6  # five cells: the name's pipe is escaped
+    assert "<img" not in md and "&lt;img" in md and "\\`" in md

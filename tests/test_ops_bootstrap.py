@@ -674,3 +674,35 @@ def test_the_real_stacks_policies_fit_iam_quotas(stack: str) -> None:
                                                 hosted_zone_ids=["Z0123456789ABCDEFGHIJ"]))
     assert len(json.dumps(allows, separators=(",", ":"))) < 10240
     assert len(json.dumps(denies, separators=(",", ":"))) < 6144
+
+
+def _dns_graph(stack: str) -> Graph:
+    g = graph(stack)
+    for logical, fqdn in (("api-dns", f"api.{stack}.example.com"), ("cert", f"_x1.api.{stack}.example.com.")):
+        r = res("aws:route53/record:Record", logical)
+        r.inputs["name"] = fqdn
+        g.resources.append(r)
+    return g
+
+
+def test_dns_records_only_in_the_stacks_hosted_zone(session: boto3.Session, capsys: pytest.CaptureFixture[str]) -> None:
+    r53 = session.client("route53")
+    parent = r53.create_hosted_zone(Name="example.com", CallerReference="1")["HostedZone"]["Id"].split("/")[-1]
+    prod = r53.create_hosted_zone(Name="prod.example.com", CallerReference="2")["HostedZone"]["Id"].split("/")[-1]
+    argv = ["bootstrap", "--repo", REPO, "--stacks", "prod", "--region", "us-east-1", "--bucket", BUCKET]
+    assert main(argv, session=session, facts_for=lambda s: facts_from_graph(_dns_graph(s), s)) == 0
+    assert f"prod: DNS records only in hosted zones {prod}" in capsys.readouterr().out
+    by_sid = {s["Sid"]: s for s in _role_policy(session, "prod")["Statement"]}
+    assert by_sid["StackHostedZones"]["Resource"] == [f"arn:aws:route53:::hostedzone/{prod}"]  # not the parent
+    policy = _role_policy(session, "prod")
+    change = "route53:ChangeResourceRecordSets"
+    assert decide([policy], Request(change, f"arn:aws:route53:::hostedzone/{prod}", {})) == "allow"
+    assert decide([policy], Request(change, f"arn:aws:route53:::hostedzone/{parent}", {})) == "implicit-deny"
+
+
+def test_a_record_without_a_hosted_zone_stops_the_bootstrap(session: boto3.Session,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["bootstrap", "--repo", REPO, "--stacks", "prod", "--region", "us-east-1", "--bucket", BUCKET]
+    assert main(argv, session=session, facts_for=lambda s: facts_from_graph(_dns_graph(s), s)) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no hosted zone in this account holds the record" in err
