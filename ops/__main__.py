@@ -5,6 +5,9 @@
 - ``bootstrap --repo ORG/REPO --stacks dev,staging,prod --region R [--bucket B] [--name N] [--dry-run]``: state
   bucket, GitHub OIDC provider, one deploy role per stack. Exit 0: done. Exit 1: AWS refused: one line. Exit 2: bad
   input: one line.
+- ``bootstrap-gcp --repo ORG/REPO --stacks gcp-dev,gcp-prod [--project P] [--region R] [--write]``: the GCP
+  delivery bootstrap's config (workload identity, deploy accounts, state bucket, KMS keys), then ``pulumi up`` of
+  ``ops/gcp_bootstrap``. Exit 0: done. Exit 2: bad input: one line.
 - ``drift STACK [--region R] [--format text|json]``. Exit 0: clean. Exit 1: drift found. Exit 2: bad input: one
   line. Exit 3: the audit could not run (AWS API error): one line.
 """
@@ -68,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--profile", metavar="NAME", help="AWS profile (default: the environment)")
     b.add_argument("--dry-run", action="store_true",
                    help="print the plan and the policy documents; only read APIs are called")
+
+    from .gcp_cli import add_parser as add_gcp_bootstrap
+
+    add_gcp_bootstrap(sub)
 
     d = sub.add_parser("drift", help="compare a stack's declared resources with the tagged resources in the account",
                        description="Compare what STACK declares (captured offline) with the resources tagged "
@@ -243,6 +250,10 @@ def main(argv: Sequence[str] | None = None, *, client: Any = None, session: Any 
             return _bootstrap(args, session, facts_for)
         if args.area == "drift":
             return _drift(args, session, graph_loader)
+        if args.area == "bootstrap-gcp":
+            from .gcp_cli import main as bootstrap_gcp
+
+            return bootstrap_gcp(args, graph_loader)
         services, regions = _validate(args)
     except UsageError as exc:
         print(str(exc), file=sys.stderr)

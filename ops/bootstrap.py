@@ -104,6 +104,8 @@ class StackFacts:
     pass_to: tuple[str, ...] = ()
     """Service principals the stack's roles trust (what ``iam:PassRole`` may pass them to)."""
     attaches_managed_policies: bool = False
+    record_names: tuple[str, ...] = ()
+    """Names of the DNS records the stack declares (their hosted zones are resolved at bootstrap)."""
     unbounded_roles: tuple[str, ...] = ()
     """Declared roles without the stack's permissions boundary (bootstrap refuses the stack: its deploy role
     could not create them)."""
@@ -135,6 +137,7 @@ def facts_from_graph(graph: Any, stack: str, *, name: str | None = None) -> Stac
     region = "us-east-1"
     attaches = False
     unbounded: list[str] = []
+    records: set[str] = set()
     for res in graph:
         if res.type == "pulumi:providers:aws":
             region = res.inputs.get("region") or region
@@ -154,6 +157,8 @@ def facts_from_graph(graph: Any, stack: str, *, name: str | None = None) -> Stac
             pass_to.update(_principals(res.inputs.get("assumeRolePolicy")))
             if not str(res.inputs.get("permissionsBoundary") or "").endswith(f":policy/{boundary_name(stack)}"):
                 unbounded.append(res.name)
+        if res.type == "aws:route53/record:Record" and isinstance(res.inputs.get("name"), str):
+            records.add(res.inputs["name"])
         if res.type in ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
                         "aws:iam/policyAttachment:PolicyAttachment"):
             attaches = True
@@ -163,7 +168,8 @@ def facts_from_graph(graph: Any, stack: str, *, name: str | None = None) -> Stac
     return StackFacts(stack=stack, environment=str(environment),
                       name=name or str(graph.config_value("name", "app")), region=str(region),
                       services=tuple(sorted(services)), pass_to=tuple(sorted(pass_to)),
-                      attaches_managed_policies=attaches, unbounded_roles=tuple(sorted(unbounded)))
+                      attaches_managed_policies=attaches, unbounded_roles=tuple(sorted(unbounded)),
+                      record_names=tuple(sorted(records)))
 
 
 def capture_facts(repo_dir: Path, stack: str, *, name: str | None = None) -> StackFacts:
@@ -172,7 +178,7 @@ def capture_facts(repo_dir: Path, stack: str, *, name: str | None = None) -> Sta
 
     graph = capture_program(repo_dir, stack)
     if not any(r.type == "pulumi:providers:aws" for r in graph):
-        raise InputError(f"stack {stack!r} is not an AWS stack")
+        raise InputError(f"stack {stack!r} is not an AWS stack (GCP stacks: python -m ops bootstrap-gcp)")
     return facts_from_graph(graph, stack, name=name)
 
 
@@ -219,39 +225,184 @@ def trust_policy(account: str, repo: str, stack: str, partition: str = "aws") ->
     }]}
 
 
+NAME_SCOPED: dict[str, tuple[str, ...]] = {
+    "ecs": ("cluster/{p}", "cluster/{p}-*", "service/{p}-*/*", "task-definition/{p}:*", "task-definition/{p}-*:*",
+            "task/{p}-*/*"),
+    "elasticloadbalancing": ("loadbalancer/app/{p}-*/*", "loadbalancer/net/{p}-*/*", "targetgroup/{p}-*/*",
+                             "listener/app/{p}-*/*/*", "listener/net/{p}-*/*/*", "listener-rule/app/{p}-*/*/*/*"),
+    "rds": ("db:{p}", "db:{p}-*", "subgrp:{p}", "subgrp:{p}-*", "pg:{p}-*", "og:{p}-*", "snapshot:{p}-*"),
+    "elasticache": ("replicationgroup:{p}", "replicationgroup:{p}-*", "cluster:{p}-*", "serverlesscache:{p}",
+                    "serverlesscache:{p}-*", "subnetgroup:{p}", "subnetgroup:{p}-*", "parametergroup:{p}-*",
+                    "user:{p}-*", "usergroup:{p}-*", "snapshot:{p}-*"),
+    "logs": ("log-group:{p}-*", "log-group:/aws/rds/instance/{p}/*", "log-group:/aws/rds/instance/{p}-*"),
+    "sns": ("{p}-*",),
+    "sqs": ("{p}-*",),
+    "ecr": ("repository/{p}-*",),
+    "secretsmanager": ("secret:{p}-*", "secret:{p}/*"),
+    "ssm": ("parameter/{p}-*", "parameter/{p}/*"),
+    "events": ("rule/{p}-*",),
+    "wafv2": ("regional/webacl/{p}-*/*",),
+    "cloudwatch": ("alarm:{p}-*",),
+}
+"""Services whose resource ARNs carry the names the stack gives them: resource-name prefix ``{p}`` =
+``<name>-<env>`` (regional ARNs ``arn:<partition>:<service>:<region>:<account>:<suffix>``)."""
+TAG_SCOPED = frozenset({"acm", "application-autoscaling", "ec2", "kms"})
+"""Services whose ARNs carry generated ids: creates need ``aws:RequestTag/environment``, everything else
+``aws:ResourceTag/environment`` = the stack's environment (untagged resources are out)."""
+SENSITIVE_READS = sorted([
+    "ec2:GetConsoleOutput", "ec2:GetConsoleScreenshot", "ec2:GetPasswordData", "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer", "kms:GetParametersForImport", "logs:FilterLogEvents", "logs:GetLogEvents",
+    "logs:GetLogRecord", "logs:GetQueryResults", "logs:StartQuery", "rds:DownloadCompleteDBLogFile",
+    "rds:DownloadDBLogFilePortion",
+])
+"""Reads that return data rather than configuration: never needed by a deploy (denied everywhere)."""
+NEVER_NEEDED = sorted([
+    "account:*", "organizations:*", "cloudtrail:DeleteTrail", "cloudtrail:PutEventSelectors",
+    "cloudtrail:StopLogging", "cloudtrail:UpdateTrail", "config:DeleteConfigurationRecorder",
+    "config:StopConfigurationRecorder", "guardduty:DeleteDetector", "guardduty:UpdateDetector",
+    "iam:AddUserToGroup", "iam:AttachGroupPolicy", "iam:AttachUserPolicy", "iam:CreateAccessKey",
+    "iam:CreateGroup", "iam:CreateLoginProfile", "iam:CreateOpenIDConnectProvider", "iam:CreateSAMLProvider",
+    "iam:CreateServiceSpecificCredential", "iam:CreateUser", "iam:DeleteAccountPasswordPolicy",
+    "iam:DeleteOpenIDConnectProvider", "iam:PutGroupPolicy", "iam:PutUserPolicy",
+    "iam:UpdateAccessKey", "iam:UpdateAccountPasswordPolicy", "iam:UpdateLoginProfile",
+    "iam:UpdateOpenIDConnectProviderThumbprint", "sts:AssumeRole",
+])
+"""What a deploy never does, denied whatever else allows it (users, keys, the organisation, audit trails)."""
+TAG_ACTIONS = sorted(["acm:AddTagsToCertificate", "application-autoscaling:TagResource", "budgets:TagResource",
+                      "cloudwatch:TagResource", "ec2:CreateTags", "ecr:TagResource", "ecs:TagResource",
+                      "elasticache:AddTagsToResource", "elasticloadbalancing:AddTags", "events:TagResource",
+                      "kms:TagResource", "logs:TagLogGroup", "logs:TagResource", "rds:AddTagsToResource",
+                      "secretsmanager:TagResource", "sns:TagResource", "sqs:TagQueue", "ssm:AddTagsToResource",
+                      "wafv2:TagResource"])
+UNTAG_ACTIONS = sorted(["acm:RemoveTagsFromCertificate", "application-autoscaling:UntagResource",
+                        "budgets:UntagResource", "cloudwatch:UntagResource", "ec2:DeleteTags", "ecr:UntagResource",
+                        "ecs:UntagResource", "elasticache:RemoveTagsFromResource", "elasticloadbalancing:RemoveTags",
+                        "events:UntagResource", "kms:UntagResource", "logs:UntagLogGroup", "logs:UntagResource",
+                        "rds:RemoveTagsFromResource", "secretsmanager:UntagResource", "sns:UntagResource",
+                        "sqs:UntagQueue", "ssm:RemoveTagsFromResource", "wafv2:UntagResource"])
+KEY_DESTRUCTION = sorted(["kms:DeleteImportedKeyMaterial", "kms:DisableKey", "kms:DisableKeyRotation",
+                          "kms:PutKeyPolicy", "kms:ReplicateKey", "kms:ScheduleKeyDeletion",
+                          "kms:UpdatePrimaryRegion"])
+STATE_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
+"""What S3 does with the state bucket's key for the deploy role (SSE-KMS with a bucket key)."""
+
+
+def _arns(partition: str, service: str, region: str, account: str, suffixes: Iterable[str], prefix: str) -> list[str]:
+    return [f"arn:{partition}:{service}:{region}:{account}:{s.format(p=prefix)}" for s in suffixes]
+
+
 def deploy_policy(facts: StackFacts, account: str, bucket: str, partition: str = "aws", *,
-                  secrets_key_arn: str | None = None) -> dict[str, Any]:
+                  secrets_key_arn: str | None = None, state_key_arn: str | None = None,
+                  hosted_zone_ids: Iterable[str] = (), state_region: str | None = None) -> dict[str, Any]:
     """The deploy role's permissions for one stack (see the module docstring and docs/ops.md).
 
-    ``secrets_key_arn``: the stack's secrets-provider key (its statements are left out when None).
+    Every statement that changes something is scoped to the stack: resource ARNs with the stack's name prefix
+    where the service puts names in ARNs, ``aws:RequestTag``/``aws:ResourceTag`` ``environment`` where it puts
+    generated ids, the hosted zones its records live in, its own buckets, state objects, roles and budgets.
+    Reads of configuration (``Describe*``, ``List*``, ``Get*``, which AWS mostly does not scope) stay on ``*``.
+    ``secrets_key_arn``/``state_key_arn``: the stack's secrets-provider key and the state bucket's key (their
+    statements are left out when None).
     """
     iam_arn = f"arn:{partition}:iam::{account}"
     s3_arn = f"arn:{partition}:s3:::"
+    p, env, region = facts.prefix, facts.environment, facts.region
     roles = f"{iam_arn}:role/{facts.prefix}-*"
     boundary = {"StringEquals": {"iam:PermissionsBoundary": f"{iam_arn}:policy/{boundary_name(facts.stack)}"}}
-    regional = sorted(s for s in facts.services if s not in GLOBAL_SERVICES | {"iam", "s3"})
+    in_region = {"aws:RequestedRegion": [region]}
+    services = set(facts.services)
+    unscoped = services - set(NAME_SCOPED) - TAG_SCOPED - {"iam", "s3", "route53", "budgets"}
+    if unscoped:
+        raise OpsError(f"{facts.stack}: no scoping rule for services {', '.join(sorted(unscoped))} "
+                       "(add them to ops.bootstrap.NAME_SCOPED or TAG_SCOPED)")
     statements: list[dict[str, Any]] = []
-    if regional:
-        statements.append({"Sid": "StackServices", "Effect": "Allow", "Action": [f"{s}:*" for s in regional],
-                           "Resource": "*",
-                           "Condition": {"StringEquals": {"aws:RequestedRegion": [facts.region]}}})
-    global_ = sorted(s for s in facts.services if s in GLOBAL_SERVICES)
-    if global_:
-        statements.append({"Sid": "GlobalServices", "Effect": "Allow", "Action": [f"{s}:*" for s in global_],
+    readable = sorted(services - {"iam", "s3"})
+    if readable:
+        statements.append({"Sid": "ReadConfiguration", "Effect": "Allow",
+                           "Action": [f"{s}:{verb}*" for s in readable for verb in ("Describe", "Get", "List")],
                            "Resource": "*"})
-    if "s3" in facts.services:
+    named = sorted(services & set(NAME_SCOPED))
+    if named:
+        # The region is in the condition (ARNs with "*" keep the policy under IAM's size quota in any region).
+        resources = [a for s in named for a in _arns(partition, s, "*", account, NAME_SCOPED[s], p)]
+        statements.append({"Sid": "StackNamedResources", "Effect": "Allow", "Action": [f"{s}:*" for s in named],
+                           "Resource": resources, "Condition": {"StringEquals": in_region}})
+    if "cloudwatch" in services:
+        statements.append({"Sid": "StackDashboards", "Effect": "Allow",
+                           "Action": ["cloudwatch:DeleteDashboards", "cloudwatch:PutDashboard"],
+                           "Resource": [f"arn:{partition}:cloudwatch::{account}:dashboard/{p}",
+                                        f"arn:{partition}:cloudwatch::{account}:dashboard/{p}-*"]})
+    if "ecs" in services:  # ECS authorises task-definition registration on "*" only; it takes tags on create
+        statements.append({"Sid": "StackTaskDefinitions", "Effect": "Allow",
+                           "Action": "ecs:RegisterTaskDefinition", "Resource": "*",
+                           "Condition": {"StringEquals": {**in_region, "aws:RequestTag/environment": env}}})
+        statements.append({"Sid": "DeregisterTaskDefinitions", "Effect": "Allow",
+                           "Action": "ecs:DeregisterTaskDefinition", "Resource": "*",
+                           "Condition": {"StringEquals": in_region}})
+    if "rds" in services:  # an instance references the engine's default option and parameter groups
+        statements.append({"Sid": "RdsDefaultGroups", "Effect": "Allow",
+                           "Action": ["rds:CreateDBInstance", "rds:ModifyDBInstance"],
+                           "Resource": _arns(partition, "rds", region, account, ("og:default:*", "pg:default.*"), p),
+                           "Condition": {"StringEquals": in_region}})
+        if "secretsmanager" in services:  # the managed master password: RDS creates and rotates it as the caller
+            statements.append({"Sid": "RdsManagedSecrets", "Effect": "Allow", "Action": "secretsmanager:*",
+                               "Resource": _arns(partition, "secretsmanager", region, account, ("secret:rds!*",), p),
+                               "Condition": {"StringEquals": in_region,
+                                             "ForAnyValue:StringEquals": {"aws:CalledVia": ["rds.amazonaws.com"]}}})
+    if "elasticache" in services:
+        statements.append({"Sid": "ElastiCacheDefaults", "Effect": "Allow",
+                           "Action": ["elasticache:CreateCacheCluster", "elasticache:CreateReplicationGroup",
+                                      "elasticache:ModifyReplicationGroup"],
+                           "Resource": _arns(partition, "elasticache", region, account,
+                                             ("parametergroup:default.*",), p),
+                           "Condition": {"StringEquals": in_region}})
+    if "wafv2" in services:
+        lbs = _arns(partition, "elasticloadbalancing", region, account, ("loadbalancer/app/{p}-*/*",), p)
+        statements.append({"Sid": "WafOnStackLoadBalancers", "Effect": "Allow",
+                           "Action": ["elasticloadbalancing:SetWebAcl", "wafv2:AssociateWebACL",
+                                      "wafv2:DisassociateWebACL"],
+                           "Resource": lbs, "Condition": {"StringEquals": in_region}})
+        statements.append({"Sid": "WafManagedRuleGroups", "Effect": "Allow",
+                           "Action": ["wafv2:CreateWebACL", "wafv2:UpdateWebACL"],
+                           "Resource": _arns(partition, "wafv2", region, account, ("regional/managedruleset/*/*",), p),
+                           "Condition": {"StringEquals": in_region}})
+    tagged = sorted(services & TAG_SCOPED)
+    if tagged:
+        statements.append({"Sid": "CreateTaggedForStack", "Effect": "Allow", "Action": [f"{s}:*" for s in tagged],
+                           "Resource": "*",
+                           "Condition": {"StringEquals": {**in_region, "aws:RequestTag/environment": env}}})
+        statements.append({"Sid": "ManageTaggedForStack", "Effect": "Allow", "Action": [f"{s}:*" for s in tagged],
+                           "Resource": "*",
+                           "Condition": {"StringEquals": {**in_region, "aws:ResourceTag/environment": env}}})
+    if "ec2" in services:  # the VPC's default security group is created untagged by EC2; the stack adopts it
+        statements.append({"Sid": "AdoptDefaultSecurityGroup", "Effect": "Allow", "Action": "ec2:CreateTags",
+                           "Resource": f"arn:{partition}:ec2:{region}:{account}:security-group/*",
+                           "Condition": {"StringEquals": {**in_region, "aws:RequestTag/environment": env}}})
+    if "route53" in services and hosted_zone_ids:
+        statements.append({"Sid": "StackHostedZones", "Effect": "Allow",
+                           "Action": ["route53:ChangeResourceRecordSets", "route53:ChangeTagsForResource"],
+                           "Resource": [f"arn:{partition}:route53:::hostedzone/{z}" for z in sorted(hosted_zone_ids)]})
+    if "budgets" in services:
+        statements.append({"Sid": "StackBudgets", "Effect": "Allow", "Action": "budgets:*",
+                           "Resource": [f"arn:{partition}:budgets::{account}:budget/{p}",
+                                        f"arn:{partition}:budgets::{account}:budget/{p}-*"]})
+    if "s3" in services:
         statements.append({"Sid": "StackBuckets", "Effect": "Allow", "Action": "s3:*",
                            "Resource": [f"{s3_arn}{facts.prefix}-*", f"{s3_arn}{facts.prefix}-*/*"]})
     statements.append({"Sid": "StateObjects", "Effect": "Allow", "Action": STATE_OBJECT_ACTIONS,
-                       "Resource": [f"{s3_arn}{bucket}/{p}" for p in state_prefixes(facts.stack)]})
+                       "Resource": [f"{s3_arn}{bucket}/{sp}" for sp in state_prefixes(facts.stack)]})
     statements.append({"Sid": "StateBackendRead", "Effect": "Allow", "Action": "s3:GetObject",
                        "Resource": f"{s3_arn}{bucket}/{PULUMI_META}"})
     statements.append({"Sid": "StateBucketList", "Effect": "Allow",
                        "Action": ["s3:GetBucketLocation", "s3:ListBucket"], "Resource": f"{s3_arn}{bucket}"})
+    if state_key_arn is not None:
+        statements.append({"Sid": "StateBucketKey", "Effect": "Allow", "Action": STATE_KEY_ACTIONS,
+                           "Resource": state_key_arn,
+                           "Condition": {"StringEquals": {
+                               "kms:ViaService": f"s3.{state_region or region}.amazonaws.com"}}})
     if secrets_key_arn is not None:
         statements.append({"Sid": "SecretsProviderKey", "Effect": "Allow", "Action": SECRETS_KEY_ACTIONS,
                            "Resource": secrets_key_arn})
-    if "iam" in facts.services:
+    if "iam" in services:
         statements.append({"Sid": "StackRoles", "Effect": "Allow",
                            "Action": [a for a in IAM_ROLE_ACTIONS if a not in ROLE_GRANT_ACTIONS],
                            "Resource": roles})
@@ -273,23 +424,47 @@ def deploy_policy(facts: StackFacts, account: str, bucket: str, partition: str =
         statements.append({"Sid": "ServiceLinkedRoles", "Effect": "Allow", "Action": "iam:CreateServiceLinkedRole",
                            "Resource": f"{iam_arn}:role/aws-service-role/*",
                            "Condition": {"StringEquals": {"iam:AWSServiceName": linked}}})
+    # --- denies: whatever the allows above say -------------------------------------------------------------------
     tag_scoped = sorted(s for s in facts.services if s not in GLOBAL_SERVICES | {"iam"})
     if tag_scoped:
         statements.append({"Sid": "DenyOtherEnvironments", "Effect": "Deny",
                            "Action": [f"{s}:*" for s in tag_scoped], "Resource": "*",
                            "Condition": {"StringNotEquals": {"aws:ResourceTag/environment": facts.environment},
                                          "Null": {"aws:ResourceTag/environment": "false"}}})
-    if "iam" in facts.services:
-        # Whatever the allows above say: no role without the stack's boundary, no other boundary, no removal,
-        # and no edit of any stack's boundary policy.
+    statements.append({"Sid": "DenyTaggingForOtherEnvironments", "Effect": "Deny", "Action": TAG_ACTIONS,
+                       "Resource": "*", "Condition": {"StringNotEquals": {"aws:RequestTag/environment": env},
+                                                      "Null": {"aws:RequestTag/environment": "false"}}})
+    statements.append({"Sid": "DenyRemovingTheEnvironmentTag", "Effect": "Deny", "Action": UNTAG_ACTIONS,
+                       "Resource": "*",
+                       "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": ["environment"]}}})
+    if "ec2" in services:  # tags only while creating, or on what the stack already owns (no adopting others')
+        statements.append({"Sid": "DenyEc2TaggingOutsideCreate", "Effect": "Deny", "Action": "ec2:CreateTags",
+                           "NotResource": f"arn:{partition}:ec2:{region}:{account}:security-group/*",
+                           "Condition": {"Null": {"ec2:CreateAction": "true"},
+                                         "StringNotEquals": {"aws:ResourceTag/environment": env}}})
+    statements.append({"Sid": "DenyKeyDestructionOutsideStack", "Effect": "Deny", "Action": KEY_DESTRUCTION,
+                       "Resource": "*", "Condition": {"StringNotEquals": {"aws:ResourceTag/environment": env}}})
+    secret_arns = _arns(partition, "secretsmanager", region, account, NAME_SCOPED["secretsmanager"], p)
+    param_arns = _arns(partition, "ssm", region, account, NAME_SCOPED["ssm"], p)
+    statements.append({"Sid": "DenyOtherSecretValues", "Effect": "Deny",
+                       "Action": ["secretsmanager:GetSecretValue", "ssm:GetParameter", "ssm:GetParameterHistory",
+                                  "ssm:GetParameters", "ssm:GetParametersByPath"],
+                       "NotResource": secret_arns + param_arns})
+    statements.append({"Sid": "DenySensitiveReads", "Effect": "Deny", "Action": SENSITIVE_READS, "Resource": "*"})
+    statements.append({"Sid": "DenyNeverNeeded", "Effect": "Deny", "Action": NEVER_NEEDED, "Resource": "*"})
+    statements.append({"Sid": "DenyStateBucketChanges", "Effect": "Deny",
+                       "NotAction": [*STATE_OBJECT_ACTIONS, "s3:GetBucketLocation", "s3:ListBucket"],
+                       "Resource": [f"{s3_arn}{bucket}", f"{s3_arn}{bucket}/*"]})
+    if "iam" in services:
+        # No role without the stack's boundary, no other boundary, no removal, no edit of any boundary policy.
         statements.append({"Sid": "DenyRolesWithoutBoundary", "Effect": "Deny", "Action": WIDENING_ROLE_ACTIONS,
                            "Resource": "*", "Condition": {"StringNotEquals": boundary["StringEquals"]}})
         statements.append({"Sid": "DenyBoundaryRemoval", "Effect": "Deny",
                            "Action": "iam:DeleteRolePermissionsBoundary", "Resource": "*"})
         statements.append({"Sid": "DenyBoundaryPolicyChanges", "Effect": "Deny", "Action": BOUNDARY_POLICY_ACTIONS,
-                           "Resource": f"{iam_arn}:policy/{PROJECT}-boundary-*"})
+                           "Resource": f"{iam_arn}:policy/{PROJECT}-*"})
     if secrets_key_arn is not None:
-        # StackServices grants kms:* in the region (the stack manages its own keys): not on the secrets keys.
+        # Manage-tagged grants kms:* on the stack's keys: not on the secrets keys.
         statements.append({"Sid": "DenySecretsKeyAdministration", "Effect": "Deny",
                            "NotAction": SECRETS_KEY_ACTIONS, "Resource": secrets_key_arn})
         statements.append({"Sid": "DenyOtherSecretsKeys", "Effect": "Deny", "Action": "kms:*",
@@ -383,9 +558,35 @@ def lifecycle(noncurrent_days: int) -> dict[str, Any]:
     }]}
 
 
-ENCRYPTION = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
-                         "BucketKeyEnabled": False}]}
-"""SSE-S3: see docs/ops.md "Why SSE-S3 for the state bucket"."""
+def encryption(key_arn: str) -> dict[str, Any]:
+    """SSE-KMS with the state key and an S3 bucket key (one KMS call per bucket-key period, not per object)."""
+    return {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
+                       "BucketKeyEnabled": True}]}
+
+
+STATE_KEY_ALIAS = f"alias/{PROJECT}-state"
+STATE_KEY_ADMIN_ACTIONS = sorted([
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
+    "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListKeyPolicies", "kms:ListResourceTags",
+    "kms:PutKeyPolicy", "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource",
+    "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
+])
+
+
+def state_key_policy(account: str, bucket: str, region: str, partition: str = "aws") -> dict[str, Any]:
+    """The state key's policy: the account's administrators manage it but cannot use it directly; principals of
+    the account use it only through S3, for this bucket (deploy roles still need it in their own policy)."""
+    root = f"arn:{partition}:iam::{account}:root"
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "AccountAdministersKey", "Effect": "Allow", "Principal": {"AWS": root},
+         "Action": STATE_KEY_ADMIN_ACTIONS, "Resource": "*"},
+        {"Sid": "UseThroughS3ForTheStateBucket", "Effect": "Allow", "Principal": {"AWS": root},
+         "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncrypt*"], "Resource": "*",
+         "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com",
+                                        "kms:CallerAccount": account,
+                                        "kms:EncryptionContext:aws:s3:arn": f"arn:{partition}:s3:::{bucket}"}}},
+    ]}
 
 PUBLIC_ACCESS_BLOCK = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
                        "RestrictPublicBuckets": True}
@@ -419,6 +620,8 @@ class Result:
     """The permissions-boundary policy document of each stack."""
     secrets_keys: dict[str, str] = field(default_factory=dict)
     """The secrets-provider key ARN of each stack."""
+    state_key: str = ""
+    """The state bucket's KMS key (SSE-KMS with a bucket key)."""
     stack_init: dict[str, str] = field(default_factory=dict)
     """``pulumi stack init`` command of each stack (with its AWS KMS secrets provider)."""
 
@@ -434,7 +637,8 @@ def _tags(mapping: dict[str, str]) -> list[dict[str, str]]:
 BOOTSTRAP_TAGS = {"managed-by": "ops-bootstrap", "project": PROJECT}
 
 
-def _ensure_bucket(s3: Any, bucket: str, region: str, account: str, opts: Options, log: list[str]) -> None:
+def _ensure_bucket(s3: Any, bucket: str, region: str, account: str, opts: Options, log: list[str],
+                   key_arn: str) -> None:
     from botocore.exceptions import ClientError
 
     exists = True
@@ -448,7 +652,8 @@ def _ensure_bucket(s3: Any, bucket: str, region: str, account: str, opts: Option
                 from None
         else:
             raise
-    log.append(f"{'update' if exists else 'create'} state bucket s3://{bucket} ({region}): versioning, SSE-S3, "
+    log.append(f"{'update' if exists else 'create'} state bucket s3://{bucket} ({region}): versioning, SSE-KMS "
+               f"({STATE_KEY_ALIAS}, bucket key), "
                f"public access blocked, BucketOwnerEnforced, TLS-only policy, noncurrent versions expire after "
                f"{opts.noncurrent_days} days")
     if opts.dry_run:
@@ -462,7 +667,7 @@ def _ensure_bucket(s3: Any, bucket: str, region: str, account: str, opts: Option
     s3.put_bucket_ownership_controls(Bucket=bucket,
                                      OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=ENCRYPTION)
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=encryption(key_arn))
     s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=lifecycle(opts.noncurrent_days))
     s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": _tags(BOOTSTRAP_TAGS)})
     listed = s3.list_objects_v2(Bucket=bucket, Prefix=PULUMI_META, MaxKeys=1).get("Contents", [])
@@ -526,11 +731,28 @@ def _ensure_role(iam: Any, facts: StackFacts, trust: dict[str, Any], account: st
     return arn, True
 
 
-def _put_role_policy(iam: Any, stack: str, policy: dict[str, Any]) -> None:
-    """The deploy role's only permissions: managed policies and inline policies bootstrap did not write go."""
+def split_policy(policy: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(allows, denies) of a deploy policy: the allows are the role's inline policy, the denies its attached
+    guardrails policy (IAM caps a role's inline policies at 10,240 characters, a managed policy at 6,144)."""
+    allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    denies = [s for s in policy["Statement"] if s["Effect"] != "Allow"]
+    return ({"Version": policy["Version"], "Statement": allows}, {"Version": policy["Version"], "Statement": denies})
+
+
+def guardrails_name(stack: str) -> str:
+    """The managed policy holding a deploy role's explicit denies."""
+    return f"{PROJECT}-deploy-guardrails-{stack}"
+
+
+def _put_role_policy(iam: Any, stack: str, policy: dict[str, Any], guardrails_arn: str) -> None:
+    """The deploy role's only permissions: the inline allows and the guardrails policy; anything else goes."""
     name = role_name(stack)
-    for attached in iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", []):
-        iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
+    attached = [a["PolicyArn"] for a in iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", [])]
+    for arn in attached:
+        if arn != guardrails_arn:
+            iam.detach_role_policy(RoleName=name, PolicyArn=arn)
+    if guardrails_arn not in attached:
+        iam.attach_role_policy(RoleName=name, PolicyArn=guardrails_arn)
     for inline in iam.list_role_policies(RoleName=name).get("PolicyNames", []):
         if inline != ROLE_POLICY_NAME:
             iam.delete_role_policy(RoleName=name, PolicyName=inline)
@@ -540,9 +762,15 @@ def _put_role_policy(iam: Any, stack: str, policy: dict[str, Any]) -> None:
 def _ensure_boundary(iam: Any, stack: str, document: dict[str, Any], account: str, dry_run: bool,
                      log: list[str]) -> str:
     """Create the boundary policy, or make the given document its only (default) version."""
+    return _ensure_managed_policy(iam, boundary_name(stack), "permissions boundary", stack, document, account,
+                                  dry_run, log, f"The most any role of stack {stack} may do (ops bootstrap)")
+
+
+def _ensure_managed_policy(iam: Any, name: str, what: str, stack: str, document: dict[str, Any], account: str,
+                           dry_run: bool, log: list[str], description: str) -> str:
+    """Create a customer-managed policy, or make the given document its only (default) version."""
     from botocore.exceptions import ClientError
 
-    name = boundary_name(stack)
     arn = f"arn:aws:iam::{account}:policy/{name}"
     body = json.dumps(document, separators=(",", ":"))
     try:
@@ -553,10 +781,10 @@ def _ensure_boundary(iam: Any, stack: str, document: dict[str, Any], account: st
             raise
         exists = False
     if not exists:
-        log.append(f"create permissions boundary {name}")
+        log.append(f"create {what} {name}")
         if not dry_run:
             iam.create_policy(PolicyName=name, PolicyDocument=body, Tags=_tags({**BOOTSTRAP_TAGS, "stack": stack}),
-                              Description=f"The most any role of stack {stack} may do (ops bootstrap)")
+                              Description=description)
         return arn
     versions = iam.list_policy_versions(PolicyArn=arn).get("Versions", [])
     default = next((v for v in versions if v.get("IsDefaultVersion")), None)
@@ -564,9 +792,9 @@ def _ensure_boundary(iam: Any, stack: str, document: dict[str, Any], account: st
         if default else None
     current = json.loads(current) if isinstance(current, str) else current
     if current == json.loads(body):
-        log.append(f"keep permissions boundary {name}")
+        log.append(f"keep {what} {name}")
     else:
-        log.append(f"update permissions boundary {name} (new default version)")
+        log.append(f"update {what} {name} (new default version)")
     if dry_run:
         return arn
 
@@ -628,6 +856,62 @@ def _ensure_secrets_key(kms: Any, stack: str, region: str, account: str, role_ar
     return meta["Arn"]
 
 
+def _ensure_state_key(kms: Any, bucket: str, region: str, account: str, dry_run: bool, log: list[str]) -> str:
+    """The state bucket's customer-managed key: created once (alias), rotation on, policy and tags rewritten."""
+    from botocore.exceptions import ClientError
+
+    policy = json.dumps(state_key_policy(account, bucket, region))
+    tags = [{"TagKey": k, "TagValue": v} for k, v in BOOTSTRAP_TAGS.items()]
+    try:
+        meta = kms.describe_key(KeyId=STATE_KEY_ALIAS)["KeyMetadata"]
+    except ClientError as exc:
+        if _code(exc) != "NotFoundException":
+            raise
+        meta = None
+    if meta is not None and meta.get("KeyState") != "Enabled":
+        raise OpsError(f"state key {STATE_KEY_ALIAS} ({meta['KeyId']}) is {meta.get('KeyState')}: enable it (or "
+                       "cancel its deletion) first; the state cannot be read without it")
+    log.append(f"{'update' if meta else 'create'} state key {STATE_KEY_ALIAS} ({region}): rotation on, usable only "
+               f"through S3 for s3://{bucket}")
+    if dry_run:
+        return meta["Arn"] if meta else f"arn:aws:kms:{region}:{account}:key/<created by bootstrap>"
+    if meta is None:
+        meta = kms.create_key(Description=f"{PROJECT} Pulumi state bucket {bucket} (SSE-KMS)",
+                              KeyUsage="ENCRYPT_DECRYPT", KeySpec="SYMMETRIC_DEFAULT", Policy=policy,
+                              Tags=tags)["KeyMetadata"]
+        kms.create_alias(AliasName=STATE_KEY_ALIAS, TargetKeyId=meta["KeyId"])
+    else:
+        kms.put_key_policy(KeyId=meta["KeyId"], PolicyName="default", Policy=policy)
+        kms.tag_resource(KeyId=meta["KeyId"], Tags=tags)
+    kms.enable_key_rotation(KeyId=meta["KeyId"], RotationPeriodInDays=KEY_ROTATION_DAYS)
+    return meta["Arn"]
+
+
+def _hosted_zones(session: Any, facts: list[StackFacts], dry_run: bool, log: list[str]) -> dict[str, list[str]]:
+    """The hosted zones each stack's DNS records live in (longest zone name that is a suffix of the record)."""
+    wanted = {f.stack: f.record_names for f in facts if f.record_names}
+    if not wanted:
+        return {}
+    route53 = session.client("route53")
+    zones: list[tuple[str, str]] = []
+    for page in route53.get_paginator("list_hosted_zones").paginate():
+        zones.extend((z["Name"].rstrip(".").lower(), z["Id"].rsplit("/", 1)[-1]) for z in page["HostedZones"])
+    out: dict[str, list[str]] = {}
+    for stack, records in wanted.items():
+        ids: set[str] = set()
+        for record in records:
+            fqdn = record.rstrip(".").lower()
+            matches = [(n, i) for n, i in zones if fqdn == n or fqdn.endswith("." + n)]
+            if not matches:
+                raise OpsError(f"{stack}: no hosted zone in this account holds the record {record}: create the "
+                               "zone first (the deploy role may change records only in the stack's zones)")
+            longest = max(len(n) for n, _ in matches)
+            ids.update(i for n, i in matches if len(n) == longest)
+        out[stack] = sorted(ids)
+        log.append(f"{stack}: DNS records only in hosted zones {', '.join(out[stack])}")
+    return out
+
+
 def run(opts: Options, session: Any, facts_for: Callable[[str], StackFacts]) -> Result:
     """Plan (and unless ``opts.dry_run``, apply) the bootstrap; ``facts_for(stack)`` says what a stack declares."""
     facts = [facts_for(s) for s in opts.stacks]
@@ -647,7 +931,9 @@ def run(opts: Options, session: Any, facts_for: Callable[[str], StackFacts]) -> 
     iam = session.client("iam", region_name=opts.region)
     kms = session.client("kms", region_name=opts.region)
     result = Result(bucket=bucket, login=f"pulumi login 's3://{bucket}?region={opts.region}'", provider_arn="")
-    _ensure_bucket(s3, bucket, opts.region, account, opts, result.actions)
+    zones = _hosted_zones(session, facts, opts.dry_run, result.actions)
+    result.state_key = _ensure_state_key(kms, bucket, opts.region, account, opts.dry_run, result.actions)
+    _ensure_bucket(s3, bucket, opts.region, account, opts, result.actions, result.state_key)
     result.provider_arn = _ensure_oidc(iam, account, opts.dry_run, result.actions)
     for f in facts:
         trust = trust_policy(account, opts.repo, f.stack)
@@ -658,10 +944,15 @@ def run(opts: Options, session: Any, facts_for: Callable[[str], StackFacts]) -> 
         result.role_arns[f.stack] = arn
         key = _ensure_secrets_key(kms, f.stack, opts.region, account, arn, opts.dry_run, result.actions)
         result.secrets_keys[f.stack] = key
-        policy = deploy_policy(f, account, bucket, secrets_key_arn=key)
+        policy = deploy_policy(f, account, bucket, secrets_key_arn=key, state_key_arn=result.state_key,
+                               hosted_zone_ids=zones.get(f.stack, ()), state_region=opts.region)
         result.policies[f.stack] = policy
+        allows, denies = split_policy(policy)
+        guard = _ensure_managed_policy(iam, guardrails_name(f.stack), "deploy guardrails", f.stack, denies, account,
+                                       opts.dry_run, result.actions,
+                                       f"What the deploy role of stack {f.stack} may never do (ops bootstrap)")
         if not opts.dry_run:
-            _put_role_policy(iam, f.stack, policy)
+            _put_role_policy(iam, f.stack, allows, guard)
         result.stack_init[f.stack] = (f"pulumi stack init {f.stack} --secrets-provider "
                                       f"\"{secrets_provider(f.stack, opts.region)}\"")
     return result

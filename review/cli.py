@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .deploy_time import DeployEstimate, estimate, estimate_diff
 from .diff import Diff, base_workdir, checkout, compare, diff_markdown, diff_text
 from .engine import InputError, ProgramError, run_stack
 from .project import load_project
@@ -86,8 +87,8 @@ def close_event_loops() -> None:
             obj.close()
 
 
-def _diff_against(args: argparse.Namespace, head: Report) -> Diff:
-    """Review the same stack at ``--base`` and compare it with the working tree's review."""
+def _diff_against(args: argparse.Namespace, head: Report) -> tuple[Diff, Report]:
+    """Review the same stack at ``--base`` and compare it with the working tree's review (and the base review)."""
     with base_workdir() as tmp:
         base_program = checkout(args.base, Path(args.program), Path(tmp))
         try:
@@ -97,7 +98,15 @@ def _diff_against(args: argparse.Namespace, head: Report) -> Diff:
             raise InputError(f"--base {args.base}: {exc}") from None
         except ProgramError as exc:
             raise ProgramError(f"at --base {args.base}: {exc}") from None
-    return compare(base, head, args.base)
+    return compare(base, head, args.base), base
+
+
+def deploy_estimates(report: Report, diff: Diff | None = None, base: Report | None = None) -> dict[str, DeployEstimate]:
+    """``fresh``: a first ``pulumi up`` of the stack; ``change``: the change against ``--base`` (when given)."""
+    out = {"fresh": estimate(report.graph)}
+    if diff is not None:
+        out["change"] = estimate_diff(report.graph, base.graph if base else None, diff.changes)
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -107,18 +116,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = review(args.stack, Path(args.program), policy_packs=args.policy_pack,
                         policies=not args.no_policies, cost=not args.no_cost, usage=args.usage,
                         policy_config=args.policy_pack_config)
-        diff = _diff_against(args, report) if args.base else None
+        diff, base = _diff_against(args, report) if args.base else (None, None)
+        deploy = deploy_estimates(report, diff, base)
     except (InputError, ProgramError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     render = {"text": lambda r: render_text(r, color=args.color), "json": render_json,
               "markdown": render_markdown, "mermaid": render_mermaid}[args.format]
-    if diff is not None and args.format == "json":
+    if args.format == "json":
         doc = report.to_json()
-        doc["diff"] = diff.to_json()
+        if diff is not None:
+            doc["diff"] = diff.to_json()
+        doc["deploy_time"] = {k: v.to_json() for k, v in deploy.items()}
         text = json.dumps(doc, indent=2, default=str)
     else:
         text = render(report)
+        if args.format == "text":
+            text = text.rstrip("\n") + "\n\n" + "\n".join(e.summary() for e in deploy.values()) + "\n"
         if diff is not None and args.format == "text":
             text = text.rstrip("\n") + "\n\n" + diff_text(diff) + "\n"
         elif diff is not None and args.format == "markdown":

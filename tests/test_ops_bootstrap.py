@@ -6,6 +6,7 @@ itself is tested on that graph.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,8 +26,10 @@ from ops.bootstrap import (
     boundary_policy,
     deploy_policy,
     facts_from_graph,
+    split_policy,
     write_api_calls,
 )
+from ops.iam_eval import Request, decide
 from ops.prices import OpsError
 from review.model import Graph, Resource
 
@@ -109,8 +112,9 @@ def test_facts_follow_what_the_stack_declares() -> None:
                                                               res("aws:ec2/vpc:Vpc", "v")], {}), "dev")
     assert lean.services == ("ec2",) and lean.region == "eu-west-1"
     policy = deploy_policy(lean, ACCOUNT, BUCKET)
-    assert [s["Sid"] for s in policy["Statement"]] == [
-        "StackServices", "StateObjects", "StateBackendRead", "StateBucketList", "DenyOtherEnvironments"]
+    assert [s["Sid"] for s in policy["Statement"] if s["Effect"] == "Allow"] == [
+        "ReadConfiguration", "CreateTaggedForStack", "ManageTaggedForStack", "AdoptDefaultSecurityGroup",
+        "StateObjects", "StateBackendRead", "StateBucketList"]
     assert f.unbounded_roles == ()
 
 
@@ -128,7 +132,18 @@ def test_state_bucket_settings(session: boto3.Session, capsys: pytest.CaptureFix
     s3 = session.client("s3")
     assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
     [rule] = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"]
-    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    kms = session.client("kms")
+    key = kms.describe_key(KeyId="alias/backend-hosting-state")["KeyMetadata"]
+    assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key["Arn"]}
+    assert rule["BucketKeyEnabled"] is True
+    assert key["KeyManager"] == "CUSTOMER" and kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"]
+    key_policy = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
+    admin, use = key_policy["Statement"]
+    assert not any(a.startswith(("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:*"))
+                   for a in admin["Action"])  # administrators cannot read state with the key directly
+    assert use["Condition"]["StringEquals"] == {"kms:ViaService": "s3.us-east-1.amazonaws.com",
+                                                "kms:CallerAccount": ACCOUNT,
+                                                "kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::{BUCKET}"}
     block = s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
     assert block == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
                      "RestrictPublicBuckets": True}
@@ -171,10 +186,17 @@ def test_oidc_provider_and_exact_trust_policy(session: boto3.Session, capsys: py
 def _role_policy(session: boto3.Session, stack: str) -> dict[str, Any]:
     iam = session.client("iam")
     name = f"backend-hosting-deploy-{stack}"
-    assert iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"] == []
+    guard = f"arn:aws:iam::{ACCOUNT}:policy/backend-hosting-deploy-guardrails-{stack}"
+    assert [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]] == [guard]
     assert iam.list_role_policies(RoleName=name)["PolicyNames"] == ["pulumi-deploy"]
     doc = iam.get_role_policy(RoleName=name, PolicyName="pulumi-deploy")["PolicyDocument"]
-    return json.loads(doc) if isinstance(doc, str) else doc
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    version = iam.get_policy(PolicyArn=guard)["Policy"]["DefaultVersionId"]
+    denies = iam.get_policy_version(PolicyArn=guard, VersionId=version)["PolicyVersion"]["Document"]
+    denies = json.loads(denies) if isinstance(denies, str) else denies
+    assert all(s["Effect"] == "Allow" for s in doc["Statement"])
+    assert all(s["Effect"] == "Deny" for s in denies["Statement"])
+    return {"Version": "2012-10-17", "Statement": doc["Statement"] + denies["Statement"]}
 
 
 def _listed(value: str | list[str]) -> list[str]:
@@ -184,9 +206,10 @@ def _listed(value: str | list[str]) -> list[str]:
 def test_permissions_are_scoped(session: boto3.Session) -> None:
     assert bootstrap(session) == 0
     policy = _role_policy(session, "prod")
-    assert len(json.dumps(policy, separators=(",", ":"))) < 10240  # inline role policy quota
-    allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
-    for st in allows:
+    allows, denies = split_policy(policy)
+    assert len(json.dumps(allows, separators=(",", ":"))) < 10240  # inline role policy quota
+    assert len(json.dumps(denies, separators=(",", ":"))) < 6144  # managed policy quota
+    for st in allows["Statement"]:
         actions, resources = _listed(st["Action"]), _listed(st["Resource"])
         assert "*" not in actions and "*:*" not in actions
         assert not (("iam:*" in actions or "s3:*" in actions) and "*" in resources)
@@ -196,9 +219,6 @@ def test_permissions_are_scoped(session: boto3.Session) -> None:
                        f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/")
             assert all(r.startswith(allowed) for r in resources), st
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
-    assert by_sid["StackServices"]["Condition"] == {"StringEquals": {"aws:RequestedRegion": ["us-east-1"]}}
-    assert "ec2:*" in by_sid["StackServices"]["Action"] and "iam:*" not in by_sid["StackServices"]["Action"]
-    assert by_sid["GlobalServices"]["Action"] == ["budgets:*", "route53:*"]
     assert by_sid["StackBuckets"]["Resource"] == ["arn:aws:s3:::app-prod-*", "arn:aws:s3:::app-prod-*/*"]
     assert by_sid["PassStackRoles"]["Condition"] == {"StringEquals": {"iam:PassedToService": [
         "ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com"]}}
@@ -207,12 +227,144 @@ def test_permissions_are_scoped(session: boto3.Session) -> None:
         "rds.amazonaws.com"]
     assert all(r.startswith(f"arn:aws:s3:::{BUCKET}/.pulumi/") and "/prod" in r
                for r in by_sid["StateObjects"]["Resource"])
-    deny = by_sid["DenyOtherEnvironments"]
-    assert deny["Effect"] == "Deny" and deny["Condition"] == {
-        "StringNotEquals": {"aws:ResourceTag/environment": "prod"}, "Null": {"aws:ResourceTag/environment": "false"}}
     # dev's role cannot touch prod's state, buckets or roles
     dev = json.dumps(_role_policy(session, "dev"))
     assert "app-prod" not in dev and "/prod" not in dev
+
+
+# --- statement by statement: nothing outside the stack ---------------------------------------------------------
+
+READ_VERBS = ("Describe", "Get", "List")
+PROD_ZONE = "Z0PRODZONE"
+R, A = "us-east-1", ACCOUNT
+
+
+def _prod_policy() -> dict[str, Any]:
+    """prod with every service the real prod stack declares (tests/inventories/prod.yaml)."""
+    services = ("acm", "application-autoscaling", "budgets", "cloudwatch", "ec2", "ecr", "ecs", "elasticache",
+                "elasticloadbalancing", "iam", "kms", "logs", "rds", "route53", "s3", "secretsmanager", "sns", "wafv2")
+    facts = dataclasses.replace(facts_for("prod"), services=services)
+    return deploy_policy(facts, ACCOUNT, BUCKET, secrets_key_arn=f"arn:aws:kms:{R}:{A}:key/secrets-prod",
+                         state_key_arn=f"arn:aws:kms:{R}:{A}:key/state", hosted_zone_ids=[PROD_ZONE])
+
+
+def test_every_mutating_allow_is_scoped_to_the_stack() -> None:
+    """Each Allow that can change something names the stack's resources (its prefix, zone, state, keys) or
+    requires the stack's environment tag on the request or the resource; reads stay read-only on "*"."""
+    star_only = {"ecs:DeregisterTaskDefinition"}  # AWS authorises it on "*" only (no resource, no tag key)
+    for st in _prod_policy()["Statement"]:
+        if st["Effect"] != "Allow":
+            continue
+        actions = _listed(st["Action"])
+        if all(a.split(":")[1].startswith(READ_VERBS) for a in actions):
+            continue  # configuration reads
+        cond = st.get("Condition", {})
+        tags = {k: v for block in cond.values() for k, v in block.items()
+                if k in ("aws:RequestTag/environment", "aws:ResourceTag/environment")}
+        resources = _listed(st["Resource"])
+        if tags:
+            assert tags in ({"aws:RequestTag/environment": "prod"}, {"aws:ResourceTag/environment": "prod"}), st
+            continue
+        scoped = all("app-prod" in r or r.endswith(f"hostedzone/{PROD_ZONE}") or f":::{BUCKET}" in r
+                     or r.startswith(f"arn:aws:kms:{R}:{A}:key/") or r.endswith(("og:default:*", "pg:default.*",
+                                                                                  "parametergroup:default.*",
+                                                                                  "managedruleset/*/*"))
+                     or (r.endswith("secret:rds!*") and "aws:CalledVia" in json.dumps(cond))
+                     or r.endswith(":role/aws-service-role/*")
+                     for r in resources if r != "*")
+        if "*" in resources:
+            assert set(actions) <= star_only, st
+        else:
+            assert scoped, st
+        if any(r.startswith(("arn:aws:ec2", "arn:aws:rds", "arn:aws:ecs")) or r == "*" for r in resources):
+            assert cond.get("StringEquals", {}).get("aws:RequestedRegion") == [R], st
+
+
+def _tagged(env: str | None) -> dict[str, str]:
+    return {} if env is None else {"aws:ResourceTag/environment": env}
+
+
+@pytest.mark.parametrize(("action", "resource", "context", "expected"), [
+    # EC2 ids: only what carries environment=prod
+    ("ec2:DeleteSubnet", f"arn:aws:ec2:{R}:{A}:subnet/subnet-1", _tagged("prod"), "allow"),
+    ("ec2:DeleteSubnet", f"arn:aws:ec2:{R}:{A}:subnet/subnet-1", _tagged("dev"), "deny"),
+    ("ec2:DeleteSubnet", f"arn:aws:ec2:{R}:{A}:subnet/subnet-1", _tagged(None), "implicit-deny"),
+    ("ec2:TerminateInstances", f"arn:aws:ec2:{R}:{A}:instance/i-1", _tagged(None), "implicit-deny"),
+    ("ec2:AuthorizeSecurityGroupIngress", f"arn:aws:ec2:{R}:{A}:security-group/sg-1", _tagged(None),
+     "implicit-deny"),
+    ("ec2:CreateVpc", f"arn:aws:ec2:{R}:{A}:vpc/*", {"aws:RequestTag/environment": "prod"}, "allow"),
+    ("ec2:CreateVpc", f"arn:aws:ec2:{R}:{A}:vpc/*", {"aws:RequestTag/environment": "dev"}, "implicit-deny"),
+    ("ec2:CreateTags", f"arn:aws:ec2:{R}:{A}:vpc/*",
+     {"aws:RequestTag/environment": "dev", "ec2:CreateAction": "CreateVpc"}, "deny"),
+    ("ec2:CreateVpc", f"arn:aws:ec2:{R}:{A}:vpc/*", {}, "implicit-deny"),
+    ("ec2:CreateVpc", f"arn:aws:ec2:eu-west-1:{A}:vpc/*",
+     {"aws:RequestTag/environment": "prod", "aws:RequestedRegion": "eu-west-1"}, "implicit-deny"),
+    # adopting someone else's untagged resource by tagging it is refused (outside a create)
+    ("ec2:CreateTags", f"arn:aws:ec2:{R}:{A}:subnet/subnet-9", {"aws:RequestTag/environment": "prod"}, "deny"),
+    ("ec2:CreateTags", f"arn:aws:ec2:{R}:{A}:subnet/subnet-9",
+     {"aws:RequestTag/environment": "prod", "ec2:CreateAction": "CreateSubnet"}, "allow"),
+    ("ec2:DeleteTags", f"arn:aws:ec2:{R}:{A}:subnet/subnet-1",
+     {**_tagged("prod"), "aws:TagKeys": ["environment"]}, "deny"),
+    ("ec2:GetPasswordData", f"arn:aws:ec2:{R}:{A}:instance/i-1", _tagged("prod"), "deny"),
+    ("ec2:DescribeInstances", "*", {}, "allow"),
+    # names: the stack's prefix only
+    ("rds:DeleteDBInstance", f"arn:aws:rds:{R}:{A}:db:app-prod", {}, "allow"),
+    ("rds:DeleteDBInstance", f"arn:aws:rds:{R}:{A}:db:app-dev", {}, "implicit-deny"),
+    ("rds:DeleteDBInstance", f"arn:aws:rds:{R}:{A}:db:payments", {}, "implicit-deny"),
+    ("rds:ModifyDBInstance", f"arn:aws:rds:{R}:{A}:db:app-prod", _tagged("dev"), "deny"),
+    ("elasticloadbalancing:DeleteLoadBalancer", f"arn:aws:elasticloadbalancing:{R}:{A}:loadbalancer/app/app-dev-alb/1",
+     {}, "implicit-deny"),
+    ("elasticloadbalancing:DeleteLoadBalancer",
+     f"arn:aws:elasticloadbalancing:{R}:{A}:loadbalancer/app/app-prod-alb/1", {}, "allow"),
+    ("logs:DeleteLogGroup", f"arn:aws:logs:{R}:{A}:log-group:app-dev-logs", {}, "implicit-deny"),
+    ("logs:DeleteLogGroup", f"arn:aws:logs:{R}:{A}:log-group:audit", {}, "implicit-deny"),
+    ("logs:GetLogEvents", f"arn:aws:logs:{R}:{A}:log-group:app-prod-logs", {}, "deny"),
+    ("ecs:UpdateService", f"arn:aws:ecs:{R}:{A}:service/app-dev-cluster/app-dev-service", {}, "implicit-deny"),
+    ("ecs:UpdateService", f"arn:aws:ecs:{R}:{A}:service/app-prod-cluster-1/app-prod-service", {}, "allow"),
+    ("secretsmanager:DeleteSecret", f"arn:aws:secretsmanager:{R}:{A}:secret:app-dev-db-AbC", {}, "implicit-deny"),
+    ("secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:{R}:{A}:secret:payments-AbC", {}, "deny"),
+    ("secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:{R}:{A}:secret:rds!db-1", {}, "deny"),
+    ("secretsmanager:CreateSecret", f"arn:aws:secretsmanager:{R}:{A}:secret:rds!db-1",
+     {"aws:CalledVia": ["rds.amazonaws.com"]}, "allow"),
+    ("secretsmanager:CreateSecret", f"arn:aws:secretsmanager:{R}:{A}:secret:rds!db-1", {}, "implicit-deny"),
+    ("sns:DeleteTopic", f"arn:aws:sns:{R}:{A}:app-dev-alerts", {}, "implicit-deny"),
+    # keys: deletion only of the stack's tagged keys; never the secrets or state keys
+    ("kms:ScheduleKeyDeletion", f"arn:aws:kms:{R}:{A}:key/k1", _tagged(None), "deny"),
+    ("kms:ScheduleKeyDeletion", f"arn:aws:kms:{R}:{A}:key/k1", _tagged("dev"), "deny"),
+    ("kms:ScheduleKeyDeletion", f"arn:aws:kms:{R}:{A}:key/k1", _tagged("prod"), "allow"),
+    ("kms:ScheduleKeyDeletion", f"arn:aws:kms:{R}:{A}:key/secrets-prod", _tagged("prod"), "deny"),
+    ("kms:Decrypt", f"arn:aws:kms:{R}:{A}:key/secrets-prod", {}, "allow"),
+    ("kms:Decrypt", f"arn:aws:kms:{R}:{A}:key/secrets-dev", {"kms:ResourceAliases": [
+        "alias/backend-hosting-secrets-dev"]}, "deny"),
+    ("kms:Decrypt", f"arn:aws:kms:{R}:{A}:key/state", {"kms:ViaService": "s3.us-east-1.amazonaws.com"}, "allow"),
+    ("kms:Decrypt", f"arn:aws:kms:{R}:{A}:key/state", {}, "implicit-deny"),
+    ("kms:PutKeyPolicy", f"arn:aws:kms:{R}:{A}:key/state", {}, "deny"),
+    # DNS: the stack's zone only; budgets: its own
+    ("route53:ChangeResourceRecordSets", f"arn:aws:route53:::hostedzone/{PROD_ZONE}", {}, "allow"),
+    ("route53:ChangeResourceRecordSets", "arn:aws:route53:::hostedzone/ZOTHER", {}, "implicit-deny"),
+    ("route53:DeleteHostedZone", f"arn:aws:route53:::hostedzone/{PROD_ZONE}", {}, "implicit-deny"),
+    ("budgets:ModifyBudget", f"arn:aws:budgets::{A}:budget/app-prod-monthly", {}, "allow"),
+    ("budgets:ModifyBudget", f"arn:aws:budgets::{A}:budget/app-dev-monthly", {}, "implicit-deny"),
+    ("budgets:ModifyBudget", f"arn:aws:budgets::{A}:budget/company-total", {}, "implicit-deny"),
+    # buckets and state
+    ("s3:DeleteBucket", "arn:aws:s3:::app-dev-assets-1", {}, "implicit-deny"),
+    ("s3:PutObject", f"arn:aws:s3:::{BUCKET}/.pulumi/stacks/backend-hosting/dev.json", {}, "implicit-deny"),
+    ("s3:PutObject", f"arn:aws:s3:::{BUCKET}/.pulumi/stacks/backend-hosting/prod.json", {}, "allow"),
+    ("s3:PutBucketPolicy", f"arn:aws:s3:::{BUCKET}", {}, "deny"),
+    # what a deploy never does
+    ("iam:CreateUser", f"arn:aws:iam::{A}:user/app-prod-x", {}, "deny"),
+    ("iam:CreateAccessKey", f"arn:aws:iam::{A}:user/admin", {}, "deny"),
+    ("organizations:LeaveOrganization", "*", {}, "deny"),
+    ("cloudtrail:StopLogging", f"arn:aws:cloudtrail:{R}:{A}:trail/org", {}, "deny"),
+    ("iam:CreateRole", f"arn:aws:iam::{A}:role/app-prod-x", {}, "deny"),  # no boundary
+    ("iam:CreateRole", f"arn:aws:iam::{A}:role/app-prod-x", {"iam:PermissionsBoundary": boundary_arn("prod")},
+     "allow"),
+    ("iam:PutRolePolicy", f"arn:aws:iam::{A}:role/backend-hosting-deploy-prod",
+     {"iam:PermissionsBoundary": boundary_arn("prod")}, "implicit-deny"),
+])
+def test_concrete_requests(action: str, resource: str, context: dict[str, Any], expected: str) -> None:
+    ctx = {"aws:RequestedRegion": R, **context}
+    assert decide([_prod_policy()], Request(action, resource, ctx)) == expected
 
 
 def test_rerun_is_idempotent_and_removes_extra_grants(session: boto3.Session,
@@ -245,7 +397,8 @@ def test_dry_run_calls_no_write_api(session: boto3.Session, capsys: pytest.Captu
     assert "create permissions boundary backend-hosting-boundary-prod" in out
     assert "create secrets key alias/backend-hosting-secrets-prod" in out
     assert session.client("kms").list_keys()["Keys"] == []
-    assert '"Sid": "StackServices"' in out and '"aws:SecureTransport": "false"' in out
+    assert "create state key alias/backend-hosting-state" in out
+    assert '"Sid": "StackNamedResources"' in out and '"aws:SecureTransport": "false"' in out
     assert session.client("s3").list_buckets()["Buckets"] == []
     assert session.client("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
 
@@ -332,7 +485,6 @@ def test_the_boundary_covers_every_grant_the_real_stacks_declare(run_stack: Any,
 def test_the_deploy_role_manages_roles_only_within_the_boundary(session: boto3.Session) -> None:
     assert bootstrap(session) == 0
     policy = _role_policy(session, "prod")
-    assert len(json.dumps(policy, separators=(",", ":"))) < 10240
     boundary = {"StringEquals": {"iam:PermissionsBoundary": boundary_arn("prod")}}
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     within = by_sid["StackRolesWithinBoundary"]
@@ -350,7 +502,7 @@ def test_the_deploy_role_manages_roles_only_within_the_boundary(session: boto3.S
     edit = by_sid["DenyBoundaryPolicyChanges"]
     assert edit["Effect"] == "Deny" and {"iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion",
                                          "iam:DeletePolicy"} <= set(edit["Action"])
-    assert edit["Resource"] == f"arn:aws:iam::{ACCOUNT}:policy/backend-hosting-boundary-*"
+    assert edit["Resource"] == f"arn:aws:iam::{ACCOUNT}:policy/backend-hosting-*"  # boundaries and guardrails
     # The boundary policy is not among the stack's own policies (app-prod-*) either.
     assert not by_sid["StackPolicies"]["Resource"].endswith("backend-hosting-boundary-*")
 
@@ -423,7 +575,7 @@ def test_secrets_key_per_stack(session: boto3.Session, capsys: pytest.CaptureFix
     kms.disable_key_rotation(KeyId=prod["KeyId"])
     assert bootstrap(session) == 0
     assert _secrets_key(session, "prod")["Arn"] == prod["Arn"]
-    assert len(kms.list_keys()["Keys"]) == 2
+    assert len(kms.list_keys()["Keys"]) == 3  # two secrets keys and the state key
     assert kms.get_key_rotation_status(KeyId=prod["KeyId"])["KeyRotationEnabled"] is True
 
 
@@ -504,3 +656,53 @@ def test_the_runbook_initialises_stacks_with_the_key_bootstrap_creates() -> None
     line = f'pulumi stack init <stack> --secrets-provider "{secrets_provider("<stack>", "<region>")}"'
     assert line in (docs / "runbook.md").read_text() and line in (docs / "ops.md").read_text()
     assert "--secrets-provider passphrase" not in (docs / "runbook.md").read_text()
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_real_stacks_policies_fit_iam_quotas(stack: str) -> None:
+    """Every type the stack declares (golden inventory), in a long region name: inline <= 10,240, managed <= 6,144."""
+    import yaml
+
+    counts = yaml.safe_load((Path(__file__).resolve().parent / "inventories" / f"{stack}.yaml").read_text())["counts"]
+    resources = [res(t, t) for t in counts if t.startswith("aws:")]
+    resources.append(res("pulumi:providers:aws", "aws", region="ap-southeast-2"))
+    f = facts_from_graph(Graph("backend-hosting", stack, resources, {},
+                               config={"backend-hosting:environment": stack}), stack)
+    key = f"arn:aws:kms:ap-southeast-2:{ACCOUNT}:key/0000aaaa-1111-2222-3333-444455556666"
+    allows, denies = split_policy(deploy_policy(f, ACCOUNT, f"backend-hosting-state-{ACCOUNT}-ap-southeast-2",
+                                                secrets_key_arn=key, state_key_arn=key,
+                                                hosted_zone_ids=["Z0123456789ABCDEFGHIJ"]))
+    assert len(json.dumps(allows, separators=(",", ":"))) < 10240
+    assert len(json.dumps(denies, separators=(",", ":"))) < 6144
+
+
+def _dns_graph(stack: str) -> Graph:
+    g = graph(stack)
+    for logical, fqdn in (("api-dns", f"api.{stack}.example.com"), ("cert", f"_x1.api.{stack}.example.com.")):
+        r = res("aws:route53/record:Record", logical)
+        r.inputs["name"] = fqdn
+        g.resources.append(r)
+    return g
+
+
+def test_dns_records_only_in_the_stacks_hosted_zone(session: boto3.Session, capsys: pytest.CaptureFixture[str]) -> None:
+    r53 = session.client("route53")
+    parent = r53.create_hosted_zone(Name="example.com", CallerReference="1")["HostedZone"]["Id"].split("/")[-1]
+    prod = r53.create_hosted_zone(Name="prod.example.com", CallerReference="2")["HostedZone"]["Id"].split("/")[-1]
+    argv = ["bootstrap", "--repo", REPO, "--stacks", "prod", "--region", "us-east-1", "--bucket", BUCKET]
+    assert main(argv, session=session, facts_for=lambda s: facts_from_graph(_dns_graph(s), s)) == 0
+    assert f"prod: DNS records only in hosted zones {prod}" in capsys.readouterr().out
+    by_sid = {s["Sid"]: s for s in _role_policy(session, "prod")["Statement"]}
+    assert by_sid["StackHostedZones"]["Resource"] == [f"arn:aws:route53:::hostedzone/{prod}"]  # not the parent
+    policy = _role_policy(session, "prod")
+    change = "route53:ChangeResourceRecordSets"
+    assert decide([policy], Request(change, f"arn:aws:route53:::hostedzone/{prod}", {})) == "allow"
+    assert decide([policy], Request(change, f"arn:aws:route53:::hostedzone/{parent}", {})) == "implicit-deny"
+
+
+def test_a_record_without_a_hosted_zone_stops_the_bootstrap(session: boto3.Session,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["bootstrap", "--repo", REPO, "--stacks", "prod", "--region", "us-east-1", "--bucket", BUCKET]
+    assert main(argv, session=session, facts_for=lambda s: facts_from_graph(_dns_graph(s), s)) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no hosted zone in this account holds the record" in err
