@@ -16,12 +16,15 @@ import hashlib
 import importlib.metadata
 import os
 import pickle
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import TEST_CATALOG
 
+import pricing.estimator
+from pricing import Catalog
 from review.engine import capture_program, run_callable
 from review.model import Graph
 
@@ -29,6 +32,17 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 _STACK_CACHE: dict[str, Graph] = {}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def test_price_catalog() -> Iterator[Catalog]:
+    """Every in-process estimate prices from the test catalog (``tests/fixtures/catalog``), so a refresh of the
+    shipped catalog never changes a test's expected figure; a test of the shipped catalog passes it explicitly."""
+    catalog = Catalog.load(TEST_CATALOG)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(pricing.estimator, "default_catalog", lambda: catalog)
+    yield catalog
+    patch.undo()
 
 
 @pytest.fixture

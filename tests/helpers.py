@@ -17,6 +17,9 @@ from review.model import MISSING, Graph, dig, display_value
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "components"
 AWS_STACKS = ("dev", "staging", "prod")
+TEST_CATALOG = Path(__file__).resolve().parent / "fixtures" / "catalog"
+"""The test price catalog (a frozen subset of pricing/catalog): the default catalog of every in-process estimate
+in the tests (conftest.py); pack processes get it as the budget rules' ``catalogDir`` policy config."""
 GCP_STACKS = ("gcp-dev", "gcp-prod")
 
 
