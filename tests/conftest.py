@@ -10,13 +10,21 @@ stack tests read like specifications::
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Callable, Mapping
+import hashlib
+import importlib.metadata
+import os
+import pickle
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import TEST_CATALOG
 
+import pricing.estimator
+from pricing import Catalog
 from review.engine import capture_program, run_callable
 from review.model import Graph
 
@@ -24,6 +32,17 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 _STACK_CACHE: dict[str, Graph] = {}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def test_price_catalog() -> Iterator[Catalog]:
+    """Every in-process estimate prices from the test catalog (``tests/fixtures/catalog``), so a refresh of the
+    shipped catalog never changes a test's expected figure; a test of the shipped catalog passes it explicitly."""
+    catalog = Catalog.load(TEST_CATALOG)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(pricing.estimator, "default_catalog", lambda: catalog)
+    yield catalog
+    patch.undo()
 
 
 @pytest.fixture
@@ -39,22 +58,58 @@ def run_program() -> Callable[..., Graph]:
     return _run
 
 
-@pytest.fixture
-def run_stack() -> Callable[..., Graph]:
-    """Run this repository's program for a stack (``dev``, ``staging``, ``prod``).
+@pytest.fixture(scope="session")
+def run_stack(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Graph]:
+    """Run this repository's program for a stack (``dev``, ``staging``, ``prod``, ``gcp-dev``...).
 
-    ``extra_config`` overrides config keys (``ns:key`` -> value); runs without overrides are cached for the
-    session, since a stack's graph does not change between tests.
+    A stack's graph does not change during a test run, so each stack is captured once per run and every caller
+    gets a deep copy. Under pytest-xdist the workers share the captures through pickles in the run's temporary
+    directory, keyed on a hash of what shapes a graph (program, components, stacks, stack files, the review engine
+    and the installed Pulumi SDKs). ``extra_config`` overrides config keys (``ns:key`` -> value) and always
+    captures afresh.
     """
+    shared = tmp_path_factory.getbasetemp().parent / "stack-graphs" if os.environ.get("PYTEST_XDIST_WORKER") \
+        else None
 
     def _run(stack: str, extra_config: Mapping[str, Any] | None = None) -> Graph:
         if extra_config:
             return capture_program(REPO, stack, extra_config=extra_config)
         if stack not in _STACK_CACHE:
-            _STACK_CACHE[stack] = capture_program(REPO, stack)
+            _STACK_CACHE[stack] = _shared_capture(stack, shared) if shared else capture_program(REPO, stack)
         return copy.deepcopy(_STACK_CACHE[stack])
 
     return _run
+
+
+def _source_key() -> str:
+    """A hash of every file that shapes a captured graph, and of the Pulumi SDK versions."""
+    h = hashlib.sha256()
+    files = [*REPO.glob("Pulumi*.yaml"), REPO / "__main__.py"]
+    for package in ("components", "stacks", "review"):
+        files.extend((REPO / package).rglob("*.py"))
+    for path in sorted(files):
+        h.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for dist in ("pulumi", "pulumi_aws", "pulumi_gcp"):
+        h.update(f"{dist}={importlib.metadata.version(dist)}".encode())
+    return h.hexdigest()[:16]
+
+
+def _shared_capture(stack: str, directory: Path) -> Graph:
+    """The stack's graph from the run's shared pickle; the first worker to ask captures it (under a file lock)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{_source_key()}-{stack}.pickle"
+    with open(directory / f"{stack}.lock", "w") as lock:
+        with contextlib.suppress(ImportError):  # POSIX; elsewhere two workers may both capture (same result)
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            return pickle.loads(path.read_bytes())
+        graph = capture_program(REPO, stack)
+        tmp = path.with_suffix(f".{os.getpid()}")
+        tmp.write_bytes(pickle.dumps(graph))
+        tmp.replace(path)
+        return graph
 
 
 @pytest.fixture

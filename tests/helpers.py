@@ -1,17 +1,26 @@
-"""Shared test helpers: stand-ins for other components, and running a component page's example."""
+"""Shared test helpers: our stack names, stand-ins for other components, running a component page's example, and
+the golden inventories (tests/inventories/*.yaml) of our stacks."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_gcp as gcp
 
 from components.aws.common import service_principal_policy
+from review.model import MISSING, Graph, dig, display_value
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "components"
+AWS_STACKS = ("dev", "staging", "prod")
+TEST_CATALOG = Path(__file__).resolve().parent / "fixtures" / "catalog"
+"""The test price catalog (a frozen subset of pricing/catalog): the default catalog of every in-process estimate
+in the tests (conftest.py); pack processes get it as the budget rules' ``catalogDir`` policy config."""
+GCP_STACKS = ("gcp-dev", "gcp-prod")
 
 
 class FakeService(pulumi.ComponentResource):
@@ -58,3 +67,141 @@ def children_after_outputs(run: Callable[[Callable[[], None]], object], program:
         pulumi.ComponentResource.register_outputs = original  # type: ignore[method-assign]
     return sorted(f"{comp.pulumi_resource_name} -> {child.pulumi_resource_name}"
                   for comp, before in registered.values() for child in comp._childResources - before)
+
+
+class FakeWorkload(pulumi.ComponentResource):
+    """Stands in for the Cloud Run Service in component tests: a service account, a network tag, a network."""
+
+    def __init__(self, name: str, network_id: str = "projects/p/global/networks/vpc") -> None:
+        super().__init__("test:gcp:Workload", name)
+        self.service_account = gcp.serviceaccount.Account(f"{name}-sa", account_id=f"{name}-run",
+                                                          opts=pulumi.ResourceOptions(parent=self))
+        self.member = self.service_account.member
+        self.network_tag = "backend-service"
+        self.network_id = network_id
+
+
+# -- golden inventories -------------------------------------------------------------------------------------------
+
+INVENTORIES = Path(__file__).resolve().parent / "inventories"
+
+VALUE_KEYS: dict[str, list[str]] = {
+    "aws:ec2/vpc:Vpc": ["cidrBlock", "enableDnsHostnames", "enableDnsSupport"],
+    "aws:ec2/subnet:Subnet": ["cidrBlock", "availabilityZone", "mapPublicIpOnLaunch", "tags.tier"],
+    "aws:ec2/natGateway:NatGateway": ["connectivityType"],
+    "aws:ec2/route:Route": ["destinationCidrBlock"],
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ["serviceName", "vpcEndpointType", "privateDnsEnabled"],
+    "aws:ec2/flowLog:FlowLog": ["trafficType", "logDestinationType"],
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": ["ingress", "egress"],
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": [
+        "ipProtocol", "fromPort", "toPort", "cidrIpv4", "cidrIpv6", "description"],
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": [
+        "ipProtocol", "fromPort", "toPort", "cidrIpv4", "cidrIpv6", "description"],
+    "aws:cloudwatch/logGroup:LogGroup": ["retentionInDays"],
+    "aws:lb/loadBalancer:LoadBalancer": [
+        "internal", "loadBalancerType", "dropInvalidHeaderFields", "enableDeletionProtection", "accessLogs.enabled"],
+    "aws:lb/listener:Listener": ["port", "protocol", "sslPolicy", "defaultActions.0.type"],
+    "aws:lb/listenerRule:ListenerRule": ["priority", "conditions"],
+    "aws:lb/targetGroup:TargetGroup": ["port", "protocol", "targetType", "healthCheck.path"],
+    "aws:acm/certificate:Certificate": ["domainName", "validationMethod"],
+    "aws:wafv2/webAcl:WebAcl": ["scope", "defaultAction"],
+    "aws:ecr/repository:Repository": ["imageTagMutability", "imageScanningConfiguration.scanOnPush"],
+    "aws:ecs/cluster:Cluster": ["settings"],
+    "aws:ecs/taskDefinition:TaskDefinition": ["family", "cpu", "memory", "runtimePlatform.cpuArchitecture"],
+    "aws:ecs/service:Service": [
+        "desiredCount", "launchType", "networkConfiguration.assignPublicIp", "deploymentCircuitBreaker"],
+    "aws:appautoscaling/target:Target": ["minCapacity", "maxCapacity"],
+    "aws:appautoscaling/policy:Policy": [
+        "targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType",
+        "targetTrackingScalingPolicyConfiguration.targetValue"],
+    "aws:rds/instance:Instance": [
+        "engine", "engineVersion", "instanceClass", "multiAz", "allocatedStorage", "maxAllocatedStorage",
+        "backupRetentionPeriod", "deletionProtection", "storageEncrypted", "publiclyAccessible",
+        "performanceInsightsEnabled", "iamDatabaseAuthenticationEnabled", "skipFinalSnapshot"],
+    "aws:rds/cluster:Cluster": [
+        "engine", "engineVersion", "backupRetentionPeriod", "deletionProtection", "storageEncrypted"],
+    "aws:elasticache/serverlessCache:ServerlessCache": [
+        "engine", "majorEngineVersion", "cacheUsageLimits", "snapshotRetentionLimit"],
+    "aws:elasticache/replicationGroup:ReplicationGroup": [
+        "engine", "engineVersion", "nodeType", "numCacheClusters", "automaticFailoverEnabled", "multiAzEnabled",
+        "atRestEncryptionEnabled", "transitEncryptionEnabled", "snapshotRetentionLimit"],
+    "aws:kms/key:Key": ["enableKeyRotation", "deletionWindowInDays"],
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": [
+        "blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"],
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": ["rule.objectOwnership"],
+    "aws:s3/bucketVersioning:BucketVersioning": ["versioningConfiguration.status"],
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": [
+        "rules.0.applyServerSideEncryptionByDefault.sseAlgorithm", "rules.0.bucketKeyEnabled"],
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ["threshold", "comparisonOperator"],
+    "aws:budgets/budget:Budget": ["limitAmount", "timeUnit"],
+}
+"""Per type, the inputs recorded in ``values`` (dotted paths; list items by index)."""
+
+MUST_NOT_EXIST = [
+    "aws:ec2/instance:Instance",
+    "aws:ec2/securityGroupRule:SecurityGroupRule",
+    "aws:iam/accessKey:AccessKey",
+    "aws:iam/user:User",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:s3/bucketAcl:BucketAcl",
+]
+"""Types no stack may contain (``counts`` records them as 0)."""
+
+
+def _plain(value: Any) -> Any:
+    value = display_value(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def inventory(g: Graph, zero_types: set[str], value_keys: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """The golden inventory of one captured stack (``value_keys``: per type, the inputs recorded; default
+    :data:`VALUE_KEYS`)."""
+    value_keys = VALUE_KEYS if value_keys is None else value_keys
+    values: dict[str, dict[str, Any]] = {}
+    for r in g:
+        entry = {}
+        for path in value_keys.get(r.type, []):
+            v = dig(r.inputs, path)
+            if v is not MISSING:
+                entry[path] = _plain(v)
+        for opt in ("protect", "retainOnDelete"):
+            if r.options.get(opt):
+                entry[f"options.{opt}"] = True
+        if r.options.get("ignoreChanges"):
+            entry["options.ignoreChanges"] = sorted(r.options["ignoreChanges"])
+        if entry:
+            values[f"{r.type} {r.name}"] = entry
+    counts = {t: 0 for t in zero_types | set(MUST_NOT_EXIST)}
+    counts.update(g.counts())
+    return {
+        "values": dict(sorted(values.items())),
+        "counts": dict(sorted(counts.items())),
+        "outputs": _plain(dict(sorted(g.outputs.items()))),
+    }
+
+
+def compare(stack: str, expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
+    """Key-by-key differences, one readable line each."""
+    out: list[str] = []
+    for section in ("values", "counts", "outputs"):
+        exp, act = expected.get(section) or {}, actual.get(section) or {}
+        for key in sorted(set(exp) | set(act)):
+            where = f"{stack}: {section}[{key!r}]"
+            if key not in act:
+                out.append(f"{where}: in the inventory, missing from the stack")
+            elif key not in exp:
+                out.append(f"{where}: new in the stack ({act[key]!r}), not in the inventory")
+            elif section == "values":
+                for field in sorted(set(exp[key]) | set(act[key])):
+                    e, a = exp[key].get(field, "(absent)"), act[key].get(field, "(absent)")
+                    if e != a:
+                        out.append(f"{where}.{field}: inventory {e!r}, stack {a!r}")
+            elif exp[key] != act[key]:
+                out.append(f"{where}: inventory {exp[key]!r}, stack {act[key]!r}")
+    return out

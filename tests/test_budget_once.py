@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import TEST_CATALOG
 
 import pricing.estimator
 from review.cli import review
@@ -68,7 +69,7 @@ def test_review_and_cli_protocol_give_the_same_budget_verdict(project: Path) -> 
     reviewed = review("dev", project)
     graph = reviewed.graph
     usage = str(project / "usage.dev.yaml")
-    config = {name: {"usageFile": usage} for name in BUDGET_POLICIES}
+    config = {name: {"usageFile": usage, "catalogDir": str(TEST_CATALOG)} for name in BUDGET_POLICIES}
     _, under_cli, _ = run_pack_protocol(REPO / "policies" / "cost", graph, stack_info(graph), config)
     assert _budget_verdict(under_cli) == _budget_verdict(reviewed.violations)
     assert [p for p, _, _ in _budget_verdict(under_cli)] == ["budget-not-exceeded"]

@@ -15,7 +15,10 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import empty_pb2, json_format, struct_pb2
+from helpers import TEST_CATALOG
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+from review.policy_runner import configure_request
 
 REPO = Path(__file__).resolve().parent.parent
 PACK_MAIN = REPO / "policies" / "cost" / "__main__.py"
@@ -94,7 +97,15 @@ def test_configure_then_analyze_a_resource(stub: analyzer_pb2_grpc.AnalyzerStub)
     assert list(ok.diagnostics) == []
 
 
+def _configure_test_catalog(stub: analyzer_pb2_grpc.AnalyzerStub) -> None:
+    """Configure every policy as the CLI does, the budget rules pricing from the test catalog."""
+    budget = {name: {"catalogDir": str(TEST_CATALOG)}
+              for name in ("budget-not-exceeded", "budget-warning", "cost-estimate-complete")}
+    stub.Configure(configure_request(stub.GetAnalyzerInfo(empty_pb2.Empty()), budget))
+
+
 def test_analyze_stack_over_budget_is_a_mandatory_violation(stub: analyzer_pb2_grpc.AnalyzerStub) -> None:
+    _configure_test_catalog(stub)
     bucket_urn = URN.format(type="aws:s3/bucket:Bucket", name="assets")
     resources = [
         _resource("aws:lb/loadBalancer:LoadBalancer", "alb", {"loadBalancerType": "application",
@@ -112,6 +123,7 @@ def test_analyze_stack_over_budget_is_a_mandatory_violation(stub: analyzer_pb2_g
 
 
 def test_analyze_stack_within_budget_and_clean(stub: analyzer_pb2_grpc.AnalyzerStub) -> None:
+    _configure_test_catalog(stub)
     resources = [_resource("aws:kms/key:Key", "key", {"enableKeyRotation": True})]
     resp = stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources))
     assert list(resp.diagnostics) == []

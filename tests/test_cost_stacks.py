@@ -1,6 +1,7 @@
 """Our stacks priced end to end, and the budget gate through the review's command line.
 
-- ``python -m review prod --format json``: a cost with nothing unpriced and no price missing;
+- the shipped catalog (``pricing/catalog``) prices every AWS stack: nothing unpriced, no price missing;
+- the README's target: AWS dev at most 60 USD/month at its usage file, with the shipped catalog;
 - every stack within its budget, prod at its HA shape (NAT per AZ, Multi-AZ database, 3 tasks, 3 cache nodes);
 - a stack over its budget exits 1 with a mandatory violation from the cost pack.
 """
@@ -8,14 +9,14 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from pricing import CostReport
-from review import engine
+from pricing import CATALOG_DIR, Catalog, CostReport
 from review.cli import main as review_main
 from review.cost import estimate_graph
 
@@ -23,23 +24,45 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def reports() -> Iterator[dict[str, CostReport]]:
-    """Each stack's estimate with its usage file (one capture per stack)."""
+def shipped() -> Catalog:
+    """The catalog the project ships (every other estimate in the tests uses the test catalog)."""
+    return Catalog.load(CATALOG_DIR)
+
+
+@pytest.fixture(scope="module")
+def reports(run_stack) -> Iterator[dict[str, CostReport]]:
+    """Each stack's estimate with its usage file, from the test catalog."""
     out = {}
     for stack in ("dev", "staging", "prod"):
-        graph = engine.capture_program(REPO, stack)
+        graph = run_stack(stack)
         out[stack] = estimate_graph(graph, REPO / f"usage.{stack}.yaml")
         out[stack].budget = graph.config["backend-hosting:budget"]["monthlyUsd"]  # type: ignore[attr-defined]
     yield out
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-def test_nothing_unpriced_and_every_price_found(reports: dict[str, CostReport], stack: str) -> None:
-    report = reports[stack]
+def test_the_shipped_catalog_prices_every_aws_stack(run_stack, shipped: Catalog, stack: str) -> None:
+    report = estimate_graph(run_stack(stack), REPO / f"usage.{stack}.yaml", catalog=shipped)
     assert report.unpriced == []
     assert report.price_not_found == []
     assert report.notes == []  # every usage-file entry matches a resource
     assert report.free > 50
+
+
+def _readme_dev_target() -> float:
+    """The bound of the README's "AWS dev <= N USD/month" target row."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"^\| AWS dev (?:≤|<=) (\d+(?:\.\d+)?) USD/month at its usage file \|", text, re.M)
+    assert match, "README.md has no 'AWS dev <= N USD/month at its usage file' target row"
+    return float(match.group(1))
+
+
+def test_dev_meets_the_readme_target(run_stack, shipped: Catalog) -> None:
+    bound = _readme_dev_target()
+    assert bound == 60
+    report = estimate_graph(run_stack("dev"), REPO / "usage.dev.yaml", catalog=shipped)
+    assert report.unpriced == [] and report.price_not_found == []
+    assert 0 < report.monthly_total <= bound, f"dev costs {report.monthly_total:.2f} USD/month, over {bound}"
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])

@@ -4,8 +4,7 @@ the exact firewall rule or IAM binding each wiring method writes."""
 from __future__ import annotations
 
 import pytest
-from helpers import DOCS, doc_example, documents_every_argument
-from test_gcp_stacks import FakeWorkload
+from helpers import DOCS, FakeWorkload, doc_example, documents_every_argument
 
 from components.gcp.bucket import Bucket, BucketArgs
 from components.gcp.cache import Cache, CacheArgs, redis_version

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from test_gcp_stacks import GCP_STACKS
-from test_inventories import INVENTORIES, VALUE_KEYS, compare, inventory
+from helpers import GCP_STACKS, INVENTORIES, VALUE_KEYS, compare, inventory
 
 GCP_VALUE_KEYS: dict[str, list[str]] = {
     "gcp:projects/service:Service": ["service", "disableOnDestroy"],
@@ -71,13 +70,12 @@ GCP_MUST_NOT_EXIST = [
 """Types no GCP stack may contain (``counts`` records them as 0): VMs, authoritative IAM, keys, ACLs, public
 invokers."""
 
-VALUE_KEYS.update(GCP_VALUE_KEYS)
 
 
 def gcp_inventory(graphs: dict[str, Any], stack: str) -> dict[str, Any]:
     """The shared inventory of one GCP stack; counts keep only GCP (and provider) types."""
     every_type = set().union(*(g.types() for g in graphs.values())) | set(GCP_MUST_NOT_EXIST)
-    inv = inventory(graphs[stack], every_type)
+    inv = inventory(graphs[stack], every_type, {**VALUE_KEYS, **GCP_VALUE_KEYS})
     inv["counts"] = {t: n for t, n in inv["counts"].items() if not t.startswith("aws:")}
     return inv
 

@@ -13,9 +13,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pulumi_gcp as gcp
 import pytest
+from helpers import GCP_STACKS
 
 from components.gcp.common import PRIMITIVE_ROLES
 from review.engine import run_callable
@@ -23,7 +23,6 @@ from review.model import Graph, Resource
 from stacks.settings import Settings, from_stack_file, from_values
 
 REPO = Path(__file__).resolve().parent.parent
-GCP_STACKS = ("gcp-dev", "gcp-prod")
 STANDARD_LABELS = ("environment", "owner", "cost-center", "managed-by")
 IAM_MEMBER_TYPES = ("gcp:projects/iAMMember:IAMMember", "gcp:storage/bucketIAMMember:BucketIAMMember",
                     "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
@@ -32,18 +31,6 @@ DEFAULT_COMPUTE_SA = "-compute@developer.gserviceaccount.com"
 
 
 # -- shared helpers ---------------------------------------------------------------------------------------------
-class FakeWorkload(pulumi.ComponentResource):
-    """Stands in for the Cloud Run Service in component tests: a service account, a network tag, a network."""
-
-    def __init__(self, name: str, network_id: str = "projects/p/global/networks/vpc") -> None:
-        super().__init__("test:gcp:Workload", name)
-        self.service_account = gcp.serviceaccount.Account(f"{name}-sa", account_id=f"{name}-run",
-                                                          opts=pulumi.ResourceOptions(parent=self))
-        self.member = self.service_account.member
-        self.network_tag = "backend-service"
-        self.network_id = network_id
-
-
 def stack_settings(stack: str) -> Settings:
     """A stack's validated settings, read from its stack file like the program does."""
     return from_stack_file(REPO / f"Pulumi.{stack}.yaml")

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import TEST_CATALOG
 
 from policies.common import load_pack
 from policies.package import PackageError, package, undeclared_imports, vendored_paths
@@ -19,6 +20,7 @@ from review.engine import run_callable
 from review.policy_runner import PackProcess, graph_resources, run_pack, run_pack_protocol, stack_info
 
 REPO = Path(__file__).resolve().parent.parent
+BUDGET_POLICIES = ("budget-not-exceeded", "budget-warning", "cost-estimate-complete")
 WAIVER = {"policy": "no-gpu-instances", "resource": "gpu-*",  # a cost policy: the security pack must know it
           "reason": "the GPU training jobs of this test stack are reviewed by hand every month by the team"}
 CONFIG = {"aws:region": "us-east-1", "proj:environment": "prod", "proj:budget": {"monthlyUsd": 20},
@@ -56,14 +58,16 @@ def test_a_packaged_pack_reports_what_the_checkout_reports(name: str, graph, tmp
     assert probe.stdout.strip() == "[]"
 
     stack = stack_info(graph)
+    # Both price from the test catalog (the packaged pack carries the shipped one as its default).
+    user_config = {p: {"catalogDir": str(TEST_CATALOG)} for p in BUDGET_POLICIES} if name == "cost" else None
     with PackProcess(out, env={**_clean_env(), "PULUMI_CONFIG": json.dumps(
             {k: v if isinstance(v, str) else json.dumps(v) for k, v in graph.config.items()}),
             "PULUMI_PROJECT": "proj", "PULUMI_STACK": "test", "PULUMI_DRY_RUN": "true"}) as proc:
-        pack_name, packaged, policies = run_pack_protocol(out, graph, stack, process=proc)
+        pack_name, packaged, policies = run_pack_protocol(out, graph, stack, user_config, process=proc)
 
     checkout = load_pack(REPO / "policies" / name)
     assert pack_name == name and sorted(policies) == sorted(r.name for r in checkout.rules)
-    in_process = run_pack(checkout, graph_resources(graph), stack)
+    in_process = run_pack(checkout, graph_resources(graph), stack, user_config)
     local = sorted((v.policy, v.resource_name or "", v.enforcement, v.message) for v in in_process if not v.waived)
     wire = sorted((v.policy, v.resource_name or "", v.enforcement, v.message) for v in packaged
                   if v.policy != "waiver-audit")

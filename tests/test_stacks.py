@@ -13,12 +13,13 @@ from typing import Any
 
 import pulumi_aws
 import pytest
+from helpers import AWS_STACKS
 
 from review.model import Graph, Resource
 from stacks.settings import Settings, from_stack_file
 
 REPO = Path(__file__).resolve().parent.parent
-STACKS = ("dev", "staging", "prod")
+STACKS = AWS_STACKS
 SETTINGS_DOC = REPO / "docs" / "settings.md"
 STANDARD_TAGS = ("environment", "owner", "cost-center", "managed-by")
 

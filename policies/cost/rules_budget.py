@@ -3,6 +3,7 @@ against ``budget.monthlyUsd`` from the stack config (``<project>:budget``) or th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 from engine_values import SECRET
 from policies.common import REPO_ROOT, Context, Res, ResourceIndex, stack_rule
-from pricing import PROVIDER_PACKAGES, CostReport, CostResource, UsageError, estimate_resources
+from pricing import PROVIDER_PACKAGES, Catalog, CatalogError, CostReport, CostResource, UsageError, estimate_resources
 
 CATEGORY = "cost-budget"
 DEFAULT_WARN_FRACTION = 0.8
@@ -21,6 +22,9 @@ _USAGE_FILE = {"type": "string", "default": "",
                               "runner priced with (python -m review: --usage, else usage.<stack>.yaml), else "
                               "usage.<stack>.yaml beside the project's Pulumi.yaml when the pack runs from the "
                               "project's checkout, else the built-in defaults."}
+_CATALOG_DIR = {"type": "string", "default": "",
+                "description": "Price catalog directory (CSV files in the format of pricing/catalog, e.g. with "
+                               "negotiated prices); default: the catalog shipped with the pricing package."}
 _MONTHLY = {"type": ["number", "null"], "default": None,
             "description": "Monthly budget in USD; default: budget.monthlyUsd of the stack config."}
 _DRIVERS = {"type": "number", "default": 3, "description": "How many of the biggest cost drivers to name."}
@@ -77,13 +81,20 @@ def _is_own_project(project: str) -> bool:
 
 def stack_estimate(index: ResourceIndex, ctx: Context) -> CostReport:
     """The stack's monthly estimate: the runner's (``ctx.stack.cost_estimate``, the review prices once) unless the
-    policy config names its own ``usageFile``; else the resources this rule received, priced here (under the
-    CLI)."""
+    policy config names its own ``usageFile`` or ``catalogDir``; else the resources this rule received, priced here
+    (under the CLI)."""
     given = ctx.stack.cost_estimate
-    if isinstance(given, CostReport) and not ctx.config.get("usageFile"):
+    if isinstance(given, CostReport) and not ctx.config.get("usageFile") and not ctx.config.get("catalogDir"):
         return given
+    catalog_dir = ctx.config.get("catalogDir")
     return estimate_resources(cost_resources(index.resources), config=ctx.stack.config, usage_file=usage_path(ctx),
-                              project=ctx.stack.project or None)
+                              project=ctx.stack.project or None,
+                              catalog=_catalog(str(catalog_dir)) if catalog_dir else None)
+
+
+@functools.lru_cache(maxsize=4)
+def _catalog(directory: str) -> Catalog:
+    return Catalog.load(directory)
 
 
 def _plain(value: Any) -> Any:
@@ -127,7 +138,7 @@ def drivers_text(report: CostReport, n: int) -> str:
 def _estimate_or_error(index: ResourceIndex, ctx: Context) -> tuple[CostReport | None, str | None]:
     try:
         return stack_estimate(index, ctx), None
-    except UsageError as exc:
+    except (UsageError, CatalogError) as exc:
         return None, f"cannot estimate the stack: {exc}"
 
 
@@ -137,7 +148,7 @@ def _estimate_or_error(index: ResourceIndex, ctx: Context) -> tuple[CostReport |
                 "from the usage file) does not exceed budget.monthlyUsd; the message names the biggest cost drivers.",
     remediation="Shrink the biggest cost drivers (see the message and the review's cost section) or raise "
                 "budget.monthlyUsd in Pulumi.<stack>.yaml after review.",
-    config={"monthlyUsd": _MONTHLY, "usageFile": _USAGE_FILE, "topDrivers": _DRIVERS})
+    config={"monthlyUsd": _MONTHLY, "usageFile": _USAGE_FILE, "catalogDir": _CATALOG_DIR, "topDrivers": _DRIVERS})
 def budget_not_exceeded(index: ResourceIndex, ctx: Context) -> Iterator[tuple[Res | None, str]]:
     budget = stack_budget(ctx)
     if budget is None:
@@ -159,7 +170,7 @@ def budget_not_exceeded(index: ResourceIndex, ctx: Context) -> Iterator[tuple[Re
                 "stack config, else 0.8) without exceeding it, naming the biggest cost drivers.",
     remediation="Plan for the growth: shrink the named drivers or raise the budget before the next change "
                 "crosses it.",
-    config={"monthlyUsd": _MONTHLY, "usageFile": _USAGE_FILE, "topDrivers": _DRIVERS,
+    config={"monthlyUsd": _MONTHLY, "usageFile": _USAGE_FILE, "catalogDir": _CATALOG_DIR, "topDrivers": _DRIVERS,
             "warnFraction": {"type": ["number", "null"], "default": None,
                              "description": "Fraction of the budget that triggers the warning; default: "
                                             "budget.warnFraction of the stack config, else 0.8."}})
@@ -185,7 +196,7 @@ def budget_warning(index: ResourceIndex, ctx: Context) -> Iterator[tuple[Res | N
     remediation="Add the missing prices to pricing/catalog (python -m ops prices refresh --region ...) or a "
                 "pricing rule for the type in pricing/aws.py or pricing/gcp.py; until then, budget for the listed "
                 "items by hand.",
-    config={"usageFile": _USAGE_FILE})
+    config={"usageFile": _USAGE_FILE, "catalogDir": _CATALOG_DIR})
 def cost_estimate_complete(index: ResourceIndex, ctx: Context) -> Iterator[tuple[Res | None, str]]:
     report, error = _estimate_or_error(index, ctx)
     if report is None:
