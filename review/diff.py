@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import tarfile
 import tempfile
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .isolate import one_line
 from .model import Resource, display_value
 from .project import InputError
 from .render import Report
@@ -62,17 +64,25 @@ class Diff:
 def checkout(ref: str, program: Path, into: Path) -> Path:
     """Extract the git tree of ``ref`` into ``into``; return where ``program`` lies inside it."""
     program = program.resolve()
+    shown = one_line(ref, 80)
+    if not ref or ref.startswith("-") or any(not ch.isprintable() for ch in ref) or len(ref) > 256:
+        raise InputError(f"--base {shown}: not a git revision")
     try:
         top = subprocess.run(["git", "-C", str(program), "rev-parse", "--show-toplevel"], check=True,
                              capture_output=True, text=True).stdout.strip()
-        data = subprocess.run(["git", "-C", top, "archive", "--format=tar", ref], check=True,
+        found = subprocess.run(["git", "-C", top, "rev-parse", "--verify", "--quiet", "--end-of-options",
+                                f"{ref}^{{commit}}"], capture_output=True, text=True)
+        commit = found.stdout.strip()
+        if found.returncode != 0 or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit):
+            raise InputError(f"--base {shown}: not a commit in {top}")
+        data = subprocess.run(["git", "-C", top, "archive", "--format=tar", commit], check=True,
                               capture_output=True).stdout
     except FileNotFoundError:
         raise InputError("--base needs git on PATH") from None
     except subprocess.CalledProcessError as exc:
         detail = (exc.stderr.decode() if isinstance(exc.stderr, bytes) else exc.stderr or "").strip()
         first = detail.splitlines()[0] if detail else "git failed"
-        raise InputError(f"--base {ref}: {first}") from None
+        raise InputError(f"--base {shown}: {one_line(first, 200)}") from None
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         tar.extractall(into, filter="data")
     return into / program.relative_to(Path(top).resolve())

@@ -54,6 +54,8 @@ class Report:
     cost: CostReport | None = None
     policies_run: list[str] = field(default_factory=list)
     """Names of the packs that ran."""
+    program_output: Any = None
+    """What the program printed (:class:`review.isolate.ProgramOutput`), shown apart from the report."""
 
     @property
     def exit_code(self) -> int:
