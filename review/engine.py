@@ -8,6 +8,7 @@ in one interpreter (the test suite does).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import runpy
@@ -44,13 +45,18 @@ class CaptureMonitor(pulumi_mocks.MockMonitor):
         self.responses: dict[str, Any] = {}
         self.stack_outputs: dict[str, Any] = {}
         self.stack_urn = ""
+        self.arrival: dict[str, int] = {}
+        self._arrivals = itertools.count()
 
     def RegisterResource(self, request: Any) -> Any:
+        arrival = next(self._arrivals)  # requests may be answered out of order: keep the program's order
         resp = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = resp.urn
             return resp
-        _mark_secret_outputs(resp, list(request.additionalSecretOutputs))
+        self.arrival[resp.urn] = arrival
+        if request.additionalSecretOutputs:
+            _mark_secret_outputs(resp, list(request.additionalSecretOutputs))
         self.requests[resp.urn] = request
         self.responses[resp.urn] = resp
         self.order.append(resp.urn)
@@ -145,7 +151,7 @@ def _plain(value: Any) -> Any:
 def _raw_graph(project: str, stack: str, monitor: CaptureMonitor, logs: list[str]) -> dict[str, Any]:
     """The captured graph as plain JSON-able data, secret wrappers kept (what the child process returns)."""
     resources = []
-    for urn in monitor.order:
+    for urn in sorted(monitor.order, key=lambda u: monitor.arrival.get(u, 0)):
         req = monitor.requests[urn]
         resp = monitor.responses[urn]
         parent = req.parent or None
