@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from .isolate import one_line
-from .model import Resource, display_value
+from .model import SECRET, Resource, display_value
 from .project import InputError
-from .render import Report
+from .render import Report, md_code, safe
 
 
 @dataclass
@@ -97,11 +97,20 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value}
 
 
+SECRET_CHANGED = "[secret, changed]"
+"""What a diff shows for a secret whose real value changed (compared by keyed fingerprint, never printed)."""
+
+
 def _changed_fields(a: Resource, b: Resource) -> list[tuple[str, Any, Any]]:
     fa, fb = _flatten(a.inputs), _flatten(b.inputs)
     fa.update({f"(option) {k}": v for k, v in a.options.items() if k in ("protect", "retainOnDelete")})
     fb.update({f"(option) {k}": v for k, v in b.options.items() if k in ("protect", "retainOnDelete")})
-    return [(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
+    out = [(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
+    shown = {k for k, _, _ in out}
+    for path in sorted(set(a.secret_digests) & set(b.secret_digests)):
+        if a.secret_digests[path] != b.secret_digests[path] and path not in shown:
+            out.append((path, SECRET, SECRET_CHANGED))
+    return out
 
 
 def compare(base: Report, head: Report, base_ref: str) -> Diff:
@@ -135,21 +144,21 @@ def diff_text(d: Diff) -> str:
     """Plain-text section for the review."""
     j = d.to_json()
     s = j["summary"]
-    lines = [f"Changes against {d.base_ref}: {s['create']} to create, {s['update']} to update, "
+    lines = [f"Changes against {safe(d.base_ref)}: {s['create']} to create, {s['update']} to update, "
              f"{s['delete']} to delete"]
     sign = {"create": "+", "update": "~", "delete": "-"}
     for c in d.changes:
-        lines.append(f"  {sign[c.kind]} {c.type}  {c.name}")
+        lines.append(f"  {sign[c.kind]} {safe(c.type)}  {safe(c.name)}")
         for path, a, b in c.fields[:12]:
-            lines.append(f"      {path}: {display_value(a)!r} => {display_value(b)!r}")
+            lines.append(f"      {safe(path)}: {safe(repr(display_value(a)))} => {safe(repr(display_value(b)))}")
         if len(c.fields) > 12:
             lines.append(f"      ... {len(c.fields) - 12} more")
     if j["cost"]["delta"] is not None:
         lines.append(f"  Monthly cost: {d.cost_before:.2f} -> {d.cost_after:.2f} USD ({j['cost']['delta']:+.2f})")
     for v in d.new_violations:
-        lines.append(f"  new finding: {v}")
+        lines.append(f"  new finding: {safe(v)}")
     for v in d.fixed_violations:
-        lines.append(f"  fixed finding: {v}")
+        lines.append(f"  fixed finding: {safe(v)}")
     return "\n".join(lines)
 
 
@@ -157,7 +166,7 @@ def diff_markdown(d: Diff) -> str:
     """Markdown section for a pull-request comment."""
     j = d.to_json()
     s = j["summary"]
-    out = [f"### Changes against `{d.base_ref}`", "",
+    out = [f"### Changes against {md_code(d.base_ref, table=False)}", "",
            f"**{s['create']}** to create · **{s['update']}** to update · **{s['delete']}** to delete", ""]
     if j["cost"]["delta"] is not None:
         out += [f"Monthly cost: ${d.cost_before:,.2f} → ${d.cost_after:,.2f} (**{j['cost']['delta']:+,.2f}**)", ""]
@@ -165,13 +174,13 @@ def diff_markdown(d: Diff) -> str:
         out += ["| | Type | Name | Changed |", "|---|---|---|---|"]
         sign = {"create": "➕", "update": "✏️", "delete": "➖"}
         for c in d.changes:
-            fields = ", ".join(f"`{p}`" for p, _, _ in c.fields[:6]) + (" …" if len(c.fields) > 6 else "")
-            out.append(f"| {sign[c.kind]} | `{c.type}` | `{c.name}` | {fields} |")
+            fields = ", ".join(md_code(p) for p, _, _ in c.fields[:6]) + (" …" if len(c.fields) > 6 else "")
+            out.append(f"| {sign[c.kind]} | {md_code(c.type)} | {md_code(c.name)} | {fields} |")
         out.append("")
     for v in d.new_violations:
-        out.append(f"- new finding: `{v}`")
+        out.append(f"- new finding: {md_code(v, table=False)}")
     for v in d.fixed_violations:
-        out.append(f"- fixed finding: `{v}`")
+        out.append(f"- fixed finding: {md_code(v, table=False)}")
     return "\n".join(out) + "\n"
 
 
