@@ -237,6 +237,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     stack_name(args.stack)
+    if args.base:  # refused before any program runs
+        from .diff import resolve_base
+
+        resolve_base(args.base, Path(args.program))
     report = review(args.stack, Path(args.program), policy_packs=args.policy_pack,
                     policies=not args.no_policies, cost=not args.no_cost, usage=args.usage,
                     policy_config=args.policy_pack_config, timeout=args.timeout)

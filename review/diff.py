@@ -61,28 +61,44 @@ class Diff:
         }
 
 
-def checkout(ref: str, program: Path, into: Path) -> Path:
-    """Extract the git tree of ``ref`` into ``into``; return where ``program`` lies inside it."""
-    program = program.resolve()
+def resolve_base(ref: str, program: Path) -> tuple[str, str]:
+    """``(repository top, full commit id)`` of ``--base REF``; InputError unless REF names a commit.
+
+    REF is checked with ``git rev-parse --verify --end-of-options REF^{commit}``, so it can never be read as an
+    option (``--output=FILE``); only the resolved commit id reaches ``git archive``.
+    """
     shown = one_line(ref, 80)
     if not ref or ref.startswith("-") or any(not ch.isprintable() for ch in ref) or len(ref) > 256:
         raise InputError(f"--base {shown}: not a git revision")
     try:
-        top = subprocess.run(["git", "-C", str(program), "rev-parse", "--show-toplevel"], check=True,
+        top = subprocess.run(["git", "-C", str(program.resolve()), "rev-parse", "--show-toplevel"], check=True,
                              capture_output=True, text=True).stdout.strip()
         found = subprocess.run(["git", "-C", top, "rev-parse", "--verify", "--quiet", "--end-of-options",
                                 f"{ref}^{{commit}}"], capture_output=True, text=True)
-        commit = found.stdout.strip()
-        if found.returncode != 0 or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit):
-            raise InputError(f"--base {shown}: not a commit in {top}")
-        data = subprocess.run(["git", "-C", top, "archive", "--format=tar", commit], check=True,
-                              capture_output=True).stdout
     except FileNotFoundError:
         raise InputError("--base needs git on PATH") from None
     except subprocess.CalledProcessError as exc:
-        detail = (exc.stderr.decode() if isinstance(exc.stderr, bytes) else exc.stderr or "").strip()
+        detail = (exc.stderr or "").strip()
         first = detail.splitlines()[0] if detail else "git failed"
         raise InputError(f"--base {shown}: {one_line(first, 200)}") from None
+    commit = found.stdout.strip()
+    if found.returncode != 0 or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit):
+        raise InputError(f"--base {shown}: not a commit in {top}")
+    return top, commit
+
+
+def checkout(ref: str, program: Path, into: Path) -> Path:
+    """Extract the git tree of ``ref`` (see :func:`resolve_base`) into ``into``; return where ``program`` lies
+    inside it."""
+    program = program.resolve()
+    top, commit = resolve_base(ref, program)
+    try:
+        data = subprocess.run(["git", "-C", top, "archive", "--format=tar", commit], check=True,
+                              capture_output=True).stdout
+    except subprocess.CalledProcessError as exc:
+        detail = exc.stderr.decode(errors="replace").strip() if exc.stderr else ""
+        first = detail.splitlines()[0] if detail else "git failed"
+        raise InputError(f"--base {one_line(ref, 80)}: {one_line(first, 200)}") from None
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         tar.extractall(into, filter="data")
     return into / program.relative_to(Path(top).resolve())
