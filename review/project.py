@@ -51,7 +51,7 @@ MAX_YAML_BYTES = 4 * 1024 * 1024
 MAX_YAML_NODES = 200_000
 """A project or stack file larger than this (bytes, or values once anchors are expanded) is refused."""
 
-STACK_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+STACK_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 def stack_name(stack: str) -> str:
@@ -61,7 +61,7 @@ def stack_name(stack: str) -> str:
     ``Pulumi.<stack>.yaml`` file, so it can never reach another directory.
     """
     parts = stack.split("/") if isinstance(stack, str) else [""]
-    if not 1 <= len(parts) <= 3 or any(not STACK_NAME_RE.match(p) or set(p) == {"."} for p in parts) \
+    if not 1 <= len(parts) <= 3 or any(not STACK_NAME_RE.fullmatch(p) or set(p) == {"."} for p in parts) \
             or len(stack) > 300:
         shown = json.dumps(stack)[:80]
         raise InputError(f"invalid stack name {shown}: use letters, digits, '_', '.' and '-' "

@@ -18,6 +18,7 @@ secret value. :func:`split` turns such a raw value into
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -113,6 +114,9 @@ def secret_texts(value: Any) -> set[str]:
         if is_wrapper(v):
             inner = judged(v.get("value"))
             leaves(inner)
+            if isinstance(inner, str) and inner[:1] in "[{":  # a JSON document (IAM policy): its parts too
+                with contextlib.suppress(ValueError):
+                    leaves(json.loads(inner))
             if isinstance(inner, (dict, list)):
                 out.add(json.dumps(inner))
                 out.add(json.dumps(inner, separators=(",", ":")))
