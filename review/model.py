@@ -105,15 +105,15 @@ class Graph:
     secret_keys: list[str] = field(default_factory=list)
     stack_urn: str = ""
     logs: list[str] = field(default_factory=list)
-    judged_config: dict[str, Any] | None = None
-    """Stack config with the plain values of secret keys (policies only; None: as :attr:`config`)."""
+    judged_config: dict[str, Any] = field(default_factory=dict)
+    """The real values of secret config keys, which :attr:`config` shows as ``[secret]`` (policies only)."""
     secret_texts: frozenset[str] = frozenset()
     """Text of every secret value the program knows: removed from anything the review prints."""
 
     @property
     def real_config(self) -> dict[str, Any]:
         """The judged view of the config (policies only)."""
-        return self.config if self.judged_config is None else self.judged_config
+        return {**self.config, **self.judged_config} if self.judged_config else self.config
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources)
