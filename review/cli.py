@@ -93,6 +93,13 @@ def review(stack: str, program: Path, *, policy_packs: Sequence[str] = (), polic
     usage_path = Path(usage) if usage else (default_usage if default_usage.exists() else None)
     if usage_path is not None and not usage_path.is_file():
         raise InputError(f"--usage {usage_path}: no such file")
+    if usage_path is not None:
+        try:
+            usage_path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{usage_path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+        except OSError as exc:
+            raise InputError(f"{usage_path}: cannot read: {exc.strerror or exc}") from None
     if policies and policy_config is not None and not Path(policy_config).is_file():
         raise InputError(f"--policy-pack-config {policy_config}: no such file")
     loader = threading.Thread(target=_preload, args=(policies, cost), daemon=True)
@@ -237,14 +244,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     stack_name(args.stack)
-    if args.base:  # refused before any program runs
+    if args.base is not None:  # refused before any program runs
         from .diff import resolve_base
 
         resolve_base(args.base, Path(args.program))
     report = review(args.stack, Path(args.program), policy_packs=args.policy_pack,
                     policies=not args.no_policies, cost=not args.no_cost, usage=args.usage,
                     policy_config=args.policy_pack_config, timeout=args.timeout)
-    diff = _diff_against(args, report) if args.base else None
+    diff = _diff_against(args, report) if args.base is not None else None
     from .diff import diff_markdown, diff_text
     from .render import render_json, render_markdown, render_mermaid, render_text
 

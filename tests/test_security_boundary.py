@@ -362,6 +362,14 @@ def test_base_is_never_an_option(capsys, tmp_path):
     assert_one_line_error(*run(capsys, "dev", f"--base=--output={victim}"), "not a git revision")
     assert victim.read_text() == "keep"
     assert_one_line_error(*run(capsys, "dev", "--base", "no-such-ref-4f2a"), "not a commit")
+    assert_one_line_error(*run(capsys, "dev", "--base", ""), "not a git revision")
+    assert_one_line_error(*run(capsys, "dev", "--base", "HEAD\n--output=x"), "not a git revision")
+
+
+def test_a_usage_file_that_is_not_text_is_one_line(capsys, tmp_path):
+    usage = tmp_path / "usage.yaml"
+    usage.write_bytes(b"\xff\xfe")
+    assert_one_line_error(*run(capsys, "env", "--program", MISBEHAVE, "--usage", str(usage)), "not UTF-8")
 
 
 @pytest.mark.parametrize("stack", ["x/../../elsewhere/cfg", "../dev", "a/b/c/d", "dev\n", "..", "a b", "",
