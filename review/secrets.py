@@ -191,6 +191,7 @@ def build_graph(raw: dict[str, Any], config: dict[str, Any], secret_keys: Iterab
     return Graph(
         project=raw["project"], stack=raw["stack"], resources=resources, outputs=display(raw["outputs"], texts),
         config=shown_config, secret_keys=secret_keys, stack_urn=raw["stack_urn"],
-        logs=[scrub(line, all_texts) for line in raw["logs"]], judged_config={k: config[k] for k in secret_keys if k in config},
+        logs=[scrub(line, all_texts) for line in raw["logs"]],
+        judged_config={k: config[k] for k in secret_keys if k in config},
         secret_texts=frozenset(all_texts),
     )
