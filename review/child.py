@@ -1,6 +1,6 @@
 """The child process of ``python -m review``: runs the program under the mocks and returns its raw graph.
 
-Started by :mod:`review.isolate` as ``python -P -c 'from review.child import main; main()' FD ROOT``. It reads
+Started by :mod:`review.isolate` as ``python -c 'from review.child import main; main()' FD ROOT``. It reads
 one JSON request from stdin (the project, the stack and its config, already validated by the parent), runs the
 program, writes one JSON answer to file descriptor ``FD`` and ends with ``os._exit`` (so nothing the program
 registered with ``atexit`` runs). The answer is ``{"version": 1, "graph": {...}}`` (see

@@ -223,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code: 0 pass, 1 blocked by a mandatory unwaived violation, 2 anything else."""
     handlers = {}
     if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGHUP):
+        for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM)):
             handlers[sig] = signal.signal(sig, _on_signal)
     try:
         return _main(argv)

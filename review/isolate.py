@@ -49,6 +49,8 @@ PASSED_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "
 """Environment variables the program sees (plus HOME/TMPDIR and the PULUMI_* the engine sets)."""
 
 _BOOT = "import sys; sys.path.insert(0, sys.argv[2]); from review.child import main; main()"
+"""The child's command: its working directory is the empty scratch directory, so ``sys.path[0]`` holds nothing
+the program could use to replace ``review.child`` before it starts."""
 
 
 @dataclass
@@ -224,10 +226,12 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def _exited(pid: int) -> bool:
-    """The child has ended (without reaping it, so its process group id cannot be reused yet)."""
+def _exited(proc: subprocess.Popen[bytes]) -> bool:
+    """The child has ended (on Linux without reaping it, so its process group id cannot be reused yet)."""
+    if not hasattr(os, "waitid"):  # macOS: poll (reaps; the group is killed right after)
+        return proc.poll() is not None
     try:
-        info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
     except ChildProcessError:
         return True
     return info is not None
@@ -265,7 +269,7 @@ def run_isolated(project: Project, stack: str, config: StackConfig, *,
     try:
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-P", "-c", _BOOT, str(answer_w), str(REPO_ROOT)],
+                [sys.executable, "-c", _BOOT, str(answer_w), str(REPO_ROOT)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(answer_w,),
                 env=child_env(scratch, project.name, stack), cwd=scratch, start_new_session=True)
         except OSError as exc:
@@ -285,7 +289,7 @@ def run_isolated(project: Project, stack: str, config: StackConfig, *,
             pass
         deadline = time.monotonic() + timeout
         pause = 0.002
-        while not _exited(proc.pid):
+        while not _exited(proc):
             if time.monotonic() >= deadline:
                 _kill_group(proc.pid)
                 raise ProgramError(f"the program did not finish within {timeout:g} s (--timeout); it was stopped")
