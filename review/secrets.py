@@ -103,12 +103,10 @@ def secret_texts(value: Any) -> set[str]:
         elif isinstance(v, list):
             for x in v:
                 leaves(x)
-        elif v is not None and not isinstance(v, bool):
+        elif v is not None and not isinstance(v, bool):  # a boolean's value is what the verdict says anyway
             out.add(str(v))
             if isinstance(v, float) and v.is_integer():
                 out.add(str(int(v)))
-        elif isinstance(v, bool):
-            out.update({str(v), str(v).lower()})
 
     def walk(v: Any) -> None:
         if is_wrapper(v):
