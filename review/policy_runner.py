@@ -397,6 +397,8 @@ def _load_config(policy_config: Mapping[str, Any] | str | Path | None) -> dict[s
             raise InputError(f"--policy-pack-config {path}: cannot read: {exc.strerror}") from None
         except json.JSONDecodeError as exc:
             raise InputError(f"--policy-pack-config {path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"--policy-pack-config {path}: not UTF-8 text (byte {exc.start})") from None
         if not isinstance(data, dict):
             raise InputError(f"--policy-pack-config {path}: expected an object keyed by pack name")
         return data

@@ -366,10 +366,11 @@ def test_base_is_never_an_option(capsys, tmp_path):
     assert_one_line_error(*run(capsys, "dev", "--base", "HEAD\n--output=x"), "not a git revision")
 
 
-def test_a_usage_file_that_is_not_text_is_one_line(capsys, tmp_path):
-    usage = tmp_path / "usage.yaml"
-    usage.write_bytes(b"\xff\xfe")
-    assert_one_line_error(*run(capsys, "env", "--program", MISBEHAVE, "--usage", str(usage)), "not UTF-8")
+@pytest.mark.parametrize("flag", ["--usage", "--policy-pack-config"])
+def test_a_file_flag_that_is_not_text_is_one_line(capsys, tmp_path, flag):
+    path = tmp_path / "file"
+    path.write_bytes(b"\xff\xfe")
+    assert_one_line_error(*run(capsys, "env", "--program", MISBEHAVE, flag, str(path)), "not UTF-8")
 
 
 @pytest.mark.parametrize("stack", ["x/../../elsewhere/cfg", "../dev", "a/b/c/d", "dev\n", "..", "a b", "",
