@@ -1,8 +1,9 @@
 """Run any Pulumi Python program under the mock runtime, as ``pulumi preview`` would, and capture its graph.
 
-Runs in-process: settings, config and the root stack are reset for every run, and modules the program
-imported from its own directory are forgotten afterwards, so several programs can run one after another
-in one interpreter (the test suite does).
+Runs in the calling process: settings, config and the root stack are reset for every run, and modules the
+program imported from its own directory are forgotten afterwards, so several programs can run one after another
+in one interpreter (the test suite does, with our trusted programs). ``python -m review`` calls
+:func:`capture_stack` only inside its child process (:mod:`review.isolate`, :mod:`review.child`).
 """
 
 from __future__ import annotations
@@ -165,12 +166,6 @@ def _raw_graph(project: str, stack: str, monitor: CaptureMonitor, logs: list[str
         })
     return {"project": project, "stack": stack, "stack_urn": monitor.stack_urn, "resources": resources,
             "outputs": _plain(monitor.stack_outputs), "logs": list(logs)}
-
-
-def _build_graph(project: str, stack: str, monitor: CaptureMonitor, config: StackConfig | None,
-                 logs: list[str]) -> Graph:
-    raw = _raw_graph(project, stack, monitor, logs)
-    return build_graph(raw, dict(config.values) if config else {}, list(config.secret_keys) if config else [])
 
 
 def _installed(file: str) -> bool:
