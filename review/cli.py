@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .isolate import DEFAULT_TIMEOUT, ProgramOutput, one_line, run_isolated
+from .model import SECRET
 from .project import InputError, ProgramError, load_project, load_stack_config, stack_name
-from .secrets import build_graph, scrub
+from .secrets import build_graph, resource_tokens, scrub
 
 if TYPE_CHECKING:
     from .diff import Diff
+    from .model import Graph
     from .render import Report
 
 FORMATS = ("text", "markdown", "json", "mermaid")
@@ -82,6 +84,12 @@ def _preload(policies: bool, cost: bool) -> None:
             from . import cost as _cost  # noqa: F401
 
 
+def _config_tokens(graph: Graph) -> set[str]:
+    """The plain values of secret config keys (short ones are scrubbed as whole words)."""
+    return {str(v) for k, v in graph.real_config.items()
+            if k in graph.secret_keys and isinstance(v, (str, int, float)) and not isinstance(v, bool) and v != SECRET}
+
+
 def review(stack: str, program: Path, *, policy_packs: Sequence[str] = (), policies: bool = True,
            cost: bool = True, usage: str | None = None, policy_config: str | None = None,
            timeout: float = DEFAULT_TIMEOUT) -> Report:
@@ -117,8 +125,11 @@ def review(stack: str, program: Path, *, policy_packs: Sequence[str] = (), polic
         with _env("REVIEW_USAGE_FILE", str(usage_path) if usage_path else None):
             report.violations, report.policies_run = run_policies(
                 graph, extra_packs=[Path(p) for p in policy_packs], policy_config=policy_config)
+        by_urn = {r.urn: r for r in graph.resources}
         for v in report.violations:  # a policy may quote the real value it judged
-            v.message = scrub(v.message, graph.secret_texts)
+            res = by_urn.get(v.urn) if v.urn else None
+            tokens = resource_tokens(res) if res is not None else set()
+            v.message = scrub(v.message, graph.secret_texts, tokens | _config_tokens(graph))
     if cost:
         from .cost import estimate_graph
 

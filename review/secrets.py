@@ -26,7 +26,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from .model import SECRET, Graph, Resource
+from .model import SECRET, Graph, Resource, dig
 
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 """The engine's special-signature key (``pulumi.runtime.rpc._special_sig_key``)."""
@@ -35,7 +35,9 @@ SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 
 _KEY = os.urandom(32)
 MIN_SUBSTRING = 4
-"""Secret texts at least this long are also removed where they appear inside a longer string."""
+"""Secret texts at least this long are removed wherever they appear in a message; shorter ones only where they
+stand alone and are a whole secret of the resource the message is about (``1`` or ``*`` inside a secret document
+would otherwise erase every ``1`` and ``*`` of every message)."""
 
 
 def is_wrapper(value: Any) -> bool:
@@ -63,7 +65,7 @@ def display(value: Any, texts: frozenset[str] = frozenset()) -> Any:
     if isinstance(value, list):
         return [display(v, texts) for v in value]
     if texts and isinstance(value, str):
-        return scrub(value, texts)
+        return scrub(value, texts, texts)
     return value
 
 
@@ -131,16 +133,30 @@ def secret_texts(value: Any) -> set[str]:
     return out
 
 
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret text replaced by ``[secret]`` (whole words for short ones)."""
+def scrub(text: str, secrets: Iterable[str], tokens: Iterable[str] = ()) -> str:
+    """``text`` with every secret text of at least :data:`MIN_SUBSTRING` characters replaced by ``[secret]``
+    wherever it appears, and each of ``tokens`` (short whole values) where it stands as a word of its own."""
     if not text:
         return text
-    for s in sorted(set(secrets), key=len, reverse=True):
-        if len(s) >= MIN_SUBSTRING:
-            text = text.replace(s, SECRET)
-        elif s in text:
+    for s in sorted({t for t in secrets if len(t) >= MIN_SUBSTRING}, key=len, reverse=True):
+        text = text.replace(s, SECRET)
+    for s in sorted(set(tokens), key=len, reverse=True):
+        if s and s in text:
             text = _replace_token(text, s)
     return text
+
+
+def resource_tokens(resource: Resource) -> set[str]:
+    """The text of each secret of the resource that is a single value (not a document or a list)."""
+    out: set[str] = set()
+    for path in resource.secret_digests:
+        value = dig(resource.real_inputs, path)
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            out.add(str(value))
+            if isinstance(value, float) and value.is_integer():
+                out.add(str(int(value)))
+    out.discard(SECRET)
+    return out
 
 
 def _replace_token(text: str, s: str) -> str:
@@ -153,7 +169,7 @@ def _replace_token(text: str, s: str) -> str:
             return "".join(out)
         before = text[j - 1] if j > 0 else ""
         after = text[j + len(s)] if j + len(s) < len(text) else ""
-        if (before.isalnum() or before in "._") or (after.isalnum() or after in "._"):
+        if any(ch and (ch.isalnum() or ch in "._") for ch in (before, after)):
             out.append(text[i:j + len(s)])
         else:
             out.append(text[i:j] + SECRET)

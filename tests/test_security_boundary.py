@@ -36,7 +36,7 @@ from review.render import (
     render_mermaid,
     render_text,
 )
-from review.secrets import build_graph, wrap
+from review.secrets import build_graph, scrub, wrap
 
 HOSTILE = Path(__file__).resolve().parent / "fixtures" / "hostile"
 MISBEHAVE = str(HOSTILE / "misbehave")
@@ -242,7 +242,7 @@ def test_no_format_prints_a_secret(secret_report):
             text = text.replace(r, "")
         for s in (*REAL_SECRETS, "0.0.0.0/0"):
             assert s not in text
-    assert 'allows "*"' not in render_text(secret_report)  # the policy message quoted the secret document
+    assert "statement '[secret]' allows" in render_text(secret_report)  # the message quoted the secret's Sid
 
 
 def test_a_secret_that_changes_is_an_update_and_stays_hidden():
@@ -345,6 +345,13 @@ def test_mermaid_labels_hold_no_quotes_or_html(names_report):
 def test_json_escapes_by_construction(names_report):
     doc = json.loads(render_json(names_report))
     assert any("\n## ✅ No policy violations" in r["name"] for r in doc["resources"])
+
+
+def test_scrub_replaces_whole_short_tokens_and_any_long_text():
+    assert scrub("rule #1 admits 0.0.0.0/0 on port 22", {"22", "1", "0.0.0.0/0"}, {"22"}) == \
+        "rule #1 admits [secret] on port [secret]"
+    assert scrub("port 220 and 22.5 and x22", set(), {"22"}) == "port 220 and 22.5 and x22"
+    assert scrub("Sid HiddenAdminSid7f3c allows", {"HiddenAdminSid7f3c"}) == "Sid [secret] allows"
 
 
 def test_escapers():
