@@ -154,6 +154,13 @@ def test_sigint_stops_the_review_with_exit_2_and_one_line(tmp_path):
     assert gone(int(pid_file.read_text()))
 
 
+def test_a_program_that_signals_the_review_gets_no_verdict():
+    proc = _review_subprocess("sigterm", "--program", MISBEHAVE, stdout=subprocess.PIPE)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and out == ""
+    assert err.strip().splitlines() == ["error: interrupted (SIGTERM); no verdict"]
+
+
 def test_a_closed_stdout_is_exit_2_and_one_line():
     proc = _review_subprocess("env", "--program", MISBEHAVE, "--no-cost", stdout=subprocess.PIPE)
     proc.stdout.close()
