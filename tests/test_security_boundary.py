@@ -92,9 +92,9 @@ def test_a_program_that_never_finishes_is_stopped_with_its_process_group(capsys,
     stack.write_text(f"config:\n  misbehave:mode: hang\n  misbehave:pidFile: {pid_file}\n")
     (prog / "Pulumi.hang.yaml").write_text(stack.read_text())
     start = time.monotonic()
-    code, out, err = run(capsys, "hang", "--program", str(prog), "--timeout", "2")
+    code, out, err = run(capsys, "hang", "--program", str(prog), "--timeout", "1.5")
     assert time.monotonic() - start < 15
-    assert_one_line_error(code, out, err, "did not finish within 2 s (--timeout)")
+    assert_one_line_error(code, out, err, "did not finish within 1.5 s (--timeout)")
     time.sleep(0.2)
     assert gone(int(pid_file.read_text()))
 
@@ -207,9 +207,20 @@ def test_an_oversized_answer_is_exit_2(capsys, monkeypatch):
 REAL_SECRETS = ("HiddenAdminSid7f3c", "plain-token-91b2c7", "wrapped-value-5d1e", "arn:aws:rds")
 
 
+def _review_in_process(directory: Path) -> Report:
+    """``review`` with the program captured in this process: these programs are about judging and rendering,
+    which run in the parent either way, not about isolation (tested above); it saves a child interpreter."""
+    from review import cli
+    from review.engine import capture_stack
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cli, "run_isolated", lambda p, s, c, timeout: (capture_stack(p, s, c)[0], None))
+        return review("dev", directory, cost=False)
+
+
 @pytest.fixture(scope="module")
 def secret_report() -> Report:
-    return review("dev", HOSTILE / "secrets", cost=False)
+    return _review_in_process(HOSTILE / "secrets")
 
 
 def _findings(report: Report, policy: str) -> list[str]:
@@ -315,7 +326,7 @@ def test_cannot_verify_only_when_the_rule_did_not_decide():
 
 @pytest.fixture(scope="module")
 def names_report() -> Report:
-    return review("dev", HOSTILE / "names", cost=False)
+    return _review_in_process(HOSTILE / "names")
 
 
 def test_markdown_names_cannot_break_tables_or_inject_markup(names_report):
