@@ -112,7 +112,12 @@ def review(stack: str, program: Path, *, policy_packs: Sequence[str] = (), polic
         raise InputError(f"--policy-pack-config {policy_config}: no such file")
     loader = threading.Thread(target=_preload, args=(policies, cost), daemon=True)
     loader.start()
-    raw, output = run_isolated(project, short, config, timeout=timeout)
+    known = {str(config.values[k]) for k in config.secret_keys
+             if k in config.values and config.values[k] != SECRET and not isinstance(config.values[k], bool)}
+    try:
+        raw, output = run_isolated(project, short, config, timeout=timeout)
+    except (InputError, ProgramError) as exc:  # the program's own message may quote a secret config value
+        raise type(exc)(scrub(str(exc), known, known)) from None
     graph = build_graph(raw, dict(config.values), config.secret_keys)
     loader.join()
     from .render import Report
@@ -197,8 +202,10 @@ def _say(line: str) -> None:
         sys.stderr.flush()
 
 
-def show_program_output(output: ProgramOutput | None, *, max_lines: int = 40) -> str:
-    """What the program printed, for stderr: each line prefixed and escaped, at most ``max_lines`` per stream."""
+def show_program_output(output: ProgramOutput | None, secrets: frozenset[str] = frozenset(), *,
+                        max_lines: int = 40) -> str:
+    """What the program printed, for stderr: each line prefixed, escaped and without the text of the secrets it
+    knows, at most ``max_lines`` per stream."""
     if output is None:
         return ""
     parts = []
@@ -207,7 +214,7 @@ def show_program_output(output: ProgramOutput | None, *, max_lines: int = 40) ->
         if not total:
             continue
         lines = data.decode("utf-8", errors="replace").splitlines()
-        shown = [f"  | {one_line(line, 200)}" for line in lines[:max_lines]]
+        shown = [f"  | {one_line(scrub(line, secrets), 200)}" for line in lines[:max_lines]]
         more = total - sum(len(line.encode()) + 1 for line in lines[:max_lines])
         parts.append(f"program {name} ({total} bytes, shown apart from the report):")
         parts.extend(shown)
@@ -278,7 +285,7 @@ def _main(argv: Sequence[str] | None) -> int:
             text = text.rstrip("\n") + "\n\n" + diff_text(diff) + "\n"
         elif diff is not None and args.format == "markdown":
             text = text.rstrip("\n") + "\n\n" + diff_markdown(diff)
-    shown = show_program_output(report.program_output)
+    shown = show_program_output(report.program_output, report.graph.secret_texts)
     if shown:
         _say(shown)
     if not _write_stdout(text):

@@ -261,6 +261,15 @@ def test_no_format_prints_a_secret(secret_report):
     assert "statement '[secret]' allows" in render_text(secret_report)  # the message quoted the secret's Sid
 
 
+def test_the_programs_prints_and_errors_do_not_show_the_secrets_it_knows(capsys):
+    secrets = str(HOSTILE / "secrets")
+    code, out, err = run(capsys, "dev", "--program", secrets, "--no-cost", "--format", "json")
+    assert code == 1 and "  | token: [secret] and [secret]" in err
+    assert_one_line_error(*run(capsys, "fail", "--program", secrets, "--no-cost"),
+                          "the program raised ValueError: cannot use token [secret] (__main__.py:")
+    assert "plain-token-91b2c7" not in out + err
+
+
 def test_a_secret_that_changes_is_an_update_and_stays_hidden():
     def graph(password: str, public: bool) -> Report:
         raw = {"project": "p", "stack": "dev", "stack_urn": "", "outputs": {}, "logs": [], "resources": [{
