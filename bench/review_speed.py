@@ -1,6 +1,7 @@
 """How much the review adds to running a program: ``python -m review STACK`` vs a bare mock run.
 
-Both are fresh processes of the same interpreter (so both pay interpreter start-up and SDK imports); runs
+Both are fresh processes of the same interpreter (so both pay interpreter start-up and SDK imports; the review runs
+the program in a child process, see docs/architecture.md "Isolation"); runs
 alternate and the median of each is compared. Prints the ratio; target <= 1.2.
 
     python bench/review_speed.py [--stack prod] [--runs 5] [--format json]

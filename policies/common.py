@@ -92,7 +92,14 @@ SEVERITIES = ("low", "medium", "high", "critical")
 ENFORCEMENTS = ("advisory", "mandatory", "remediate", "disabled")
 
 SECRET_MARKER = SECRET
-"""What the offline review puts in place of a secret value (:data:`engine_values.SECRET`)."""
+"""What the offline review has in place of a secret it cannot know (:data:`engine_values.SECRET`): a ``secure:``
+config value, never decrypted.
+
+Offline, every other secret reaches rules as its real value, as under the Pulumi CLI. A rule that reads this
+marker with :meth:`Res.get` and reports nothing has not decided: :meth:`Rule.evaluate` then reports "cannot
+verify" at the rule's enforcement level instead of a silent pass (a waiver on the rule covers it). A rule that
+does decide on it (e.g. "a secret is set") reads it with ``get(path, track=False)``, :meth:`Res.has` or
+:meth:`Res.known`."""
 
 MIN_WAIVER_WORDS = 10
 POLICIES_DIR = Path(__file__).resolve().parent
@@ -191,8 +198,8 @@ _NO_TAGS: dict[str, Any] = {}
 class Res:
     """One resource: type, name, URN, input properties (camelCase), options, provider and dependencies."""
 
-    __slots__ = ("_labels", "deps", "id", "name", "opts", "parent", "prop_deps", "props", "provider_props",
-                 "provider_urn", "type", "urn")
+    __slots__ = ("_labels", "_marked", "deps", "id", "name", "opts", "parent", "prop_deps", "props",
+                 "provider_props", "provider_urn", "type", "undecided", "urn")
 
     def __init__(self, type: str, name: str, urn: str, props: Mapping[str, Any] | None = None, *,
                  opts: Mapping[str, Any] | None = None, parent: str | None = None,
@@ -211,6 +218,9 @@ class Res:
         self.prop_deps: Mapping[str, Sequence[str]] = prop_deps or {}
         self.id = id
         self._labels: dict[str, Any] | None = None
+        self._marked: bool | None = None
+        self.undecided: list[str] = []
+        """Paths read with :meth:`get` whose value holds :data:`SECRET_MARKER` (reset per rule)."""
 
     def __repr__(self) -> str:
         return f"Res({self.type} {self.name})"
@@ -240,11 +250,20 @@ class Res:
                    prop_deps={k: [d.urn for d in v] for k, v in (pr.property_dependencies or {}).items()})
 
     # -- property access ---------------------------------------------------------------------------------
-    def get(self, path: str, default: Any = None) -> Any:
+    def get(self, path: str, default: Any = None, *, track: bool = True) -> Any:
         """An input by dotted path (``"networkConfiguration.assignPublicIp"``, ``"rules.0.status"``).
 
-        Returns the unknown sentinel as is (see :meth:`known`); ``default`` when absent or None.
+        Returns the unknown sentinel as is (see :meth:`known`); ``default`` when absent or None. A value that
+        holds :data:`SECRET_MARKER` is noted in :attr:`undecided` unless ``track`` is false.
         """
+        value = self._get(path, default)
+        if track and value is not default and self._marked is not False and _holds_marker(value):
+            self.undecided.append(path)
+        return value
+
+    def _get(self, path: str, default: Any = None) -> Any:
+        if self._marked is None:
+            self._marked = _holds_marker(self.props)
         cur: Any = self.props
         for part in path.split("."):
             if isinstance(cur, Mapping):
@@ -262,11 +281,11 @@ class Res:
 
     def known(self, path: str) -> bool:
         """The input at ``path`` is not computed at deploy time (absent counts as known: it is unset)."""
-        return not is_unknown(self.get(path))
+        return not is_unknown(self._get(path))
 
     def has(self, path: str) -> bool:
         """The input is set (present, not None, not empty string/list)."""
-        v = self.get(path)
+        v = self._get(path)
         return v is not None and v != "" and v != [] and v != {}
 
     @property
@@ -305,6 +324,17 @@ class Res:
     def tags_known(self) -> bool:
         """The resource's tag/label set is not computed at deploy time."""
         return self.known("tags") if self.type.startswith("aws:") else self.known(_label_path(self.type))
+
+
+def _holds_marker(value: Any) -> bool:
+    """The value is, or contains, :data:`SECRET_MARKER`."""
+    if isinstance(value, str):
+        return value == SECRET_MARKER
+    if isinstance(value, Mapping):
+        return any(_holds_marker(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_marker(v) for v in value)
+    return False
 
 
 _LABEL_PATHS = {
@@ -542,6 +572,8 @@ class Finding:
     message: str
     res: Res | None = None
     waiver: Waiver | None = None
+    undecided: bool = False
+    """The rule could not decide: a value it read is a secret the review cannot know (:data:`SECRET_MARKER`)."""
 
 
 class Context:
@@ -631,14 +663,19 @@ class Rule:
         findings: list[Finding] = []
         if self.kind == "resource":
             assert isinstance(target, Res)
+            target.undecided = []
             out = self.check(target, ctx)
             for item in _iterate(out):
                 f = item if isinstance(item, Finding) else Finding(str(item), target)
                 if f.res is None:
                     f.res = target
                 findings.append(f)
+            seen = [target]
         else:
-            out = self.check(target if isinstance(target, ResourceIndex) else ResourceIndex(target), ctx)
+            index = target if isinstance(target, ResourceIndex) else ResourceIndex(target)
+            for r in index:
+                r.undecided = []
+            out = self.check(index, ctx)
             for item in _iterate(out):
                 if isinstance(item, Finding):
                     f = item
@@ -647,6 +684,14 @@ class Rule:
                 else:
                     f = Finding(str(item), None)
                 findings.append(f)
+            seen = list(index)
+        found_on = {id(f.res) for f in findings}
+        for r in seen:
+            if r.undecided and id(r) not in found_on:
+                paths = ", ".join(dict.fromkeys(r.undecided))
+                findings.append(Finding(f"cannot verify: {paths} holds a secret config value the review cannot "
+                                        "read (never decrypted), so this rule could not decide", r, undecided=True))
+            r.undecided = []
         for f in findings:
             f.waiver = ctx.stack.waiver_for(self.name, f.res)
         return findings

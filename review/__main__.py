@@ -2,8 +2,6 @@
 
 import sys
 
-from review.cli import close_event_loops, main
+from review.cli import main
 
-code = main()
-close_event_loops()
-sys.exit(code)
+sys.exit(main())

@@ -6,16 +6,27 @@ Exit 0: no mandatory violation. Exit 1: mandatory, unwaived violations. Exit 2: 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
+import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .deploy_time import DeployEstimate, estimate, estimate_diff
-from .diff import Diff, base_workdir, checkout, compare, diff_markdown, diff_text
-from .engine import InputError, ProgramError, run_stack
-from .project import load_project
-from .render import Report, render_json, render_markdown, render_mermaid, render_text
+from .isolate import DEFAULT_TIMEOUT, ProgramOutput, one_line, run_isolated
+from .model import SECRET
+from .project import InputError, ProgramError, load_project, load_stack_config, stack_name
+from .secrets import build_graph, resource_tokens, scrub
+
+if TYPE_CHECKING:
+    from .deploy_time import DeployEstimate
+    from .diff import Diff
+    from .model import Graph
+    from .render import Report
 
 FORMATS = ("text", "markdown", "json", "mermaid")
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -46,19 +57,73 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base", metavar="GITREF",
                    help="also review GITREF (e.g. origin/main) and show what changes against it")
     p.add_argument("--color", action="store_true", help="colour the text output")
+    p.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"stop the program after this many seconds (exit 2); default {DEFAULT_TIMEOUT:g}")
     return p
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"--timeout {one_line(text, 40)!r}: expected a positive number of seconds")
+    return value
+
+
+def _preload(policies: bool, cost: bool) -> None:
+    """Import the judging and pricing code while the program runs in its child process."""
+    with contextlib.suppress(Exception):
+        from . import diff, render  # noqa: F401
+        from .isolate import answer_schema
+
+        answer_schema()
+        if policies:
+            from . import policy_runner  # noqa: F401
+        if cost:
+            from . import cost as _cost  # noqa: F401
+
+
+def _config_tokens(graph: Graph) -> set[str]:
+    """The plain values of secret config keys (short ones are scrubbed as whole words)."""
+    return {str(v) for k, v in graph.real_config.items()
+            if k in graph.secret_keys and isinstance(v, (str, int, float)) and not isinstance(v, bool) and v != SECRET}
+
+
 def review(stack: str, program: Path, *, policy_packs: Sequence[str] = (), policies: bool = True,
-           cost: bool = True, usage: str | None = None, policy_config: str | None = None) -> Report:
-    """Run the program for STACK and judge and price it."""
+           cost: bool = True, usage: str | None = None, policy_config: str | None = None,
+           timeout: float = DEFAULT_TIMEOUT) -> Report:
+    """Run the program for STACK in a child process (:mod:`review.isolate`), then judge and price its graph here."""
+    short = stack_name(stack)
     project = load_project(program)
-    graph = run_stack(project, stack)
-    report = Report(graph=graph)
-    default_usage = project.root / f"usage.{stack}.yaml"
+    config = load_stack_config(project, short)
+    default_usage = project.root / f"usage.{short}.yaml"
     usage_path = Path(usage) if usage else (default_usage if default_usage.exists() else None)
     if usage_path is not None and not usage_path.is_file():
         raise InputError(f"--usage {usage_path}: no such file")
+    if usage_path is not None:
+        try:
+            usage_path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{usage_path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+        except OSError as exc:
+            raise InputError(f"{usage_path}: cannot read: {exc.strerror or exc}") from None
+    if policies and policy_config is not None and not Path(policy_config).is_file():
+        raise InputError(f"--policy-pack-config {policy_config}: no such file")
+    loader = threading.Thread(target=_preload, args=(policies, cost), daemon=True)
+    loader.start()
+    known = {str(config.values[k]) for k in config.secret_keys
+             if k in config.values and config.values[k] != SECRET and not isinstance(config.values[k], bool)}
+    try:
+        raw, output = run_isolated(project, short, config, timeout=timeout)
+    except (InputError, ProgramError) as exc:  # the program's own message may quote a secret config value
+        raise type(exc)(scrub(str(exc), known, known)) from None
+    graph = build_graph(raw, dict(config.values), config.secret_keys)
+    loader.join()
+    from .render import Report
+
+    report = Report(graph=graph, program_output=output)
     # Priced once: the report's cost section and the cost pack's budget rules use the same estimate.
     estimate = None
     if cost or policies:
@@ -68,16 +133,19 @@ def review(stack: str, program: Path, *, policy_packs: Sequence[str] = (), polic
     if policies:
         from .policy_runner import run_policies
 
-        if policy_config is not None and not Path(policy_config).is_file():
-            raise InputError(f"--policy-pack-config {policy_config}: no such file")
         report.violations, report.policies_run = run_policies(
             graph, extra_packs=[Path(p) for p in policy_packs], policy_config=policy_config, cost_estimate=estimate)
+        by_urn = {r.urn: r for r in graph.resources}
+        for v in report.violations:  # a policy may quote the real value it judged
+            res = by_urn.get(v.urn) if v.urn else None
+            tokens = resource_tokens(res) if res is not None else set()
+            v.message = scrub(v.message, graph.secret_texts, tokens | _config_tokens(graph))
     if cost:
         report.cost = estimate
     return report
 
 
-def close_event_loops() -> None:
+def close_event_loops() -> None:  # kept for callers that ran a program in-process
     """Close the runtime's event loops before the process exits (else asyncio may print teardown noise)."""
     import asyncio
     import gc
@@ -89,38 +157,119 @@ def close_event_loops() -> None:
 
 def _diff_against(args: argparse.Namespace, head: Report) -> tuple[Diff, Report]:
     """Review the same stack at ``--base`` and compare it with the working tree's review (and the base review)."""
+    from .diff import base_workdir, checkout, compare
+
     with base_workdir() as tmp:
         base_program = checkout(args.base, Path(args.program), Path(tmp))
+        shown = one_line(args.base, 80)
         try:
             base = review(args.stack, base_program, policy_packs=args.policy_pack, policies=not args.no_policies,
-                          cost=not args.no_cost, usage=args.usage, policy_config=args.policy_pack_config)
+                          cost=not args.no_cost, usage=args.usage, policy_config=args.policy_pack_config,
+                          timeout=args.timeout)
         except InputError as exc:
-            raise InputError(f"--base {args.base}: {exc}") from None
+            raise InputError(f"--base {shown}: {exc}") from None
         except ProgramError as exc:
-            raise ProgramError(f"at --base {args.base}: {exc}") from None
+            raise ProgramError(f"at --base {shown}: {exc}") from None
     return compare(base, head, args.base), base
 
 
 def deploy_estimates(report: Report, diff: Diff | None = None, base: Report | None = None) -> dict[str, DeployEstimate]:
     """``fresh``: a first ``pulumi up`` of the stack; ``change``: the change against ``--base`` (when given)."""
+    from .deploy_time import estimate, estimate_diff
+
     out = {"fresh": estimate(report.graph)}
     if diff is not None:
         out["change"] = estimate_diff(report.graph, base.graph if base else None, diff.changes)
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code."""
+class _Signalled(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: handled like SIGINT."""
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    raise _Signalled(signal.Signals(signum).name)
+
+
+def _say(line: str) -> None:
+    """One line on stderr (which may be closed)."""
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+def show_program_output(output: ProgramOutput | None, secrets: frozenset[str] = frozenset(), *,
+                        max_lines: int = 40) -> str:
+    """What the program printed, for stderr: each line prefixed, escaped and without the text of the secrets it
+    knows, at most ``max_lines`` per stream."""
+    if output is None:
+        return ""
+    parts = []
+    for name, data, total in (("stdout", output.stdout, output.stdout_total),
+                              ("stderr", output.stderr, output.stderr_total)):
+        if not total:
+            continue
+        lines = data.decode("utf-8", errors="replace").splitlines()
+        shown = [f"  | {one_line(scrub(line, secrets), 200)}" for line in lines[:max_lines]]
+        more = total - sum(len(line.encode()) + 1 for line in lines[:max_lines])
+        parts.append(f"program {name} ({total} bytes, shown apart from the report):")
+        parts.extend(shown)
+        if more > 0:
+            parts.append(f"  | ... {more} more bytes not shown")
+    return "\n".join(parts)
+
+
+def _write_stdout(text: str) -> bool:
+    """Write the report; False if stdout was closed (e.g. piped into ``head``)."""
     try:
-        args = build_parser().parse_args(argv)
-        report = review(args.stack, Path(args.program), policy_packs=args.policy_pack,
-                        policies=not args.no_policies, cost=not args.no_cost, usage=args.usage,
-                        policy_config=args.policy_pack_config)
-        diff, base = _diff_against(args, report) if args.base else (None, None)
-        deploy = deploy_estimates(report, diff, base)
-    except (InputError, ProgramError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+        return True
+    except BrokenPipeError:
+        with contextlib.suppress(OSError, ValueError):  # so the interpreter's final flush does not fail again
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        return False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code: 0 pass, 1 blocked by a mandatory unwaived violation, 2 anything else."""
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM)):
+            handlers[sig] = signal.signal(sig, _on_signal)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt as exc:
+        _say(f"error: interrupted ({exc.args[0] if isinstance(exc, _Signalled) else 'SIGINT'}); no verdict")
         return 2
+    except (InputError, ProgramError) as exc:
+        _say(f"error: {one_line(str(exc), 600)}")
+        return 2
+    except Exception as exc:
+        _say(f"error: internal error: {type(exc).__name__}: {one_line(str(exc), 300)}")
+        return 2
+    finally:
+        for sig, old in handlers.items():
+            signal.signal(sig, old)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    stack_name(args.stack)
+    if args.base is not None:  # refused before any program runs
+        from .diff import resolve_base
+
+        resolve_base(args.base, Path(args.program))
+    report = review(args.stack, Path(args.program), policy_packs=args.policy_pack,
+                    policies=not args.no_policies, cost=not args.no_cost, usage=args.usage,
+                    policy_config=args.policy_pack_config, timeout=args.timeout)
+    diff, base = _diff_against(args, report) if args.base is not None else (None, None)
+    deploy = deploy_estimates(report, diff, base)
+    from .diff import diff_markdown, diff_text
+    from .render import render_json, render_markdown, render_mermaid, render_text
+
     render = {"text": lambda r: render_text(r, color=args.color), "json": render_json,
               "markdown": render_markdown, "mermaid": render_mermaid}[args.format]
     if args.format == "json":
@@ -137,9 +286,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             text = text.rstrip("\n") + "\n\n" + diff_text(diff) + "\n"
         elif diff is not None and args.format == "markdown":
             text = text.rstrip("\n") + "\n\n" + diff_markdown(diff)
-    try:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-        sys.stdout.flush()
-    except BrokenPipeError:  # e.g. piped into head: not an error of the review
-        sys.stderr.close()
+    shown = show_program_output(report.program_output, report.graph.secret_texts)
+    if shown:
+        _say(shown)
+    if not _write_stdout(text):
+        _say("error: standard output was closed before the whole report was written; no verdict")
+        return 2
     return report.exit_code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import tarfile
 import tempfile
@@ -10,9 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .model import Resource, display_value
+from .isolate import one_line
+from .model import SECRET, Resource, display_value
 from .project import InputError
-from .render import Report
+from .render import Report, md_code, safe
 
 
 @dataclass
@@ -59,20 +61,44 @@ class Diff:
         }
 
 
-def checkout(ref: str, program: Path, into: Path) -> Path:
-    """Extract the git tree of ``ref`` into ``into``; return where ``program`` lies inside it."""
-    program = program.resolve()
+def resolve_base(ref: str, program: Path) -> tuple[str, str]:
+    """``(repository top, full commit id)`` of ``--base REF``; InputError unless REF names a commit.
+
+    REF is checked with ``git rev-parse --verify --end-of-options REF^{commit}``, so it can never be read as an
+    option (``--output=FILE``); only the resolved commit id reaches ``git archive``.
+    """
+    shown = one_line(ref, 80)
+    if not ref or ref.startswith("-") or any(not ch.isprintable() for ch in ref) or len(ref) > 256:
+        raise InputError(f"--base {shown}: not a git revision")
     try:
-        top = subprocess.run(["git", "-C", str(program), "rev-parse", "--show-toplevel"], check=True,
+        top = subprocess.run(["git", "-C", str(program.resolve()), "rev-parse", "--show-toplevel"], check=True,
                              capture_output=True, text=True).stdout.strip()
-        data = subprocess.run(["git", "-C", top, "archive", "--format=tar", ref], check=True,
-                              capture_output=True).stdout
+        found = subprocess.run(["git", "-C", top, "rev-parse", "--verify", "--quiet", "--end-of-options",
+                                f"{ref}^{{commit}}"], capture_output=True, text=True)
     except FileNotFoundError:
         raise InputError("--base needs git on PATH") from None
     except subprocess.CalledProcessError as exc:
-        detail = (exc.stderr.decode() if isinstance(exc.stderr, bytes) else exc.stderr or "").strip()
+        detail = (exc.stderr or "").strip()
         first = detail.splitlines()[0] if detail else "git failed"
-        raise InputError(f"--base {ref}: {first}") from None
+        raise InputError(f"--base {shown}: {one_line(first, 200)}") from None
+    commit = found.stdout.strip()
+    if found.returncode != 0 or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit):
+        raise InputError(f"--base {shown}: not a commit in {top}")
+    return top, commit
+
+
+def checkout(ref: str, program: Path, into: Path) -> Path:
+    """Extract the git tree of ``ref`` (see :func:`resolve_base`) into ``into``; return where ``program`` lies
+    inside it."""
+    program = program.resolve()
+    top, commit = resolve_base(ref, program)
+    try:
+        data = subprocess.run(["git", "-C", top, "archive", "--format=tar", commit], check=True,
+                              capture_output=True).stdout
+    except subprocess.CalledProcessError as exc:
+        detail = exc.stderr.decode(errors="replace").strip() if exc.stderr else ""
+        first = detail.splitlines()[0] if detail else "git failed"
+        raise InputError(f"--base {one_line(ref, 80)}: {one_line(first, 200)}") from None
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         tar.extractall(into, filter="data")
     return into / program.relative_to(Path(top).resolve())
@@ -87,11 +113,20 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value}
 
 
+SECRET_CHANGED = "[secret, changed]"
+"""What a diff shows for a secret whose real value changed (compared by keyed fingerprint, never printed)."""
+
+
 def _changed_fields(a: Resource, b: Resource) -> list[tuple[str, Any, Any]]:
     fa, fb = _flatten(a.inputs), _flatten(b.inputs)
     fa.update({f"(option) {k}": v for k, v in a.options.items() if k in ("protect", "retainOnDelete")})
     fb.update({f"(option) {k}": v for k, v in b.options.items() if k in ("protect", "retainOnDelete")})
-    return [(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
+    out = [(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
+    shown = {k for k, _, _ in out}
+    for path in sorted(set(a.secret_digests) & set(b.secret_digests)):
+        if a.secret_digests[path] != b.secret_digests[path] and path not in shown:
+            out.append((path, SECRET, SECRET_CHANGED))
+    return out
 
 
 def compare(base: Report, head: Report, base_ref: str) -> Diff:
@@ -125,21 +160,21 @@ def diff_text(d: Diff) -> str:
     """Plain-text section for the review."""
     j = d.to_json()
     s = j["summary"]
-    lines = [f"Changes against {d.base_ref}: {s['create']} to create, {s['update']} to update, "
+    lines = [f"Changes against {safe(d.base_ref)}: {s['create']} to create, {s['update']} to update, "
              f"{s['delete']} to delete"]
     sign = {"create": "+", "update": "~", "delete": "-"}
     for c in d.changes:
-        lines.append(f"  {sign[c.kind]} {c.type}  {c.name}")
+        lines.append(f"  {sign[c.kind]} {safe(c.type)}  {safe(c.name)}")
         for path, a, b in c.fields[:12]:
-            lines.append(f"      {path}: {display_value(a)!r} => {display_value(b)!r}")
+            lines.append(f"      {safe(path)}: {safe(repr(display_value(a)))} => {safe(repr(display_value(b)))}")
         if len(c.fields) > 12:
             lines.append(f"      ... {len(c.fields) - 12} more")
     if j["cost"]["delta"] is not None:
         lines.append(f"  Monthly cost: {d.cost_before:.2f} -> {d.cost_after:.2f} USD ({j['cost']['delta']:+.2f})")
     for v in d.new_violations:
-        lines.append(f"  new finding: {v}")
+        lines.append(f"  new finding: {safe(v)}")
     for v in d.fixed_violations:
-        lines.append(f"  fixed finding: {v}")
+        lines.append(f"  fixed finding: {safe(v)}")
     return "\n".join(lines)
 
 
@@ -147,7 +182,7 @@ def diff_markdown(d: Diff) -> str:
     """Markdown section for a pull-request comment."""
     j = d.to_json()
     s = j["summary"]
-    out = [f"### Changes against `{d.base_ref}`", "",
+    out = [f"### Changes against {md_code(d.base_ref, table=False)}", "",
            f"**{s['create']}** to create · **{s['update']}** to update · **{s['delete']}** to delete", ""]
     if j["cost"]["delta"] is not None:
         out += [f"Monthly cost: ${d.cost_before:,.2f} → ${d.cost_after:,.2f} (**{j['cost']['delta']:+,.2f}**)", ""]
@@ -155,13 +190,13 @@ def diff_markdown(d: Diff) -> str:
         out += ["| | Type | Name | Changed |", "|---|---|---|---|"]
         sign = {"create": "➕", "update": "✏️", "delete": "➖"}
         for c in d.changes:
-            fields = ", ".join(f"`{p}`" for p, _, _ in c.fields[:6]) + (" …" if len(c.fields) > 6 else "")
-            out.append(f"| {sign[c.kind]} | `{c.type}` | `{c.name}` | {fields} |")
+            fields = ", ".join(md_code(p) for p, _, _ in c.fields[:6]) + (" …" if len(c.fields) > 6 else "")
+            out.append(f"| {sign[c.kind]} | {md_code(c.type)} | {md_code(c.name)} | {fields} |")
         out.append("")
     for v in d.new_violations:
-        out.append(f"- new finding: `{v}`")
+        out.append(f"- new finding: {md_code(v, table=False)}")
     for v in d.fixed_violations:
-        out.append(f"- fixed finding: `{v}`")
+        out.append(f"- fixed finding: {md_code(v, table=False)}")
     return "\n".join(out) + "\n"
 
 

@@ -1,13 +1,15 @@
 """Run any Pulumi Python program under the mock runtime, as ``pulumi preview`` would, and capture its graph.
 
-Runs in-process: settings, config and the root stack are reset for every run, and modules the program
-imported from its own directory are forgotten afterwards, so several programs can run one after another
-in one interpreter (the test suite does).
+Runs in the calling process: settings, config and the root stack are reset for every run, and modules the
+program imported from its own directory are forgotten afterwards, so several programs can run one after another
+in one interpreter (the test suite does, with our trusted programs). ``python -m review`` calls
+:func:`capture_stack` only inside its child process (:mod:`review.isolate`, :mod:`review.child`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import runpy
@@ -25,15 +27,13 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime import stack as pulumi_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from .mocks import ReviewMocks, redact
-from .model import SECRET, UNKNOWN, Graph, Resource
-from .project import InputError, Project, StackConfig, load_project, load_stack_config
+from .mocks import ReviewMocks
+from .model import SECRET, UNKNOWN, Graph
+from .project import InputError, ProgramError, Project, StackConfig, load_project, load_stack_config
+from .secrets import SECRET_SIG, SECRET_SIG_KEY, build_graph
 
-__all__ = ["InputError", "ProgramError", "capture_program", "run_callable", "run_stack"]
-
-
-class ProgramError(Exception):
-    """The program raised; the message names the exception and where in the program it was raised."""
+__all__ = ["InputError", "ProgramError", "capture_callable", "capture_program", "capture_stack", "run_callable",
+           "run_stack"]
 
 
 class CaptureMonitor(pulumi_mocks.MockMonitor):
@@ -46,12 +46,18 @@ class CaptureMonitor(pulumi_mocks.MockMonitor):
         self.responses: dict[str, Any] = {}
         self.stack_outputs: dict[str, Any] = {}
         self.stack_urn = ""
+        self.arrival: dict[str, int] = {}
+        self._arrivals = itertools.count()
 
     def RegisterResource(self, request: Any) -> Any:
+        arrival = next(self._arrivals)  # requests may be answered out of order: keep the program's order
         resp = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = resp.urn
             return resp
+        self.arrival[resp.urn] = arrival
+        if request.additionalSecretOutputs:
+            _mark_secret_outputs(resp, list(request.additionalSecretOutputs))
         self.requests[resp.urn] = request
         self.responses[resp.urn] = resp
         self.order.append(resp.urn)
@@ -61,6 +67,33 @@ class CaptureMonitor(pulumi_mocks.MockMonitor):
         if request.urn == self.stack_urn or request.urn.split("::")[-2] == "pulumi:pulumi:Stack":
             self.stack_outputs = json_format.MessageToDict(request.outputs)
         return super().RegisterResourceOutputs(request)
+
+
+def _mark_secret_outputs(resp: Any, names: list[str]) -> None:
+    """Wrap the outputs named in ``additionalSecretOutputs`` as secrets, as the engine does."""
+    from google.protobuf import struct_pb2
+
+    fields = resp.object.fields
+    for name in names:
+        for key in (name, _camel(name)):
+            if key not in fields:
+                continue
+            current = fields[key]
+            if current.HasField("struct_value") and \
+                    current.struct_value.fields.get(SECRET_SIG_KEY, struct_pb2.Value()).string_value == SECRET_SIG:
+                break
+            inner = struct_pb2.Value()
+            inner.CopyFrom(current)
+            wrapped = struct_pb2.Value()
+            wrapped.struct_value.fields[SECRET_SIG_KEY].string_value = SECRET_SIG
+            wrapped.struct_value.fields["value"].CopyFrom(inner)
+            fields[key].CopyFrom(wrapped)
+            break
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
 
 
 class _LogCollector(logging.Handler):
@@ -101,8 +134,8 @@ def _deserialize(struct: Any) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    """Engine values to JSON-able Python: secrets redacted, unknowns as :data:`UNKNOWN`."""
-    value = redact(value)
+    """Engine values to JSON-able Python: secret wrappers kept (see :mod:`review.secrets`), unknowns as
+    :data:`UNKNOWN`."""
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -116,29 +149,23 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _build_graph(project: str, stack: str, monitor: CaptureMonitor, config: StackConfig | None,
-                 logs: list[str]) -> Graph:
+def _raw_graph(project: str, stack: str, monitor: CaptureMonitor, logs: list[str]) -> dict[str, Any]:
+    """The captured graph as plain JSON-able data, secret wrappers kept (what the child process returns)."""
     resources = []
-    for urn in monitor.order:
+    for urn in sorted(monitor.order, key=lambda u: monitor.arrival.get(u, 0)):
         req = monitor.requests[urn]
         resp = monitor.responses[urn]
         parent = req.parent or None
         if parent == monitor.stack_urn:
             parent = None
-        inputs = _deserialize(req.object)
-        outputs = _deserialize(resp.object) if resp.object else {}
-        resources.append(Resource(
-            urn=urn, type=req.type, name=req.name, parent=parent, custom=bool(req.custom),
-            provider=req.provider or None, inputs=inputs, options=_options(req), id=resp.id or None,
-            outputs=outputs,
-            property_dependencies={k: list(v.urns) for k, v in req.propertyDependencies.items()},
-        ))
-    outputs = _plain(monitor.stack_outputs)
-    return Graph(
-        project=project, stack=stack, resources=resources, outputs=outputs,
-        config=dict(config.values) if config else {}, secret_keys=list(config.secret_keys) if config else [],
-        stack_urn=monitor.stack_urn, logs=logs,
-    )
+        resources.append({
+            "urn": urn, "type": req.type, "name": req.name, "parent": parent, "custom": bool(req.custom),
+            "provider": req.provider or None, "inputs": _deserialize(req.object), "options": _options(req),
+            "id": resp.id or None, "outputs": _deserialize(resp.object) if resp.object else {},
+            "property_dependencies": {k: list(v.urns) for k, v in req.propertyDependencies.items()},
+        })
+    return {"project": project, "stack": stack, "stack_urn": monitor.stack_urn, "resources": resources,
+            "outputs": _plain(monitor.stack_outputs), "logs": list(logs)}
 
 
 def _installed(file: str) -> bool:
@@ -233,8 +260,18 @@ def run_callable(program: Callable[[], Any], *, project: str = "test", stack: st
     """Run ``program`` (a function that declares resources) under the mocks and return its graph.
 
     ``config`` maps ``ns:key`` (or bare keys, in the project namespace) to values; non-strings are
-    JSON-encoded as the engine does for structured config.
+    JSON-encoded as the engine does for structured config. Runs in this process: for trusted code (our
+    components in tests); ``python -m review`` runs programs in a child process (:mod:`review.isolate`).
     """
+    raw, cfg = capture_callable(program, project=project, stack=stack, config=config, secret_keys=secret_keys,
+                                region=region, directory=directory)
+    return build_graph(raw, dict(cfg.values), list(cfg.secret_keys))
+
+
+def capture_callable(program: Callable[[], Any], *, project: str = "test", stack: str = "dev",
+                     config: Mapping[str, Any] | None = None, secret_keys: list[str] | None = None,
+                     region: str | None = None, directory: Path | None = None) -> tuple[dict[str, Any], StackConfig]:
+    """Like :func:`run_callable`, but return the raw capture (secret wrappers kept) and the config used."""
     values: dict[str, Any] = {}
     for k, v in (config or {}).items():
         values[k if ":" in k else f"{project}:{k}"] = v
@@ -255,18 +292,19 @@ def run_callable(program: Callable[[], Any], *, project: str = "test", stack: st
     os.environ.pop("PULUMI_CONFIG", None)
     try:
         _sync_await(pulumi_stack.run_in_stack(program))
-    except (KeyboardInterrupt, SystemExit) as exc:
-        if isinstance(exc, SystemExit) and exc.code in (0, None):
-            pass
-        else:
-            raise
+    except KeyboardInterrupt:
+        raise
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            code = exc.code if isinstance(exc.code, int) else 1
+            raise ProgramError(f"the program called sys.exit({code}) ({_where(exc, directory)})") from None
     except BaseException as exc:
         raise ProgramError(_describe(exc, directory)) from exc
     finally:
         if saved_env is not None:
             os.environ["PULUMI_CONFIG"] = saved_env
         pulumi_settings.ROOT.set(None)
-    return _build_graph(project, stack, monitor, cfg, collector.messages)
+    return _raw_graph(project, stack, monitor, collector.messages), cfg
 
 
 def _region_from(values: Mapping[str, Any], project: str) -> str | None:
@@ -275,10 +313,16 @@ def _region_from(values: Mapping[str, Any], project: str) -> str | None:
 
 
 def run_stack(project: Project, stack: str, *, extra_config: Mapping[str, Any] | None = None) -> Graph:
-    """Run a loaded project's program for one stack."""
+    """Run a loaded project's program for one stack, in this process (trusted programs: tests)."""
     cfg = load_stack_config(project, stack)
     values = dict(cfg.values)
     values.update(extra_config or {})
+    raw, used = capture_stack(project, stack, StackConfig(values=values, secret_keys=cfg.secret_keys))
+    return build_graph(raw, dict(used.values), list(used.secret_keys))
+
+
+def capture_stack(project: Project, stack: str, config: StackConfig) -> tuple[dict[str, Any], StackConfig]:
+    """Run a loaded project's program for one stack with this config; the raw capture and the config used."""
     entry = project.main
     directory = project.program_dir
 
@@ -286,11 +330,11 @@ def run_stack(project: Project, stack: str, *, extra_config: Mapping[str, Any] |
         runpy.run_path(str(entry), run_name="__main__")
 
     with _program_context(directory):
-        return run_callable(program, project=project.name, stack=stack, config=values,
-                            secret_keys=cfg.secret_keys, directory=directory)
+        return capture_callable(program, project=project.name, stack=stack, config=config.values,
+                                secret_keys=config.secret_keys, directory=directory)
 
 
 def capture_program(directory: str | Path = ".", stack: str = "dev", *,
                     extra_config: Mapping[str, Any] | None = None) -> Graph:
-    """Load ``DIR/Pulumi.yaml`` and ``DIR/Pulumi.STACK.yaml`` and run the program for STACK."""
+    """Load ``DIR/Pulumi.yaml`` and ``DIR/Pulumi.STACK.yaml`` and run the program for STACK (in this process)."""
     return run_stack(load_project(directory), stack, extra_config=extra_config)

@@ -31,6 +31,16 @@ class Resource:
     id: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    judged_inputs: dict[str, Any] | None = None
+    """Inputs with secrets unwrapped to their real values: what policies judge, never rendered (None: as
+    :attr:`inputs`). See :mod:`review.secrets`."""
+    secret_digests: dict[str, str] = field(default_factory=dict)
+    """Input path -> keyed fingerprint of each secret's real value, so a diff can see a secret change."""
+
+    @property
+    def real_inputs(self) -> dict[str, Any]:
+        """The judged view of the inputs (policies only)."""
+        return self.inputs if self.judged_inputs is None else self.judged_inputs
 
     @property
     def provider_urn(self) -> str | None:
@@ -81,6 +91,15 @@ class Graph:
     secret_keys: list[str] = field(default_factory=list)
     stack_urn: str = ""
     logs: list[str] = field(default_factory=list)
+    judged_config: dict[str, Any] = field(default_factory=dict)
+    """The real values of secret config keys, which :attr:`config` shows as ``[secret]`` (policies only)."""
+    secret_texts: frozenset[str] = frozenset()
+    """Text of every secret value the program knows: removed from anything the review prints."""
+
+    @property
+    def real_config(self) -> dict[str, Any]:
+        """The judged view of the config (policies only)."""
+        return {**self.config, **self.judged_config} if self.judged_config else self.config
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources)

@@ -65,8 +65,8 @@ def graph_resources(graph: Graph) -> list[Res]:
     for r in graph.resources:
         prov = by_urn.get(r.provider_urn) if r.provider_urn else None
         out.append(Res(
-            r.type, r.name, r.urn, r.inputs, opts=r.options, parent=r.parent,
-            provider_props=prov.inputs if prov is not None else None, provider_urn=r.provider_urn,
+            r.type, r.name, r.urn, r.real_inputs, opts=r.options, parent=r.parent,
+            provider_props=prov.real_inputs if prov is not None else None, provider_urn=r.provider_urn,
             deps=list(r.options.get("dependsOn") or []), prop_deps=r.property_dependencies, id=r.id,
         ))
     return out
@@ -74,7 +74,7 @@ def graph_resources(graph: Graph) -> list[Res]:
 
 def stack_info(graph: Graph, extra_policy_names: Sequence[str] = (), cost_estimate: Any = None) -> StackInfo:
     """What rules know about the stack, offline (``cost_estimate``: the review's estimate of this graph)."""
-    return StackInfo(project=graph.project, stack=graph.stack, config=dict(graph.config), offline=True,
+    return StackInfo(project=graph.project, stack=graph.stack, config=dict(graph.real_config), offline=True,
                      extra_policy_names=frozenset(extra_policy_names), cost_estimate=cost_estimate)
 
 
@@ -130,14 +130,25 @@ def run_pack(pack: Pack, resources: Sequence[Res], stack: StackInfo,
     contexts = {r.name: Context(r, plan.resolved[r.name][1], stack) for r in plan.resource_rules}
     for res in resources:
         for rule in plan.rules_for(res.type):
-            for f in rule.evaluate(res, contexts[rule.name]):
+            for f in _evaluate(pack, rule, res, contexts[rule.name]):
                 out.append(_violation(pack, rule, plan.resolved[rule.name][0], f.message, f.res, f.waiver))
     index = ResourceIndex(resources)
     for rule in plan.stack_rules:
         ctx = Context(rule, plan.resolved[rule.name][1], stack, index)
-        for f in rule.evaluate(index, ctx):
+        for f in _evaluate(pack, rule, index, ctx):
             out.append(_violation(pack, rule, plan.resolved[rule.name][0], f.message, f.res, f.waiver))
     return out
+
+
+def _evaluate(pack: Pack, rule: Rule, target: Any, ctx: Context) -> list[Any]:
+    """``rule.evaluate``; a rule that fails on a value it did not expect is one line (exit 2), not a traceback."""
+    try:
+        return rule.evaluate(target, ctx)
+    except Exception as exc:
+        where = f" on {target.type} {json.dumps(target.name)[:120]}" if isinstance(target, Res) else ""
+        text = " ".join(str(exc).split())[:200]
+        raise PolicyPackError(f"policy {pack.name}/{rule.name} could not evaluate{where}: "
+                              f"{type(exc).__name__}: {text}") from None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -163,7 +174,7 @@ def _pack_python(directory: Path) -> str:
 
 def pulumi_config_env(graph: Graph) -> str:
     """``PULUMI_CONFIG`` as the CLI builds it: ``ns:key`` -> string (structured values JSON-encoded)."""
-    return json.dumps({k: v if isinstance(v, str) else json.dumps(v) for k, v in graph.config.items()})
+    return json.dumps({k: v if isinstance(v, str) else json.dumps(v) for k, v in graph.real_config.items()})
 
 
 class PackProcess:
@@ -267,7 +278,7 @@ def _provider(graph_by_urn: Mapping[str, Any], r: Any) -> Any:
     prov = graph_by_urn.get(r.provider_urn) if r.provider_urn else None
     if prov is None:
         return None
-    return analyzer_pb2.AnalyzerProviderResource(type=prov.type, properties=_struct(prov.inputs), urn=prov.urn,
+    return analyzer_pb2.AnalyzerProviderResource(type=prov.type, properties=_struct(prov.real_inputs), urn=prov.urn,
                                                  name=prov.name)
 
 
@@ -278,7 +289,7 @@ def analyze_requests(graph: Graph) -> tuple[list[Any], Any]:
     by_urn = {r.urn: r for r in graph.resources}
     requests, stack_resources = [], []
     for r in graph.resources:
-        props = _struct(r.inputs)
+        props = _struct(r.real_inputs)
         opts = _options(r)
         prov = _provider(by_urn, r)
         kw = {"provider": prov} if prov is not None else {}
@@ -384,6 +395,8 @@ def _load_config(policy_config: Mapping[str, Any] | str | Path | None) -> dict[s
             raise InputError(f"--policy-pack-config {path}: cannot read: {exc.strerror}") from None
         except json.JSONDecodeError as exc:
             raise InputError(f"--policy-pack-config {path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"--policy-pack-config {path}: not UTF-8 text (byte {exc.start})") from None
         if not isinstance(data, dict):
             raise InputError(f"--policy-pack-config {path}: expected an object keyed by pack name")
         return data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,10 @@ from .model import SECRET
 
 class InputError(Exception):
     """Bad input to the review (a file, a flag, a config value); one line, exit 2."""
+
+
+class ProgramError(Exception):
+    """The program raised, misbehaved or ran out of time; the message says how (and where); exit 2."""
 
 
 @dataclass
@@ -34,7 +39,7 @@ class Project:
 
     def stack_file(self, stack: str) -> Path:
         """Path of ``Pulumi.<stack>.yaml``."""
-        return (self.stack_config_dir or self.root) / f"Pulumi.{stack}.yaml"
+        return (self.stack_config_dir or self.root) / f"Pulumi.{stack_name(stack)}.yaml"
 
     def stacks(self) -> list[str]:
         """Stacks that have a config file."""
@@ -42,17 +47,63 @@ class Project:
         return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in base.glob("Pulumi.*.yaml"))
 
 
+MAX_YAML_BYTES = 4 * 1024 * 1024
+MAX_YAML_NODES = 200_000
+"""A project or stack file larger than this (bytes, or values once anchors are expanded) is refused."""
+
+STACK_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def stack_name(stack: str) -> str:
+    """The stack part of ``STACK``, ``ORG/STACK`` or ``ORG/PROJECT/STACK``, validated as the Pulumi CLI does.
+
+    Each part is letters, digits, ``_``, ``.`` and ``-``, and not ``.`` or ``..``; the result names the
+    ``Pulumi.<stack>.yaml`` file, so it can never reach another directory.
+    """
+    parts = stack.split("/") if isinstance(stack, str) else [""]
+    if not 1 <= len(parts) <= 3 or any(not STACK_NAME_RE.fullmatch(p) or set(p) == {"."} for p in parts) \
+            or len(stack) > 300:
+        shown = json.dumps(stack)[:80]
+        raise InputError(f"invalid stack name {shown}: use letters, digits, '_', '.' and '-' "
+                         "(optionally ORG/PROJECT/STACK)")
+    return parts[-1]
+
+
+def _count_nodes(value: Any, budget: int) -> int:
+    """Nodes in a decoded document, stopping once ``budget`` is exceeded (anchors can expand exponentially)."""
+    stack, seen = [value], 0
+    while stack and seen <= budget:
+        item = stack.pop()
+        seen += 1
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return seen
+
+
 def _read_yaml(path: Path) -> Any:
     try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+        data = path.read_bytes()
+        if len(data) > MAX_YAML_BYTES:
+            raise InputError(f"{path}: larger than {MAX_YAML_BYTES // (1024 * 1024)} MB; not a Pulumi project or "
+                             "stack file")
+        doc = yaml.safe_load(data.decode("utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"{path}{where}: invalid YAML: {problem}") from None
+        raise InputError(f"{path}{where}: invalid YAML: {' '.join(str(problem).split())}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    except RecursionError:
+        raise InputError(f"{path}: nested too deeply") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if _count_nodes(doc, MAX_YAML_NODES) > MAX_YAML_NODES:
+        raise InputError(f"{path}: more than {MAX_YAML_NODES} values once YAML anchors are expanded")
+    return doc
 
 
 def load_project(directory: str | Path) -> Project:
@@ -74,10 +125,17 @@ def load_project(directory: str | Path) -> Project:
     if runtime_name != "python":
         raise InputError(f"{path}: runtime is {runtime_name!r}; the review runs Python programs only")
     main = root
-    if doc.get("main"):
-        main = (root / str(doc["main"])).resolve()
-    entry = main if main.is_file() else main / "__main__.py"
-    if not entry.is_file():
+    for key in ("main", "stackConfigDir"):
+        if doc.get(key) is not None and (not isinstance(doc[key], str) or "\0" in doc[key]):
+            raise InputError(f"{path}: '{key}' must be a path")
+    try:
+        if doc.get("main"):
+            main = (root / str(doc["main"])).resolve()
+        entry = main if main.is_file() else main / "__main__.py"
+        found = entry.is_file()
+    except (OSError, RuntimeError) as exc:
+        raise InputError(f"{path}: 'main' cannot be read: {exc}") from None
+    if not found:
         raise InputError(f"{path}: no program: {entry} does not exist")
     schema = doc.get("config") or {}
     if not isinstance(schema, dict):
@@ -125,14 +183,15 @@ def _check_type(key: str, value: Any, decl: dict[str, Any], where: str) -> None:
     want = decl.get("type")
     if want is None or value == SECRET:
         return
-    py = _TYPES.get(want)
+    py = _TYPES.get(want) if isinstance(want, str) else None
     if py is None:
         raise InputError(f"{where}: config {key} declares unknown type {want!r}")
     ok = isinstance(value, py) and not (py is int and isinstance(value, bool))
     if want == "string" and isinstance(value, (int, float, bool)):
         ok = False
     if not ok:
-        raise InputError(f"{where}: config {key} = {json.dumps(value)} is not of the declared type {want}")
+        shown = json.dumps(value, default=str)[:80]
+        raise InputError(f"{where}: config {key} = {shown} is not of the declared type {want}")
 
 
 @dataclass
@@ -152,7 +211,7 @@ class StackConfig:
             elif isinstance(v, bool):
                 out[k] = "true" if v else "false"
             else:
-                out[k] = json.dumps(v)
+                out[k] = json.dumps(v, default=str)
         return out
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.tree import Tree
 
 from .model import SECRET, UNKNOWN, CostReport, Graph, Resource, Violation, display_value
@@ -45,6 +46,52 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
 }
 
 
+# -- escaping: every name, type, value and message comes from the program (or its stack file) ----------------
+
+def safe(text: Any) -> str:
+    """One line of plain text: characters that are not printable (newlines, ANSI escapes, bidi overrides) shown
+    as ``\\n``, ``\\x1b``, ``\\u202e``."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def md_code(text: Any, *, table: bool = True) -> str:
+    """A markdown code span holding ``text`` literally (no markup, HTML, mention or link inside it).
+
+    The fence is longer than any run of backticks inside; in a table cell ``|`` is escaped, as GFM requires.
+    """
+    text = safe(text)
+    if not text.strip():
+        return "` `" if not text else "`" + text + "`"
+    longest = run = 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    fence = "`" * (longest + 1)
+    if text.startswith("`") or text.endswith("`"):
+        text = f" {text} "
+    if table:
+        text = text.replace("|", "\\|")
+    return f"{fence}{text}{fence}"
+
+
+_MD_ESCAPE = {c: "\\" + c for c in "\\`*_{}[]<>()#+!|~&$"}
+_MD_ESCAPE["@"] = "@\u200b"  # no @mention
+
+
+def md_text(text: Any) -> str:
+    """Plain text inside markdown: one line, markup characters backslash-escaped, @mentions broken."""
+    return "".join(_MD_ESCAPE.get(ch, ch) for ch in safe(text))
+
+
+def mermaid_label(text: Any) -> str:
+    """Text for a mermaid label: anything but letters, digits and ``_ .:/-`` (quotes, HTML, ``#``) as a
+    ``#NN;`` entity code."""
+    return "".join(ch if (ch.isalnum() and ch.isascii()) or ch in " _.:/-" else f"#{ord(ch)};" for ch in safe(text))
+
+
 @dataclass
 class Report:
     """Everything the review found about one stack."""
@@ -54,6 +101,8 @@ class Report:
     cost: CostReport | None = None
     policies_run: list[str] = field(default_factory=list)
     """Names of the packs that ran."""
+    program_output: Any = None
+    """What the program printed (:class:`review.isolate.ProgramOutput`), shown apart from the report."""
 
     @property
     def exit_code(self) -> int:
@@ -127,7 +176,8 @@ def render_text(report: Report, *, width: int = 1000, color: bool = False) -> st
     buf = io.StringIO()
     console = Console(file=buf, width=width, force_terminal=color, color_system="standard" if color else None,
                       highlight=False, soft_wrap=True)
-    root = Tree(f"[bold]{g.project}[/bold] / [bold]{g.stack}[/bold]  ({len(g.resources)} resources, preview)")
+    root = Tree(f"[bold]{escape(safe(g.project))}[/bold] / [bold]{escape(safe(g.stack))}[/bold]  "
+                f"({len(g.resources)} resources, preview)")
     nodes: dict[str | None, Tree] = {None: root}
     by_parent: dict[str | None, list[Resource]] = defaultdict(list)
     known = {r.urn for r in g.resources}
@@ -137,9 +187,9 @@ def render_text(report: Report, *, width: int = 1000, color: bool = False) -> st
     def add(parent_urn: str | None, tree: Tree) -> None:
         for r in by_parent.get(parent_urn, []):
             settings = key_settings(r)
-            label = f"+ {r.type}  [bold]{r.name}[/bold]"
+            label = f"+ {escape(safe(r.type))}  [bold]{escape(safe(r.name))}[/bold]"
             if settings:
-                label += "  [dim]" + " ".join(settings).replace("[", r"\[") + "[/dim]"
+                label += "  [dim]" + escape(safe(" ".join(settings))) + "[/dim]"
             node = tree.add(label)
             nodes[r.urn] = node
             add(r.urn, node)
@@ -149,7 +199,7 @@ def render_text(report: Report, *, width: int = 1000, color: bool = False) -> st
     if g.outputs:
         console.print("\n[bold]Outputs[/bold]")
         for k, v in sorted(g.outputs.items()):
-            console.print(f"  {k}: {_fmt(v)}".replace("[", r"\["))
+            console.print(escape(safe(f"  {k}: {_fmt(v)}")))
     console.print(f"\n[bold]Resources[/bold]: {len(g.resources)} to create")
     if report.policies_run or report.violations:
         console.print("\n" + _violations_text(report), markup=False)
@@ -165,7 +215,7 @@ def _violations_text(report: Report) -> str:
         return "\n".join(lines)
     grouped: dict[str, list[Violation]] = defaultdict(list)
     for v in report.violations:
-        grouped[f"{v.resource_type or 'stack'}  {v.resource_name or ''}".strip()].append(v)
+        grouped[safe(f"{v.resource_type or 'stack'}  {v.resource_name or ''}".strip())].append(v)
     blocking = sum(1 for v in report.violations if v.blocking)
     waived = sum(1 for v in report.violations if v.waived)
     lines.append(f"  {len(report.violations)} findings: {blocking} blocking (mandatory), {waived} waived, "
@@ -174,11 +224,11 @@ def _violations_text(report: Report) -> str:
         lines.append(f"\n  {key}")
         for v in items:
             tag = "WAIVED" if v.waived else v.enforcement.upper()
-            lines.append(f"    [{tag}] {v.pack}/{v.policy} ({v.severity}): {v.message}")
+            lines.append(f"    [{tag}] {safe(v.pack)}/{safe(v.policy)} ({v.severity}): {safe(v.message)}")
             if v.waived and v.waiver_reason:
-                lines.append(f"      waiver: {v.waiver_reason}")
+                lines.append(f"      waiver: {safe(v.waiver_reason)}")
             elif v.remediation:
-                lines.append(f"      fix: {v.remediation}")
+                lines.append(f"      fix: {safe(v.remediation)}")
     return "\n".join(lines)
 
 
@@ -189,17 +239,17 @@ def cost_text(cost: CostReport) -> str:
     for r in rows:
         if not r.components and not r.not_found:
             continue
-        lines.append(f"  {r.monthly:>10.2f}  {r.type}  {r.name}")
+        lines.append(f"  {r.monthly:>10.2f}  {safe(r.type)}  {safe(r.name)}")
         for c in r.components:
             mark = "*" if c.usage_based else " "
-            lines.append(f"  {'':>10}   {mark} {c.name}: {c.quantity:g} {c.unit} x {c.unit_price:g} = "
+            lines.append(f"  {'':>10}   {mark} {safe(c.name)}: {c.quantity:g} {safe(c.unit)} x {c.unit_price:g} = "
                          f"{c.monthly:.2f}")
         for missing in r.not_found:
-            lines.append(f"  {'':>10}     {missing}: price not found")
+            lines.append(f"  {'':>10}     {safe(missing)}: price not found")
     lines.append(f"  {cost.monthly_total:>10.2f}  TOTAL per month  (* = usage-based, from the usage file)")
     if cost.unpriced:
         lines.append(f"  Unpriced ({len(cost.unpriced)}): " + ", ".join(
-            f"{u.get('type')} {u.get('name')}" for u in cost.unpriced))
+            safe(f"{u.get('type')} {u.get('name')}") for u in cost.unpriced))
     return "\n".join(lines)
 
 
@@ -211,7 +261,7 @@ def render_json(report: Report) -> str:
 def render_markdown(report: Report) -> str:
     """A pull-request comment: summary, findings, cost, and the resource counts."""
     g = report.graph
-    out = [f"## Pulumi review: `{g.project}` / `{g.stack}`", ""]
+    out = [f"## Pulumi review: {md_code(g.project, table=False)} / {md_code(g.stack, table=False)}", ""]
     blocking = [v for v in report.violations if v.blocking]
     status = "❌ blocked by mandatory policy violations" if blocking else "✅ no blocking policy violations"
     total = f"${report.cost.monthly_total:,.2f}/month" if report.cost else "not estimated"
@@ -220,24 +270,25 @@ def render_markdown(report: Report) -> str:
         out += ["### Policy findings", "", "| Enforcement | Policy | Resource | Message |", "|---|---|---|---|"]
         for v in report.violations:
             tag = "waived" if v.waived else v.enforcement
-            msg = v.message.replace("|", "\\|")
+            msg = md_text(v.message)
             if v.waived and v.waiver_reason:
-                msg += f" _(waiver: {v.waiver_reason})_"
-            out.append(f"| {tag} | `{v.pack}/{v.policy}` | `{v.resource_name or 'stack'}` | {msg} |")
+                msg += f" _(waiver: {md_text(v.waiver_reason)})_"
+            out.append(f"| {tag} | {md_code(f'{v.pack}/{v.policy}')} | {md_code(v.resource_name or 'stack')} | "
+                       f"{msg} |")
         out.append("")
     if report.cost:
         out += ["### Monthly cost", "", "| Resource | Type | Monthly (USD) |", "|---|---|---:|"]
         for r in sorted(report.cost.resources, key=lambda r: -r.monthly):
             if r.monthly > 0 or r.not_found:
-                note = " (price not found: " + ", ".join(r.not_found) + ")" if r.not_found else ""
-                out.append(f"| `{r.name}`{note} | `{r.type}` | {r.monthly:,.2f} |")
+                note = " (price not found: " + ", ".join(md_text(m) for m in r.not_found) + ")" if r.not_found else ""
+                out.append(f"| {md_code(r.name)}{note} | {md_code(r.type)} | {r.monthly:,.2f} |")
         out.append(f"| **Total** | | **{report.cost.monthly_total:,.2f}** |")
         if report.cost.unpriced:
             out.append("")
-            out.append("Unpriced: " + ", ".join(f"`{u.get('type')}`" for u in report.cost.unpriced))
+            out.append("Unpriced: " + ", ".join(md_code(u.get("type"), table=False) for u in report.cost.unpriced))
         out.append("")
     out += ["<details><summary>Resources by type</summary>", "", "| Type | Count |", "|---|---:|"]
-    out += [f"| `{t}` | {n} |" for t, n in g.counts().items()]
+    out += [f"| {md_code(t)} | {n} |" for t, n in g.counts().items()]
     out += ["", "</details>", ""]
     return "\n".join(out)
 
@@ -258,8 +309,7 @@ def render_mermaid(report: Report) -> str:
     top_custom = [r for r in g.resources if r.custom and (r.parent is None or r.parent not in known)
                   and not r.type.startswith("pulumi:providers:")]
 
-    def label(text: str) -> str:
-        return text.replace('"', "'")
+    label = mermaid_label
 
     for comp in components:
         lines.append(f'  subgraph {nid(comp.urn)}["{label(comp.type)} {label(comp.name)}"]')
@@ -268,7 +318,7 @@ def render_mermaid(report: Report) -> str:
         for k in kids:
             counts[k.type.rsplit(":", 1)[-1]] += 1
         for i, (t, n) in enumerate(sorted(counts.items())):
-            lines.append(f'    {nid(comp.urn)}_{i}["{t}{" x" + str(n) if n > 1 else ""}"]')
+            lines.append(f'    {nid(comp.urn)}_{i}["{label(t)}{" x" + str(n) if n > 1 else ""}"]')
         lines.append("  end")
     for r in top_custom:
         lines.append(f'  {nid(r.urn)}["{label(r.type.rsplit(":", 1)[-1])} {label(r.name)}"]')

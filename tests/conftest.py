@@ -122,6 +122,22 @@ def run_dir() -> Callable[..., Graph]:
     return _run
 
 
+@pytest.fixture
+def trusted_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let ``review.cli`` run programs in this process instead of a child process: for tests of our own stacks
+    and fixtures (trusted code) that are about formats and flags, not isolation; it saves a child interpreter per
+    run. ``python -m review`` itself always isolates (tests/test_security_boundary.py)."""
+    from review import cli
+    from review.engine import capture_stack
+    from review.isolate import ProgramOutput
+
+    def run_here(project: Any, stack: str, config: Any, *, timeout: float) -> tuple[dict[str, Any], ProgramOutput]:
+        raw, _ = capture_stack(project, stack, config)
+        return raw, ProgramOutput()
+
+    monkeypatch.setattr(cli, "run_isolated", run_here)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     """``--update-inventories``: rewrite the golden stack inventories (and docs/settings.md) instead of comparing."""
     parser.addoption("--update-inventories", action="store_true", default=False,

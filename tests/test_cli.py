@@ -16,6 +16,9 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 THIRD = str(FIXTURES / "thirdparty")
 
+# Our stacks and fixtures are trusted: run them in-process (isolation is tested in test_security_boundary.py).
+pytestmark = pytest.mark.usefixtures("trusted_in_process")
+
 
 def run(capsys, *argv):
     code = main(list(argv))

@@ -259,7 +259,7 @@ def elasticache_auth(r: Res, ctx: Context) -> Iterator[str]:
     if str(r.get("engine") or "redis").lower() == "memcached":
         return
     for key in ("authToken", "userGroupIds", "authTokenWo", "userGroupId"):
-        v = r.get(key)
+        v = r.get(key, track=False)  # set is enough: a secret config value the review cannot read still decides
         if is_unknown(v) or (v not in (None, "", [])):
             return
     if r.type == SERVERLESS_CACHE:
