@@ -23,9 +23,11 @@ from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime import stack as pulumi_stack
+from pulumi.runtime.proto import provider_pb2, resource_pb2
 from pulumi.runtime.sync_await import _sync_await
 
-from .mocks import ReviewMocks, redact
+from . import remote, wire
+from .mocks import ACCOUNT_ID, ReviewMocks, redact
 from .model import SECRET, UNKNOWN, Graph, Resource
 from .project import InputError, Project, StackConfig, load_project, load_stack_config
 
@@ -36,8 +38,28 @@ class ProgramError(Exception):
     """The program raised; the message names the exception and where in the program it was raised."""
 
 
+class DuplicateURN(Exception):
+    """Two resources with the same URN (type, name and parent): the real engine refuses the program."""
+
+
+def _ident(id_: Any, name: str) -> str:
+    """A mock's id as the protocol's string (a number or an object would fail to serialize)."""
+    if isinstance(id_, str):
+        return id_
+    if isinstance(id_, bool) or id_ is None:
+        return ""
+    if isinstance(id_, int | float):
+        return str(id_)
+    return f"{name}-id"
+
+
 class CaptureMonitor(pulumi_mocks.MockMonitor):
-    """The mock monitor, also keeping every full RegisterResource request (options live there)."""
+    """The mock monitor, keeping every full RegisterResource request (options live there).
+
+    It decodes and encodes the engine's values with :mod:`review.wire` rather than the SDK's rpc module, so no
+    resource object is built on the executor thread's own event loop; it answers remote components with
+    :mod:`review.remote` and refuses a second resource with an existing URN, as the engine does.
+    """
 
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
@@ -46,20 +68,85 @@ class CaptureMonitor(pulumi_mocks.MockMonitor):
         self.responses: dict[str, Any] = {}
         self.stack_outputs: dict[str, Any] = {}
         self.stack_urn = ""
+        self.duplicate: str | None = None
+        self._by_id: dict[str, dict[str, Any]] = {}
+
+    def _record(self, urn: str, request: Any, id_: str, state: dict[str, Any]) -> Any:
+        resp = resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=wire.encode(state))
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        self.requests[urn] = request
+        self.responses[urn] = resp
+        if id_:
+            self._by_id[id_] = state
+        return resp
+
+    def _claim(self, urn: str) -> None:
+        if urn in self.requests or urn in self.order:
+            self.duplicate = self.duplicate or urn
+            raise DuplicateURN(f"duplicate resource URN {urn}")
+        self.order.append(urn)
+
+    def _child(self, parent: str, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+        """Register a resource a remote component creates, as its provider would."""
+        urn = self.make_urn(parent, typ, name)
+        self._claim(urn)
+        request = resource_pb2.RegisterResourceRequest(type=typ, name=name, parent=parent, custom=True,
+                                                       object=wire.encode(inputs))
+        args = pulumi_mocks.MockResourceArgs(typ=typ, name=name, inputs=wire.decode(request.object), custom=True)
+        id_, state = self.mocks.new_resource(args)
+        id_ = _ident(id_, name)
+        self._record(urn, request, id_, state)
+        return urn, id_, state
 
     def RegisterResource(self, request: Any) -> Any:
-        resp = super().RegisterResource(request)
+        urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
-            self.stack_urn = resp.urn
-            return resp
-        self.requests[resp.urn] = request
-        self.responses[resp.urn] = resp
-        self.order.append(resp.urn)
-        return resp
+            self.stack_urn = urn
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        self._claim(urn)
+        inputs = wire.decode(request.object)
+        if request.remote:
+            mocks = self.mocks
+            state = remote.construct(
+                request.type, request.name, inputs, lambda t, n, i: self._child(urn, t, n, i),
+                region=getattr(mocks, "region", "us-east-1"), account=ACCOUNT_ID,
+                gcp_project=getattr(mocks, "gcp_project", "demo-project"),
+                gcp_region=getattr(mocks, "gcp_region", "us-central1"), lookup=self._by_id.get)
+            return self._record(urn, request, "", state)
+        args = pulumi_mocks.MockResourceArgs(
+            typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+            resource_id=request.importId, custom=request.custom or False,
+            transforms=pulumi_mocks._resolve_callbacks(request.transforms))
+        id_, state = self.mocks.new_resource(args)
+        return self._record(urn, request, _ident(id_, request.name), state)
+
+    def ReadResource(self, request: Any) -> Any:
+        args = pulumi_mocks.MockResourceArgs(typ=request.type, name=request.name,
+                                             inputs=wire.decode(request.properties), provider=request.provider,
+                                             resource_id=request.id)
+        id_, state = self.mocks.new_resource(args)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, _ident(id_, request.name), state)
+        return resource_pb2.ReadResourceResponse(urn=urn, properties=wire.encode(state))
+
+    def Invoke(self, request: Any) -> Any:
+        args = wire.decode(request.args)
+        if request.tok == "pulumi:pulumi:getResource":
+            reg = self.resources.get(str(args.get("urn")))
+            if reg is None:
+                raise Exception(f"unknown resource {args.get('urn')}")
+            ret = {"urn": reg.urn, "id": reg.id, "state": reg.state}
+            return resource_pb2.ResourceInvokeResponse(**{"return": wire.encode(ret)})
+        answer = self.mocks.call(pulumi_mocks.MockCallArgs(token=request.tok, args=args, provider=request.provider))
+        failures = None
+        if not isinstance(answer, dict):
+            answer, raw = answer
+            failures = [provider_pb2.CheckFailure(property=f[0], reason=f[1]) for f in raw or []]
+        return resource_pb2.ResourceInvokeResponse(failures=failures, **{"return": wire.encode(answer)})
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         if request.urn == self.stack_urn or request.urn.split("::")[-2] == "pulumi:pulumi:Stack":
-            self.stack_outputs = json_format.MessageToDict(request.outputs)
+            self.stack_outputs = wire.decode(request.outputs)
         return super().RegisterResourceOutputs(request)
 
 
@@ -92,18 +179,15 @@ def _options(req: Any) -> dict[str, Any]:
 
 
 def _deserialize(struct: Any) -> dict[str, Any]:
-    from pulumi.runtime import rpc
-
-    with contextlib.suppress(Exception):
-        pulumi_mocks._ensure_event_loop()
-    data = rpc.deserialize_properties(struct, keep_unknowns=True)
-    return _plain(data)
+    return _plain(wire.decode(struct))
 
 
 def _plain(value: Any) -> Any:
     """Engine values to JSON-able Python: secrets redacted, unknowns as :data:`UNKNOWN`."""
     value = redact(value)
     if isinstance(value, dict):
+        if value.get(wire.SIG_KEY) is not None:  # an asset or archive on the wire
+            return {"asset": value.get("path") or value.get("uri") or "(inline)"}
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
@@ -261,12 +345,22 @@ def run_callable(program: Callable[[], Any], *, project: str = "test", stack: st
         else:
             raise
     except BaseException as exc:
+        if monitor.duplicate:
+            raise ProgramError(_duplicate(monitor.duplicate)) from None
         raise ProgramError(_describe(exc, directory)) from exc
     finally:
         if saved_env is not None:
             os.environ["PULUMI_CONFIG"] = saved_env
         pulumi_settings.ROOT.set(None)
+    if monitor.duplicate:
+        raise ProgramError(_duplicate(monitor.duplicate))
     return _build_graph(project, stack, monitor, cfg, collector.messages)
+
+
+def _duplicate(urn: str) -> str:
+    typ, name = urn.split("::")[-2].split("$")[-1], urn.split("::")[-1]
+    return (f"two resources named {name!r} of type {typ} have the same URN ({urn}); the engine refuses "
+            f"duplicate URNs: give each resource a unique name")
 
 
 def _region_from(values: Mapping[str, Any], project: str) -> str | None:
@@ -277,6 +371,8 @@ def _region_from(values: Mapping[str, Any], project: str) -> str | None:
 def run_stack(project: Project, stack: str, *, extra_config: Mapping[str, Any] | None = None) -> Graph:
     """Run a loaded project's program for one stack."""
     cfg = load_stack_config(project, stack)
+    if cfg.note:
+        print(f"note: {cfg.note}", file=sys.stderr)
     values = dict(cfg.values)
     values.update(extra_config or {})
     entry = project.main
