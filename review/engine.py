@@ -7,12 +7,15 @@ in one interpreter (the test suite does).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import gc
 import logging
 import os
 import runpy
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -337,8 +340,14 @@ def run_callable(program: Callable[[], Any], *, project: str = "test", stack: st
     _reset_runtime(project, stack, monitor, engine_config, cfg.secret_keys, logger)
     saved_env = os.environ.get("PULUMI_CONFIG")
     os.environ.pop("PULUMI_CONFIG", None)
+    loop = _quiet_loop(collector.messages)
+    caught: list[warnings.WarningMessage] = []
     try:
-        _sync_await(pulumi_stack.run_in_stack(program))
+        with warnings.catch_warnings(record=True) as caught:
+            try:
+                _sync_await(pulumi_stack.run_in_stack(program))
+            finally:
+                _settle(loop)
     except (KeyboardInterrupt, SystemExit) as exc:
         if isinstance(exc, SystemExit) and exc.code in (0, None):
             pass
@@ -352,9 +361,38 @@ def run_callable(program: Callable[[], Any], *, project: str = "test", stack: st
         if saved_env is not None:
             os.environ["PULUMI_CONFIG"] = saved_env
         pulumi_settings.ROOT.set(None)
+        for w in caught:  # the program's warnings belong to its log, not to the review's stderr
+            line = f"{w.category.__name__}: {w.message}"
+            if line not in collector.messages:
+                collector.messages.append(line)
     if monitor.duplicate:
         raise ProgramError(_duplicate(monitor.duplicate))
     return _build_graph(project, stack, monitor, cfg, collector.messages)
+
+
+def _quiet_loop(messages: list[str]) -> asyncio.AbstractEventLoop:
+    """The runtime's event loop, reporting asyncio's own complaints about the program's tasks (a task destroyed
+    while pending, an exception never retrieved) into the program's log rather than onto stderr."""
+    loop = pulumi_mocks._ensure_event_loop()
+
+    def handler(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        messages.append(f"asyncio: {context.get('message') or context.get('exception')}")
+
+    loop.set_exception_handler(handler)
+    return loop
+
+
+def _settle(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what the program left running on the loop and collect what it left unawaited, so that nothing is
+    reported later (at exit) on stderr."""
+    if not loop.is_running() and not loop.is_closed():
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            with contextlib.suppress(BaseException):
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    gc.collect(1)
 
 
 def _duplicate(urn: str) -> str:

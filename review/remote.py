@@ -115,7 +115,7 @@ def _vpc(b: Builder) -> dict[str, Any]:
                            "isolatedSubnets": [], "publicSubnetIds": [], "privateSubnetIds": [],
                            "isolatedSubnetIds": [], "routeTables": [], "routeTableAssociations": [], "routes": [],
                            "natGateways": [], "eips": [], "vpcEndpoints": []}
-    tables: dict[str, list[tuple[str, str]]] = {"public": [], "private": [], "isolated": []}  # (rt id, name)
+    tables: dict[str, list[tuple[str, str, int]]] = {"public": [], "private": [], "isolated": []}
     public_by_az: dict[int, str] = {}
     for i, az in enumerate(azs, start=1):
         for j, spec in enumerate(specs):
@@ -135,14 +135,14 @@ def _vpc(b: Builder) -> dict[str, Any]:
             assoc, _, _ = b.child("aws:ec2/routeTableAssociation:RouteTableAssociation", sub_name,
                                   {"routeTableId": rt_id, "subnetId": sid})
             out["routeTableAssociations"].append(assoc)
-            tables[kind].append((rt_id, sub_name, i))  # type: ignore[arg-type]
+            tables[kind].append((rt_id, sub_name, i))
             if kind == "public" and i not in public_by_az:
                 public_by_az[i] = sid
     if tables["public"]:
         igw_ref, igw_id, _ = b.child("aws:ec2/internetGateway:InternetGateway", b.name,
                                      {"vpcId": vpc_id, "tags": {**tags, "Name": b.name}})
         out["internetGateway"] = igw_ref
-        for rt_id, sub_name, _az in tables["public"]:  # type: ignore[misc]
+        for rt_id, sub_name, _az in tables["public"]:
             route, _, _ = b.child("aws:ec2/route:Route", f"{sub_name}-ig", {
                 "routeTableId": rt_id, "destinationCidrBlock": ALL_IPV4, "gatewayId": igw_id})
             out["routes"].append(route)
@@ -163,7 +163,7 @@ def _vpc(b: Builder) -> dict[str, Any]:
                 "subnetId": public_by_az[az], "allocationId": alloc, "tags": {**tags, "Name": f"{b.name}-{n}"}})
             out["natGateways"].append(nat_ref)
             nat_ids[az] = nat_id
-        for rt_id, sub_name, az in tables["private"]:  # type: ignore[misc]
+        for rt_id, sub_name, az in tables["private"]:
             nid = nat_ids.get(az) or next(iter(nat_ids.values()))
             route, _, _ = b.child("aws:ec2/route:Route", f"{sub_name}-nat", {
                 "routeTableId": rt_id, "destinationCidrBlock": ALL_IPV4, "natGatewayId": nid})
@@ -379,7 +379,16 @@ def _image(b: Builder) -> dict[str, Any]:
     return {"imageUri": f"{url}@sha256:{'0' * 64}" if url else UNKNOWN}
 
 
+def _attachment(b: Builder) -> dict[str, Any]:
+    inp = b.inputs
+    target = inp.get("instanceId") or inp.get("instance") or inp.get("lambdaArn") or inp.get("lambda")
+    ref, _, _ = b.child("aws:lb/targetGroupAttachment:TargetGroupAttachment", b.name, {
+        "targetGroupArn": inp.get("targetGroupArn") or inp.get("targetGroup"), "targetId": target})
+    return {"targetGroupAttachment": ref}
+
+
 BUILDERS: dict[str, Callable[[Builder], dict[str, Any]]] = {
+    "awsx:lb:TargetGroupAttachment": _attachment,
     "awsx:ec2:Vpc": _vpc,
     "awsx:ec2:DefaultVpc": _default_vpc,
     "awsx:lb:ApplicationLoadBalancer": lambda b: _lb(b, "application"),

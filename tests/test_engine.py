@@ -138,7 +138,6 @@ def test_program_errors_name_the_exception_and_line():
 @pytest.mark.parametrize(("directory", "stack", "message"), [
     (FIXTURES / "nope", "dev", "no such directory"),
     (FIXTURES, "dev", "no Pulumi.yaml"),
-    (FIXTURES / "broken", "prod", "unknown stack 'prod'"),
     (FIXTURES / "broken", "bad-yaml", "invalid YAML"),
     (THIRD, "bad-type", "webapp:instanceCount = \"lots\" is not of the declared type integer"),
 ])
