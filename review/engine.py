@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import io
 import logging
 import os
 import runpy
@@ -342,8 +343,10 @@ def run_callable(program: Callable[[], Any], *, project: str = "test", stack: st
     os.environ.pop("PULUMI_CONFIG", None)
     loop = _quiet_loop(collector.messages)
     caught: list[warnings.WarningMessage] = []
+    printed = io.StringIO()
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(printed), \
+                contextlib.redirect_stderr(printed):
             try:
                 _sync_await(pulumi_stack.run_in_stack(program))
             finally:
@@ -361,7 +364,9 @@ def run_callable(program: Callable[[], Any], *, project: str = "test", stack: st
         if saved_env is not None:
             os.environ["PULUMI_CONFIG"] = saved_env
         pulumi_settings.ROOT.set(None)
-        for w in caught:  # the program's warnings belong to its log, not to the review's stderr
+        # What the program prints and warns belongs to its log (shown apart), not to the review's own output.
+        collector.messages.extend(f"output: {line}" for line in printed.getvalue().splitlines() if line.strip())
+        for w in caught:
             line = f"{w.category.__name__}: {w.message}"
             if line not in collector.messages:
                 collector.messages.append(line)

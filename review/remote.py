@@ -310,14 +310,14 @@ def _task_definition(b: Builder, args: dict[str, Any], fargate: bool) -> dict[st
         definitions.append(c)
     td_inputs = {k: v for k, v in args.items()
                  if k not in ("container", "containers", "logGroup", "executionRole", "taskRole")}
-    ref, arn, _ = b.child("aws:ecs/taskDefinition:TaskDefinition", b.name, {
+    ref, _, td_state = b.child("aws:ecs/taskDefinition:TaskDefinition", b.name, {
         "family": b.name, "networkMode": "awsvpc",
         **({"requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512"} if fargate else {}),
         **td_inputs, "executionRoleArn": exec_arn, "taskRoleArn": task_arn,
         "containerDefinitions": json.dumps(definitions), "tags": b.tags})
     out["taskDefinition"] = ref
     out["loadBalancers"] = balancers
-    out["_arn"] = arn
+    out["_arn"] = td_state.get("arn")
     return out
 
 

@@ -154,8 +154,13 @@ class Context:
         self.gcp_region = str(args["region"]) if isinstance(args.get("region"), str) else gcp_region
         subject = member[3:] if member.startswith("get") and member[3:4].isupper() else member
         self.subject = subject  # e.g. "Network", "SecurityGroup"
-        name = args.get("name") or args.get(f"{subject[0].lower()}{subject[1:]}Name")
-        self.name = str(name) if isinstance(name, str | int) else f"{snake(subject).replace('_', '-')}-1"
+        lower = f"{subject[0].lower()}{subject[1:]}" if subject else ""
+        name = next((args[k] for k in ("name", f"{lower}Name", f"{lower}Id", "bucket", "family")
+                     if isinstance(args.get(k), str) and args[k]), None)
+        if name is None:  # e.g. functionName, clusterName, accountId
+            name = next((v for k, v in args.items() if k.endswith(("Name", "Id")) and isinstance(v, str) and v),
+                        None)
+        self.name = name if isinstance(name, str) else f"{snake(subject).replace('_', '-')}-1"
 
     # -- strings by name ------------------------------------------------------------------------------
     def _collection(self) -> str:
