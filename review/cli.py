@@ -18,7 +18,7 @@ from .engine import InputError, ProgramError, run_stack
 from .project import load_project
 from .render import Report, render_json, render_markdown, render_mermaid, render_text
 
-FORMATS = ("text", "markdown", "json", "mermaid")
+FORMATS = ("text", "markdown", "json", "mermaid", "tfplan")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("stack", nargs="?", default="dev", help="stack name (reads Pulumi.STACK.yaml); default dev")
     p.add_argument("--program", default=str(REPO_ROOT), metavar="DIR",
                    help="Pulumi project directory (default: this repository)")
-    p.add_argument("--format", default="text", choices=FORMATS, help="output format (default text)")
+    p.add_argument("--format", default="text", choices=FORMATS,
+                   help="output format (default text); tfplan: the resources as Terraform plan JSON, for "
+                        "Checkov, Trivy or OPA policies written for Terraform")
     p.add_argument("--policy-pack", action="append", default=[], metavar="DIR",
                    help="also run this CrossGuard policy pack (repeatable)")
     p.add_argument("--policy-pack-config", metavar="FILE",
@@ -117,6 +119,12 @@ def _diff_against(args: argparse.Namespace, head: Report) -> Diff:
     return compare(base, head, args.base)
 
 
+def _render_tfplan(report: Report) -> str:
+    from .tfplan import to_tfplan
+
+    return json.dumps(to_tfplan(report.graph), indent=2, default=str)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     try:
@@ -129,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     render = {"text": lambda r: render_text(r, color=args.color), "json": render_json,
-              "markdown": render_markdown, "mermaid": render_mermaid}[args.format]
+              "markdown": render_markdown, "mermaid": render_mermaid, "tfplan": _render_tfplan}[args.format]
     if diff is not None and args.format == "json":
         doc = report.to_json()
         doc["diff"] = diff.to_json()

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-__all__ = ["Context", "function_fields", "output_fields", "synthesize", "synthesize_outputs"]
+__all__ = ["Context", "class_fields", "function_fields", "output_fields", "synthesize", "synthesize_outputs"]
 
 MAX_DEPTH = 3
 
@@ -111,6 +111,11 @@ def _fields(cls: type) -> list[tuple[str, Any]]:
     for name, hint in out:
         seen[name] = hint
     return list(seen.items())
+
+
+def class_fields(cls: type) -> list[tuple[str, Any]]:
+    """(pulumi name, resolved annotation) of every property of an SDK resource or output type class."""
+    return _fields(cls)
 
 
 @cache
