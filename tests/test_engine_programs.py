@@ -204,14 +204,19 @@ def test_hand_written_answers_win_where_realism_matters(run_program):
 
 # -- runtime failures ------------------------------------------------------------------------------------
 
-def test_json_dumps_and_resources_passed_to_remote_components():
+def test_json_dumps_and_resources_passed_by_reference(capfd):
     g = capture_program(ENGINE / "json_refs", "dev")
+    gc.collect()
+    assert "Task was destroyed" not in capfd.readouterr().err
     bucket = g.by_name("site", "aws:s3/bucketV2:BucketV2")
     policy = json.loads(g.by_name("site", "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
     assert policy["Statement"][0]["Resource"] == f"arn:aws:s3:::{bucket.id}/*"
     attachment = g.by_type("aws:lb/targetGroupAttachment:TargetGroupAttachment")[0]
     web = g.by_name("web", "aws:ec2/instance:Instance")
     assert attachment.inputs == {"targetGroupArn": g.by_name("tg").id, "targetId": web.id}
+    role = g.by_name("app", "aws:iam/role:Role")
+    assert g.by_name("app-read").inputs["role"] == role.id  # a reference arrives as the resource's id
+    assert json.loads(g.outputs["roleDoc"]) == {"role": role.outputs["arn"]}
 
 
 def test_values_a_struct_cannot_hold_are_reduced_not_fatal():
