@@ -287,6 +287,11 @@ def _looks_like_blocks(value: Any) -> bool:
 def _values(res: Resource, tf_type: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Planned values of a resource: its inputs (and the physical name Pulumi chose), in Terraform's shape."""
     inputs = dict(res.inputs)
+    # Properties the provider marks sensitive (the SDK lists them as additional secret outputs) are secrets
+    # even when the program passed them in plain text.
+    for key in res.options.get("additionalSecretOutputs") or []:
+        if key in inputs:
+            inputs[key] = SECRET
     hints = _field_hints(resource_class(res.type))
     for auto in ("name", "bucket"):  # Pulumi's auto-name is known at preview; Terraform would show it
         if auto not in inputs and auto in hints and isinstance(res.outputs.get(auto), str):

@@ -76,6 +76,8 @@ def plan():
         aws.rds.Instance("db", engine="postgres", instance_class="db.t4g.micro", allocated_storage=20,
                          username="app", password=pulumi.Output.secret("hunter2-not-exported"),
                          storage_encrypted=True)
+        aws.rds.Instance("plain", engine="postgres", instance_class="db.t4g.micro", allocated_storage=20,
+                         username="app", password="typed-in-plain-text")
         obj = aws.s3.BucketObjectv2("o", bucket=logs.id, content="x")
         aws.sns.Topic("alerts", display_name=obj.version_id)  # computed at deploy time: unknown
         gcp.storage.Bucket("assets", location="EU", uniform_bucket_level_access=True,
@@ -140,6 +142,9 @@ def test_secrets_are_redacted_and_unknowns_marked(plan):
     change = next(c for c in plan["resource_changes"] if c["address"] == "aws_db_instance.db")["change"]
     assert change["after_sensitive"] == {"password": True}
     assert "hunter2-not-exported" not in json.dumps(plan)
+    # A property the provider marks sensitive is redacted even when the program passed it in plain text.
+    assert _resource(plan, "aws_db_instance.plain")["values"]["password"] is None
+    assert "typed-in-plain-text" not in json.dumps(plan)
     topic = next(c for c in plan["resource_changes"] if c["address"] == "aws_sns_topic.alerts")["change"]
     assert topic["after"]["display_name"] is None and topic["after_unknown"]["display_name"] is True
 
