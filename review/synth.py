@@ -241,6 +241,10 @@ class Context:
             return "subnet-0default00000001"
         if low.endswith(("json", "policy", "document")):
             return "{}"
+        if low.endswith("version") or low == "engineversion":
+            return "1.30.5-gke.1000000" if self.mod == "container" else "1.0"
+        if low == "member" and gcp:
+            return f"serviceAccount:{self.name}@{self.gcp_project}.iam.gserviceaccount.com"
         if low in ("state", "status"):
             return "available" if not gcp else "READY"
         if low.endswith(("date", "time", "timestamp")):
