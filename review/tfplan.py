@@ -233,6 +233,8 @@ def _convert(value: Any, hint: Any, pulumi_type: str, tf_type: str, marks: _Mark
         marks.secret = True
         return None, None, True
     kind, inner = _kind(hint) if hint is not None else ("any", None)
+    if isinstance(value, dict) and set(value) == {"asset"}:  # an asset or archive: Terraform names its path
+        return value["asset"], None, None
     if isinstance(value, dict):
         if kind == "map":
             out = {k: _convert(v, None, pulumi_type, tf_type, marks) for k, v in value.items()}
