@@ -345,6 +345,7 @@ def to_tfplan(graph: Graph) -> dict[str, Any]:
         addresses[res.urn] = address
         exported.append((res, address))
     providers: dict[str, dict[str, Any]] = {}
+    by_address = {address: res for res, address in exported}
     for res, address in exported:
         tf_type, name = address.split(".", 1)
         pkg = res.type.split(":")[0]
@@ -363,10 +364,10 @@ def to_tfplan(graph: Graph) -> dict[str, Any]:
         for key, tf_value in values.items():
             source_key = next((k for k in res.inputs if snake(k) == key or property_name(
                 res.type, tf_type, k, True) == key), key)
-            refs = [addresses[u] for u in deps.get(source_key, []) if u in addresses]
-            if refs:
-                dep_res = next(r for r, a in exported if a == refs[0])
-                expressions[key] = {"references": _reference(dep_res, refs[0], res.inputs.get(source_key))}
+            refs = list(dict.fromkeys(addresses[u] for u in deps.get(source_key, []) if u in addresses))
+            if refs:  # every resource the value came from, as Terraform lists them: attribute, then resource
+                expressions[key] = {"references": [
+                    ref for addr in refs for ref in _reference(by_address[addr], addr, res.inputs.get(source_key))]}
             elif key not in sensitive:
                 expressions[key] = {"constant_value": tf_value}
         config_resources.append({"address": address, "mode": "managed", "type": tf_type, "name": name,

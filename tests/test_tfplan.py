@@ -71,6 +71,8 @@ def plan():
             rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}}])
         sg = aws.ec2.SecurityGroup("web", ingress=[{"protocol": "tcp", "from_port": 443, "to_port": 443,
                                                     "cidr_blocks": ["0.0.0.0/0"]}])
+        edge = aws.ec2.SecurityGroup("edge")
+        aws.lb.LoadBalancer("alb", security_groups=[sg.id, edge.id], subnets=["subnet-1", "subnet-2"])
         aws.ec2.Instance("web", ami="ami-0abcdef1234567890", instance_type="t3.micro",
                          vpc_security_group_ids=[sg.id], metadata_options={"http_tokens": "required"})
         aws.rds.Instance("db", engine="postgres", instance_class="db.t4g.micro", allocated_storage=20,
@@ -154,6 +156,10 @@ def test_configuration_references_connect_resources(plan):
     sse = config["aws_s3_bucket_server_side_encryption_configuration.logs"]["expressions"]
     assert sse["bucket"] == {"references": ["aws_s3_bucket.logs.id", "aws_s3_bucket.logs"]}
     assert config["aws_instance.web"]["expressions"]["instance_type"] == {"constant_value": "t3.micro"}
+    # A value built from several resources references each of them.
+    assert config["aws_lb.alb"]["expressions"]["security_groups"] == {"references": [
+        "aws_security_group.web.id", "aws_security_group.web", "aws_security_group.edge.id",
+        "aws_security_group.edge"]}
     assert "password" not in config["aws_db_instance.db"]["expressions"]
     assert plan["configuration"]["provider_config"]["aws"]["expressions"]["region"] == {"constant_value": "eu-west-1"}
 
