@@ -75,6 +75,12 @@ class CaptureMonitor(pulumi_mocks.MockMonitor):
         self.duplicate: str | None = None
         self._by_id: dict[str, dict[str, Any]] = {}
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The engine's URN: the parent's type qualifies the type, except for the root stack's."""
+        if parent and parent == self.stack_urn:
+            parent = ""
+        return super().make_urn(parent, type_, name)
+
     def _record(self, urn: str, request: Any, id_: str, state: dict[str, Any]) -> Any:
         resp = resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=wire.encode(state))
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
