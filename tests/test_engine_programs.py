@@ -217,6 +217,10 @@ def test_json_dumps_and_resources_passed_by_reference(capfd):
     role = g.by_name("app", "aws:iam/role:Role")
     assert g.by_name("app-read").inputs["role"] == role.id  # a reference arrives as the resource's id
     assert json.loads(g.outputs["roleDoc"]) == {"role": role.outputs["arn"]}
+    media = g.by_name("media", "aws:s3/bucketV2:BucketV2")
+    tls = g.by_name("media-tls")
+    assert tls.inputs["bucket"] == media.id and tls.parent == g.by_name("media", "acme:web:Site").urn
+    assert json.loads(tls.inputs["policy"])["Statement"][0]["Resource"] == f"arn:aws:s3:::{media.id}"
 
 
 def test_values_a_struct_cannot_hold_are_reduced_not_fatal():
