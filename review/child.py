@@ -27,7 +27,8 @@ def _answer(request: dict[str, Any]) -> dict[str, Any]:
     try:
         project = Project(name=request["project"], root=Path(request["root"]), main=Path(request["main"]))
         raw, _ = capture_stack(project, request["stack"],
-                               StackConfig(values=request["config"], secret_keys=request["secret_keys"]))
+                               StackConfig(values=request["config"], secret_keys=request["secret_keys"]),
+                               keep_prints=False)  # the parent reads this process's stdout and stderr apart
         return {"version": 1, "graph": raw}
     except InputError as exc:
         return {"version": 1, "error": {"kind": "input", "message": str(exc)}}

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .model import Graph
     from .render import Report
 
-FORMATS = ("text", "markdown", "json", "mermaid")
+FORMATS = ("text", "markdown", "json", "mermaid", "tfplan")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("stack", nargs="?", default="dev", help="stack name (reads Pulumi.STACK.yaml); default dev")
     p.add_argument("--program", default=str(REPO_ROOT), metavar="DIR",
                    help="Pulumi project directory (default: this repository)")
-    p.add_argument("--format", default="text", choices=FORMATS, help="output format (default text)")
+    p.add_argument("--format", default="text", choices=FORMATS,
+                   help="output format (default text); tfplan: the resources as Terraform plan JSON, for "
+                        "Checkov, Trivy or OPA policies written for Terraform")
     p.add_argument("--policy-pack", action="append", default=[], metavar="DIR",
                    help="also run this CrossGuard policy pack (repeatable)")
     p.add_argument("--policy-pack-config", metavar="FILE",
@@ -98,6 +100,8 @@ def review(stack: str, program: Path, *, policy_packs: Sequence[str] = (), polic
     short = stack_name(stack)
     project = load_project(program)
     config = load_stack_config(project, short)
+    if config.note:  # no stack file: previewed with the project's defaults, as the CLI does
+        _say(f"note: {one_line(config.note, 400)}")
     default_usage = project.root / f"usage.{short}.yaml"
     usage_path = Path(usage) if usage else (default_usage if default_usage.exists() else None)
     if usage_path is not None and not usage_path.is_file():
@@ -233,6 +237,12 @@ def _write_stdout(text: str) -> bool:
         return False
 
 
+def _render_tfplan(report: Report) -> str:
+    from .tfplan import to_tfplan
+
+    return json.dumps(to_tfplan(report.graph), indent=2, default=str)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code: 0 pass, 1 blocked by a mandatory unwaived violation, 2 anything else."""
     handlers = {}
@@ -271,7 +281,7 @@ def _main(argv: Sequence[str] | None) -> int:
     from .render import render_json, render_markdown, render_mermaid, render_text
 
     render = {"text": lambda r: render_text(r, color=args.color), "json": render_json,
-              "markdown": render_markdown, "mermaid": render_mermaid}[args.format]
+              "markdown": render_markdown, "mermaid": render_mermaid, "tfplan": _render_tfplan}[args.format]
     if args.format == "json":
         doc = report.to_json()
         if diff is not None:

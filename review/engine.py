@@ -8,13 +8,17 @@ in one interpreter (the test suite does, with our trusted programs). ``python -m
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import gc
+import io
 import itertools
 import logging
 import os
 import runpy
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,9 +29,11 @@ from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime import stack as pulumi_stack
+from pulumi.runtime.proto import provider_pb2, resource_pb2
 from pulumi.runtime.sync_await import _sync_await
 
-from .mocks import ReviewMocks
+from . import remote, wire
+from .mocks import ACCOUNT_ID, ReviewMocks
 from .model import SECRET, UNKNOWN, Graph
 from .project import InputError, ProgramError, Project, StackConfig, load_project, load_stack_config
 from .secrets import SECRET_SIG, SECRET_SIG_KEY, build_graph
@@ -36,8 +42,28 @@ __all__ = ["InputError", "ProgramError", "capture_callable", "capture_program", 
            "run_stack"]
 
 
+class DuplicateURN(Exception):
+    """Two resources with the same URN (type, name and parent): the real engine refuses the program."""
+
+
+def _ident(id_: Any, name: str) -> str:
+    """A mock's id as the protocol's string (a number or an object would fail to serialize)."""
+    if isinstance(id_, str):
+        return id_
+    if isinstance(id_, bool) or id_ is None:
+        return ""
+    if isinstance(id_, int | float):
+        return str(id_)
+    return f"{name}-id"
+
+
 class CaptureMonitor(pulumi_mocks.MockMonitor):
-    """The mock monitor, also keeping every full RegisterResource request (options live there)."""
+    """The mock monitor, keeping every full RegisterResource request (options live there).
+
+    It decodes and encodes the engine's values with :mod:`review.wire` rather than the SDK's rpc module, so no
+    resource object is built on the executor thread's own event loop; it answers remote components with
+    :mod:`review.remote` and refuses a second resource with an existing URN, as the engine does.
+    """
 
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
@@ -46,26 +72,97 @@ class CaptureMonitor(pulumi_mocks.MockMonitor):
         self.responses: dict[str, Any] = {}
         self.stack_outputs: dict[str, Any] = {}
         self.stack_urn = ""
+        self.duplicate: str | None = None
+        self._by_id: dict[str, dict[str, Any]] = {}
         self.arrival: dict[str, int] = {}
         self._arrivals = itertools.count()
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The engine's URN: the parent's type qualifies the type, except for the root stack's."""
+        if parent and parent == self.stack_urn:
+            parent = ""
+        return super().make_urn(parent, type_, name)
+
+    def _record(self, urn: str, request: Any, id_: str, state: dict[str, Any]) -> Any:
+        resp = resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=wire.encode(state))
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        self.requests[urn] = request
+        self.responses[urn] = resp
+        if id_:
+            self._by_id[id_] = state
+        return resp
+
+    def _claim(self, urn: str) -> None:
+        if urn in self.requests or urn in self.order:
+            self.duplicate = self.duplicate or urn
+            raise DuplicateURN(f"duplicate resource URN {urn}")
+        self.order.append(urn)
+        self.arrival[urn] = next(self._arrivals)  # requests may be answered out of order: keep the program's
+
+    def _child(self, parent: str, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+        """Register a resource a remote component creates, as its provider would."""
+        urn = self.make_urn(parent, typ, name)
+        self._claim(urn)
+        request = resource_pb2.RegisterResourceRequest(type=typ, name=name, parent=parent, custom=True,
+                                                       object=wire.encode(inputs))
+        args = pulumi_mocks.MockResourceArgs(typ=typ, name=name, inputs=wire.decode(request.object), custom=True)
+        id_, state = self.mocks.new_resource(args)
+        id_ = _ident(id_, name)
+        self._record(urn, request, id_, state)
+        return urn, id_, state
+
     def RegisterResource(self, request: Any) -> Any:
-        arrival = next(self._arrivals)  # requests may be answered out of order: keep the program's order
-        resp = super().RegisterResource(request)
+        urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
-            self.stack_urn = resp.urn
-            return resp
-        self.arrival[resp.urn] = arrival
+            self.stack_urn = urn
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        self._claim(urn)
+        inputs = wire.decode(request.object)
+        if request.remote:
+            mocks = self.mocks
+            state = remote.construct(
+                request.type, request.name, inputs, lambda t, n, i: self._child(urn, t, n, i),
+                region=getattr(mocks, "region", "us-east-1"), account=ACCOUNT_ID,
+                gcp_project=getattr(mocks, "gcp_project", "demo-project"),
+                gcp_region=getattr(mocks, "gcp_region", "us-central1"), lookup=self._by_id.get)
+            return self._record(urn, request, "", state)
+        args = pulumi_mocks.MockResourceArgs(
+            typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+            resource_id=request.importId, custom=request.custom or False,
+            transforms=pulumi_mocks._resolve_callbacks(request.transforms))
+        id_, state = self.mocks.new_resource(args)
+        resp = self._record(urn, request, _ident(id_, request.name), state)
         if request.additionalSecretOutputs:
             _mark_secret_outputs(resp, list(request.additionalSecretOutputs))
-        self.requests[resp.urn] = request
-        self.responses[resp.urn] = resp
-        self.order.append(resp.urn)
         return resp
+
+    def ReadResource(self, request: Any) -> Any:
+        args = pulumi_mocks.MockResourceArgs(typ=request.type, name=request.name,
+                                             inputs=wire.decode(request.properties), provider=request.provider,
+                                             resource_id=request.id)
+        id_, state = self.mocks.new_resource(args)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, _ident(id_, request.name), state)
+        return resource_pb2.ReadResourceResponse(urn=urn, properties=wire.encode(state))
+
+    def Invoke(self, request: Any) -> Any:
+        args = wire.decode(request.args)
+        if request.tok == "pulumi:pulumi:getResource":
+            reg = self.resources.get(str(args.get("urn")))
+            if reg is None:
+                raise Exception(f"unknown resource {args.get('urn')}")
+            ret = {"urn": reg.urn, "id": reg.id, "state": reg.state}
+            return resource_pb2.ResourceInvokeResponse(**{"return": wire.encode(ret)})
+        answer = self.mocks.call(pulumi_mocks.MockCallArgs(token=request.tok, args=args, provider=request.provider))
+        failures = None
+        if not isinstance(answer, dict):
+            answer, raw = answer
+            failures = [provider_pb2.CheckFailure(property=f[0], reason=f[1]) for f in raw or []]
+        return resource_pb2.ResourceInvokeResponse(failures=failures, **{"return": wire.encode(answer)})
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         if request.urn == self.stack_urn or request.urn.split("::")[-2] == "pulumi:pulumi:Stack":
-            self.stack_outputs = json_format.MessageToDict(request.outputs)
+            self.stack_outputs = wire.decode(request.outputs)
         return super().RegisterResourceOutputs(request)
 
 
@@ -125,18 +222,15 @@ def _options(req: Any) -> dict[str, Any]:
 
 
 def _deserialize(struct: Any) -> dict[str, Any]:
-    from pulumi.runtime import rpc
-
-    with contextlib.suppress(Exception):
-        pulumi_mocks._ensure_event_loop()
-    data = rpc.deserialize_properties(struct, keep_unknowns=True)
-    return _plain(data)
+    return _plain(wire.decode(struct))
 
 
 def _plain(value: Any) -> Any:
     """Engine values to JSON-able Python: secret wrappers kept (see :mod:`review.secrets`), unknowns as
     :data:`UNKNOWN`."""
     if isinstance(value, dict):
+        if value.get(wire.SIG_KEY) not in (None, wire.SECRET_SIG):  # an asset or archive on the wire
+            return {"asset": value.get("path") or value.get("uri") or "(inline)"}
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
@@ -270,8 +364,12 @@ def run_callable(program: Callable[[], Any], *, project: str = "test", stack: st
 
 def capture_callable(program: Callable[[], Any], *, project: str = "test", stack: str = "dev",
                      config: Mapping[str, Any] | None = None, secret_keys: list[str] | None = None,
-                     region: str | None = None, directory: Path | None = None) -> tuple[dict[str, Any], StackConfig]:
-    """Like :func:`run_callable`, but return the raw capture (secret wrappers kept) and the config used."""
+                     region: str | None = None, directory: Path | None = None,
+                     keep_prints: bool = True) -> tuple[dict[str, Any], StackConfig]:
+    """Like :func:`run_callable`, but return the raw capture (secret wrappers kept) and the config used.
+
+    ``keep_prints``: what the program prints goes to the graph's ``logs`` (in-process runs); False leaves it on
+    the process's own stdout and stderr (the review's child process, whose pipes the parent reads apart)."""
     values: dict[str, Any] = {}
     for k, v in (config or {}).items():
         values[k if ":" in k else f"{project}:{k}"] = v
@@ -290,8 +388,17 @@ def capture_callable(program: Callable[[], Any], *, project: str = "test", stack
     _reset_runtime(project, stack, monitor, engine_config, cfg.secret_keys, logger)
     saved_env = os.environ.get("PULUMI_CONFIG")
     os.environ.pop("PULUMI_CONFIG", None)
+    loop = _quiet_loop(collector.messages)
+    caught: list[warnings.WarningMessage] = []
+    printed = io.StringIO()
     try:
-        _sync_await(pulumi_stack.run_in_stack(program))
+        out = contextlib.redirect_stdout(printed) if keep_prints else contextlib.nullcontext()
+        err = contextlib.redirect_stderr(printed) if keep_prints else contextlib.nullcontext()
+        with warnings.catch_warnings(record=True) as caught, out, err:
+            try:
+                _sync_await(pulumi_stack.run_in_stack(program))
+            finally:
+                _settle(loop)
     except KeyboardInterrupt:
         raise
     except SystemExit as exc:
@@ -299,12 +406,53 @@ def capture_callable(program: Callable[[], Any], *, project: str = "test", stack
             code = exc.code if isinstance(exc.code, int) else 1
             raise ProgramError(f"the program called sys.exit({code}) ({_where(exc, directory)})") from None
     except BaseException as exc:
+        if monitor.duplicate:
+            raise ProgramError(_duplicate(monitor.duplicate)) from None
         raise ProgramError(_describe(exc, directory)) from exc
     finally:
         if saved_env is not None:
             os.environ["PULUMI_CONFIG"] = saved_env
         pulumi_settings.ROOT.set(None)
+        # What the program prints and warns belongs to its log (shown apart), not to the review's own output.
+        collector.messages.extend(f"output: {line}" for line in printed.getvalue().splitlines() if line.strip())
+        for w in caught:
+            line = f"{w.category.__name__}: {w.message}"
+            if line not in collector.messages:
+                collector.messages.append(line)
+    if monitor.duplicate:
+        raise ProgramError(_duplicate(monitor.duplicate))
     return _raw_graph(project, stack, monitor, collector.messages), cfg
+
+
+def _quiet_loop(messages: list[str]) -> asyncio.AbstractEventLoop:
+    """The runtime's event loop, reporting asyncio's own complaints about the program's tasks (a task destroyed
+    while pending, an exception never retrieved) into the program's log rather than onto stderr."""
+    loop = pulumi_mocks._ensure_event_loop()
+
+    def handler(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        messages.append(f"asyncio: {context.get('message') or context.get('exception')}")
+
+    loop.set_exception_handler(handler)
+    return loop
+
+
+def _settle(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what the program left running on the loop and collect what it left unawaited, so that nothing is
+    reported later (at exit) on stderr."""
+    if not loop.is_running() and not loop.is_closed():
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            with contextlib.suppress(BaseException):
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    gc.collect(1)
+
+
+def _duplicate(urn: str) -> str:
+    typ, name = urn.split("::")[-2].split("$")[-1], urn.split("::")[-1]
+    return (f"two resources named {name!r} of type {typ} have the same URN ({urn}); the engine refuses "
+            f"duplicate URNs: give each resource a unique name")
 
 
 def _region_from(values: Mapping[str, Any], project: str) -> str | None:
@@ -315,13 +463,16 @@ def _region_from(values: Mapping[str, Any], project: str) -> str | None:
 def run_stack(project: Project, stack: str, *, extra_config: Mapping[str, Any] | None = None) -> Graph:
     """Run a loaded project's program for one stack, in this process (trusted programs: tests)."""
     cfg = load_stack_config(project, stack)
+    if cfg.note:
+        print(f"note: {cfg.note}", file=sys.stderr)
     values = dict(cfg.values)
     values.update(extra_config or {})
     raw, used = capture_stack(project, stack, StackConfig(values=values, secret_keys=cfg.secret_keys))
     return build_graph(raw, dict(used.values), list(used.secret_keys))
 
 
-def capture_stack(project: Project, stack: str, config: StackConfig) -> tuple[dict[str, Any], StackConfig]:
+def capture_stack(project: Project, stack: str, config: StackConfig,
+                  keep_prints: bool = True) -> tuple[dict[str, Any], StackConfig]:
     """Run a loaded project's program for one stack with this config; the raw capture and the config used."""
     entry = project.main
     directory = project.program_dir
@@ -331,7 +482,7 @@ def capture_stack(project: Project, stack: str, config: StackConfig) -> tuple[di
 
     with _program_context(directory):
         return capture_callable(program, project=project.name, stack=stack, config=config.values,
-                                secret_keys=config.secret_keys, directory=directory)
+                                secret_keys=config.secret_keys, directory=directory, keep_prints=keep_prints)
 
 
 def capture_program(directory: str | Path = ".", stack: str = "dev", *,

@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 
 from .model import SECRET
+from .synth import Context, synthesize
 
 ACCOUNT_ID = "123456789012"
 GCP_PROJECT_NUMBER = "123456789012"
@@ -37,6 +38,11 @@ def redact(value: Any) -> Any:
 
 def _h(*parts: str, n: int = 8) -> str:
     return hashlib.sha1("/".join(parts).encode()).hexdigest()[:n]
+
+
+def _name(value: Any, default: str) -> str:
+    """A physical name from an input: only a string counts (a secret wrapper or an object does not)."""
+    return value if isinstance(value, str) and value else default
 
 
 def _service(typ: str) -> str:
@@ -76,7 +82,7 @@ class ReviewMocks(pulumi.runtime.Mocks):
         mod = typ.split(":")[1].split("/")[0]
         kind = typ.rsplit(":", 1)[-1]
         suffix = _h(typ, name)
-        physical = inputs.get("name") or f"{name}-{suffix[:7]}"
+        physical = _name(inputs.get("name"), f"{name}-{suffix[:7]}")
         state = dict(inputs)
         ident = physical
         prefixes = {
@@ -91,7 +97,7 @@ class ReviewMocks(pulumi.runtime.Mocks):
             ident = f"sg-0{suffix}{_h(name, n=9)}"
         arn = f"arn:aws:{_service(typ)}:{region}:{ACCOUNT_ID}:{kind.lower()}/{physical}"
         if mod == "s3":
-            physical = inputs.get("bucket") or f"{name}-{suffix}"
+            physical = _name(inputs.get("bucket"), f"{name}-{suffix}")
             arn = f"arn:aws:s3:::{physical}"
             ident = physical
             state.setdefault("bucket", physical)
@@ -192,7 +198,7 @@ class ReviewMocks(pulumi.runtime.Mocks):
     def _gcp(self, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         project = inputs.get("project") or self.gcp_project
         suffix = _h(typ, name)
-        physical = inputs.get("name") or f"{name}-{suffix[:7]}"
+        physical = _name(inputs.get("name"), f"{name}-{suffix[:7]}")
         mod = typ.split(":")[1].split("/")[0]
         kind = typ.rsplit(":", 1)[-1]
         state = dict(inputs)
@@ -277,8 +283,13 @@ class ReviewMocks(pulumi.runtime.Mocks):
                 "id": "debian-12", "name": "debian-12-bookworm-v20241009",
                 "selfLink": "https://www.googleapis.com/compute/v1/projects/debian-cloud/global/images/debian-12"},
         }
+        # Every field of the SDK's typed result, by name and type; the table above where realism matters.
+        answer = synthesize(Context(tok, a, region=r, account=ACCOUNT_ID, gcp_project=self.gcp_project,
+                                    gcp_region=self.gcp_region))
         fn = answers.get(tok)
-        return fn() if fn else {}
+        if fn:
+            answer.update(fn())
+        return answer
 
     @staticmethod
     def _policy_document(a: dict[str, Any]) -> dict[str, Any]:

@@ -201,6 +201,8 @@ class StackConfig:
     values: dict[str, Any]
     """``ns:key`` -> decoded value (objects stay objects), secrets redacted."""
     secret_keys: list[str]
+    note: str | None = None
+    """A remark for the user about how the config was read (e.g. the stack has no stack file)."""
 
     def as_engine_config(self) -> dict[str, str]:
         """What the engine hands the program: strings, objects JSON-encoded."""
@@ -215,18 +217,27 @@ class StackConfig:
         return out
 
 
-def load_stack_config(project: Project, stack: str, *, require_file: bool = True) -> StackConfig:
-    """Merge project defaults and ``Pulumi.<stack>.yaml``, enforcing declared types and required keys."""
+def load_stack_config(project: Project, stack: str, *, require_file: bool = False) -> StackConfig:
+    """Merge project defaults and ``Pulumi.<stack>.yaml``, enforcing declared types and required keys.
+
+    A stack without a stack file runs with the project's defaults only, as ``pulumi preview`` does for a stack
+    that has no config; :attr:`StackConfig.note` then says so and lists the stack files that exist
+    (``require_file`` refuses instead).
+    """
     path = project.stack_file(stack)
     doc: dict[str, Any] = {}
+    note = None
     if path.is_file():
         loaded = _read_yaml(path) or {}
         if not isinstance(loaded, dict):
             raise InputError(f"{path}: expected a mapping with a 'config' key")
         doc = loaded
-    elif require_file:
+    else:
         known = ", ".join(project.stacks()) or "none"
-        raise InputError(f"unknown stack {stack!r}: {path.name} not found in {path.parent} (stacks: {known})")
+        if require_file:
+            raise InputError(f"unknown stack {stack!r}: {path.name} not found in {path.parent} (stacks: {known})")
+        note = (f"stack {stack!r} has no {path.name} in {path.parent}: running with no stack config "
+                f"(stack files: {known})")
     stack_values = doc.get("config") or {}
     if not isinstance(stack_values, dict):
         raise InputError(f"{path}: 'config' must be a mapping of keys to values")
@@ -262,7 +273,7 @@ def load_stack_config(project: Project, stack: str, *, require_file: bool = True
         if full not in values:
             raise InputError(f"{path.name}: missing required config {full} (declared in Pulumi.yaml)")
         _check_type(full, values[full], decl, path.name)
-    return StackConfig(values=values, secret_keys=sorted(secrets))
+    return StackConfig(values=values, secret_keys=sorted(secrets), note=note)
 
 
 _PROVIDER_NAMESPACES = frozenset({"aws", "awsx", "aws-native", "gcp", "google-native", "azure", "azure-native",

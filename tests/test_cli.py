@@ -63,7 +63,6 @@ def test_other_formats(capsys, fmt):
 @pytest.mark.parametrize(("argv", "message"), [
     (["--format", "yaml"], "argument --format: invalid choice: 'yaml'"),
     (["--bogus"], "unrecognized arguments: --bogus"),
-    (["nope", "--program", THIRD], "unknown stack 'nope'"),
     (["dev", "--program", str(FIXTURES / "missing")], "no such directory"),
     (["dev", "--program", str(FIXTURES / "broken")], "ValueError: subnet count must be positive (__main__.py:9)"),
     (["missing-module", "--program", str(FIXTURES / "broken")], "imports 'not_a_real_package'"),
