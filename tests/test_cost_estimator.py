@@ -348,3 +348,27 @@ def test_values_unknown_in_preview_fall_back_to_stated_assumptions() -> None:
     lines = {c.name: c.quantity for r in report.resources for c in r.components}
     assert lines["public IPv4 addresses (one per AZ, 2, assumed: subnets unknown)"] == 2 * H
     assert lines["storage (gp2, 20 GB)"] == 20  # AWS's default type and the estimator's default size
+
+
+def test_a_partial_estimate_says_so_in_text_and_json() -> None:
+    from pricing import CostComponent, CostReport, ResourceCost
+    from review.render import cost_text
+
+    found = CostComponent("hours", 730, "hours", 0.01, 7.3)
+    report = CostReport(resources=[
+        ResourceCost("urn:a", "aws:lb/loadBalancer:LoadBalancer", "alb", [found],
+                     not_found=["LCU-hours [aws/xx-east-9/elb/alb-lcu-hour]"], region="xx-east-9"),
+    ], unpriced=[{"urn": "urn:q", "type": "aws:sqs/queue:Queue", "name": "queue", "reason": "no pricing"}])
+    assert report.partial
+    assert report.total_text() == "at least 7.30 USD (partial: 1 price missing, 1 resource unpriced)"
+    data = report.to_json()
+    assert data["partial"] is True
+    assert data["missing"] == [{"resource": "alb", "component": "LCU-hours", "price": "aws/xx-east-9/elb/alb-lcu-hour",
+                                "region": "xx-east-9", "service": "elb", "sku": "alb-lcu-hour"}]
+    assert "TOTAL per month: at least 7.30 USD (partial: 1 price missing, 1 resource unpriced)" in cost_text(report)
+    assert report.refresh_commands() == ["python -m ops prices refresh --service elb --region xx-east-9"]
+
+    complete = CostReport(resources=[ResourceCost("urn:a", "t", "alb", [found])])
+    assert not complete.partial and complete.total_text() == "7.30 USD"
+    assert complete.to_json()["partial"] is False and complete.to_json()["missing"] == []
+    assert "at least" not in cost_text(complete)
