@@ -97,7 +97,8 @@ def _validate(args: argparse.Namespace) -> tuple[list[str], list[str]]:
             if name == "all":
                 services.extend(recipes)
             elif name not in recipes:
-                raise UsageError(f"ops: unknown {args.cloud} service {name!r} (known: {', '.join(recipes)}, all)")
+                kind = "gcp service" if gcp else "service"
+                raise UsageError(f"ops: unknown {kind} {name!r} (known: {', '.join(recipes)}, all)")
             else:
                 services.append(name)
     regions = []
