@@ -742,10 +742,12 @@ CLOUD_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     },
     "gcp": {
         "dev": {
+            # ADR 0007 (GCP dev cost levers): no idle minimum instance (request-based billing scales to zero, a
+            # cold start after idle), no Memorystore unless the stack file asks for it (cache.enabled: true).
             "network": {"natStrategy": "none"},
-            "service": {"cpu": 1024, "memory": 512},
+            "service": {"cpu": 1024, "memory": 512, "scaling": {"min": 0}},
             "database": {"instanceClass": "db-f1-micro"},
-            "cache": {"memorySizeGb": 1},
+            "cache": {"enabled": False, "memorySizeGb": 1},
         },
         "staging": {
             "network": {"natStrategy": "auto"},
