@@ -742,7 +742,7 @@ CLOUD_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     },
     "gcp": {
         "dev": {
-            # ADR 0007 (GCP dev cost levers): no idle minimum instance (request-based billing scales to zero, a
+            # docs/decisions/0006-gcp-dev-cost-levers.md: no idle minimum instance (request-based billing scales to zero, a
             # cold start after idle), no Memorystore unless the stack file asks for it (cache.enabled: true).
             "network": {"natStrategy": "none"},
             "service": {"cpu": 1024, "memory": 512, "scaling": {"min": 0}},
