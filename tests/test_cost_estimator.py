@@ -372,3 +372,15 @@ def test_a_partial_estimate_says_so_in_text_and_json() -> None:
     assert not complete.partial and complete.total_text() == "7.30 USD"
     assert complete.to_json()["partial"] is False and complete.to_json()["missing"] == []
     assert "at least" not in cost_text(complete)
+
+
+def test_a_partial_estimate_is_marked_in_the_base_diff() -> None:
+    from review.diff import Diff, diff_markdown, diff_text
+
+    d = Diff("main", [], cost_before=10.0, cost_after=12.5, new_violations=[], fixed_violations=[],
+             partial_after=True)
+    assert "Monthly cost: 10.00 -> 12.50 USD (+2.50) (partial after: prices missing, so a lower bound)" in diff_text(d)
+    assert "(partial after: prices missing, so a lower bound)" in diff_markdown(d)
+    assert d.to_json()["cost"]["partial_after"] is True and d.to_json()["cost"]["partial_before"] is False
+    complete = Diff("main", [], cost_before=10.0, cost_after=12.5, new_violations=[], fixed_violations=[])
+    assert "partial" not in diff_text(complete)
