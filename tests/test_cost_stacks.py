@@ -126,3 +126,16 @@ def test_dev_in_a_region_the_catalog_lacks_fails_its_budget_closed(tmp_path: Pat
     assert cost["missing"] and all(m["region"] == "eu-north-1" for m in cost["missing"])
     assert {"price": "aws/eu-north-1/elb/alb-hour", "service": "elb", "sku": "alb-hour"}.items() <= \
         next(m for m in cost["missing"] if m["sku"] == "alb-hour").items()
+
+
+def test_gcp_dev_is_fully_priced_and_within_the_60_usd_target() -> None:
+    """Issue 15: gcp-dev at AWS dev's level (<= 60 USD/month at its usage), with nothing unpriced or missing."""
+    graph = engine.capture_program(REPO, "gcp-dev")
+    usage = REPO / "usage.gcp-dev.yaml"
+    report = estimate_graph(graph, usage if usage.exists() else None)
+    assert report.unpriced == [] and report.price_not_found == [] and not report.partial
+    assert 0 < report.monthly_total <= 60
+    types = {r.type for r in report.resources}
+    assert "gcp:redis/instance:Instance" not in types  # no Memorystore unless the stack file asks (ADR 0006)
+    [run] = [r for r in report.resources if r.type == "gcp:cloudrunv2/service:Service"]
+    assert not any("idle minimum" in c.name for c in run.components)  # scales to zero
