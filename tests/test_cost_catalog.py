@@ -12,7 +12,7 @@ from pricing.catalog import BASES, CATALOG_DIR, FIELDS, UNITS, Catalog, CatalogE
 
 REFERENCE = {"aws": "us-east-1", "gcp": "us-central1"}
 COVERED = {"aws": {"us-east-1", "eu-west-1"}, "gcp": {"us-central1"}}
-PARTIAL = {"aws": {"ap-southeast-1"}, "gcp": {"asia-southeast1", "asia-southeast2"}}
+PARTIAL = {"aws": {"ap-southeast-1", "ap-southeast-3"}, "gcp": {"asia-southeast1", "asia-southeast2"}}
 """Regions with only the prices a source was found for (docs/cost.md lists what is missing in each)."""
 EU_FACTOR = 1.0625
 
@@ -24,8 +24,9 @@ def catalog() -> Catalog:
 
 def test_files_are_one_per_provider_and_region() -> None:
     names = sorted(p.name for p in CATALOG_DIR.glob("*.csv"))
-    assert names == ["aws-ap-southeast-1.csv", "aws-eu-west-1.csv", "aws-global.csv", "aws-us-east-1.csv",
-                     "gcp-asia-southeast1.csv", "gcp-asia-southeast2.csv", "gcp-global.csv", "gcp-us-central1.csv"]
+    assert names == ["aws-ap-southeast-1.csv", "aws-ap-southeast-3.csv", "aws-eu-west-1.csv", "aws-global.csv",
+                     "aws-us-east-1.csv", "gcp-asia-southeast1.csv", "gcp-asia-southeast2.csv", "gcp-global.csv",
+                     "gcp-us-central1.csv"]
     for path in CATALOG_DIR.glob("*.csv"):
         provider, region = path.stem.split("-", 1)
         for row in parse_rows(path):
@@ -110,10 +111,11 @@ def test_multi_az_rows_agree_with_the_multiplier(catalog: Catalog) -> None:
 
 
 def test_lookup_never_borrows_another_region(catalog: Catalog) -> None:
-    assert catalog.get("aws", "ap-southeast-3", "elb", "alb-hour") is None
+    assert catalog.get("aws", "eu-north-1", "elb", "alb-hour") is None
+    assert catalog.get("aws", "ap-southeast-3", "kms", "key") is None  # a partly covered region: no borrowing
     assert catalog.get("aws", "us-east-1", "elb", "alb-hour").usd == 0.0225
     # Global prices (Route 53) apply in any region, including uncovered ones.
-    assert catalog.get("aws", "ap-southeast-3", "route53", "hosted-zone").usd == 0.5
+    assert catalog.get("aws", "eu-north-1", "route53", "hosted-zone").usd == 0.5
     assert catalog.get("gcp", "us-central1", "cloudrun", "requests").region == "global"
 
 

@@ -218,7 +218,7 @@ def test_a_setting_that_does_not_apply_to_aws_is_one_line(values, message):
 
 
 def test_gcp_dev_has_no_idle_instance_and_no_cache_unless_asked():
-    """ADR 0006 (gcp-dev cost levers): GCP dev scales to zero and has no Memorystore by default; a stack file opts in to the cache."""
+    """ADR 0006: GCP dev scales to zero and has no Memorystore by default; a stack file opts in to the cache."""
     dev = gcp_settings()
     assert (dev.service.scaling.min, dev.cache.enabled) == (0, False)
     assert settings().service.scaling.min == 1 and settings().cache.enabled  # AWS dev keeps its warm task and cache
