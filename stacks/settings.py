@@ -742,8 +742,8 @@ CLOUD_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     },
     "gcp": {
         "dev": {
-            # docs/decisions/0006-gcp-dev-cost-levers.md: no idle minimum instance (request-based billing scales to zero, a
-            # cold start after idle), no Memorystore unless the stack file asks for it (cache.enabled: true).
+            # docs/decisions/0006-gcp-dev-cost-levers.md: no idle minimum instance (request-based billing scales to
+            # zero, a cold start after idle), no Memorystore unless the stack file asks for it (cache.enabled: true).
             "network": {"natStrategy": "none"},
             "service": {"cpu": 1024, "memory": 512, "scaling": {"min": 0}},
             "database": {"instanceClass": "db-f1-micro"},
