@@ -1,7 +1,8 @@
 """``python -m ops``: tooling for the live cloud (docs/ops.md).
 
-- ``prices refresh --service SERVICE --region REGION`` (repeatable flags). Exit 0: refreshed. Exit 1: the API
-  failed (credentials, network, throttling): one line. Exit 2: bad flags: one line.
+- ``prices refresh [--cloud aws|gcp] --service SERVICE --region REGION`` (repeatable flags). Exit 0: refreshed.
+  Exit 1: the API failed (AWS credentials, network, throttling): one line. Exit 2: bad flags, or no Google
+  application default credentials (``--cloud gcp``): one line.
 - ``bootstrap --repo ORG/REPO --stacks dev,staging,prod --region R [--bucket B] [--name N] [--dry-run]``: state
   bucket, GitHub OIDC provider, one deploy role per stack. Exit 0: done. Exit 1: AWS refused: one line. Exit 2: bad
   input: one line.
@@ -22,6 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import prices_gcp
 from .bootstrap import DEFAULT_NONCURRENT_DAYS, Options, StackFacts, capture_facts
 from .prices import PRICING_ENDPOINT_REGION, RECIPES, REGION_RE, OpsError, refresh
 
@@ -46,13 +48,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="area", required=True, parser_class=_Parser)
     prices = sub.add_parser("prices", help="the price catalog (pricing/catalog)")
     psub = prices.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    r = psub.add_parser("refresh", help="regenerate AWS catalog rows from the AWS Price List API",
-                        description="Regenerate the AWS rows of pricing/catalog/aws-REGION.csv for the given "
-                                    "services from the AWS Price List API (boto3 pricing client, us-east-1).")
+    r = psub.add_parser("refresh", help="regenerate catalog rows from the AWS Price List API or the Cloud Billing "
+                                        "Catalog API",
+                        description="Regenerate the rows of pricing/catalog/<cloud>-REGION.csv for the given services: "
+                                    "AWS from the Price List API (boto3 pricing client, us-east-1), GCP from the "
+                                    "Cloud Billing Catalog API (google-cloud-billing, application default "
+                                    "credentials).")
+    r.add_argument("--cloud", choices=["aws", "gcp"], default="aws", help="which catalog (default aws)")
     r.add_argument("--service", action="append", required=True, metavar="SERVICE",
-                   help=f"catalog service to refresh (repeatable; 'all' for every one): {', '.join(RECIPES)}")
+                   help=f"catalog service to refresh (repeatable; 'all' for every one): aws: {', '.join(RECIPES)}; "
+                        f"gcp: {', '.join(prices_gcp.RECIPES)}")
     r.add_argument("--region", action="append", required=True, metavar="REGION",
-                   help="AWS region code, e.g. eu-west-1 or ap-southeast-3 (repeatable)")
+                   help="region code, e.g. ap-southeast-3 (aws) or asia-southeast2, global (gcp) (repeatable)")
     r.add_argument("--catalog-dir", metavar="DIR", help="catalog directory (default: pricing/catalog)")
     r.add_argument("--profile", metavar="NAME", help="AWS profile for the pricing API (default: the environment)")
 
@@ -88,21 +95,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _validate(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    gcp = args.cloud == "gcp"
+    recipes = prices_gcp.RECIPES if gcp else RECIPES
     services: list[str] = []
     for s in args.service:
         for name in s.split(","):
             name = name.strip()
             if name == "all":
-                services.extend(RECIPES)
-            elif name not in RECIPES:
-                raise UsageError(f"ops: unknown service {name!r} (known: {', '.join(RECIPES)}, all)")
+                services.extend(recipes)
+            elif name not in recipes:
+                kind = "gcp service" if gcp else "service"
+                raise UsageError(f"ops: unknown {kind} {name!r} (known: {', '.join(recipes)}, all)")
             else:
                 services.append(name)
     regions = []
     for reg in args.region:
-        if not REGION_RE.match(reg):
+        if gcp and not prices_gcp.REGION_RE.match(reg):
+            raise UsageError(f"ops: {reg!r} is not a GCP region (e.g. asia-southeast2, us-central1) or global")
+        if not gcp and not REGION_RE.match(reg):
             raise UsageError(f"ops: {reg!r} is not an AWS region code (e.g. eu-west-1, ap-southeast-3)")
         regions.append(reg)
+    if gcp and args.profile:
+        raise UsageError("ops: --profile is an AWS profile; --cloud gcp uses application default credentials")
     if args.catalog_dir and not Path(args.catalog_dir).is_dir():
         raise UsageError(f"ops: --catalog-dir {args.catalog_dir}: no such directory")
     return list(dict.fromkeys(services)), list(dict.fromkeys(regions))
@@ -236,12 +250,13 @@ def _drift(args: argparse.Namespace, session: Any, graph_loader: Callable[[Path,
     return 0 if report.clean else 1
 
 
-def main(argv: Sequence[str] | None = None, *, client: Any = None, session: Any = None,
+def main(argv: Sequence[str] | None = None, *, client: Any = None, gcp_client: Any = None, session: Any = None,
          facts_for: Callable[[str], StackFacts] | None = None,
          graph_loader: Callable[[Path, str], Any] | None = None) -> int:
     """Entry point; returns the exit code.
 
-    For tests: ``client`` replaces the boto3 pricing client, ``session`` the boto3 session of bootstrap and drift,
+    For tests: ``client`` replaces the boto3 pricing client, ``gcp_client`` the Cloud Billing catalog client,
+    ``session`` the boto3 session of bootstrap and drift,
     ``facts_for`` the offline capture of a stack's facts (bootstrap), ``graph_loader`` the capture (drift).
     """
     try:
@@ -255,9 +270,16 @@ def main(argv: Sequence[str] | None = None, *, client: Any = None, session: Any 
 
             return bootstrap_gcp(args, graph_loader)
         services, regions = _validate(args)
-    except UsageError as exc:
-        print(str(exc), file=sys.stderr)
+        if args.cloud == "gcp":
+            gcp_client = gcp_client or prices_gcp.billing_client()
+    except (UsageError, prices_gcp.NoCredentials) as exc:
+        msg = str(exc) if isinstance(exc, UsageError) else (
+            f"ops: no Google application default credentials for the Cloud Billing Catalog API ({exc}); run "
+            "`gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS")
+        print(msg, file=sys.stderr)
         return 2
+    if args.cloud == "gcp":
+        return _refresh_gcp(args, gcp_client, services, regions)
     from botocore.exceptions import BotoCoreError, ClientError
 
     from pricing.catalog import CATALOG_DIR
@@ -268,6 +290,24 @@ def main(argv: Sequence[str] | None = None, *, client: Any = None, session: Any 
                           catalog_dir=Path(args.catalog_dir) if args.catalog_dir else CATALOG_DIR)
     except (BotoCoreError, ClientError, OpsError) as exc:
         print(f"ops: the AWS Price List API failed: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    for res in results:
+        print(f"{res.path}: {len(res.updated)} prices refreshed ({', '.join(services)} in {res.region})")
+        for sku in res.missing:
+            print(f"  not returned by the API (kept as it was, or absent: price not found): {sku}")
+    return 0
+
+
+def _refresh_gcp(args: argparse.Namespace, client: Any, services: list[str], regions: list[str]) -> int:
+    from google.api_core.exceptions import GoogleAPIError
+
+    from pricing.catalog import CATALOG_DIR
+
+    try:
+        results = prices_gcp.refresh_gcp(client, services, regions,
+                                         catalog_dir=Path(args.catalog_dir) if args.catalog_dir else CATALOG_DIR)
+    except (GoogleAPIError, OpsError) as exc:
+        print(f"ops: the Cloud Billing Catalog API failed: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
     for res in results:
         print(f"{res.path}: {len(res.updated)} prices refreshed ({', '.join(services)} in {res.region})")

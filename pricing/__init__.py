@@ -15,13 +15,13 @@ from typing import Any
 
 from .catalog import CATALOG_DIR, Catalog, CatalogError, Price, default_catalog
 from .estimator import FREE_TYPES, HOURS_PER_MONTH, PRICERS, PROVIDER_PACKAGES, CostResource, Estimator, estimate
-from .report import CostComponent, CostReport, ResourceCost
+from .report import CostComponent, CostReport, MissingPrice, ResourceCost
 from .usage import USAGE_MODELS, Usage, UsageError, load_usage
 
 __all__ = [
     "CATALOG_DIR", "FREE_TYPES", "HOURS_PER_MONTH", "PRICERS", "PROVIDER_PACKAGES", "USAGE_MODELS", "Catalog",
-    "CatalogError", "CostComponent", "CostReport", "CostResource", "Estimator", "Price", "ResourceCost", "Usage",
-    "UsageError", "default_catalog", "estimate", "estimate_resources", "load_usage",
+    "CatalogError", "CostComponent", "CostReport", "CostResource", "Estimator", "MissingPrice", "Price",
+    "ResourceCost", "Usage", "UsageError", "default_catalog", "estimate", "estimate_resources", "load_usage",
 ]
 
 

@@ -3,8 +3,45 @@ review's ``cost`` section)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+_REF = re.compile(r"^(?P<component>.*) \[(?P<provider>[a-z0-9-]+)/(?P<region>[^/\]]+)/(?P<service>[^/\]]+)/"
+                  r"(?P<sku>[^\]]+)\]$")
+
+
+@dataclass(frozen=True)
+class MissingPrice:
+    """A component the estimate could not price: the catalog row it needs (when known) and why."""
+
+    resource: str
+    component: str
+    provider: str | None = None
+    region: str | None = None
+    """The region looked up (``unknown region`` when the resource's region could not be told)."""
+    service: str | None = None
+    sku: str | None = None
+
+    @property
+    def ref(self) -> str | None:
+        """``provider/region/service/sku`` of the missing catalog row; None when not a catalog lookup."""
+        if self.provider is None:
+            return None
+        return f"{self.provider}/{self.region}/{self.service}/{self.sku}"
+
+    @classmethod
+    def parse(cls, resource: str, entry: str) -> MissingPrice:
+        """From a ``ResourceCost.not_found`` entry (``name [provider/region/service/sku]``)."""
+        m = _REF.match(entry)
+        if not m:
+            return cls(resource, entry)
+        return cls(resource, m["component"], m["provider"], m["region"], m["service"], m["sku"])
+
+    def to_json(self) -> dict[str, Any]:
+        """Contract shape."""
+        return {"resource": self.resource, "component": self.component, "price": self.ref,
+                "region": self.region, "service": self.service, "sku": self.sku}
 
 
 @dataclass
@@ -80,6 +117,48 @@ class CostReport:
         """Every component whose price is missing, as ``resource: component``."""
         return [f"{r.name}: {m}" for r in self.resources for m in r.not_found]
 
+    @property
+    def missing(self) -> list[MissingPrice]:
+        """Every component whose price is missing, with the catalog row it needs."""
+        return [MissingPrice.parse(r.name, m) for r in self.resources for m in r.not_found]
+
+    @property
+    def partial(self) -> bool:
+        """The total is a lower bound: a price is missing or a resource is unpriced."""
+        return bool(self.unpriced) or any(r.not_found for r in self.resources)
+
+    def total_text(self) -> str:
+        """``59.13 USD``, or ``at least 12.00 USD (partial: 3 prices missing, 1 resource unpriced)``."""
+        total = f"{self.monthly_total:,.2f} {self.currency}"
+        if not self.partial:
+            return total
+        return f"at least {total} ({self.partial_text()})"
+
+    def partial_text(self) -> str:
+        """``partial: 3 prices missing, 1 resource unpriced``."""
+        parts = []
+        n = len(self.missing)
+        if n:
+            parts.append(f"{n} price{'s' if n != 1 else ''} missing")
+        u = len(self.unpriced)
+        if u:
+            parts.append(f"{u} resource{'s' if u != 1 else ''} unpriced")
+        return "partial: " + ", ".join(parts)
+
+    def refresh_commands(self) -> list[str]:
+        """The ``python -m ops prices refresh`` commands that fetch the missing catalog rows, one per provider and
+        region (lookups without a known region, or of the ``global`` file, have none)."""
+        wanted: dict[tuple[str, str], set[str]] = {}
+        for m in self.missing:
+            if m.provider and m.region and m.service and m.region not in ("unknown region", "global"):
+                wanted.setdefault((m.provider, m.region), set()).add(m.service)
+        out = []
+        for (provider, region), services in sorted(wanted.items()):
+            cloud = "" if provider == "aws" else f" --cloud {provider}"
+            flags = " ".join(f"--service {s}" for s in sorted(services))
+            out.append(f"python -m ops prices refresh{cloud} {flags} --region {region}")
+        return out
+
     def drivers(self, n: int = 3) -> list[ResourceCost]:
         """The ``n`` most expensive resources."""
         return sorted(self.resources, key=lambda r: -r.monthly)[:n]
@@ -87,5 +166,6 @@ class CostReport:
     def to_json(self) -> dict[str, Any]:
         """Contract shape."""
         return {"currency": self.currency, "monthly_total": round(self.monthly_total, 2),
+                "partial": self.partial, "missing": [m.to_json() for m in self.missing],
                 "resources": [r.to_json() for r in self.resources], "unpriced": self.unpriced,
                 "free_resources": self.free, "usage_file": self.usage_file, "notes": self.notes}

@@ -46,6 +46,9 @@ class Diff:
     cost_after: float | None
     new_violations: list[str]
     fixed_violations: list[str]
+    partial_before: bool = False
+    partial_after: bool = False
+    """An estimate with a missing price: its total is a lower bound (``at least``)."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON shape (the ``diff`` key of the review's JSON)."""
@@ -55,7 +58,8 @@ class Diff:
             "changes": [c.to_json() for c in self.changes],
             "cost": {"before": self.cost_before, "after": self.cost_after,
                      "delta": None if self.cost_before is None or self.cost_after is None
-                     else round(self.cost_after - self.cost_before, 2)},
+                     else round(self.cost_after - self.cost_before, 2),
+                     "partial_before": self.partial_before, "partial_after": self.partial_after},
             "new_violations": self.new_violations,
             "fixed_violations": self.fixed_violations,
         }
@@ -153,7 +157,14 @@ def compare(base: Report, head: Report, base_ref: str) -> Diff:
         cost_after=round(head.cost.monthly_total, 2) if head.cost else None,
         new_violations=sorted(keys(head) - keys(base)),
         fixed_violations=sorted(keys(base) - keys(head)),
+        partial_before=bool(base.cost and base.cost.partial),
+        partial_after=bool(head.cost and head.cost.partial),
     )
+
+
+def _partial_note(d: Diff) -> str:
+    which = [w for w, flag in (("before", d.partial_before), ("after", d.partial_after)) if flag]
+    return f" (partial {' and '.join(which)}: prices missing, so a lower bound)" if which else ""
 
 
 def diff_text(d: Diff) -> str:
@@ -170,7 +181,8 @@ def diff_text(d: Diff) -> str:
         if len(c.fields) > 12:
             lines.append(f"      ... {len(c.fields) - 12} more")
     if j["cost"]["delta"] is not None:
-        lines.append(f"  Monthly cost: {d.cost_before:.2f} -> {d.cost_after:.2f} USD ({j['cost']['delta']:+.2f})")
+        lines.append(f"  Monthly cost: {d.cost_before:.2f} -> {d.cost_after:.2f} USD ({j['cost']['delta']:+.2f})"
+                     f"{_partial_note(d)}")
     for v in d.new_violations:
         lines.append(f"  new finding: {safe(v)}")
     for v in d.fixed_violations:
@@ -185,7 +197,8 @@ def diff_markdown(d: Diff) -> str:
     out = [f"### Changes against {md_code(d.base_ref, table=False)}", "",
            f"**{s['create']}** to create · **{s['update']}** to update · **{s['delete']}** to delete", ""]
     if j["cost"]["delta"] is not None:
-        out += [f"Monthly cost: ${d.cost_before:,.2f} → ${d.cost_after:,.2f} (**{j['cost']['delta']:+,.2f}**)", ""]
+        out += [f"Monthly cost: ${d.cost_before:,.2f} → ${d.cost_after:,.2f} (**{j['cost']['delta']:+,.2f}**)"
+                f"{_partial_note(d)}", ""]
     if d.changes:
         out += ["| | Type | Name | Changed |", "|---|---|---|---|"]
         sign = {"create": "➕", "update": "✏️", "delete": "➖"}

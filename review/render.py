@@ -246,7 +246,11 @@ def cost_text(cost: CostReport) -> str:
                          f"{c.monthly:.2f}")
         for missing in r.not_found:
             lines.append(f"  {'':>10}     {safe(missing)}: price not found")
-    lines.append(f"  {cost.monthly_total:>10.2f}  TOTAL per month  (* = usage-based, from the usage file)")
+    if cost.partial:
+        lines.append(f"  {cost.monthly_total:>10.2f}  TOTAL per month: at least {cost.monthly_total:,.2f} "
+                     f"{cost.currency} ({safe(cost.partial_text())})  (* = usage-based, from the usage file)")
+    else:
+        lines.append(f"  {cost.monthly_total:>10.2f}  TOTAL per month  (* = usage-based, from the usage file)")
     if cost.unpriced:
         lines.append(f"  Unpriced ({len(cost.unpriced)}): " + ", ".join(
             safe(f"{u.get('type')} {u.get('name')}") for u in cost.unpriced))
@@ -265,7 +269,10 @@ def render_markdown(report: Report) -> str:
     blocking = [v for v in report.violations if v.blocking]
     status = "❌ blocked by mandatory policy violations" if blocking else "✅ no blocking policy violations"
     total = f"${report.cost.monthly_total:,.2f}/month" if report.cost else "not estimated"
-    out += [f"**{len(g.resources)} resources** · {status} · estimated **{total}**", ""]
+    partial = f" ({report.cost.partial_text()})" if report.cost and report.cost.partial else ""
+    if partial:
+        total = f"at least {total}"
+    out += [f"**{len(g.resources)} resources** · {status} · estimated **{total}**{partial}", ""]
     if report.violations:
         out += ["### Policy findings", "", "| Enforcement | Policy | Resource | Message |", "|---|---|---|---|"]
         for v in report.violations:
@@ -282,7 +289,11 @@ def render_markdown(report: Report) -> str:
             if r.monthly > 0 or r.not_found:
                 note = " (price not found: " + ", ".join(md_text(m) for m in r.not_found) + ")" if r.not_found else ""
                 out.append(f"| {md_code(r.name)}{note} | {md_code(r.type)} | {r.monthly:,.2f} |")
-        out.append(f"| **Total** | | **{report.cost.monthly_total:,.2f}** |")
+        if report.cost.partial:
+            out.append(f"| **Total: at least** ({md_text(report.cost.partial_text())}) | | "
+                       f"**{report.cost.monthly_total:,.2f}** |")
+        else:
+            out.append(f"| **Total** | | **{report.cost.monthly_total:,.2f}** |")
         if report.cost.unpriced:
             out.append("")
             out.append("Unpriced: " + ", ".join(md_code(u.get("type"), table=False) for u in report.cost.unpriced))

@@ -51,6 +51,8 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
     popts = pulumi.ResourceOptions(provider=provider)
 
     apis = [*APIS, "billingbudgets.googleapis.com"] if settings.gcp_billing_account else list(APIS)
+    if not settings.cache.enabled:
+        apis.remove("redis.googleapis.com")  # no Memorystore (e.g. the dev profile): nothing to enable it for
     services = [gcp.projects.Service(f"api-{api.split('.')[0]}", service=api, disable_on_destroy=False, opts=popts)
                 for api in apis]
     opts = pulumi.ResourceOptions(provider=provider, depends_on=services)

@@ -5,7 +5,7 @@ A stack's settings are its environment profile (dev, staging, prod: :data:`PROFI
 ``backend-hosting`` namespace. ``cloud`` selects the model: :class:`AwsSettings` or :class:`GcpSettings`. A key
 that exists only on the other cloud, or that does not apply to the shape chosen (a node type for a serverless
 cache, a NAT address count without static NAT), is refused with one line, never ignored. Invalid input raises
-:class:`SettingsError` with one line naming the key, the value and what is allowed. Design: ADR 0005.
+:class:`SettingsError` with one line naming the key, the value and what is allowed. Design: ADR 5.
 """
 
 from __future__ import annotations
@@ -1238,10 +1238,12 @@ CLOUD_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     },
     "gcp": {
         "dev": {
+            # docs/decisions/0012-gcp-dev-cost-levers.md: no idle minimum instance (request-based billing scales to
+            # zero, a cold start after idle), no Memorystore unless the stack file asks for it (cache.enabled: true).
             "network": {"natStrategy": "none"},
-            "service": {"cpu": 1024, "memory": 512},
+            "service": {"cpu": 1024, "memory": 512, "scaling": {"min": 0}},
             "database": {"instanceClass": "db-f1-micro"},
-            "cache": {"memorySizeGb": 1},
+            "cache": {"enabled": False, "memorySizeGb": 1},
         },
         "staging": {
             "network": {"natStrategy": "auto"},
@@ -1273,7 +1275,7 @@ KIND_PROFILES: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
                  "job": {"cpu": 1024, "memory": 2048}},
     },
     "gcp": {
-        "dev": {"web": {"cpu": 1024, "memory": 512, "scaling": {"min": 1, "max": 2}},
+        "dev": {"web": {"cpu": 1024, "memory": 512, "scaling": {"min": 0, "max": 2}},  # ADR 12: no idle instance
                 "worker": {"cpu": 1024, "memory": 512, "scaling": {"min": 0, "max": 2}},
                 "job": {"cpu": 1024, "memory": 512}},
         "staging": {"web": {"cpu": 1024, "memory": 1024, "scaling": {"min": 2, "max": 4}},

@@ -12,6 +12,8 @@ from pricing.catalog import BASES, CATALOG_DIR, FIELDS, UNITS, Catalog, CatalogE
 
 REFERENCE = {"aws": "us-east-1", "gcp": "us-central1"}
 COVERED = {"aws": {"us-east-1", "eu-west-1"}, "gcp": {"us-central1"}}
+PARTIAL = {"aws": {"ap-southeast-1", "ap-southeast-3"}, "gcp": {"asia-southeast1", "asia-southeast2"}}
+"""Regions with only the prices a source was found for (docs/cost.md lists what is missing in each)."""
 EU_FACTOR = 1.0625
 
 
@@ -22,7 +24,8 @@ def catalog() -> Catalog:
 
 def test_files_are_one_per_provider_and_region() -> None:
     names = sorted(p.name for p in CATALOG_DIR.glob("*.csv"))
-    assert names == ["aws-eu-west-1.csv", "aws-global.csv", "aws-us-east-1.csv", "gcp-global.csv",
+    assert names == ["aws-ap-southeast-1.csv", "aws-ap-southeast-3.csv", "aws-eu-west-1.csv", "aws-global.csv",
+                     "aws-us-east-1.csv", "gcp-asia-southeast1.csv", "gcp-asia-southeast2.csv", "gcp-global.csv",
                      "gcp-us-central1.csv"]
     for path in CATALOG_DIR.glob("*.csv"):
         provider, region = path.stem.split("-", 1)
@@ -43,7 +46,26 @@ def test_every_row_has_source_date_basis_and_a_valid_price(catalog: Catalog) -> 
 
 def test_covered_regions(catalog: Catalog) -> None:
     for provider, regions in COVERED.items():
-        assert catalog.regions(provider) == regions
+        assert catalog.regions(provider) == regions | PARTIAL[provider]
+
+
+@pytest.mark.parametrize("provider", ["aws", "gcp"])
+def test_partial_regions_price_only_skus_the_estimator_knows(catalog: Catalog, provider: str) -> None:
+    ref = {(p.service, p.sku): p.unit for p in catalog if p.provider == provider and p.region == REFERENCE[provider]}
+    for region in PARTIAL[provider]:
+        rows = {(p.service, p.sku): p.unit for p in catalog if p.provider == provider and p.region == region}
+        assert rows and all(ref.get(k) == unit for k, unit in rows.items()), f"{provider}/{region}"
+
+
+def test_derived_jakarta_cloud_sql_rows_are_half_the_quoted_regional_figure(catalog: Catalog) -> None:
+    derived = [p for p in catalog if p.region == "asia-southeast2" and p.basis == "derived"]
+    assert {p.sku for p in derived} == {"custom:memory-gb-hour", "storage:ssd"}
+    ha = catalog.get("gcp", "asia-southeast2", "cloudsql", "ha-multiplier")
+    assert ha is not None and ha.usd == 2
+    quoted_regional = {"custom:memory-gb-hour": 0.0182, "storage:ssd": 0.442}  # the cited HA figures
+    for p in derived:
+        assert p.usd == pytest.approx(quoted_regional[p.sku] / ha.usd), p.ref
+        assert str(quoted_regional[p.sku]) in p.source.replace("0.018200000", "0.0182").replace("0.442000000", "0.442")
 
 
 @pytest.mark.parametrize("provider", ["aws", "gcp"])
@@ -89,10 +111,11 @@ def test_multi_az_rows_agree_with_the_multiplier(catalog: Catalog) -> None:
 
 
 def test_lookup_never_borrows_another_region(catalog: Catalog) -> None:
-    assert catalog.get("aws", "ap-southeast-3", "elb", "alb-hour") is None
+    assert catalog.get("aws", "eu-north-1", "elb", "alb-hour") is None
+    assert catalog.get("aws", "ap-southeast-3", "kms", "key") is None  # a partly covered region: no borrowing
     assert catalog.get("aws", "us-east-1", "elb", "alb-hour").usd == 0.0225
     # Global prices (Route 53) apply in any region, including uncovered ones.
-    assert catalog.get("aws", "ap-southeast-3", "route53", "hosted-zone").usd == 0.5
+    assert catalog.get("aws", "eu-north-1", "route53", "hosted-zone").usd == 0.5
     assert catalog.get("gcp", "us-central1", "cloudrun", "requests").region == "global"
 
 

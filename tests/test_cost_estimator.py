@@ -253,11 +253,11 @@ def test_the_project_region_setting_is_used_without_aws_region() -> None:
 
 
 def test_a_region_outside_the_catalog_is_price_not_found_never_another_regions_price() -> None:
-    report = _estimate(lambda: aws.lb.LoadBalancer("alb", subnets=["a", "b"]), config={"aws:region": "ap-southeast-3"})
+    report = _estimate(lambda: aws.lb.LoadBalancer("alb", subnets=["a", "b"]), config={"aws:region": "eu-north-1"})
     alb = _by_name(report, "alb")
     assert alb.monthly == 0 and alb.components == []
     assert len(alb.not_found) == 3
-    assert all("aws/ap-southeast-3/" in m for m in alb.not_found)
+    assert all("aws/eu-north-1/" in m for m in alb.not_found)
     assert report.to_json()["resources"][0]["price_not_found"] == alb.not_found
 
 
@@ -348,3 +348,39 @@ def test_values_unknown_in_preview_fall_back_to_stated_assumptions() -> None:
     lines = {c.name: c.quantity for r in report.resources for c in r.components}
     assert lines["public IPv4 addresses (one per AZ, 2, assumed: subnets unknown)"] == 2 * H
     assert lines["storage (gp2, 20 GB)"] == 20  # AWS's default type and the estimator's default size
+
+
+def test_a_partial_estimate_says_so_in_text_and_json() -> None:
+    from pricing import CostComponent, CostReport, ResourceCost
+    from review.render import cost_text
+
+    found = CostComponent("hours", 730, "hours", 0.01, 7.3)
+    report = CostReport(resources=[
+        ResourceCost("urn:a", "aws:lb/loadBalancer:LoadBalancer", "alb", [found],
+                     not_found=["LCU-hours [aws/xx-east-9/elb/alb-lcu-hour]"], region="xx-east-9"),
+    ], unpriced=[{"urn": "urn:q", "type": "aws:sqs/queue:Queue", "name": "queue", "reason": "no pricing"}])
+    assert report.partial
+    assert report.total_text() == "at least 7.30 USD (partial: 1 price missing, 1 resource unpriced)"
+    data = report.to_json()
+    assert data["partial"] is True
+    assert data["missing"] == [{"resource": "alb", "component": "LCU-hours", "price": "aws/xx-east-9/elb/alb-lcu-hour",
+                                "region": "xx-east-9", "service": "elb", "sku": "alb-lcu-hour"}]
+    assert "TOTAL per month: at least 7.30 USD (partial: 1 price missing, 1 resource unpriced)" in cost_text(report)
+    assert report.refresh_commands() == ["python -m ops prices refresh --service elb --region xx-east-9"]
+
+    complete = CostReport(resources=[ResourceCost("urn:a", "t", "alb", [found])])
+    assert not complete.partial and complete.total_text() == "7.30 USD"
+    assert complete.to_json()["partial"] is False and complete.to_json()["missing"] == []
+    assert "at least" not in cost_text(complete)
+
+
+def test_a_partial_estimate_is_marked_in_the_base_diff() -> None:
+    from review.diff import Diff, diff_markdown, diff_text
+
+    d = Diff("main", [], cost_before=10.0, cost_after=12.5, new_violations=[], fixed_violations=[],
+             partial_after=True)
+    assert "Monthly cost: 10.00 -> 12.50 USD (+2.50) (partial after: prices missing, so a lower bound)" in diff_text(d)
+    assert "(partial after: prices missing, so a lower bound)" in diff_markdown(d)
+    assert d.to_json()["cost"]["partial_after"] is True and d.to_json()["cost"]["partial_before"] is False
+    complete = Diff("main", [], cost_before=10.0, cost_after=12.5, new_violations=[], fixed_violations=[])
+    assert "partial" not in diff_text(complete)

@@ -88,13 +88,14 @@ def test_cloud_run_without_minimum_instances_has_no_idle_component() -> None:
     assert not any("idle" in c.name for c in _by_name(report, "run").components)
 
 
-def test_cloud_run_instance_based_memory_has_no_sourced_price() -> None:
+def test_cloud_run_instance_based_billing_prices_cpu_and_memory_of_every_instance() -> None:
     report = _estimate(_run("run", cpu_idle=False, min_instances=3, memory="2Gi"))
     run = _by_name(report, "run")
-    assert [c.name for c in run.components] == ["CPU always allocated (1 vCPU x 3 instances)"]
-    assert run.monthly == pytest.approx(3 * S * 0.000018)  # 141.912; no request fee with instance-based billing
-    assert run.not_found == ["memory always allocated (2 GiB x 3 instances) "
-                             "[gcp/us-central1/cloudrun/memory-second:instance-based]"]
+    assert [c.name for c in run.components] == ["CPU always allocated (1 vCPU x 3 instances)",
+                                                "memory always allocated (2 GiB x 3 instances)"]
+    # Tier 1 list prices: 0.000018 per vCPU-second, 0.000002 per GiB-second; no request fee
+    assert run.monthly == pytest.approx(3 * S * 0.000018 + 3 * 2 * S * 0.000002)
+    assert run.not_found == []
 
 
 # -- Memorystore -------------------------------------------------------------------------------------------------
@@ -284,6 +285,6 @@ def test_new_rows_are_quoted_with_a_source_and_a_date(region: str, service: str,
 
 def test_no_row_for_prices_without_a_source() -> None:
     catalog = default_catalog()
-    for service, sku in [("cloudrun", "memory-second:instance-based"), ("cloudarmor", "policy"),
-                         ("cloudarmor", "rule"), ("cloudarmor", "requests"), ("kms", "key-version:hsm")]:
+    for service, sku in [("cloudarmor", "policy"), ("cloudarmor", "rule"), ("cloudarmor", "requests"),
+                         ("kms", "key-version:hsm")]:
         assert catalog.get("gcp", "us-central1", service, sku) is None, sku

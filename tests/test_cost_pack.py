@@ -321,22 +321,50 @@ def test_cost_estimate_complete() -> None:
     def program() -> None:
         _alb()
         aws.sqs.Queue("queue")
-        eu = aws.Provider("jakarta", region="ap-southeast-3")
+        eu = aws.Provider("stockholm", region="eu-north-1")
         aws.kms.Key("key", opts=pulumi.ResourceOptions(provider=eu))
 
     found = judge("cost-estimate-complete", program)
     assert names(found) == ["key", "queue"]
     assert found[1][1] == "not priced: aws:sqs/queue:Queue (no pricing for this resource type)"
     assert found[0][1].startswith(
-        "price not found in ap-southeast-3: customer managed key [aws/ap-southeast-3/kms/key]")
+        "price not found in eu-north-1: customer managed key [aws/eu-north-1/kms/key]")
     assert judge("cost-estimate-complete", _alb) == []
+
+
+def test_budget_verifiable_fails_closed_on_a_missing_price() -> None:
+    def program() -> None:
+        _alb()
+        north = aws.Provider("stockholm", region="eu-north-1")
+        aws.kms.Key("key", opts=pulumi.ResourceOptions(provider=north))
+
+    budget = {f"{PROJECT}:budget": {"monthlyUsd": 100}}
+    found = judge("budget-verifiable", program, stack_config=budget)
+    assert found == [(None, "the budget of 100.00 USD (backend-hosting:budget.monthlyUsd) cannot be verified: the "
+                            "estimate is at least 29.57 USD (partial: 2 prices missing): 2 prices missing for aws "
+                            "eu-north-1 (kms/key, kms/requests); fetch them: python -m ops prices refresh "
+                            "--service kms --region eu-north-1")]
+    assert resolve_config(PACK)["budget-verifiable"][0] == "mandatory"
+    assert judge("budget-verifiable", program) == []  # no budget: nothing to verify
+    assert judge("budget-verifiable", _alb, stack_config=budget) == []  # every price found
+
+
+def test_budget_verifiable_fails_closed_on_an_unpriced_type() -> None:
+    def program() -> None:
+        _alb()
+        aws.sqs.Queue("queue")
+
+    found = judge("budget-verifiable", program, stack_config={f"{PROJECT}:budget": {"monthlyUsd": 100}})
+    assert len(found) == 1
+    assert "cannot be verified: the estimate is at least 29.57 USD (partial: 1 resource unpriced)" in found[0][1]
+    assert "queue aws:sqs/queue:Queue" in found[0][1] and "ops prices refresh" not in found[0][1]
 
 
 def test_every_rule_has_metadata_and_tests() -> None:
     tested = {"instance-family-allowed", "instance-size-ceiling", "no-gpu-instances", "task-size-ceiling",
               "autoscaling-max-ceiling", "storage-ceiling", "provisioned-iops-ceiling", "no-nat-per-az-outside-prod",
               "no-multi-az-database-outside-prod", "log-retention-bounded-outside-prod", "bucket-lifecycle-configured",
-              "budget-not-exceeded", "budget-warning", "cost-estimate-complete"}
+              "budget-not-exceeded", "budget-verifiable", "budget-warning", "cost-estimate-complete"}
     assert {r.name for r in PACK.rules} == tested
     for r in PACK.rules:
         assert r.description and r.remediation and r.category.startswith("cost-")

@@ -127,3 +127,20 @@ def test_analyze_stack_within_budget_and_clean(stub: analyzer_pb2_grpc.AnalyzerS
     resources = [_resource("aws:kms/key:Key", "key", {"enableKeyRotation": True})]
     resp = stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources))
     assert list(resp.diagnostics) == []
+
+
+def test_analyze_stack_in_a_region_the_catalog_lacks_fails_the_budget_closed(
+        stub: analyzer_pb2_grpc.AnalyzerStub) -> None:
+    north = analyzer_pb2.AnalyzerProviderResource(
+        type="pulumi:providers:aws", name="north", urn=URN.format(type="pulumi:providers:aws", name="north"),
+        properties=_struct({"region": "eu-north-1"}))
+    key = analyzer_pb2.AnalyzerResource(type="aws:kms/key:Key", name="key", urn=URN.format(type="aws:kms/key:Key",
+                                                                                           name="key"),
+                                        properties=_struct({"enableKeyRotation": True}), provider=north)
+    resp = stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[key]))
+    mandatory = [d for d in resp.diagnostics if d.enforcementLevel == analyzer_pb2.MANDATORY]
+    assert [d.policyName for d in mandatory] == ["budget-verifiable"], [d.message for d in resp.diagnostics]
+    message = mandatory[0].message
+    assert "budget of 25.00 USD" in message and "cannot be verified" in message
+    assert "missing for aws eu-north-1 (kms/key, kms/requests)" in message
+    assert message.endswith("python -m ops prices refresh --service kms --region eu-north-1")

@@ -116,3 +116,47 @@ def test_a_stack_over_its_budget_exits_1_with_a_mandatory_cost_violation(tmp_pat
     assert budget and budget[0]["pack"] == "cost" and budget[0]["enforcement"] == "mandatory"
     assert "estimated 22.27 USD/month exceeds the budget of 20.00 USD" in budget[0]["message"]
     assert report["cost"]["monthly_total"] == 22.27
+
+
+def _program_copy(tmp_path: Path, stack: str, region: str) -> Path:
+    """This repository's program with ``stack``'s file moved to ``region`` (the code is linked, not copied)."""
+    for name in ("Pulumi.yaml", "__main__.py", "stacks", "components"):
+        (tmp_path / name).symlink_to(REPO / name)
+    text = (REPO / f"Pulumi.{stack}.yaml").read_text()
+    moved = re.sub(r"(?m)^(\s*backend-hosting:region:).*$", rf"\1 {region}", text)
+    assert moved != text
+    (tmp_path / f"Pulumi.{stack}.yaml").write_text(moved)
+    return tmp_path
+
+
+def test_dev_in_a_region_the_catalog_lacks_fails_its_budget_closed(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """eu-north-1 has no catalog rows: the estimate is partial, so the 100 USD budget cannot be verified."""
+    program = _program_copy(tmp_path, "dev", "eu-north-1")
+    code = review_main(["dev", "--program", str(program), "--format", "json", "--usage", str(REPO / "usage.dev.yaml")])
+    report = json.loads(capsys.readouterr().out)
+    blocking = [v for v in report["violations"] if v["enforcement"] == "mandatory" and not v.get("waived")]
+    assert code == 1
+    assert [(v["pack"], v["policy"]) for v in blocking] == [("cost", "budget-verifiable")]
+    message = blocking[0]["message"]
+    assert "budget of 100.00 USD" in message and "cannot be verified" in message
+    assert "missing for aws eu-north-1" in message and "fargate/vcpu-hour:arm64" in message
+    assert "python -m ops prices refresh" in message and "--service fargate" in message
+    assert message.endswith("--region eu-north-1")
+    cost = report["cost"]
+    assert cost["partial"] is True
+    assert cost["missing"] and all(m["region"] == "eu-north-1" for m in cost["missing"])
+    assert {"price": "aws/eu-north-1/elb/alb-hour", "service": "elb", "sku": "alb-hour"}.items() <= \
+        next(m for m in cost["missing"] if m["sku"] == "alb-hour").items()
+
+
+def test_gcp_dev_is_fully_priced_and_within_the_60_usd_target(run_stack, shipped: Catalog) -> None:
+    """Issue 15: gcp-dev at AWS dev's level (<= 60 USD/month at its usage), with nothing unpriced or missing."""
+    usage = REPO / "usage.gcp-dev.yaml"
+    report = estimate_graph(run_stack("gcp-dev"), usage if usage.exists() else None, catalog=shipped)
+    assert report.unpriced == [] and report.price_not_found == [] and not report.partial
+    assert 0 < report.monthly_total <= 60
+    types = {r.type for r in report.resources}
+    assert "gcp:redis/instance:Instance" not in types  # no Memorystore unless the stack file asks (ADR 12)
+    [run] = [r for r in report.resources if r.type == "gcp:cloudrunv2/service:Service"]
+    assert not any("idle minimum" in c.name for c in run.components)  # scales to zero

@@ -172,7 +172,8 @@ def test_every_data_store_uses_its_own_customer_managed_key(stacks, stack):
     g = stacks[stack]
     keys = {r.name.rsplit("-", 1)[-1]: r.id for r in g.by_type("gcp:kms/cryptoKey:CryptoKey")}
     assert g.inputs(f"app-{stack[4:]}-db-pg")["encryptionKeyName"] == keys["sql"]
-    assert g.inputs(f"app-{stack[4:]}-cache-redis")["customerManagedKey"] == keys["redis"]
+    for cache in g.by_type("gcp:redis/instance:Instance"):  # gcp-dev has none (cache.enabled false in dev)
+        assert cache.inputs["customerManagedKey"] == keys["redis"]
     assert g.inputs(f"app-{stack[4:]}-svc-images")["kmsKeyName"] == keys["artifacts"]
     for b in g.by_type("gcp:storage/bucket:Bucket"):
         assert b.get("encryption.defaultKmsKeyName") == keys["storage"]
@@ -191,11 +192,12 @@ def test_dev_is_the_cheap_shape_and_prod_survives_a_zone_and_keeps_data(stacks):
     assert d["deletionProtection"] is False and d["settings"]["deletionProtectionEnabled"] is False
     assert p["deletionProtection"] is True and p["settings"]["deletionProtectionEnabled"] is True
     assert p["settings"]["backupConfiguration"]["pointInTimeRecoveryEnabled"] is True
-    assert dev.inputs("app-dev-cache-redis")["tier"] == "BASIC"
+    assert not dev.by_type("gcp:redis/instance:Instance")  # dev: no Memorystore unless the stack file asks
+    assert "redis.googleapis.com" not in {r.inputs["service"] for r in dev.by_type("gcp:projects/service:Service")}
     assert prod.inputs("app-prod-cache-redis")["tier"] == "STANDARD_HA"
     assert prod.inputs("app-prod-cache-redis")["persistenceConfig"]["persistenceMode"] == "RDB"
     dev_run, prod_run = dev.inputs("app-dev-svc-run"), prod.inputs("app-prod-svc-run")
-    assert dev_run["template"]["scaling"] == {"minInstanceCount": 1, "maxInstanceCount": 2}
+    assert dev_run["template"]["scaling"] == {"minInstanceCount": 0, "maxInstanceCount": 2}  # scales to zero
     assert prod_run["template"]["scaling"] == {"minInstanceCount": 3, "maxInstanceCount": 20}
     assert dev_run["deletionProtection"] is False and prod_run["deletionProtection"] is True
     stateful = ["gcp:sql/databaseInstance:DatabaseInstance", "gcp:redis/instance:Instance",
@@ -226,17 +228,23 @@ def test_the_service_is_wired_to_everything_it_uses(stacks, stack):
               if f.inputs["direction"] == "EGRESS" and f.inputs.get("allows")}
     assert egress[f"{p}-db-from-{p}-svc"]["destinationRanges"] == ["10.20.0.3/32"]
     assert egress[f"{p}-db-from-{p}-svc"]["allows"] == [{"protocol": "tcp", "ports": ["5432", "3307"]}]
-    assert egress[f"{p}-cache-from-{p}-svc"]["allows"] == [{"protocol": "tcp", "ports": ["6378"]}]
+    cached = bool(g.by_type("gcp:redis/instance:Instance"))
+    if cached:
+        assert egress[f"{p}-cache-from-{p}-svc"]["allows"] == [{"protocol": "tcp", "ports": ["6378"]}]
     assert all(e["targetTags"] == ["backend-service"] for e in egress.values())
     assert g.inputs(f"{p}-assets-rw-{p}-svc") == {"bucket": g.by_name(f"{p}-assets-bucket").outputs["name"],
                                                     "role": "roles/storage.objectUser", "member": member}
-    assert g.inputs(f"{p}-svc-reads-{p}-cache-auth")["member"] == member
+    if cached:
+        assert g.inputs(f"{p}-svc-reads-{p}-cache-auth")["member"] == member
     users = g.by_type("gcp:sql/user:User")
     assert [u.inputs["type"] for u in users] == ["CLOUD_IAM_SERVICE_ACCOUNT"]
     assert users[0].inputs["name"] == sa["email"].removesuffix(".gserviceaccount.com")
     envs = {e["name"]: e for e in g.inputs(f"{p}-svc-run")["template"]["containers"][0]["envs"]}
-    assert {"DB_HOST", "DB_PORT", "DB_NAME", "CACHE_HOST", "CACHE_PORT", "BUCKET_ASSETS",
-            "SERVICE_ACCOUNT"} <= set(envs)
+    assert {"DB_HOST", "DB_PORT", "DB_NAME", "BUCKET_ASSETS", "SERVICE_ACCOUNT"} <= set(envs)
+    if not cached:
+        assert not {n for n in envs if n.startswith("CACHE_")}
+        return
+    assert {"CACHE_HOST", "CACHE_PORT"} <= set(envs)
     assert "value" not in envs["CACHE_AUTH"]
     assert envs["CACHE_AUTH"]["valueSource"]["secretKeyRef"]["version"] == "latest"
 
@@ -250,7 +258,11 @@ def test_stack_outputs(stacks, stack):
     assert out["url"] == f"https://{host}"
     assert out["api_urls"] == {v.name: f"https://{host}/{v.name}/" for v in s.service.api_versions}
     assert out["database_connection_name"].startswith(f"{s.gcp_project}:{s.region}:")
-    assert out["database_endpoint"].endswith(":5432") and out["cache_endpoint"] and out["cache_auth_secret"]
+    assert out["database_endpoint"].endswith(":5432")
+    if s.cache.enabled:
+        assert out["cache_endpoint"] and out["cache_auth_secret"]
+    else:
+        assert "cache_endpoint" not in out and "cache_auth_secret" not in out
     assert set(out["bucket_names"]) == {b.name for b in s.storage.buckets}
     if s.monitoring.dashboard:
         assert out["dashboard_url"].startswith("https://console.cloud.google.com/monitoring/dashboards/custom/")

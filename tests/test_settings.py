@@ -133,7 +133,7 @@ def test_roles_carry_the_permissions_boundary_by_default_in_every_profile():
         settings(iam={"boundary": True})
 
 
-# -- per cloud: every setting is used on the stack's cloud or refused (ADR 0005) ------------------------------
+# -- per cloud: every setting is used on the stack's cloud or refused (ADR 5) ------------------------------
 GCP = {"environment": "dev", "region": "us-central1", "cloud": "gcp", "gcpProject": "acme-dev"}
 
 
@@ -217,8 +217,21 @@ def test_a_setting_that_does_not_apply_to_aws_is_one_line(values, message):
     assert message in str(info.value)
 
 
+def test_gcp_dev_has_no_idle_instance_and_no_cache_unless_asked():
+    """ADR 12: GCP dev scales to zero and has no Memorystore by default; a stack file opts in to the cache."""
+    dev = gcp_settings()
+    assert (dev.service.scaling.min, dev.cache.enabled) == (0, False)
+    assert settings().service.scaling.min == 1 and settings().cache.enabled  # AWS dev keeps its warm task and cache
+    opted = gcp_settings(cache={"enabled": True})
+    assert (opted.cache.enabled, opted.cache.memory_size_gb) == (True, 1)
+    for env in ("staging", "prod"):
+        assert gcp_settings(environment=env).cache.enabled
+    with pytest.raises(SettingsError, match=r"cache\.memorySizeGb does not apply: cache\.enabled is false"):
+        gcp_settings(cache={"memorySizeGb": 2})
+
+
 def test_settings_that_apply_are_accepted_on_each_cloud():
-    s = gcp_settings(network={"natStrategy": "static", "natAddresses": 4}, cache={"persistence": True},
+    s = gcp_settings(network={"natStrategy": "static", "natAddresses": 4}, cache={"enabled": True, "persistence": True},
                      database={"iamAuthentication": False, "passwordSecret": "projects/acme-dev/secrets/db"})
     assert (s.network.static_addresses, s.cache.persistence, s.database.password_secret) == (
         4, True, "projects/acme-dev/secrets/db")

@@ -27,7 +27,7 @@ def aws(**over):
 
 
 def gcp(**over):
-    return from_values({**GCP, **EXAMPLE, **over})
+    return from_values({**GCP, **EXAMPLE, "cache": {"enabled": True}, **over})  # gcp-dev has no cache by default
 
 
 def test_the_example_validates_on_both_clouds_with_kind_sizes_from_the_profile():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from policies.common import Pack
 
-from .rules_budget import budget_not_exceeded, budget_warning, cost_estimate_complete
+from .rules_budget import budget_not_exceeded, budget_verifiable, budget_warning, cost_estimate_complete
 from .rules_sizing import (
     autoscaling_max_ceiling,
     instance_family_allowed,
@@ -47,6 +47,7 @@ PACK = Pack(
         log_retention_bounded_outside_prod,
         bucket_lifecycle_configured,
         budget_not_exceeded,
+        budget_verifiable,
         budget_warning,
         cost_estimate_complete,
     ],

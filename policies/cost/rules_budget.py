@@ -164,6 +164,52 @@ def budget_not_exceeded(index: ResourceIndex, ctx: Context) -> Iterator[tuple[Re
                      f"{drivers_text(report, ctx.config.get('topDrivers', 3))}")
 
 
+def missing_text(report: CostReport) -> str:
+    """What the estimate lacks: the missing catalog rows per provider and region, prices that are not catalog
+    lookups, and resources of types without pricing."""
+    by_region: dict[tuple[str, str], list[str]] = {}
+    other: list[str] = []
+    for m in report.missing:
+        if m.provider is None:
+            other.append(f"{m.resource}: {m.component}")
+            continue
+        row = f"{m.service}/{m.sku}"
+        rows = by_region.setdefault((m.provider, m.region or "unknown region"), [])
+        if row not in rows:
+            rows.append(row)
+    parts = [f"{len(rows)} price{'s' if len(rows) != 1 else ''} missing for {provider} {region} "
+             f"({', '.join(sorted(rows))})" for (provider, region), rows in sorted(by_region.items())]
+    if other:
+        parts.append(f"not priceable as configured: {'; '.join(other)}")
+    if report.unpriced:
+        parts.append(f"{len(report.unpriced)} resource{'s' if len(report.unpriced) != 1 else ''} without pricing ("
+                     + ", ".join(f"{u.get('name')} {u.get('type')}" for u in report.unpriced) + ")")
+    return "; ".join(parts)
+
+
+@stack_rule(
+    "budget-verifiable", severity="high", category=CATEGORY,
+    description="When a budget is set, the estimate is complete: a price missing for the stack's region (or a "
+                "resource type without pricing) makes the total a lower bound, so the budget cannot be verified "
+                "and the gate fails closed. The message names the region, the missing prices and the command "
+                "that fetches them.",
+    remediation="Fetch the missing prices (python -m ops prices refresh --service ... --region ..., see the "
+                "message) or add them to pricing/catalog with their source; for a resource type without pricing, "
+                "add a rule in pricing/aws.py or pricing/gcp.py. A reviewed waiver accepts an unverified budget.",
+    config={"monthlyUsd": _MONTHLY, "usageFile": _USAGE_FILE})
+def budget_verifiable(index: ResourceIndex, ctx: Context) -> Iterator[tuple[Res | None, str]]:
+    budget = stack_budget(ctx)
+    if budget is None:
+        return
+    report, _ = _estimate_or_error(index, ctx)
+    if report is None or not report.partial:
+        return  # an estimate that cannot be made at all is reported by budget-not-exceeded
+    commands = report.refresh_commands()
+    fetch = f"; fetch them: {' && '.join(commands)}" if commands else ""
+    yield None, (f"the budget of {budget.monthly_usd:,.2f} USD ({budget.source}) cannot be verified: the estimate "
+                 f"is {report.total_text()}: {missing_text(report)}{fetch}")
+
+
 @stack_rule(
     "budget-warning", severity="medium", category=CATEGORY, enforcement="advisory",
     description="Warns when the estimate passes warnFraction of the budget (default budget.warnFraction of the "
