@@ -76,6 +76,7 @@ __all__ = [
     "is_unknown",
     "parse_json",
     "parse_waivers",
+    "project_config",
     "resolve_config",
     "resource_rule",
     "stack_rule",
@@ -613,6 +614,8 @@ class Rule:
     category: str = "general"
     config_schema: dict[str, dict[str, Any]] = field(default_factory=dict)
     """JSON-schema properties of the policy config, each with a ``default``."""
+    rationale: str = ""
+    """Why the default enforcement level is what it is (docs/policies.md)."""
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -728,29 +731,33 @@ def _iterate(out: Any) -> Iterable[Any]:
 
 def _rule_decorator(kind: str, name: str, *, description: str, severity: str, remediation: str,
                     category: str, types: Sequence[str] = (), enforcement: str = "mandatory",
-                    config: Mapping[str, Mapping[str, Any]] | None = None) -> Callable[[Check], Rule]:
+                    config: Mapping[str, Mapping[str, Any]] | None = None,
+                    rationale: str = "") -> Callable[[Check], Rule]:
     def wrap(fn: Check) -> Rule:
         return Rule(name=name, description=description, severity=severity, remediation=remediation, check=fn,
                     kind=kind, types=tuple(types), enforcement=enforcement, category=category,
-                    config_schema={k: dict(v) for k, v in (config or {}).items()})
+                    config_schema={k: dict(v) for k, v in (config or {}).items()}, rationale=rationale)
 
     return wrap
 
 
 def resource_rule(name: str, *, types: Sequence[str], description: str, severity: str, remediation: str,
                   category: str, enforcement: str = "mandatory",
-                  config: Mapping[str, Mapping[str, Any]] | None = None) -> Callable[[Check], Rule]:
+                  config: Mapping[str, Mapping[str, Any]] | None = None,
+                  rationale: str = "") -> Callable[[Check], Rule]:
     """Decorate ``check(res, ctx) -> messages`` as a resource rule for the given type tokens."""
     return _rule_decorator("resource", name, description=description, severity=severity, remediation=remediation,
-                           category=category, types=types, enforcement=enforcement, config=config)
+                           category=category, types=types, enforcement=enforcement, config=config,
+                           rationale=rationale)
 
 
 def stack_rule(name: str, *, description: str, severity: str, remediation: str, category: str,
                enforcement: str = "mandatory",
-               config: Mapping[str, Mapping[str, Any]] | None = None) -> Callable[[Check], Rule]:
+               config: Mapping[str, Mapping[str, Any]] | None = None,
+               rationale: str = "") -> Callable[[Check], Rule]:
     """Decorate ``check(index, ctx) -> (res_or_None, message) pairs`` as a stack rule."""
     return _rule_decorator("stack", name, description=description, severity=severity, remediation=remediation,
-                           category=category, enforcement=enforcement, config=config)
+                           category=category, enforcement=enforcement, config=config, rationale=rationale)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -921,6 +928,34 @@ def discover_packs(root: Path = POLICIES_DIR, *, strict: bool = True) -> list[Pa
         if pack is not None:
             packs.append(pack)
     return packs
+
+
+PROJECT_CONFIG_DIR = "config"
+"""``policies/<pack>/config/<project>.json``: the pack's default policy config for one Pulumi project."""
+
+
+def project_config_path(pack: Pack, project: str) -> Path | None:
+    """Where the pack keeps its default ``--policy-pack-config`` for ``project`` (None if it keeps none)."""
+    if pack.directory is None or not project or "/" in project or project.startswith("."):
+        return None
+    path = pack.directory / PROJECT_CONFIG_DIR / f"{project}.json"
+    return path if path.is_file() else None
+
+
+def project_config(pack: Pack, project: str) -> dict[str, Any] | None:
+    """The pack's default policy config for ``project`` (a project's stricter stance, e.g. our own stacks), or
+    None. The Pulumi CLI takes the same file with ``--policy-pack-config``; the offline review uses it when no
+    ``--policy-pack-config`` names the pack. Raises ValueError if the file is not a JSON object."""
+    path = project_config_path(pack, project)
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a readable JSON policy config ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object of policy name -> level or config")
+    return data
 
 
 def known_policy_names() -> list[str]:

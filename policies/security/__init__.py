@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from policies.common import Pack, waiver_audit_rule, waiver_valid_rule
 
-from . import rules_encryption, rules_exposure, rules_hardening, rules_iam, rules_resilience
+from . import (
+    rules_containers,
+    rules_data,
+    rules_edge,
+    rules_encryption,
+    rules_exposure,
+    rules_hardening,
+    rules_iam,
+    rules_resilience,
+    rules_serverless,
+)
 
 PACK = Pack(
     name="security",
@@ -22,6 +32,10 @@ PACK = Pack(
         *rules_resilience.RULES,
         *rules_iam.RULES,
         *rules_hardening.RULES,
+        *rules_serverless.RULES,
+        *rules_edge.RULES,
+        *rules_data.RULES,
+        *rules_containers.RULES,
         waiver_valid_rule(),
         waiver_audit_rule(),
     ],

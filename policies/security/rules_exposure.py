@@ -235,6 +235,10 @@ def gce_no_public_ip(r: Res, ctx: Context) -> Iterator[str]:
 
 @resource_rule(
     "cloudrun-ingress-restricted", category=EXPOSURE, severity="medium", types=(CLOUD_RUN_SERVICE,),
+    enforcement="advisory",
+    rationale="Advisory: a Cloud Run service serving the internet on its own URL (with IAM or app authentication) "
+              "is Google's documented default, not a CIS defect; mandatory for backend-hosting "
+              "(config/backend-hosting.json), which fronts services with the HTTPS load balancer and Cloud Armor.",
     description="Cloud Run services accept traffic only from internal sources or the load balancer, not directly "
                 "from the internet.",
     remediation="Set ingress=\"INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER\" and route public traffic through the "

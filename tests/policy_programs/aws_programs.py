@@ -14,7 +14,7 @@ DEV = {"insecure:environment": "dev"}
 
 def public_bucket() -> None:
     """A website bucket made public three ways, with no block, no encryption and no versioning."""
-    b = aws.s3.Bucket("site", bucket="insecure-site")
+    b = aws.s3.Bucket("site", bucket="insecure-site", force_destroy=True)
     aws.s3.BucketOwnershipControls("site-ownership", bucket=b.id, rule={"object_ownership": "ObjectWriter"})
     aws.s3.BucketAcl("site-acl", bucket=b.id, acl="public-read")
     aws.s3.BucketPolicy("site-policy", bucket=b.id, policy=pulumi.Output.json_dumps({
