@@ -558,9 +558,12 @@ def test_waiver_audit_lists_what_the_cli_wrapper_suppressed() -> None:
 
 
 def test_every_policy_has_a_violating_and_a_compliant_case() -> None:
+    from test_policies_rules_extra import EXTRA_CASES
+
     names = {r.name for r in PACK.rules}
-    violating = {c.policy for c in CASES if c.expect} | {"waiver-audit"}
-    compliant = {c.policy for c in CASES if not c.expect} | {"waiver-audit"}
+    cases = CASES + EXTRA_CASES
+    violating = {c.policy for c in cases if c.expect} | {"waiver-audit"}
+    compliant = {c.policy for c in cases if not c.expect} | {"waiver-audit"}
     assert names - violating == set(), "policies without a violating case"
     assert names - compliant == set(), "policies without a compliant case"
 
