@@ -238,6 +238,8 @@ EXTRA_CASES: list[Case] = [
     Case("bigquery-dataset-cmek", [R(DATASET, "ds")], ["ds"]),
     Case("bigquery-dataset-cmek", [R(DATASET, "ds", defaultEncryptionConfiguration={"kmsKeyName": "projects/p/k"})],
          []),
+    Case("s3-bucket-no-public-acl", [R("aws:s3/bucketAclV2:BucketAclV2", "acl", acl="public-read")], ["acl"],
+         id="acl-v2"),
     # ---- literal database passwords ---------------------------------------------------------------------------
     Case("db-password-not-literal", [R("aws:rds/instance:Instance", "db", password="hunter2hunter2"),
                                      R("aws:rds/cluster:Cluster", "aurora", masterPassword="Passw0rd!"),

@@ -160,7 +160,8 @@ def _memory_mib(value: object) -> float | None:
     return n / 2**20 if n is not None else None
 
 
-DEFAULT_MAX_CAPACITY = {"dev": 4, "staging": 10, "prod": 50, "default": 100}
+DEFAULT_MAX_CAPACITY = {"dev": 4, "staging": 10, "prod": 100, "default": 100}
+"""Prod allows Cloud Run's own default maximum (100); our own prod stacks keep 50 (config/backend-hosting.json)."""
 
 
 @resource_rule(

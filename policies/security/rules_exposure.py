@@ -78,7 +78,8 @@ PUBLIC_GRANTEES = ("http://acs.amazonaws.com/groups/global/AllUsers",
 
 @resource_rule(
     "s3-bucket-no-public-acl", category=EXPOSURE, severity="critical",
-    types=("aws:s3/bucketAcl:BucketAcl", *S3_BUCKETS, "aws:s3/bucketObject:BucketObject",
+    types=("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2", *S3_BUCKETS,
+           "aws:s3/bucketObject:BucketObject",
            "aws:s3/bucketObjectv2:BucketObjectv2"),
     description="No bucket or object ACL grants access to everyone or to any authenticated AWS user.",
     remediation="Remove the public canned ACL or grant; disable ACLs with BucketOwnershipControls "

@@ -334,7 +334,10 @@ def gcs_uniform(r: Res, ctx: Context) -> Iterator[str]:
 
 
 @resource_rule(
-    "s3-bucket-acls-disabled", category=HARDENING, severity="low",
+    "s3-bucket-acls-disabled", category=HARDENING, severity="low", enforcement="advisory",
+    rationale="Advisory: CloudFront standard logging and S3 server access logging to a legacy target need ACLs "
+              "enabled on the log bucket, so a hardened program may have them; mandatory for backend-hosting "
+              "(config/backend-hosting.json).",
     types=("aws:s3/bucketOwnershipControls:BucketOwnershipControls",),
     description="S3 object ownership is BucketOwnerEnforced (ACLs disabled, the S3 default for new buckets).",
     remediation="Set rule={object_ownership: \"BucketOwnerEnforced\"} and grant access with bucket policies.",
