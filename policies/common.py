@@ -1021,7 +1021,22 @@ config:
 ## Severity and enforcement
 
 Severity is `low`, `medium`, `high` or `critical`. Enforcement is the default level (`mandatory` blocks,
-`advisory` warns); conventions such as tags are advisory by default, since a third-party program has its own.
+`advisory` warns), chosen so that a program hardened as Checkov, AWS Foundational Security Best Practices and
+CIS ask is never blocked (docs/decisions, "policy enforcement defaults"):
+
+* **mandatory** by default: what those standards call a defect: public exposure, no authentication, encryption
+  off where it is a switch, TLS older than 1.2 or plain HTTP, deprecated runtimes, no rotation, backups, logs
+  or deletion guards switched off, plaintext credentials;
+* **advisory** by default: hygiene and conventions (tags, X-Ray, WAF, dead-letter queues, customer-managed keys
+  where the service always encrypts, lifecycle rules, Pulumi's `protect` option), and practices a standard
+  names but that a hardened program may legitimately skip. The "Why" list under each pack gives the reason
+  wherever the level is not the plain rule above.
+
+A pack may keep a stricter stance for one project in `policies/<pack>/config/<project>.json` (the
+`--policy-pack-config` format for that pack): the offline review applies it when the program's project has that
+name and no `--policy-pack-config` names the pack; under the Pulumi CLI pass it with
+`--policy-pack-config policies/<pack>/config/<project>.json` (the deploy workflow does). The column named after
+the project shows the level it sets.
 """
 
 
@@ -1039,24 +1054,59 @@ def _config_cell(rule: Rule) -> str:
     return _md("; ".join(parts))
 
 
+def _project_configs(pack: Pack) -> dict[str, dict[str, Any]]:
+    """Every ``config/<project>.json`` of the pack, by project."""
+    out: dict[str, dict[str, Any]] = {}
+    if pack.directory is not None and (pack.directory / PROJECT_CONFIG_DIR).is_dir():
+        for path in sorted((pack.directory / PROJECT_CONFIG_DIR).glob("*.json")):
+            cfg = project_config(pack, path.stem)
+            if cfg is not None:
+                out[path.stem] = cfg
+    return out
+
+
+def _project_level(rule: Rule, cfg: Mapping[str, Any]) -> str:
+    entry = cfg.get(rule.name)
+    if entry is None:
+        return "="
+    if isinstance(entry, str):
+        return entry
+    level = entry.get("enforcementLevel", "=") if isinstance(entry, Mapping) else "="
+    extra = [k for k in entry if k != "enforcementLevel"] if isinstance(entry, Mapping) else []
+    return f"{level}{' (' + ', '.join(extra) + ')' if extra else ''}"
+
+
 def docs_markdown(packs: Sequence[Pack] | None = None) -> str:
     """``docs/policies.md``: a table of every policy of every pack, from the code."""
     packs = list(packs) if packs is not None else discover_packs()
     out = [DOCS_HEADER]
     for pack in packs:
+        projects = _project_configs(pack)
         out.append(f"## Pack `{pack.name}` ({len(pack.rules)} policies)\n")
         out.append(_md(pack.description) + "\n")
+        if projects:
+            out.append("Project columns: the level set by `policies/" + pack.name + "/config/<project>.json` "
+                       "(`=`: the default level; in parentheses, config it also sets).\n")
         categories: dict[str, list[Rule]] = {}
         for r in pack.rules:
             categories.setdefault(r.category, []).append(r)
+        proj_head = "".join(f" {p} |" for p in projects)
         for cat, rules in categories.items():
             out.append(f"### {cat}\n")
-            out.append("| Policy | Severity | Enforcement | Kind | What it checks | Remediation | Config |")
-            out.append("|---|---|---|---|---|---|---|")
+            out.append(f"| Policy | Severity | Enforcement |{proj_head} Kind | What it checks | Remediation | "
+                       "Config |")
+            out.append("|---|---|---|" + "---|" * len(projects) + "---|---|---|---|")
             for r in rules:
                 kind = r.kind
-                out.append(f"| `{r.name}` | {r.severity} | {r.enforcement} | {kind} | {_md(r.description)} | "
+                proj = "".join(f" {_project_level(r, cfg)} |" for cfg in projects.values())
+                out.append(f"| `{r.name}` | {r.severity} | {r.enforcement} |{proj} {kind} | {_md(r.description)} | "
                            f"{_md(r.remediation)} | {_config_cell(r)} |")
+            out.append("")
+        reasons = [r for r in pack.rules if r.rationale]
+        if reasons:
+            out.append(f"### Why these levels (pack `{pack.name}`)\n")
+            for r in reasons:
+                out.append(f"* `{r.name}` ({r.enforcement}): {_md(r.rationale)}")
             out.append("")
     return "\n".join(out).rstrip() + "\n"
 

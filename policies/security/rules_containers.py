@@ -184,3 +184,16 @@ RULES = [
     gke_private_nodes, gke_control_plane, gke_abac, gke_network_policy, gke_shielded, gke_workload_identity,
     gke_logging,
 ]
+
+RATIONALE = {
+    "eks-endpoint-not-public": "Mandatory only when the endpoint is public to 0.0.0.0/0; a public endpoint limited "
+                               "to listed CIDRs passes (Checkov CKV_AWS_38).",
+    "eks-control-plane-logging": "Mandatory: no audit trail of the control plane is a logging defect (FSBP EKS.8).",
+    "gke-network-policy": "Advisory: CIS lists it, but many clusters isolate workloads by namespace and service "
+                          "mesh instead.",
+    "gke-shielded-nodes": "Mandatory only when switched off explicitly (on by default).",
+    "gke-workload-identity": "Advisory: hardening; Autopilot always has it.",
+    "gke-logging-monitoring": "Mandatory only when switched off explicitly (on by default).",
+}
+for _r in RULES:
+    _r.rationale = RATIONALE.get(_r.name, _r.rationale)

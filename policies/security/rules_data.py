@@ -407,3 +407,20 @@ RULES = [
     docdb_encrypted, docdb_backups, docdb_audit, docdb_tls,
     bq_not_public, bq_cmek, db_password_literal,
 ]
+
+RATIONALE = {
+    "sqs-queue-encrypted": "Mandatory: SSE is a switch; an explicit setting is required, as Checkov CKV_AWS_27 does.",
+    "secretsmanager-rotation": "Mandatory: no rotation is an FSBP defect (SecretsManager.1); a credential that "
+                               "cannot rotate is a waiver with its reason.",
+    "efs-tls-enforced": "Advisory: enforcing TLS needs a file system policy; clients may already mount with TLS.",
+    "opensearch-https-tls12": "Mandatory only for an explicit plain-HTTP or TLS 1.0 policy; unset keeps AWS's "
+                              "HTTPS/TLS 1.2 defaults for new domains.",
+    "opensearch-audit-logs": "Advisory: audit logs need fine-grained access control and cost money.",
+    "docdb-backup-retention": "Mandatory in prod only (FSBP DocumentDB.2 asks 7 days); DocumentDB always keeps 1.",
+    "bigquery-dataset-cmek": "Advisory: BigQuery always encrypts; a customer-managed key is CIS level 2 hygiene.",
+    "db-password-not-literal": "Mandatory: a password in the code is leaked to everyone who reads the repository. "
+                               "A value computed from another resource, unknown in preview, or equal to a stack "
+                               "config value (a secure: value) passes.",
+}
+for _r in RULES:
+    _r.rationale = RATIONALE.get(_r.name, _r.rationale)

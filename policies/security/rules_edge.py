@@ -166,3 +166,13 @@ def cf_root_object(r: Res, ctx: Context) -> Iterator[str]:
 
 
 RULES = [cf_viewer_https, cf_min_tls, cf_origin_tls, cf_s3_origin_access, cf_access_logs, cf_waf, cf_root_object]
+
+RATIONALE = {
+    "cloudfront-min-tls12": "Mandatory for custom certificates; the *.cloudfront.net certificate's floor cannot be "
+                            "changed, so it is not judged.",
+    "cloudfront-access-logs": "Mandatory: no access logs is a logging defect (FSBP CloudFront.5).",
+    "cloudfront-waf": "Advisory: defence in depth.",
+    "cloudfront-default-root-object": "Advisory: FSBP CloudFront.1 is a low-severity hygiene control.",
+}
+for _r in RULES:
+    _r.rationale = RATIONALE.get(_r.name, _r.rationale)

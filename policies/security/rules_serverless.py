@@ -412,3 +412,24 @@ RULES = [
     cognito_mfa, cognito_password, cognito_advanced,
     gcf_runtime, gcf_https_only, gcf_not_public, gcf_plaintext,
 ]
+
+RATIONALE = {
+    "apigw-authorization": "Mandatory: an unauthenticated method is the exposure defect Checkov flags; a public-by-"
+                           "design endpoint is a waiver with its reason, so it stays visible.",
+    "apigw-domain-tls12": "Mandatory: TLS older than 1.2 is a defect in every standard; an unset policy is "
+                          "flagged because the edge default still accepts TLS 1.0.",
+    "apigw-waf": "Advisory: FSBP lists it, but WAF is defence in depth whose absence is not itself a defect.",
+    "apigw-xray-tracing": "Advisory: observability hygiene.",
+    "lambda-runtime-supported": "Mandatory from the deprecation date: a deprecated runtime gets no security patches "
+                                "(FSBP Lambda.2); dates come from the vendor's schedule (asOf, extraDeprecated).",
+    "lambda-env-kms": "Advisory: Lambda always encrypts environment variables; a customer-managed key is hygiene.",
+    "lambda-dead-letter-queue": "Advisory: reliability hygiene; on-failure destinations are an alternative.",
+    "lambda-xray-tracing": "Advisory: observability hygiene.",
+    "cognito-mfa-in-prod": "Mandatory in prod only: a production user pool without any MFA is an authentication "
+                           "defect; OPTIONAL is accepted (consumer apps).",
+    "cognito-advanced-security": "Advisory: threat protection needs the paid Plus tier.",
+    "cloudfunctions-not-public": "Mandatory: allUsers invoker with ALLOW_ALL ingress is public exposure (Checkov "
+                                 "CKV_GCP_107); a deliberate public webhook is a waiver.",
+}
+for _r in RULES:
+    _r.rationale = RATIONALE.get(_r.name, _r.rationale)
