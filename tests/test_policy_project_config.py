@@ -59,5 +59,5 @@ def test_a_broken_project_config_is_one_clear_error(tmp_path, monkeypatch) -> No
     (tmp_path / "config" / "broken.json").write_text("{not json")
     monkeypatch.setattr(pack, "directory", tmp_path)
     graph = run_callable(lambda: None, project="broken", stack="dev")
-    with pytest.raises(InputError, match="broken.json"):
+    with pytest.raises(InputError, match=r"broken\.json"):
         run_policies(graph, packs=[pack])

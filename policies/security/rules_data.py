@@ -369,6 +369,17 @@ def _config_values(ctx: Context) -> set[str]:
     return out
 
 
+def _raw(r: Res, path: str) -> Any:
+    """The input at ``path``, read without :meth:`Res.get`'s bookkeeping: a secret the review cannot know (a
+    ``secure:`` config value, :data:`SECRET_MARKER`) is exactly the compliant case here, not an undecided one."""
+    cur: Any = r.props
+    for part in path.split("."):
+        if not isinstance(cur, Mapping):
+            return None
+        cur = cur.get(part)
+    return cur
+
+
 def _literal(value: Any, derived: bool, config_values: set[str]) -> bool:
     """A password value the program wrote itself: known, not computed from another resource, not a stack config
     value (a ``secure:`` config value or a generated password is fine), not a reference to a secret store."""
@@ -390,7 +401,7 @@ def db_password_literal(r: Res, ctx: Context) -> Iterator[str]:
     for path in PASSWORD_INPUTS[r.type]:
         top = path.split(".", 1)[0]
         derived = bool(r.prop_deps.get(top))
-        value = r.get(path)
+        value = _raw(r, path)
         if path == "users":  # Amazon MQ: users[].password
             values = [u.get("password") for u in as_list(value) if isinstance(u, Mapping)]
         elif path.endswith("asswords"):

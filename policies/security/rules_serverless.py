@@ -226,8 +226,7 @@ def lambda_url_auth(r: Res, ctx: Context) -> Iterator[str]:
     remediation="Set kms_key_arn to a customer-managed key the function's role may decrypt with.",
 )
 def lambda_env_kms(r: Res, ctx: Context) -> Iterator[str]:
-    env = r.get("environment.variables")
-    if isinstance(env, Mapping) and env and not r.has("kmsKeyArn") and r.known("kmsKeyArn"):
+    if r.has("environment.variables") and not r.has("kmsKeyArn") and r.known("kmsKeyArn"):
         yield "environment variables are encrypted with the AWS-managed key only (kmsKeyArn is not set)"
 
 
