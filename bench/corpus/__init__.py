@@ -97,7 +97,8 @@ def real_secret_values() -> bool:
     import pulumi_aws as aws
 
     from review.engine import run_callable
+    from review.policy_runner import graph_resources
 
     graph = run_callable(lambda: aws.rds.Instance("probe", engine="postgres", instance_class="db.t4g.micro",
                                                   password="probe-literal"), project=PROJECT, stack="probe")
-    return any(r.inputs.get("password") == "probe-literal" for r in graph.resources)
+    return any(r.props.get("password") == "probe-literal" for r in graph_resources(graph))
