@@ -60,6 +60,17 @@ EXTRA_CASES: list[Case] = [
                                  R(ROUTE, "r", routeKey="GET /items", authorizationType="JWT"),
                                  R(ROUTE, "ws", routeKey="sendMessage"),
                                  R(ROUTE, "pre", routeKey="OPTIONS /items")], []),
+    Case("apigw-authorization", [
+        R("aws:apigatewayv2/api:Api", "quick", protocolType="HTTP", target="arn:aws:lambda:x"),
+        R("aws:apigateway/restApi:RestApi", "oas", body=json.dumps({"openapi": "3.0.1", "paths": {
+            "/items": {"get": {"x-amazon-apigateway-integration": {}}, "options": {}}}}))], ["oas", "quick"],
+         id="openapi-and-quick-create"),
+    Case("apigw-authorization", [
+        R("aws:apigatewayv2/api:Api", "http", protocolType="HTTP"),
+        R("aws:apigateway/restApi:RestApi", "oas", body=json.dumps({
+            "openapi": "3.0.1", "security": [{"cognito": []}],
+            "paths": {"/items": {"get": {}}, "/health": {"get": {"security": [{"api_key": []}]}}}}))], [],
+         id="openapi-secured"),
     Case("apigw-domain-tls12", [R("aws:apigateway/domainName:DomainName", "d", domainName="api.example.com",
                                   securityPolicy="TLS_1_0"),
                                 R("aws:apigateway/domainName:DomainName", "unset", domainName="x.example.com")],
@@ -137,6 +148,9 @@ EXTRA_CASES: list[Case] = [
     Case("cloudfront-viewer-https", [R(CF, "cdn", defaultCacheBehavior=behavior)], []),
     Case("cloudfront-min-tls12", [R(CF, "cdn", viewerCertificate={**cert, "minimumProtocolVersion": "TLSv1"}),
                                   R(CF, "unset", viewerCertificate={"acmCertificateArn": "arn:x"})], ["cdn", "unset"]),
+    Case("cloudfront-min-tls12", [R(CF, "cdn", viewerCertificate={"cloudfrontDefaultCertificate": True,
+                                                                   "minimumProtocolVersion": "TLSv1"})], ["cdn"],
+         id="explicit-old-tls-on-default-certificate"),
     Case("cloudfront-min-tls12", [R(CF, "cdn", viewerCertificate=cert),
                                   R(CF, "default", viewerCertificate={"cloudfrontDefaultCertificate": True})], []),
     Case("cloudfront-origin-tls", [R(CF, "cdn", origins=[{"originId": "api", "domainName": "api.example.com",
@@ -255,8 +269,15 @@ EXTRA_CASES: list[Case] = [
         R("aws:rds/instance:Instance", "generated", password="x7Gk2pQ",
           deps={"password": [R("random:index/randomPassword:RandomPassword", "pw")]}),
         R("aws:rds/cluster:Cluster", "from-config", masterPassword="s3cr3t-from-config"),
-        R("gcp:sql/user:User", "iam-user", type="CLOUD_IAM_SERVICE_ACCOUNT")],
+        R("gcp:sql/user:User", "iam-user", type="CLOUD_IAM_SERVICE_ACCOUNT"),
+        R("aws:secretsmanager/secretVersion:SecretVersion", "doc",
+          secretString=json.dumps({"username": "app", "password": "s3cr3t-from-config"})),
+        R("gcp:secretmanager/secretVersion:SecretVersion", "unknown", secretData=UNKNOWN)],
         [], stack_config={"proj:dbPassword": "s3cr3t-from-config"}),
+    Case("db-password-not-literal", [
+        R("aws:secretsmanager/secretVersion:SecretVersion", "sv", secretString='{"password": "hunter2hunter2"}'),
+        R("gcp:secretmanager/secretVersion:SecretVersion", "gsv", secretData="sk_live_abcdefgh")], ["gsv", "sv"],
+         id="secret-versions"),
     # ---- EKS ------------------------------------------------------------------------------------------------------
     Case("eks-endpoint-not-public", [R(EKS, "eks", vpcConfig={"subnetIds": ["a"]}),
                                      R(EKS, "world", vpcConfig={"endpointPublicAccess": True,

@@ -356,6 +356,8 @@ PASSWORD_INPUTS: dict[str, tuple[str, ...]] = {
     "gcp:sql/databaseInstance:DatabaseInstance": ("rootPassword", "rootPasswordWo"),
     "gcp:alloydb/user:User": ("password", "passwordWo"),
     "gcp:alloydb/cluster:Cluster": ("initialUser.password",),
+    "aws:secretsmanager/secretVersion:SecretVersion": ("secretString", "secretStringWo"),
+    "gcp:secretmanager/secretVersion:SecretVersion": ("secretData", "secretDataWo"),
 }
 
 
@@ -383,16 +385,19 @@ def _raw(r: Res, path: str) -> Any:
 def _literal(value: Any, derived: bool, config_values: set[str]) -> bool:
     """A password value the program wrote itself: known, not computed from another resource, not a stack config
     value (a ``secure:`` config value or a generated password is fine), not a reference to a secret store."""
-    if derived or not isinstance(value, str) or not value or is_unknown(value) or value == SECRET_MARKER:
+    if derived or not isinstance(value, str) or not value or is_unknown(value) or SECRET_MARKER in value:
         return False
-    return value not in config_values and not SECRET_REFERENCE_RE.match(value.strip())
+    if value in config_values or any(len(c) >= 6 and c in value for c in config_values):
+        return False  # a config value, or a document built around one (json_dumps of a secret config value)
+    return not SECRET_REFERENCE_RE.match(value.strip())
 
 
 @resource_rule(
     "db-password-not-literal", category=SECRETS, severity="critical", types=tuple(PASSWORD_INPUTS),
-    description="Database, cache, broker and search-domain passwords are not written as literals in the program "
-                "(they end up in the code repository); they come from a secret config value, a generated password "
-                "or a password the service manages.",
+    description="Database, cache, broker and search-domain passwords, and secret values stored in Secrets "
+                "Manager / Secret Manager, are not written as literals in the program (they end up in the code "
+                "repository); they come from a secret config value, a generated password or a password the "
+                "service manages.",
     remediation="Use manage_master_user_password=True (RDS, Aurora, DocumentDB, Redshift), or pass "
                 "config.require_secret(\"dbPassword\") / a random.RandomPassword result; rotate the leaked password.",
 )

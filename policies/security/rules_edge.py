@@ -61,14 +61,18 @@ OLD_VIEWER_TLS = ("SSLv3", "TLSv1", "TLSv1_2016", "TLSv1.1_2016")
 )
 def cf_min_tls(r: Res, ctx: Context) -> Iterator[str]:
     cert = r.get("viewerCertificate")
-    if not isinstance(cert, Mapping) or is_true(cert.get("cloudfrontDefaultCertificate")):
-        return  # the *.cloudfront.net certificate: its TLS floor cannot be changed
-    if not (cert.get("acmCertificateArn") or cert.get("iamCertificateId")):
+    if not isinstance(cert, Mapping):
         return
     v = cert.get("minimumProtocolVersion")
     if is_unknown(v):
         return
-    if not v or v in OLD_VIEWER_TLS:
+    if v in OLD_VIEWER_TLS:
+        yield f"viewerCertificate.minimumProtocolVersion is {v}: viewers may use TLS older than 1.2"
+        return
+    if is_true(cert.get("cloudfrontDefaultCertificate")) or not (cert.get("acmCertificateArn")
+                                                                 or cert.get("iamCertificateId")):
+        return  # the *.cloudfront.net certificate: its TLS floor cannot be changed
+    if not v:
         yield f"viewerCertificate.minimumProtocolVersion is {v or 'unset (TLSv1)'}: viewers may use TLS older than 1.2"
 
 

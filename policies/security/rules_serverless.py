@@ -8,6 +8,7 @@ Security Best Practices (APIGateway.1-5, Lambda.1-2, Cognito.1) and Google's run
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -57,8 +58,52 @@ def _websocket_non_connect(route_key: Any) -> bool:
     return isinstance(route_key, str) and " " not in route_key.strip() and route_key not in ("$default", "$connect")
 
 
+REST_API = "aws:apigateway/restApi:RestApi"
+HTTP_API = "aws:apigatewayv2/api:Api"
+OPENAPI_METHODS = ("get", "put", "post", "delete", "patch", "head", "x-amazon-apigateway-any-method")
+
+
+def _openapi(body: Any) -> Mapping[str, Any] | None:
+    """An OpenAPI document given as JSON or YAML text (None when absent, unknown or unreadable)."""
+    if isinstance(body, Mapping):
+        return body
+    if not isinstance(body, str) or is_unknown(body) or not body.strip():
+        return None
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        try:
+            import yaml
+
+            doc = yaml.safe_load(body)
+        except Exception:  # any unreadable body is simply not judged
+            return None
+    return doc if isinstance(doc, Mapping) else None
+
+
+def _unauthenticated_operations(doc: Mapping[str, Any]) -> list[str]:
+    """``METHOD /path`` of OpenAPI operations with no security requirement (own or global), OPTIONS excepted."""
+    default = doc.get("security")
+    out = []
+    paths = doc.get("paths")
+    for path, item in (paths.items() if isinstance(paths, Mapping) else ()):
+        if not isinstance(item, Mapping):
+            continue
+        for method, op in item.items():
+            if method.lower() not in OPENAPI_METHODS or not isinstance(op, Mapping):
+                continue
+            security = op.get("security", default)
+            if op.get("x-amazon-apigateway-auth"):
+                continue
+            reqs = [s for s in as_list(security) if isinstance(s, Mapping) and s]
+            if not reqs:
+                out.append(f"{method.upper()} {path}")
+    return out
+
+
 @resource_rule(
-    "apigw-authorization", category=EXPOSURE, severity="high", types=(REST_METHOD, HTTP_ROUTE),
+    "apigw-authorization", category=EXPOSURE, severity="high",
+    types=(REST_METHOD, HTTP_ROUTE, REST_API, HTTP_API),
     description="API Gateway REST methods and HTTP API routes require authorization (IAM, Cognito, a Lambda or JWT "
                 "authorizer) or, for REST methods, an API key; CORS preflight (OPTIONS) routes are exempt "
                 "(Checkov CKV_AWS_59, CKV_AWS_309).",
@@ -67,6 +112,16 @@ def _websocket_non_connect(route_key: Any) -> bool:
                 "that is public by design is a waiver with its reason.",
 )
 def apigw_authorization(r: Res, ctx: Context) -> Iterator[str]:
+    if r.type in (REST_API, HTTP_API):
+        if r.type == HTTP_API and r.has("target") and str(r.get("protocolType") or "HTTP").upper() == "HTTP":
+            yield "quick-create HTTP API (target set): its $default route has no authorization"
+        doc = _openapi(r.get("body"))
+        if doc is not None:
+            ops = _unauthenticated_operations(doc)
+            if ops:
+                more = f" and {len(ops) - 5} more" if len(ops) > 5 else ""
+                yield f"the OpenAPI body has operations without a security requirement: {', '.join(ops[:5])}{more}"
+        return
     if r.type == REST_METHOD:
         method, auth = r.get("httpMethod"), r.get("authorization")
         if is_unknown(method) or is_unknown(auth) or str(method).upper() == "OPTIONS":
