@@ -159,8 +159,11 @@ EXTRA_CASES: list[Case] = [
          ["cdn", "cdn"]),
     Case("cloudfront-origin-tls", [R(CF, "cdn", origins=[{"originId": "api", "domainName": "api.example.com",
                                                           "customOriginConfig": {"originProtocolPolicy": "https-only",
-                                                                                 "originSslProtocols": ["TLSv1.2"]}}])],
-         []),
+                                                                                 "originSslProtocols": ["TLSv1.2"]}}]),
+                                   R(CF, "mv", defaultCacheBehavior=behavior, origins=[{
+                                       "originId": "api", "domainName": "api.example.com",
+                                       "customOriginConfig": {"originProtocolPolicy": "match-viewer",
+                                                              "originSslProtocols": ["TLSv1.2"]}}])], []),
     Case("cloudfront-s3-origin-access", [R(CF, "cdn", origins=[s3_origin])], ["cdn"]),
     Case("cloudfront-s3-origin-access", [R(CF, "cdn", origins=[{**s3_origin, "originAccessControlId": "E1"}]),
                                          R(CF, "oai", origins=[{**s3_origin, "s3OriginConfig": {
@@ -290,17 +293,27 @@ EXTRA_CASES: list[Case] = [
     Case("eks-secrets-encryption", [R(EKS, "eks")], ["eks"]),
     Case("eks-secrets-encryption", [R(EKS, "eks", encryptionConfig={"resources": ["secrets"],
                                                                     "provider": {"keyArn": "arn:aws:kms:x"}})], []),
-    Case("eks-control-plane-logging", [R(EKS, "eks", enabledClusterLogTypes=["api"])], ["eks"]),
+    Case("eks-control-plane-logging", [R(EKS, "eks", enabledClusterLogTypes=["api"]), R(EKS, "none")],
+         ["eks", "none"]),
     Case("eks-control-plane-logging", [R(EKS, "eks", enabledClusterLogTypes=[
         "api", "audit", "authenticator", "controllerManager", "scheduler"])], []),
     # ---- GKE ------------------------------------------------------------------------------------------------------
     Case("gke-private-nodes", [R(GKE, "gke")], ["gke"]),
     Case("gke-private-nodes", [R(GKE, "gke", privateClusterConfig={"enablePrivateNodes": True})], []),
+    Case("gke-private-nodes", [gke_pools := R(GKE, "pools", name="pools", removeDefaultNodePool=True),
+                               R("gcp:container/nodePool:NodePool", "np", deps={"cluster": [gke_pools]},
+                                 cluster=UNKNOWN, networkConfig={"enablePrivateNodes": True})], [],
+         id="private-node-pools"),
+    Case("gke-private-nodes", [gke_pub := R(GKE, "pools", name="pools", removeDefaultNodePool=True),
+                               R("gcp:container/nodePool:NodePool", "np", deps={"cluster": [gke_pub]},
+                                 cluster=UNKNOWN, networkConfig={"enablePrivateNodes": False})], ["pools"],
+         id="public-node-pool"),
     Case("gke-control-plane-restricted", [R(GKE, "gke"), R(GKE, "world", masterAuthorizedNetworksConfig={
         "cidrBlocks": [{"cidrBlock": "0.0.0.0/0"}]})], ["gke", "world"]),
     Case("gke-control-plane-restricted", [R(GKE, "gke", masterAuthorizedNetworksConfig={
         "cidrBlocks": [{"cidrBlock": "10.0.0.0/8", "displayName": "vpc"}]}),
-        R(GKE, "private", privateClusterConfig={"enablePrivateEndpoint": True})], []),
+        R(GKE, "private", privateClusterConfig={"enablePrivateEndpoint": True}),
+        R(GKE, "dns-only", controlPlaneEndpointsConfig={"ipEndpointsConfig": {"enabled": False}})], []),
     Case("gke-legacy-abac-disabled", [R(GKE, "gke", enableLegacyAbac=True)], ["gke"]),
     Case("gke-legacy-abac-disabled", [R(GKE, "gke", enableLegacyAbac=False)], []),
     Case("gke-network-policy", [R(GKE, "gke")], ["gke"]),

@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from policies.common import Context, Res, as_list, is_false, is_true, is_unknown, resource_rule
+from policies.common import (
+    Context,
+    Res,
+    ResourceIndex,
+    as_list,
+    is_false,
+    is_true,
+    is_unknown,
+    resource_rule,
+    stack_rule,
+)
 
 from ._helpers import WORLD_CIDRS
 
@@ -56,13 +66,13 @@ def eks_secrets(r: Res, ctx: Context) -> Iterator[str]:
         yield "encryptionConfig does not cover secrets"
 
 
-EKS_LOG_TYPES = ["api", "audit", "authenticator"]
+EKS_LOG_TYPES = ["audit"]
 
 
 @resource_rule(
     "eks-control-plane-logging", category=LOGGING, severity="medium", types=(EKS,),
-    description="EKS clusters send control plane logs (api, audit, authenticator by default) to CloudWatch Logs "
-                "(FSBP EKS.8, Checkov CKV_AWS_37).",
+    description="EKS clusters send control plane logs (audit by default; requiredLogTypes) to CloudWatch Logs "
+                "(FSBP EKS.8; Checkov CKV_AWS_37 asks for every type).",
     remediation="Set enabled_cluster_log_types=[\"api\", \"audit\", \"authenticator\", \"controllerManager\", "
                 "\"scheduler\"].",
     config={"requiredLogTypes": {"type": "array", "items": {"type": "string"}, "default": EKS_LOG_TYPES,
@@ -82,18 +92,31 @@ def _autopilot(r: Res) -> bool:
     return is_true(r.get("enableAutopilot"))
 
 
-@resource_rule(
-    "gke-private-nodes", category=EXPOSURE, severity="high", types=(GKE,),
-    description="GKE nodes have no external IP addresses (private nodes; CIS GKE 5.6.5, Checkov CKV_GCP_64).",
+NODE_POOL = "gcp:container/nodePool:NodePool"
+
+
+@stack_rule(
+    "gke-private-nodes", category=EXPOSURE, severity="high",
+    description="GKE nodes have no external IP addresses: private_cluster_config.enable_private_nodes, or every "
+                "node pool's network_config.enable_private_nodes (CIS GKE 5.6.5, Checkov CKV_GCP_64).",
     remediation="Set private_cluster_config={enable_private_nodes: True, master_ipv4_cidr_block: ...} (or "
-                "node_pool_defaults / network_config enable_private_nodes) and Cloud NAT for egress.",
+                "network_config.enable_private_nodes on every node pool) and Cloud NAT for egress.",
 )
-def gke_private_nodes(r: Res, ctx: Context) -> Iterator[str]:
-    v = r.get("privateClusterConfig.enablePrivateNodes")
-    if is_unknown(v):
-        return
-    if not is_true(v):
-        yield "privateClusterConfig.enablePrivateNodes is not true: nodes get public IP addresses"
+def gke_private_nodes(index: ResourceIndex, ctx: Context) -> Iterator[tuple[Res | None, str]]:
+    pools = index.of_type(NODE_POOL)
+    for c in index.of_type(GKE):
+        v = c.get("privateClusterConfig.enablePrivateNodes")
+        if is_unknown(v) or is_true(v):
+            continue
+        mine = [p for p in pools if c in index.referenced(p, "cluster", (GKE,), ("name",))]
+        inline = [p for p in as_list(c.get("nodePools")) if isinstance(p, Mapping)]
+        settings = [p.get("networkConfig.enablePrivateNodes") for p in mine] + [
+            (p.get("networkConfig") or {}).get("enablePrivateNodes") if isinstance(p.get("networkConfig"), Mapping)
+            else None for p in inline]
+        default_pool_kept = not is_true(c.get("removeDefaultNodePool")) and not _autopilot(c)
+        if settings and not default_pool_kept and all(is_true(s) or is_unknown(s) for s in settings):
+            continue
+        yield c, "nodes get public IP addresses (private nodes are not enabled)"
 
 
 @resource_rule(
@@ -106,7 +129,8 @@ def gke_private_nodes(r: Res, ctx: Context) -> Iterator[str]:
 def gke_control_plane(r: Res, ctx: Context) -> Iterator[str]:
     private = r.get("privateClusterConfig.enablePrivateEndpoint")
     man = r.get("masterAuthorizedNetworksConfig")
-    if is_unknown(private) or is_unknown(man) or is_true(private):
+    ip_endpoints = r.get("controlPlaneEndpointsConfig.ipEndpointsConfig.enabled")
+    if is_unknown(private) or is_unknown(man) or is_true(private) or is_false(ip_endpoints):
         return
     if not isinstance(man, Mapping):
         yield "the control plane endpoint is public and no master authorized networks are configured"

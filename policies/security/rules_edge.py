@@ -78,19 +78,21 @@ def cf_min_tls(r: Res, ctx: Context) -> Iterator[str]:
 
 @resource_rule(
     "cloudfront-origin-tls", category=IN_TRANSIT, severity="high", types=(DISTRIBUTION,),
-    description="CloudFront reaches custom origins over HTTPS with TLS 1.2 (origin_protocol_policy https-only, no "
-                "SSLv3/TLSv1/TLSv1.1 in origin_ssl_protocols; FSBP CloudFront.9, CloudFront.10).",
+    description="CloudFront reaches custom origins over HTTPS with TLS 1.2 (origin_protocol_policy https-only, or "
+                "match-viewer with HTTPS-only viewers; no SSLv3/TLSv1/TLSv1.1 in origin_ssl_protocols; FSBP "
+                "CloudFront.9, CloudFront.10).",
     remediation="Set custom_origin_config={origin_protocol_policy: \"https-only\", origin_ssl_protocols: "
                 "[\"TLSv1.2\"], ...}.",
 )
 def cf_origin_tls(r: Res, ctx: Context) -> Iterator[str]:
+    plain_viewers = any(b.get("viewerProtocolPolicy") == "allow-all" for _, b in _behaviors(r))
     for o in _origins(r):
         cfg = o.get("customOriginConfig")
         if not isinstance(cfg, Mapping):
             continue
         oid = o.get("originId") or o.get("domainName")
         policy = cfg.get("originProtocolPolicy")
-        if not is_unknown(policy) and policy in ("http-only", "match-viewer"):
+        if not is_unknown(policy) and (policy == "http-only" or (policy == "match-viewer" and plain_viewers)):
             yield f"origin {oid!r} uses originProtocolPolicy {policy}: traffic to the origin may be plain HTTP"
         protocols = cfg.get("originSslProtocols")
         if not is_unknown(protocols):
