@@ -104,6 +104,9 @@ EXTRA_CASES: list[Case] = [
     Case("lambda-xray-tracing", [R(LAMBDA, "f", tracingConfig={"mode": "Active"})], []),
     Case("lambda-no-plaintext-secrets", [R(LAMBDA, "f", environment={"variables": {
         "UPSTREAM": "AKIAIOSFODNN7EXAMPLE"}})], ["f"], id="credential-format"),
+    Case("lambda-no-plaintext-secrets", [R(LAMBDA, "f", environment={"variables": {
+        "JWT_KEY": "jwt-signing-key-literal"}}), R(LAMBDA, "g", environment={"variables": {
+            "PARTITION_KEY": "tenant", "CACHE_KEY_PREFIX": "v1"}})], ["f"], id="jwt-key-name"),
     # ---- Cognito --------------------------------------------------------------------------------------------------
     Case("cognito-mfa-in-prod", [R(POOL, "pool"), R(POOL, "off", mfaConfiguration="OFF")], ["off", "pool"],
          env="prod"),

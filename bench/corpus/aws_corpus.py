@@ -139,6 +139,9 @@ def http_api(bad: str | None = None) -> None:
     """An HTTP API with a JWT authorizer, a Lambda integration, access logs and a TLS 1.2 custom domain."""
     key = _key("http")
     fn = _function("orders", key)
+    if bad == "quick-create":  # the console's "quick create": one $default route, no authorizer possible
+        aws.apigatewayv2.Api("http", protocol_type="HTTP", target=fn.arn)
+        return
     api = aws.apigatewayv2.Api("http", protocol_type="HTTP")
     jwt = aws.apigatewayv2.Authorizer("jwt", api_id=api.id, authorizer_type="JWT",
                                       identity_sources=["$request.header.Authorization"],
@@ -285,7 +288,9 @@ def queue_and_topic(bad: str | None = None) -> None:
     queue_args = dict(redrive_policy=dlq.arn.apply(lambda a: json.dumps({"deadLetterTargetArn": a,
                                                                           "maxReceiveCount": 5})),
                       visibility_timeout_seconds=60)
-    if bad != "queue-unencrypted":
+    if bad == "queue-sse-disabled":
+        queue_args["sqs_managed_sse_enabled"] = False
+    elif bad != "queue-unencrypted":
         queue_args["kms_master_key_id"] = key.arn
     queue = aws.sqs.Queue("orders", **queue_args)
     stmt = {"Sid": "FromTopic", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
@@ -312,6 +317,9 @@ def rotated_secret(bad: str | None = None) -> None:
     """An API credential in Secrets Manager with a customer-managed key and 30-day rotation."""
     key = _key("secret")
     secret = aws.secretsmanager.Secret("partner-api", kms_key_id=key.arn, recovery_window_in_days=30)
+    value = "pk_live_0123456789abcdef" if bad == "literal-value" else pulumi.Config().require_secret("dbPassword")
+    aws.secretsmanager.SecretVersion("partner-api", secret_id=secret.id,
+                                     secret_string=pulumi.Output.json_dumps({"apiKey": value}))
     rotator = _function("rotator", key)
     if bad != "no-rotation":
         aws.secretsmanager.SecretRotation("partner-api", secret_id=secret.id, rotation_lambda_arn=rotator.arn,
@@ -372,10 +380,11 @@ def efs_share(bad: str | None = None) -> None:
                             lifecycle_policies=[{"transition_to_ia": "AFTER_30_DAYS"}],
                             opts=pulumi.ResourceOptions(protect=True))
     aws.efs.BackupPolicy("share", file_system_id=fs.id, backup_policy={"status": "ENABLED"})
-    aws.efs.FileSystemPolicy("share", file_system_id=fs.id, policy=pulumi.Output.json_dumps({
-        "Version": "2012-10-17", "Statement": [{
-            "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "*",
-            "Resource": fs.arn, "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
+    if bad != "no-tls-policy":
+        aws.efs.FileSystemPolicy("share", file_system_id=fs.id, policy=pulumi.Output.json_dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "*",
+                "Resource": fs.arn, "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
     aws.efs.AccessPoint("app", file_system_id=fs.id, posix_user={"uid": 1000, "gid": 1000},
                         root_directory={"path": "/app", "creation_info": {"owner_uid": 1000, "owner_gid": 1000,
                                                                           "permissions": "750"}})
@@ -392,6 +401,8 @@ def eks_cluster(bad: str | None = None) -> None:
     vpc_config = {"subnet_ids": VPC_SUBNETS, "endpoint_private_access": True, "endpoint_public_access": False}
     if bad == "public-endpoint":
         vpc_config.update(endpoint_public_access=True)
+    elif bad == "world-cidrs":
+        vpc_config.update(endpoint_public_access=True, public_access_cidrs=["0.0.0.0/0"])
     args = dict(role_arn=role.arn, version="1.31", vpc_config=vpc_config,
                 encryption_config={"resources": ["secrets"], "provider": {"key_arn": key.arn}},
                 enabled_cluster_log_types=["api", "audit", "authenticator", "controllerManager", "scheduler"],
@@ -451,6 +462,8 @@ def opensearch_domain(bad: str | None = None) -> None:
         args["node_to_node_encryption"] = {"enabled": False}
     elif bad == "http-allowed":
         args["domain_endpoint_options"] = {"enforce_https": False}
+    elif bad == "anonymous-access":
+        args["advanced_security_options"] = {**args["advanced_security_options"], "anonymous_auth_enabled": True}
     elif bad == "public-open-policy":
         args.pop("vpc_options")
         args.pop("advanced_security_options")
@@ -526,6 +539,65 @@ def ec2_instance(bad: str | None = None) -> None:
                      root_block_device={"encrypted": True, "volume_type": "gp3", "volume_size": 20})
 
 
+# -- OpenAPI-defined REST API and WebSocket API ------------------------------------------------------------------
+def openapi_rest_api(bad: str | None = None) -> None:
+    """A REST API defined by an OpenAPI body with a Cognito authorizer on every operation."""
+    key = _key("oas")
+    security = [] if bad == "no-security" else [{"cognito": []}]
+    body = {"openapi": "3.0.1", "info": {"title": "pets", "version": "1"},
+            "components": {"securitySchemes": {"cognito": {
+                "type": "apiKey", "name": "Authorization", "in": "header",
+                "x-amazon-apigateway-authtype": "cognito_user_pools",
+                "x-amazon-apigateway-authorizer": {"type": "cognito_user_pools", "providerARNs": [
+                    f"arn:aws:cognito-idp:us-east-1:{ACCOUNT}:userpool/us-east-1_abc"]}}}},
+            "security": security,
+            "paths": {"/pets": {"get": {"x-amazon-apigateway-integration": {
+                "type": "http_proxy", "httpMethod": "GET", "uri": "https://pets.example.com/pets"}},
+                "options": {"x-amazon-apigateway-integration": {"type": "mock"}}}}}
+    api = aws.apigateway.RestApi("pets", body=json.dumps(body), endpoint_configuration={"types": "REGIONAL"})
+    dep = aws.apigateway.Deployment("pets", rest_api=api.id, triggers={"body": json.dumps(body)})
+    logs = _log_group("pets-access", key)
+    aws.apigateway.Stage("pets", rest_api=api.id, deployment=dep.id, stage_name="v1", xray_tracing_enabled=True,
+                         access_log_settings={"destination_arn": logs.arn, "format": '{"id":"$context.requestId"}'})
+
+
+def websocket_api(bad: str | None = None) -> None:
+    """A WebSocket API: a Lambda authorizer on $connect (the only route that can carry one), access logs."""
+    key = _key("ws")
+    fn = _function("chat", key)
+    api = aws.apigatewayv2.Api("chat", protocol_type="WEBSOCKET", route_selection_expression="$request.body.action")
+    auth = aws.apigatewayv2.Authorizer("chat-auth", api_id=api.id, authorizer_type="REQUEST",
+                                       authorizer_uri=fn.invoke_arn, identity_sources=["route.request.header.Auth"])
+    integ = aws.apigatewayv2.Integration("chat", api_id=api.id, integration_type="AWS_PROXY",
+                                         integration_uri=fn.invoke_arn)
+    target = pulumi.Output.concat("integrations/", integ.id)
+    connect = dict(api_id=api.id, route_key="$connect", target=target)
+    if bad != "connect-no-auth":
+        connect.update(authorization_type="CUSTOM", authorizer_id=auth.id)
+    aws.apigatewayv2.Route("connect", **connect)
+    aws.apigatewayv2.Route("send", api_id=api.id, route_key="sendMessage", target=target)
+    aws.apigatewayv2.Route("disconnect", api_id=api.id, route_key="$disconnect", target=target)
+    logs = _log_group("chat-access", key)
+    aws.apigatewayv2.Stage("chat", api_id=api.id, name="prod", auto_deploy=True,
+                           access_log_settings={"destination_arn": logs.arn, "format": '{"id":"$context.requestId"}'})
+
+
+def container_lambda(bad: str | None = None) -> None:
+    """A container-image function (no managed runtime), invoked by S3 events from its own account."""
+    key = _key("img")
+    variables = {"OUTPUT_PREFIX": "thumbs/"}
+    if bad == "secret-env":
+        variables["GITHUB_TOKEN"] = "ghp_0123456789abcdefghijABCDEFGHIJ012345"
+    fn = aws.lambda_.Function("thumbnailer", package_type="Image",
+                              image_uri=f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/thumbnailer:1.4.2",
+                              role=_lambda_role("thumbnailer").arn, timeout=30, memory_size=1024,
+                              tracing_config={"mode": "Active"}, kms_key_arn=key.arn,
+                              environment={"variables": variables})
+    aws.lambda_.Permission("s3-invoke", action="lambda:InvokeFunction", function=fn.name,
+                           principal="s3.amazonaws.com", source_account=ACCOUNT,
+                           source_arn="arn:aws:s3:::example-uploads")
+
+
 FAMILIES = {
     "aws-s3-bucket": (s3_bucket, {
         "no-sse": ["s3-bucket-encryption"], "no-pab": ["s3-bucket-public-access-block"],
@@ -534,7 +606,11 @@ FAMILIES = {
     "aws-rest-api": (rest_api, {
         "no-auth": ["apigw-authorization"], "no-access-logs": ["apigw-stage-access-logs"],
         "tls10-domain": ["apigw-domain-tls12"]}),
-    "aws-http-api": (http_api, {"no-auth": ["apigw-authorization"], "no-access-logs": ["apigw-stage-access-logs"]}),
+    "aws-http-api": (http_api, {"no-auth": ["apigw-authorization"], "no-access-logs": ["apigw-stage-access-logs"],
+                                "quick-create": ["apigw-authorization"]}),
+    "aws-openapi-rest-api": (openapi_rest_api, {"no-security": ["apigw-authorization"]}),
+    "aws-websocket-api": (websocket_api, {"connect-no-auth": ["apigw-authorization"]}),
+    "aws-container-lambda": (container_lambda, {"secret-env": ["lambda-no-plaintext-secrets"]}),
     "aws-lambda": (lambda_function, {
         "python38": ["lambda-runtime-supported"], "nodejs16": ["lambda-runtime-supported"],
         "secret-env": ["lambda-no-plaintext-secrets"], "aws-key-env": ["lambda-no-plaintext-secrets"],
@@ -546,15 +622,18 @@ FAMILIES = {
                                             "sslv3-origin": ["cloudfront-origin-tls"]}),
     "aws-cognito": (cognito_pool, {"mfa-off": ["cognito-mfa-in-prod"], "weak-password": ["cognito-password-policy"]}),
     "aws-queue-topic": (queue_and_topic, {
-        "queue-unencrypted": ["sqs-queue-encrypted"], "topic-unencrypted": ["sns-topic-encrypted"],
+        "queue-unencrypted": ["sqs-queue-encrypted"], "queue-sse-disabled": ["sqs-queue-encrypted"],
+        "topic-unencrypted": ["sns-topic-encrypted"],
         "queue-policy-public": ["iam-no-wildcard-principal"], "topic-policy-public": ["iam-no-wildcard-principal"]}),
-    "aws-secret": (rotated_secret, {"no-rotation": ["secretsmanager-rotation"]}),
+    "aws-secret": (rotated_secret, {"no-rotation": ["secretsmanager-rotation"],
+                                    "literal-value": ["db-password-not-literal"]}),
     "aws-rds": (rds_postgres, {
         "literal-password": ["db-password-not-literal"], "public": ["rds-not-public"],
         "unencrypted": ["rds-storage-encrypted"], "no-backups": ["rds-backup-retention"]}),
     "aws-aurora": (aurora_cluster, {"literal-password": ["db-password-not-literal"]}),
-    "aws-efs": (efs_share, {"unencrypted": ["efs-encrypted"]}),
+    "aws-efs": (efs_share, {"unencrypted": ["efs-encrypted"], "no-tls-policy": ["efs-tls-enforced"]}),
     "aws-eks": (eks_cluster, {"public-endpoint": ["eks-endpoint-not-public"],
+                              "world-cidrs": ["eks-endpoint-not-public"],
                               "no-secrets-encryption": ["eks-secrets-encryption"],
                               "no-logging": ["eks-control-plane-logging"]}),
     "aws-kinesis": (kinesis_pipeline, {"stream-unencrypted": ["kinesis-encrypted"],
@@ -562,7 +641,8 @@ FAMILIES = {
     "aws-opensearch": (opensearch_domain, {
         "no-encryption-at-rest": ["opensearch-encrypted-at-rest"], "no-node-to-node": [
             "opensearch-node-to-node-encryption"], "http-allowed": ["opensearch-https-tls12"],
-        "public-open-policy": ["opensearch-access-restricted"]}),
+        "public-open-policy": ["opensearch-access-restricted"],
+        "anonymous-access": ["opensearch-access-restricted"]}),
     "aws-documentdb": (documentdb_cluster, {
         "unencrypted": ["docdb-storage-encrypted"], "tls-disabled": ["docdb-tls-enabled"],
         "no-audit-logs": ["docdb-audit-logs"], "short-backups": ["docdb-backup-retention"]}),
@@ -574,5 +654,5 @@ FAMILIES = {
 """name -> (program function, {defect: policies that count as catching it})."""
 
 NEEDS_REAL_SECRETS = {("aws-rds", "literal-password"), ("aws-aurora", "literal-password"),
-                      ("aws-redis", "literal-auth-token")}
+                      ("aws-redis", "literal-auth-token"), ("aws-secret", "literal-value")}
 """Defects only visible when the review passes secret-wrapped inputs' real values to policies (issue 11)."""

@@ -140,6 +140,8 @@ def function_v2(bad: str | None = None) -> None:
         build_config={"runtime": "nodejs16" if bad == "nodejs16" else "nodejs22", "entry_point": "handler",
                       "source": {"storage_source": {"bucket": "example-sources", "object": "api.zip"}}},
         service_config={"max_instance_count": 10, "available_memory": "256M", "service_account_email": sa.email,
+                        "environment_variables": {"LOG_LEVEL": "info"} if bad != "secret-env" else {
+                            "LOG_LEVEL": "info", "SLACK_BOT_TOKEN": "xoxb-0123456789-abcdefghij"},
                         "ingress_settings": "ALLOW_ALL" if bad == "public-invoker" else "ALLOW_INTERNAL_AND_GCLB",
                         "all_traffic_on_latest_revision": True})
     member = "allUsers" if bad == "public-invoker" else f"serviceAccount:{SA}"
@@ -224,6 +226,37 @@ def memorystore(bad: str | None = None) -> None:
                        opts=pulumi.ResourceOptions(protect=True))
 
 
+def public_cloud_run(bad: str | None = None) -> None:
+    """A public Cloud Run API (authentication in the application), as Google's quickstarts deploy it: ingress all
+    and allUsers invoker, a dedicated service account, secrets from Secret Manager, bounded scaling."""
+    sa = _sa("public-api")
+    env = [{"name": "JWT_KEY", "value_source": {"secret_key_ref": {"secret": "jwt-key", "version": "latest"}}}]
+    if bad == "secret-env":
+        env = [{"name": "JWT_KEY", "value": "jwt-signing-key-literal-0123"}]
+    svc = gcp.cloudrunv2.Service("public-api", location=REGION, ingress="INGRESS_TRAFFIC_ALL",
+                                 deletion_protection=True,
+                                 template={"service_account": sa.email, "scaling": {"max_instance_count": 20},
+                                           "containers": [{"image": "us-docker.pkg.dev/cloudrun/container/hello",
+                                                           "envs": env}]})
+    gcp.cloudrunv2.ServiceIamMember("public", name=svc.name, location=REGION, role="roles/run.invoker",
+                                    member="allUsers")
+    if bad == "public-project-role":
+        gcp.projects.IAMMember("viewer", project=PROJECT, role="roles/logging.viewer", member="allUsers")
+
+
+def pubsub_bigquery(bad: str | None = None) -> None:
+    """A table partitioned by day in a CMEK dataset, readable by one group, written by a service account."""
+    ds = gcp.bigquery.Dataset("events", dataset_id="events", location="US",
+                              default_encryption_configuration={"kms_key_name": KMS_KEY},
+                              accesses=[{"role": "OWNER", "special_group": "projectOwners"},
+                                        {"role": "WRITER", "user_by_email": SA}])
+    gcp.bigquery.Table("clicks", dataset_id=ds.dataset_id, table_id="clicks", deletion_protection=True,
+                       time_partitioning={"type": "DAY"}, encryption_configuration={"kms_key_name": KMS_KEY})
+    member = "allAuthenticatedUsers" if bad == "public-table" else "group:analysts@example.com"
+    gcp.bigquery.IamMember("clicks-reader", dataset_id=ds.dataset_id, table_id="clicks",
+                           role="roles/bigquery.dataViewer", member=member)
+
+
 FAMILIES = {
     "gcp-gcs-bucket": (gcs_bucket, {"public-member": ["gcs-bucket-no-public-access"],
                                     "no-pap": ["gcs-bucket-public-access-prevention"],
@@ -241,6 +274,7 @@ FAMILIES = {
                                       "public-invoker": ["cloudfunctions-not-public"],
                                       "secret-env": ["cloudfunctions-no-plaintext-secrets"]}),
     "gcp-function-v2": (function_v2, {"nodejs16": ["cloudfunctions-runtime-supported"],
+                                      "secret-env": ["cloudfunctions-no-plaintext-secrets"],
                                       "public-invoker": ["cloudfunctions-not-public"]}),
     "gcp-cloud-sql": (cloud_sql, {"public-ip": ["cloudsql-no-public-ip"], "ssl-optional": ["cloudsql-ssl-required"],
                                   "literal-password": ["db-password-not-literal"]}),
@@ -249,6 +283,9 @@ FAMILIES = {
     "gcp-vm": (gce_vm, {"external-ip": ["gce-instance-no-public-ip"], "world-ssh": ["gcp-firewall-no-world-ingress"]}),
     "gcp-kms": (kms_key, {"no-rotation": ["gcp-kms-key-rotation"]}),
     "gcp-memorystore": (memorystore, {"no-auth": ["memorystore-auth-enabled"]}),
+    "gcp-public-cloud-run": (public_cloud_run, {"secret-env": ["cloudrun-no-plaintext-secrets"],
+                                                "public-project-role": ["gcp-iam-no-public-members"]}),
+    "gcp-bigquery-table": (pubsub_bigquery, {"public-table": ["gcp-iam-no-public-members"]}),
 }
 
 NEEDS_REAL_SECRETS = {("gcp-cloud-sql", "literal-password")}

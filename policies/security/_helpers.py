@@ -112,7 +112,8 @@ def stmt_label(stmt: Mapping[str, Any]) -> str:
 # -- secrets -------------------------------------------------------------------------------------------------
 SECRET_NAME_RE = re.compile(
     r"(pass(word|wd|phrase)?|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|credential|"
-    r"signing[_-]?key|encryption[_-]?key|conn(ection)?[_-]?string|dsn)", re.IGNORECASE)
+    r"signing[_-]?key|encryption[_-]?key|conn(ection)?[_-]?string|dsn|jwt|hmac|"
+    r"(session|cookie|master|client|auth)[_-]?key)", re.IGNORECASE)
 NOT_SECRET_NAME_RE = re.compile(
     r"([_-](arn|id|name|file|path|endpoint|header|ttl|expiry|expires|length|enabled|url|uri|host|port|"
     r"region|type|mode|version|rotation|kms[_-]?key[_-]?id)$)|(^(no[_-]|disable))", re.IGNORECASE)
