@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{mark} {v.program.name}: {detail}")
     elapsed = time.perf_counter() - start
     print(f"programs: {len(verdicts)} ({len(good)} good, {len(bad)} bad; "
-          f"{sum(p.cloud == 'aws' for p in programs)} AWS, {sum(p.cloud == 'gcp' for p in programs)} GCP) "
+          f"{sum(p.cloud == 'aws' for p in programs)} AWS, {sum(p.cloud == 'gcp' for p in programs)} GCP; "
+          f"{sum(bool(p.config) for p in programs)} without an environment, the rest prod) "
           f"in {elapsed:.1f}s")
     if skipped:
         print(f"not judged: {len(skipped)} bad programs whose defect is a literal in a secret-wrapped input "

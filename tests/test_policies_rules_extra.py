@@ -112,6 +112,7 @@ EXTRA_CASES: list[Case] = [
          env="prod"),
     Case("cognito-mfa-in-prod", [R(POOL, "pool", mfaConfiguration="OPTIONAL")], [], env="prod"),
     Case("cognito-mfa-in-prod", [R(POOL, "pool")], [], env="dev"),
+    Case("cognito-mfa-in-prod", [R(POOL, "pool")], ["pool"], id="unknown-environment-judged-as-prod"),
     Case("cognito-password-policy", [R(POOL, "short", passwordPolicy={"minimumLength": 6}),
                                      R(POOL, "simple", passwordPolicy={
                                          "minimumLength": 8, "requireLowercase": False, "requireUppercase": False,
@@ -236,6 +237,8 @@ EXTRA_CASES: list[Case] = [
     Case("docdb-storage-encrypted", [R(DOCDB, "docdb", storageEncrypted=True)], []),
     Case("docdb-backup-retention", [R(DOCDB, "docdb", backupRetentionPeriod=1)], ["docdb"], env="prod"),
     Case("docdb-backup-retention", [R(DOCDB, "docdb", backupRetentionPeriod=14)], [], env="prod"),
+    Case("docdb-backup-retention", [R(DOCDB, "docdb")], ["docdb"], id="unknown-environment-default-1-day"),
+    Case("docdb-backup-retention", [R(DOCDB, "docdb", backupRetentionPeriod=1)], [], env="dev"),
     Case("docdb-audit-logs", [R(DOCDB, "docdb", enabledCloudwatchLogsExports=["profiler"])], ["docdb"]),
     Case("docdb-audit-logs", [R(DOCDB, "docdb", enabledCloudwatchLogsExports=["audit", "profiler"])], []),
     Case("docdb-tls-enabled", [cpg, R(DOCDB, "docdb", deps={"dbClusterParameterGroupName": [cpg]},

@@ -46,14 +46,20 @@ class CorpusProgram:
         return self.defect is None
 
 
+NO_ENVIRONMENT: dict[str, Any] = {f"{PROJECT}:environment": None}
+"""Half of the families run without an environment, as most third-party programs do (None removes a key)."""
+
+
 def _programs() -> list[CorpusProgram]:
     out: list[CorpusProgram] = []
     for module, cloud in ((aws_corpus, "aws"), (gcp_corpus, "gcp")):
-        for family, (fn, defects) in module.FAMILIES.items():
-            out.append(CorpusProgram(family, functools.partial(fn, None), cloud))
+        for i, (family, (fn, defects)) in enumerate(module.FAMILIES.items()):
+            config = dict(NO_ENVIRONMENT) if i % 2 else {}
+            out.append(CorpusProgram(family, functools.partial(fn, None), cloud, config=config))
             for defect, catches in defects.items():
                 out.append(CorpusProgram(f"{family}/{defect}", functools.partial(fn, defect), cloud, defect,
-                                         tuple(catches), (family, defect) in module.NEEDS_REAL_SECRETS))
+                                         tuple(catches), (family, defect) in module.NEEDS_REAL_SECRETS,
+                                         config=config))
     return out
 
 
@@ -83,7 +89,7 @@ def judge(program: CorpusProgram) -> Verdict:
     from review.engine import run_callable
     from review.policy_runner import run_policies
 
-    config = {**BASE_CONFIG, **program.config}
+    config = {k: v for k, v in {**BASE_CONFIG, **program.config}.items() if v is not None}
     graph = run_callable(program.fn, project=PROJECT, stack="prod", config=config, secret_keys=SECRET_KEYS)
     violations, _ = run_policies(graph)
     mandatory = sorted(f"{v.policy} on {v.resource_name}" for v in violations if v.blocking)

@@ -253,13 +253,13 @@ def docdb_encrypted(r: Res, ctx: Context) -> Iterator[str]:
 
 @resource_rule(
     "docdb-backup-retention", category=BACKUP, severity="medium", types=(DOCDB,),
-    description="In prod, DocumentDB clusters keep automated backups at least prodMinimumDays (FSBP DocumentDB.2) "
-                "(prod).",
+    description="DocumentDB clusters keep automated backups at least prodMinimumDays (FSBP DocumentDB.2), unless "
+                "the environment is known not to be prod (prod).",
     remediation="Set backup_retention_period=7 or more.",
     config={"prodMinimumDays": {"type": "integer", "default": 7, "minimum": 1}},
 )
 def docdb_backups(r: Res, ctx: Context) -> Iterator[str]:
-    if not ctx.is_prod(r):
+    if ctx.environment(r) is not None and not ctx.is_prod(r):
         return
     v = r.get("backupRetentionPeriod")
     if is_unknown(v):
@@ -267,7 +267,7 @@ def docdb_backups(r: Res, ctx: Context) -> Iterator[str]:
     days = int(float(v)) if v is not None else 1
     minimum = int(ctx.config.get("prodMinimumDays") or 7)
     if days < minimum:
-        yield f"backupRetentionPeriod is {days} day(s), below the prod minimum of {minimum}"
+        yield f"backupRetentionPeriod is {days} day(s), below the minimum of {minimum}"
 
 
 @resource_rule(
@@ -432,7 +432,8 @@ RATIONALE = {
     "opensearch-https-tls12": "Mandatory only for an explicit plain-HTTP or TLS 1.0 policy; unset keeps AWS's "
                               "HTTPS/TLS 1.2 defaults for new domains.",
     "opensearch-audit-logs": "Advisory: audit logs need fine-grained access control and cost money.",
-    "docdb-backup-retention": "Mandatory in prod only (FSBP DocumentDB.2 asks 7 days); DocumentDB always keeps 1.",
+    "docdb-backup-retention": "Mandatory unless the environment is known not to be prod (FSBP DocumentDB.2 asks "
+                              "7 days whatever the environment); DocumentDB always keeps at least 1.",
     "bigquery-dataset-cmek": "Advisory: BigQuery always encrypts; a customer-managed key is CIS level 2 hygiene.",
     "db-password-not-literal": "Mandatory: a password in the code is leaked to everyone who reads the repository. "
                                "A value computed from another resource, unknown in preview, or equal to a stack "

@@ -311,14 +311,21 @@ def lambda_tracing(r: Res, ctx: Context) -> Iterator[str]:
 
 
 # -- Cognito -----------------------------------------------------------------------------------------------------
+def not_prod(ctx: Context, r: Res) -> bool:
+    """The environment is known and is not production (standards-derived rules judge an unknown environment as
+    prod: a third-party program rarely says which it is)."""
+    return ctx.environment(r) is not None and not ctx.is_prod(r)
+
+
 @resource_rule(
     "cognito-mfa-in-prod", category=EXPOSURE, severity="high", types=(USER_POOL,),
-    description="In prod, Cognito user pools offer or require MFA (mfa_configuration ON or OPTIONAL) (prod).",
+    description="Cognito user pools offer or require MFA (mfa_configuration ON or OPTIONAL), unless the environment "
+                "is known not to be prod (prod).",
     remediation="Set mfa_configuration=\"ON\" (or \"OPTIONAL\") with software_token_mfa_configuration={enabled: "
                 "True}.",
 )
 def cognito_mfa(r: Res, ctx: Context) -> Iterator[str]:
-    if not ctx.is_prod(r):
+    if not_prod(ctx, r):
         return
     v = r.get("mfaConfiguration")
     if not is_unknown(v) and str(v or "OFF").upper() == "OFF":
@@ -479,8 +486,9 @@ RATIONALE = {
     "lambda-env-kms": "Advisory: Lambda always encrypts environment variables; a customer-managed key is hygiene.",
     "lambda-dead-letter-queue": "Advisory: reliability hygiene; on-failure destinations are an alternative.",
     "lambda-xray-tracing": "Advisory: observability hygiene.",
-    "cognito-mfa-in-prod": "Mandatory in prod only: a production user pool without any MFA is an authentication "
-                           "defect; OPTIONAL is accepted (consumer apps).",
+    "cognito-mfa-in-prod": "Mandatory unless the environment is known not to be prod (an unknown environment is "
+                           "judged as prod): a production user pool without any MFA is an authentication defect; "
+                           "OPTIONAL is accepted (consumer apps).",
     "cognito-advanced-security": "Advisory: threat protection needs the paid Plus tier.",
     "cloudfunctions-not-public": "Mandatory: allUsers invoker with ALLOW_ALL ingress is public exposure (Checkov "
                                  "CKV_GCP_107); a deliberate public webhook is a waiver.",
