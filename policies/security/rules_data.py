@@ -343,7 +343,6 @@ PASSWORD_INPUTS: dict[str, tuple[str, ...]] = {
     "aws:rds/instance:Instance": ("password", "passwordWo"),
     "aws:rds/cluster:Cluster": ("masterPassword", "masterPasswordWo"),
     "aws:docdb/cluster:Cluster": ("masterPassword", "masterPasswordWo"),
-    "aws:neptune/cluster:Cluster": ("masterPassword",),
     "aws:redshift/cluster:Cluster": ("masterPassword", "masterPasswordWo"),
     "aws:redshiftserverless/namespace:Namespace": ("adminUserPassword", "adminUserPasswordWo"),
     "aws:elasticache/replicationGroup:ReplicationGroup": ("authToken", "authTokenWo"),
