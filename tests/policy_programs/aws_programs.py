@@ -66,7 +66,7 @@ def leaky_container() -> None:
     aws.ecr.Repository("app-repo", image_tag_mutability="MUTABLE")
     td = aws.ecs.TaskDefinition("app-task", family="app", cpu="256", memory="512", network_mode="awsvpc",
                                 requires_compatibilities=["FARGATE"], container_definitions=json.dumps([{
-                                    "name": "app", "image": "nginx", "privileged": True,
+                                    "name": "app", "image": "nginx", "privileged": True, "user": "root",
                                     "environment": [{"name": "DB_PASSWORD", "value": "s3cr3t-pa55"},
                                                     {"name": "DATABASE_URL",
                                                      "value": "postgres://app:s3cr3t@db:5432/app"}]}]))
