@@ -598,6 +598,71 @@ def container_lambda(bad: str | None = None) -> None:
                            source_arn="arn:aws:s3:::example-uploads")
 
 
+# -- ALB and ECS Fargate -----------------------------------------------------------------------------------------
+def alb_fargate(bad: str | None = None) -> None:
+    """A Fargate service behind an internet-facing ALB: HTTPS with a TLS 1.3 policy, HTTP redirected, access logs,
+    tasks in private subnets with a read-only root filesystem, a non-root user and secrets from Secrets Manager."""
+    key = _key("web")
+    logs_bucket = aws.s3.BucketV2("alb-logs")
+    aws.s3.BucketPublicAccessBlock("alb-logs-pab", bucket=logs_bucket.id, block_public_acls=True,
+                                   block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True)
+    aws.s3.BucketServerSideEncryptionConfigurationV2("alb-logs-sse", bucket=logs_bucket.id, rules=[{
+        "apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}])
+    aws.s3.BucketVersioningV2("alb-logs-versioning", bucket=logs_bucket.id,
+                              versioning_configuration={"status": "Enabled"})
+    aws.s3.BucketPolicy("alb-logs-policy", bucket=logs_bucket.id, policy=pulumi.Output.json_dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::127311923021:root"}, "Action": "s3:PutObject",
+            "Resource": pulumi.Output.concat(logs_bucket.arn, "/*")}]}))
+    alb_sg = aws.ec2.SecurityGroup("alb-sg", vpc_id=VPC_ID, description="alb", ingress=[
+        {"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["0.0.0.0/0"]},
+        {"protocol": "tcp", "from_port": 80, "to_port": 80, "cidr_blocks": ["0.0.0.0/0"]}],
+        egress=[{"protocol": "tcp", "from_port": 8080, "to_port": 8080, "cidr_blocks": ["10.0.0.0/16"]}])
+    task_ingress = [{"protocol": "tcp", "from_port": 8080, "to_port": 8080, "security_groups": [alb_sg.id]}]
+    if bad == "world-open-task-port":
+        task_ingress = [{"protocol": "tcp", "from_port": 8080, "to_port": 8080, "cidr_blocks": ["0.0.0.0/0"]}]
+    task_sg = aws.ec2.SecurityGroup("task-sg", vpc_id=VPC_ID, description="tasks", ingress=task_ingress,
+                                    egress=[{"protocol": "tcp", "from_port": 443, "to_port": 443,
+                                             "cidr_blocks": ["0.0.0.0/0"]}])
+    alb = aws.lb.LoadBalancer("web", load_balancer_type="application", internal=False, subnets=VPC_SUBNETS,
+                              security_groups=[alb_sg.id], drop_invalid_header_fields=True,
+                              enable_deletion_protection=True,
+                              access_logs={"bucket": logs_bucket.bucket, "enabled": True, "prefix": "web"})
+    tg = aws.lb.TargetGroup("web", port=8080, protocol="HTTP", target_type="ip", vpc_id=VPC_ID,
+                            health_check={"path": "/health", "matcher": "200"})
+    aws.lb.Listener("https", load_balancer_arn=alb.arn, port=443, protocol="HTTPS",
+                    ssl_policy="ELBSecurityPolicy-2016-08" if bad == "old-tls-policy"
+                    else "ELBSecurityPolicy-TLS13-1-2-2021-06",
+                    certificate_arn=f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/web",
+                    default_actions=[{"type": "forward", "target_group_arn": tg.arn}])
+    http_action = {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"}}
+    if bad == "http-forward":
+        http_action = {"type": "forward", "target_group_arn": tg.arn}
+    aws.lb.Listener("http", load_balancer_arn=alb.arn, port=80, protocol="HTTP", default_actions=[http_action])
+    repo = aws.ecr.Repository("web", image_tag_mutability="IMMUTABLE",
+                              image_scanning_configuration={"scan_on_push": True},
+                              encryption_configurations=[{"encryption_type": "KMS", "kms_key": key.arn}])
+    logs = _log_group("web-app", key)
+    container = {"name": "web", "image": pulumi.Output.concat(repo.repository_url, ":1.0.0"), "essential": True,
+                 "user": "1000:1000", "readonlyRootFilesystem": True, "privileged": bad == "privileged",
+                 "portMappings": [{"containerPort": 8080}],
+                 "secrets": [{"name": "DB_PASSWORD",
+                              "valueFrom": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:web-db"}],
+                 "logConfiguration": {"logDriver": "awslogs", "options": {
+                     "awslogs-group": logs.name, "awslogs-region": "us-east-1", "awslogs-stream-prefix": "web"}}}
+    execution = aws.iam.Role("web-exec", assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    td = aws.ecs.TaskDefinition("web", family="web", cpu="512", memory="1024", network_mode="awsvpc",
+                                requires_compatibilities=["FARGATE"], execution_role_arn=execution.arn,
+                                runtime_platform={"cpu_architecture": "ARM64", "operating_system_family": "LINUX"},
+                                container_definitions=pulumi.Output.json_dumps([container]))
+    cluster = aws.ecs.Cluster("web", settings=[{"name": "containerInsights", "value": "enabled"}])
+    aws.ecs.Service("web", cluster=cluster.arn, task_definition=td.arn, desired_count=3, launch_type="FARGATE",
+                    network_configuration={"subnets": VPC_SUBNETS, "security_groups": [task_sg.id],
+                                           "assign_public_ip": bad == "public-ip-tasks"},
+                    load_balancers=[{"target_group_arn": tg.arn, "container_name": "web", "container_port": 8080}])
+
+
 FAMILIES = {
     "aws-s3-bucket": (s3_bucket, {
         "no-sse": ["s3-bucket-encryption"], "no-pab": ["s3-bucket-public-access-block"],
@@ -650,6 +715,11 @@ FAMILIES = {
     "aws-redis": (redis_cache, {"no-at-rest-encryption": ["elasticache-encryption-at-rest"],
                                 "literal-auth-token": ["db-password-not-literal"]}),
     "aws-ec2": (ec2_instance, {"imdsv1": ["ec2-imdsv2-required"], "world-ssh": ["sg-no-world-ingress"]}),
+    "aws-alb-fargate": (alb_fargate, {"http-forward": ["lb-listener-https-only"],
+                                      "old-tls-policy": ["lb-listener-tls-policy"],
+                                      "public-ip-tasks": ["ecs-service-no-public-ip"],
+                                      "privileged": ["ecs-task-no-privileged"],
+                                      "world-open-task-port": ["sg-no-world-ingress"]}),
 }
 """name -> (program function, {defect: policies that count as catching it})."""
 
