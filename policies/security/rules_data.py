@@ -264,7 +264,10 @@ def docdb_backups(r: Res, ctx: Context) -> Iterator[str]:
     v = r.get("backupRetentionPeriod")
     if is_unknown(v):
         return
-    days = int(float(v)) if v is not None else 1
+    try:
+        days = int(float(v)) if v is not None else 1
+    except (TypeError, ValueError):
+        return  # not a number: the provider rejects it
     minimum = int(ctx.config.get("prodMinimumDays") or 7)
     if days < minimum:
         yield f"backupRetentionPeriod is {days} day(s), below the minimum of {minimum}"

@@ -90,14 +90,14 @@ def _unauthenticated_operations(doc: Mapping[str, Any]) -> list[str]:
         if not isinstance(item, Mapping):
             continue
         for method, op in item.items():
-            if method.lower() not in OPENAPI_METHODS or not isinstance(op, Mapping):
+            if str(method).lower() not in OPENAPI_METHODS or not isinstance(op, Mapping):
                 continue
             security = op.get("security", default)
             if op.get("x-amazon-apigateway-auth"):
                 continue
             reqs = [s for s in as_list(security) if isinstance(s, Mapping) and s]
             if not reqs:
-                out.append(f"{method.upper()} {path}")
+                out.append(f"{str(method).upper()} {path}")
     return out
 
 
@@ -349,7 +349,9 @@ def cognito_password(r: Res, ctx: Context) -> Iterator[str]:
     length = pol.get("minimumLength")
     if is_unknown(length):
         return
-    n = int(float(length)) if length is not None else 8
+    n = _int(length, 8)
+    if n is None:
+        return
     need = int(ctx.config.get("minimumLength") or 8)
     if n < need:
         yield f"passwordPolicy.minimumLength is {n}, below {need}"
@@ -372,6 +374,18 @@ def cognito_advanced(r: Res, ctx: Context) -> Iterator[str]:
 
 
 # -- Cloud Functions ---------------------------------------------------------------------------------------------
+def _int(value: Any, default: int) -> int | None:
+    """A whole number from an int, float or numeric string; ``default`` when None; None when not a number."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
 def _gcf_runtime(r: Res) -> Any:
     return r.get("runtime") if r.type == GCF_V1 else r.get("buildConfig.runtime")
 
