@@ -45,22 +45,33 @@ def _merge(a: dict, b: dict) -> dict:
 PATHS = _paths()
 
 
-@pytest.mark.parametrize("rule", RULES, ids=[r.name for r in RULES])
-def test_rule_survives_odd_values(rule) -> None:
-    types = [t for t in rule.types if "*" not in t] or ["aws:s3/bucket:Bucket"]
+def _variants() -> list[dict]:
+    """Inputs of odd shapes, built once: every path read holds one odd value; then every input is also a mapping
+    (or a list of mappings) of every key read anywhere (shared, read-only)."""
     keys = [p for p in PATHS if "." not in p]
-    for i, (t, weird, shape) in enumerate(itertools.product(types, WEIRD, ("leaf", "mapping", "list"))):
+    out = []
+    for weird, shape in itertools.product(WEIRD, ("leaf", "mapping", "list")):
         props: dict = {}
         for path in PATHS:
             _merge(props, _nest(path, weird))
-        if shape != "leaf":  # every input also a mapping (or a list of mappings) of every key read anywhere
-            inner = {k: copy.deepcopy(weird) for k in keys}
+        if shape != "leaf":
+            inner = {k: weird for k in keys}
             for k in keys:
-                props[k] = copy.deepcopy(inner) if shape == "mapping" else [copy.deepcopy(inner)]
+                props[k] = inner if shape == "mapping" else [inner]
+        out.append(props)
+    return out
+
+
+VARIANTS = _variants()
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.name for r in RULES])
+def test_rule_survives_odd_values(rule) -> None:
+    types = [t for t in rule.types if "*" not in t] or ["aws:s3/bucket:Bucket"]
+    stack = StackInfo(project="p", stack="s", config={"p:environment": "prod"})
+    for i, (t, props) in enumerate(itertools.product(types, VARIANTS)):
         res = Res(t, f"r{i}", f"urn:{t}:r{i}", props)
-        others = [Res(x, f"o{j}", f"urn:{x}:o{j}", props) for j, x in enumerate(types)]
-        stack = StackInfo(project="p", stack="s", config={"p:environment": "prod"})
-        index = ResourceIndex([res, *others])
+        index = ResourceIndex([res, *(Res(x, f"o{j}", f"urn:{x}:o{j}", props) for j, x in enumerate(types))])
         ctx = Context(rule, rule.effective_config({}), stack, index)
         rule.evaluate(index if rule.kind == "stack" else res, ctx)
 
