@@ -23,9 +23,12 @@ from . import (
 PACK = Pack(
     name="security",
     display_name="Backend security",
-    description="Security guardrails for AWS and GCP backends: no public data stores or world-open ports, "
+    description="Security guardrails for AWS and GCP backends: no public data stores, APIs or world-open ports, "
                 "encryption at rest and in transit, logs and backups kept, least-privilege IAM, no plaintext "
-                "secrets, hardened workloads; exceptions only as reviewed waivers in the stack config.",
+                "secrets, supported runtimes, hardened workloads and Kubernetes control planes (from load "
+                "balancers and databases to API Gateway, CloudFront, Cognito, Lambda, queues, OpenSearch, "
+                "DocumentDB, EKS, GKE, BigQuery and Cloud Functions); defaults block what Checkov, AWS FSBP and CIS "
+                "call defects; exceptions only as reviewed waivers in the stack config.",
     rules=[
         *rules_exposure.RULES,
         *rules_encryption.RULES,
