@@ -10,8 +10,8 @@ from policies.common import discover_packs
 
 BY_NAME = {p.name: p for p in PROGRAMS}
 SUBSET = [
-    "aws-rest-api", "aws-rest-api/no-auth", "aws-lambda", "aws-opensearch/public-open-policy", "gcp-gke",
-    "gcp-function-v1/public-invoker", "gcp-bigquery/all-authenticated",
+    "aws-rest-api", "aws-rest-api/no-auth", "aws-opensearch/public-open-policy", "gcp-gke",
+    "gcp-function-v1/public-invoker",
 ]
 
 
