@@ -394,8 +394,8 @@ def _literal(value: Any, derived: bool, config_values: set[str]) -> bool:
     return not SECRET_REFERENCE_RE.match(value.strip())
 
 
-@resource_rule(
-    "db-password-not-literal", category=SECRETS, severity="critical", types=tuple(PASSWORD_INPUTS),
+@stack_rule(
+    "db-password-not-literal", category=SECRETS, severity="critical",
     description="Database, cache, broker and search-domain passwords, and secret values stored in Secrets "
                 "Manager / Secret Manager, are not written as literals in the program (they end up in the code "
                 "repository); they come from a secret config value, a generated password or a password the "
@@ -403,20 +403,23 @@ def _literal(value: Any, derived: bool, config_values: set[str]) -> bool:
     remediation="Use manage_master_user_password=True (RDS, Aurora, DocumentDB, Redshift), or pass "
                 "config.require_secret(\"dbPassword\") / a random.RandomPassword result; rotate the leaked password.",
 )
-def db_password_literal(r: Res, ctx: Context) -> Iterator[str]:
+def db_password_literal(index: ResourceIndex, ctx: Context) -> Iterator[tuple[Res | None, str]]:
+    # A stack rule: under the Pulumi CLI only the stack analysis carries property dependencies, which tell a
+    # generated password (a RandomPassword's result, known once it exists) from a literal.
     config_values = _config_values(ctx)
-    for path in PASSWORD_INPUTS[r.type]:
-        top = path.split(".", 1)[0]
-        derived = bool(r.prop_deps.get(top))
-        value = _raw(r, path)
-        if path == "users":  # Amazon MQ: users[].password
-            values = [u.get("password") for u in as_list(value) if isinstance(u, Mapping)]
-        elif path.endswith("asswords"):
-            values = as_list(value)
-        else:
-            values = [value]
-        if any(_literal(v, derived, config_values) for v in values):
-            yield f"{path} is a literal written in the program"
+    for r in index.of_type(*PASSWORD_INPUTS):
+        for path in PASSWORD_INPUTS[r.type]:
+            top = path.split(".", 1)[0]
+            derived = bool(r.prop_deps.get(top))
+            value = _raw(r, path)
+            if path == "users":  # Amazon MQ: users[].password
+                values = [u.get("password") for u in as_list(value) if isinstance(u, Mapping)]
+            elif path.endswith("asswords"):
+                values = as_list(value)
+            else:
+                values = [value]
+            if any(_literal(v, derived, config_values) for v in values):
+                yield r, f"{path} is a literal written in the program"
 
 
 RULES = [
