@@ -80,6 +80,7 @@ __all__ = [
     "is_unknown",
     "parse_json",
     "parse_waivers",
+    "project_config",
     "resolve_config",
     "resolve_policy_config",
     "resource_rule",
@@ -626,6 +627,8 @@ class Rule:
     category: str = "general"
     config_schema: dict[str, dict[str, Any]] = field(default_factory=dict)
     """JSON-schema properties of the policy config, each with a ``default``."""
+    rationale: str = ""
+    """Why the default enforcement level is what it is (docs/policies.md)."""
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -754,29 +757,33 @@ def _iterate(out: Any) -> Iterable[Any]:
 
 def _rule_decorator(kind: str, name: str, *, description: str, severity: str, remediation: str,
                     category: str, types: Sequence[str] = (), enforcement: str = "mandatory",
-                    config: Mapping[str, Mapping[str, Any]] | None = None) -> Callable[[Check], Rule]:
+                    config: Mapping[str, Mapping[str, Any]] | None = None,
+                    rationale: str = "") -> Callable[[Check], Rule]:
     def wrap(fn: Check) -> Rule:
         return Rule(name=name, description=description, severity=severity, remediation=remediation, check=fn,
                     kind=kind, types=tuple(types), enforcement=enforcement, category=category,
-                    config_schema={k: dict(v) for k, v in (config or {}).items()})
+                    config_schema={k: dict(v) for k, v in (config or {}).items()}, rationale=rationale)
 
     return wrap
 
 
 def resource_rule(name: str, *, types: Sequence[str], description: str, severity: str, remediation: str,
                   category: str, enforcement: str = "mandatory",
-                  config: Mapping[str, Mapping[str, Any]] | None = None) -> Callable[[Check], Rule]:
+                  config: Mapping[str, Mapping[str, Any]] | None = None,
+                  rationale: str = "") -> Callable[[Check], Rule]:
     """Decorate ``check(res, ctx) -> messages`` as a resource rule for the given type tokens."""
     return _rule_decorator("resource", name, description=description, severity=severity, remediation=remediation,
-                           category=category, types=types, enforcement=enforcement, config=config)
+                           category=category, types=types, enforcement=enforcement, config=config,
+                           rationale=rationale)
 
 
 def stack_rule(name: str, *, description: str, severity: str, remediation: str, category: str,
                enforcement: str = "mandatory",
-               config: Mapping[str, Mapping[str, Any]] | None = None) -> Callable[[Check], Rule]:
+               config: Mapping[str, Mapping[str, Any]] | None = None,
+               rationale: str = "") -> Callable[[Check], Rule]:
     """Decorate ``check(index, ctx) -> (res_or_None, message) pairs`` as a stack rule."""
     return _rule_decorator("stack", name, description=description, severity=severity, remediation=remediation,
-                           category=category, enforcement=enforcement, config=config)
+                           category=category, enforcement=enforcement, config=config, rationale=rationale)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -955,6 +962,34 @@ def discover_packs(root: Path = POLICIES_DIR, *, strict: bool = True) -> list[Pa
     return packs
 
 
+PROJECT_CONFIG_DIR = "config"
+"""``policies/<pack>/config/<project>.json``: the pack's default policy config for one Pulumi project."""
+
+
+def project_config_path(pack: Pack, project: str) -> Path | None:
+    """Where the pack keeps its default ``--policy-pack-config`` for ``project`` (None if it keeps none)."""
+    if pack.directory is None or not project or "/" in project or project.startswith("."):
+        return None
+    path = pack.directory / PROJECT_CONFIG_DIR / f"{project}.json"
+    return path if path.is_file() else None
+
+
+def project_config(pack: Pack, project: str) -> dict[str, Any] | None:
+    """The pack's default policy config for ``project`` (a project's stricter stance, e.g. our own stacks), or
+    None. The Pulumi CLI takes the same file with ``--policy-pack-config``; the offline review uses it when no
+    ``--policy-pack-config`` names the pack. Raises ValueError if the file is not a JSON object."""
+    path = project_config_path(pack, project)
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a readable JSON policy config ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object of policy name -> level or config")
+    return data
+
+
 def known_policy_names() -> list[str]:
     """Policy names of every discovered pack (what a waiver may name), and, in a pack packaged on its own
     (``python -m policies.package``), those of the packs it was packaged with (``policies/policy_names.json``)."""
@@ -1022,7 +1057,22 @@ config:
 ## Severity and enforcement
 
 Severity is `low`, `medium`, `high` or `critical`. Enforcement is the default level (`mandatory` blocks,
-`advisory` warns); conventions such as tags are advisory by default, since a third-party program has its own.
+`advisory` warns), chosen so that a program hardened as Checkov, AWS Foundational Security Best Practices and
+CIS ask is never blocked (docs/decisions, "policy enforcement defaults"):
+
+* **mandatory** by default: what those standards call a defect: public exposure, no authentication, encryption
+  off where it is a switch, TLS older than 1.2 or plain HTTP, deprecated runtimes, no rotation, backups, logs
+  or deletion guards switched off, plaintext credentials;
+* **advisory** by default: hygiene and conventions (tags, X-Ray, WAF, dead-letter queues, customer-managed keys
+  where the service always encrypts, lifecycle rules, Pulumi's `protect` option), and practices a standard
+  names but that a hardened program may legitimately skip. The "Why" list under each pack gives the reason
+  wherever the level is not the plain rule above.
+
+A pack may keep a stricter stance for one project in `policies/<pack>/config/<project>.json` (the
+`--policy-pack-config` format for that pack): the offline review applies it when the program's project has that
+name and no `--policy-pack-config` names the pack; under the Pulumi CLI pass it with
+`--policy-pack-config policies/<pack>/config/<project>.json` (the deploy workflow does). The column named after
+the project shows the level it sets.
 """
 
 
@@ -1040,24 +1090,59 @@ def _config_cell(rule: Rule) -> str:
     return _md("; ".join(parts))
 
 
+def _project_configs(pack: Pack) -> dict[str, dict[str, Any]]:
+    """Every ``config/<project>.json`` of the pack, by project."""
+    out: dict[str, dict[str, Any]] = {}
+    if pack.directory is not None and (pack.directory / PROJECT_CONFIG_DIR).is_dir():
+        for path in sorted((pack.directory / PROJECT_CONFIG_DIR).glob("*.json")):
+            cfg = project_config(pack, path.stem)
+            if cfg is not None:
+                out[path.stem] = cfg
+    return out
+
+
+def _project_level(rule: Rule, cfg: Mapping[str, Any]) -> str:
+    entry = cfg.get(rule.name)
+    if entry is None:
+        return "="
+    if isinstance(entry, str):
+        return entry
+    level = entry.get("enforcementLevel", "=") if isinstance(entry, Mapping) else "="
+    extra = [k for k in entry if k != "enforcementLevel"] if isinstance(entry, Mapping) else []
+    return f"{level}{' (' + ', '.join(extra) + ')' if extra else ''}"
+
+
 def docs_markdown(packs: Sequence[Pack] | None = None) -> str:
     """``docs/policies.md``: a table of every policy of every pack, from the code."""
     packs = list(packs) if packs is not None else discover_packs()
     out = [DOCS_HEADER]
     for pack in packs:
+        projects = _project_configs(pack)
         out.append(f"## Pack `{pack.name}` ({len(pack.rules)} policies)\n")
         out.append(_md(pack.description) + "\n")
+        if projects:
+            out.append("Project columns: the level set by `policies/" + pack.name + "/config/<project>.json` "
+                       "(`=`: the default level; in parentheses, config it also sets).\n")
         categories: dict[str, list[Rule]] = {}
         for r in pack.rules:
             categories.setdefault(r.category, []).append(r)
+        proj_head = "".join(f" {p} |" for p in projects)
         for cat, rules in categories.items():
             out.append(f"### {cat}\n")
-            out.append("| Policy | Severity | Enforcement | Kind | What it checks | Remediation | Config |")
-            out.append("|---|---|---|---|---|---|---|")
+            out.append(f"| Policy | Severity | Enforcement |{proj_head} Kind | What it checks | Remediation | "
+                       "Config |")
+            out.append("|---|---|---|" + "---|" * len(projects) + "---|---|---|---|")
             for r in rules:
                 kind = r.kind
-                out.append(f"| `{r.name}` | {r.severity} | {r.enforcement} | {kind} | {_md(r.description)} | "
+                proj = "".join(f" {_project_level(r, cfg)} |" for cfg in projects.values())
+                out.append(f"| `{r.name}` | {r.severity} | {r.enforcement} |{proj} {kind} | {_md(r.description)} | "
                            f"{_md(r.remediation)} | {_config_cell(r)} |")
+            out.append("")
+        reasons = [r for r in pack.rules if r.rationale]
+        if reasons:
+            out.append(f"### Why these levels (pack `{pack.name}`)\n")
+            for r in reasons:
+                out.append(f"* `{r.name}` ({r.enforcement}): {_md(r.rationale)}")
             out.append("")
     return "\n".join(out).rstrip() + "\n"
 

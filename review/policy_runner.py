@@ -37,6 +37,7 @@ from policies.common import (  # noqa: E402
     StackInfo,
     discover_packs,
     pack_dirs,
+    project_config,
     resolve_config,
     resolve_policy_config,
 )
@@ -437,13 +438,24 @@ def run_policies(graph: Graph, extra_packs: list[Path] | None = None, *,
 
     stack = stack_info(graph, extra_names, cost_estimate)
     for pack in ours:
-        violations.extend(run_pack(pack, resources, stack, config.get(pack.name)))
+        violations.extend(run_pack(pack, resources, stack, _pack_config(pack, graph.project, config)))
         names.append(pack.name)
     for name, found in protocol_results:
         violations.extend(found)
         names.append(name)
     violations.extend(_unused_waivers(ours, violations, stack, config))
     return violations, names
+
+
+def _pack_config(pack: Pack, project: str, config: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The ``--policy-pack-config`` entry for the pack, else the pack's default config for the program's project
+    (``policies/<pack>/config/<project>.json``: our own stacks' stricter stance), else None (the defaults)."""
+    if pack.name in config:
+        return config[pack.name]
+    try:
+        return project_config(pack, project)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 def _unused_waivers(packs: Sequence[Pack], violations: Sequence[Violation], stack: StackInfo,
@@ -453,7 +465,7 @@ def _unused_waivers(packs: Sequence[Pack], violations: Sequence[Violation], stac
     for pack in packs:
         for rule in pack.rules:
             if rule.name == "waiver-audit":
-                level = resolve_config(pack, config.get(pack.name))[rule.name][0]
+                level = resolve_config(pack, _pack_config(pack, stack.project, config))[rule.name][0]
                 if level != "disabled":
                     audit = (pack, rule, level)
                 break

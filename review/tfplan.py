@@ -364,7 +364,7 @@ def to_tfplan(graph: Graph) -> dict[str, Any]:
         for key, tf_value in values.items():
             source_key = next((k for k in res.inputs if snake(k) == key or property_name(
                 res.type, tf_type, k, True) == key), key)
-            refs = list(dict.fromkeys(addresses[u] for u in deps.get(source_key, []) if u in addresses))
+            refs = sorted({addresses[u] for u in deps.get(source_key, []) if u in addresses})  # stable order
             if refs:  # every resource the value came from, as Terraform lists them: attribute, then resource
                 expressions[key] = {"references": [
                     ref for addr in refs for ref in _reference(by_address[addr], addr, res.inputs.get(source_key))]}

@@ -150,7 +150,9 @@ def test_autoscaling_max_ceiling() -> None:
     found = judge("autoscaling-max-ceiling", program)
     assert found == [("run", "maxInstanceCount (unset: Cloud Run's 100) 100 exceeds the dev ceiling of 4"),
                      ("scaling", "maxCapacity 20 exceeds the dev ceiling of 4")]
-    assert judge("autoscaling-max-ceiling", program, env="prod") == [
+    assert judge("autoscaling-max-ceiling", program, env="prod") == []  # Cloud Run's default is within prod's 100
+    ours = {"maxCapacity": {"dev": 4, "staging": 10, "prod": 50, "default": 100}}  # config/backend-hosting.json
+    assert judge("autoscaling-max-ceiling", program, env="prod", config=ours) == [
         ("run", "maxInstanceCount (unset: Cloud Run's 100) 100 exceeds the prod ceiling of 50")]
 
 

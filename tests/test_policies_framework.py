@@ -175,13 +175,13 @@ def test_cli_wrappers_read_pulumi_config_and_suppress_waived_findings(monkeypatc
 
     props = unknown_checking_proxy({"publiclyAccessible": True, "storageEncrypted": True,
                                     "deletionProtection": "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
-                                    "tags": {"owner": "x"}})
+                                    "skipFinalSnapshot": True, "tags": {"owner": "x"}})
     args = ResourceValidationArgs("aws:rds/instance:Instance", props, "urn:db", "db", _opts(), None, None)
     try:
         policies["rds-not-public"].validate(args, report)
         assert reported == []  # waived: not reported to the CLI
-        policies["prod-stateful-protected"].validate(args, report)  # environment prod from PULUMI_CONFIG
-        assert [m for m, _ in reported] == ["the resource is not protected (protect=True) in prod"]
+        policies["rds-final-snapshot"].validate(args, report)  # environment prod from PULUMI_CONFIG
+        assert [m for m, _ in reported] == ["skipFinalSnapshot is true in prod"]
         reported.clear()
         policies["rds-deletion-protection"].validate(args, report)  # unknown in preview: no finding
         assert reported == []

@@ -334,13 +334,24 @@ CASES: list[Case] = [
                                             R(SC, "kept", snapshotRetentionLimit=1)], ["sl"], env="prod"),
     Case("lb-deletion-protection", [R(LB, "alb")], ["alb"], env="prod"),
     Case("lb-deletion-protection", [R(LB, "alb", enableDeletionProtection=True)], [], env="prod"),
-    Case("prod-stateful-protected", [R(BUCKET, "b"), R(SQL, "sql", opts={"retainOnDelete": True})], ["b", "sql"],
-         env="prod"),
-    Case("prod-stateful-protected", [R(BUCKET, "b", tags={"environment": "production"})], ["b"],
+    Case("prod-stateful-protected", [R(BUCKET, "b", forceDestroy=True),
+                                     R(SQL, "sql", deletionProtection=False, opts={"retainOnDelete": True}),
+                                     R(RDS, "db", skipFinalSnapshot=True), R("aws:ebs/volume:Volume", "vol"),
+                                     R("aws:dynamodb/table:Table", "tbl")],
+         ["b", "db", "sql", "tbl", "vol"], env="prod"),
+    Case("prod-stateful-protected", [R(BUCKET, "b", forceDestroy=True, tags={"environment": "production"})], ["b"],
          id="environment-from-tag"),
-    Case("prod-stateful-protected", [R(BUCKET, "b", opts={"protect": True})], [], env="prod"),
-    Case("prod-stateful-protected", [R(BUCKET, "b")], [], env="dev"),
-    Case("prod-stateful-protected", [R(BUCKET, "b", tags={"environment": "prod"})], [], env="dev",
+    Case("prod-stateful-protected", [R(BUCKET, "b", forceDestroy=True, opts={"protect": True})], [], env="prod"),
+    Case("prod-stateful-protected", [R(BUCKET, "b"), R(SQL, "sql"), R(RDS, "db", deletionProtection=True,
+                                                                       skipFinalSnapshot=True),
+                                     R(RDS, "db2"), R("aws:kms/key:Key", "key"),
+                                     R("aws:ebs/volume:Volume", "vol", finalSnapshot=True),
+                                     R("aws:dynamodb/table:Table", "tbl", deletionProtectionEnabled=True)], [],
+         env="prod", id="cloud-native-protection"),
+    Case("prod-stateful-protected", [R(BUCKET, "b"), R(RDS, "db", deletionProtection=True)], ["b", "db"],
+         env="prod", config={"requireProtect": True}, id="require-protect"),
+    Case("prod-stateful-protected", [R(BUCKET, "b", forceDestroy=True)], [], env="dev"),
+    Case("prod-stateful-protected", [R(BUCKET, "b", forceDestroy=True, tags={"environment": "prod"})], [], env="dev",
          id="stack-config-wins-over-tag"),
     Case("s3-bucket-versioning", [bucket], ["b"]),
     Case("s3-bucket-versioning", [bucket, R("aws:s3/bucketVersioning:BucketVersioning", "v", deps={"bucket": [bucket]},
@@ -354,10 +365,14 @@ CASES: list[Case] = [
          env="prod", id="prod-no-pitr"),
     Case("cloudsql-backups", [R(SQL, "sql", settings={"backupConfiguration": {
         "enabled": True, "pointInTimeRecoveryEnabled": True}})], [], env="prod"),
+    Case("cloudsql-deletion-protection", [R(SQL, "sql", deletionProtection=False, settings={})], ["sql"],
+         env="prod"),
     Case("cloudsql-deletion-protection", [R(SQL, "sql", deletionProtection=False, settings={})], ["sql", "sql"],
-         env="prod"),
-    Case("cloudsql-deletion-protection", [R(SQL, "sql", settings={"deletionProtectionEnabled": True})], [],
-         env="prod"),
+         env="prod", config={"requireApiProtection": True}, id="require-api-protection"),
+    Case("cloudsql-deletion-protection", [R(SQL, "sql", settings={})], ["sql"], env="prod",
+         config={"requireApiProtection": True}, id="pulumi-only-with-require-api"),
+    Case("cloudsql-deletion-protection", [R(SQL, "sql", settings={"deletionProtectionEnabled": True}),
+                                          R(SQL, "sql2", settings={})], [], env="prod"),
     Case("dynamodb-pitr-enabled", [R("aws:dynamodb/table:Table", "tbl", hashKey="id")], ["tbl"]),
     Case("dynamodb-pitr-enabled", [R("aws:dynamodb/table:Table", "tbl", pointInTimeRecovery={"enabled": True})], []),
     # ---- IAM -------------------------------------------------------------------------------------------------------
@@ -451,7 +466,10 @@ CASES: list[Case] = [
     Case("ecs-task-readonly-root", [R(TD, "td", containerDefinitions=containers({}))], []),
     Case("ecs-task-non-root-user", [R(TD, "td", containerDefinitions=containers({"user": "0:0"})),
                                     R(TD, "td2", containerDefinitions=json.dumps([{"name": "a", "image": "x"}]))],
-         ["td", "td2"]),
+         ["td"]),
+    Case("ecs-task-non-root-user", [R(TD, "td", containerDefinitions=containers({"user": "0:0"})),
+                                    R(TD, "td2", containerDefinitions=json.dumps([{"name": "a", "image": "x"}]))],
+         ["td", "td2"], config={"requireExplicitUser": True}, id="require-explicit-user"),
     Case("ecs-task-non-root-user", [R(TD, "td", containerDefinitions=containers({"user": "1000:1000"})),
                                     R(TD, "unknown", containerDefinitions=UNKNOWN)], []),
     Case("ec2-imdsv2-required", [R(EC2, "vm"), R(LT, "lt", metadataOptions={"httpTokens": "optional"})],
@@ -543,9 +561,12 @@ def test_waiver_audit_lists_what_the_cli_wrapper_suppressed() -> None:
 
 
 def test_every_policy_has_a_violating_and_a_compliant_case() -> None:
+    from test_policies_rules_extra import EXTRA_CASES
+
     names = {r.name for r in PACK.rules}
-    violating = {c.policy for c in CASES if c.expect} | {"waiver-audit"}
-    compliant = {c.policy for c in CASES if not c.expect} | {"waiver-audit"}
+    cases = CASES + EXTRA_CASES
+    violating = {c.policy for c in cases if c.expect} | {"waiver-audit"}
+    compliant = {c.policy for c in cases if not c.expect} | {"waiver-audit"}
     assert names - violating == set(), "policies without a violating case"
     assert names - compliant == set(), "policies without a compliant case"
 

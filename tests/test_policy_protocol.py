@@ -97,8 +97,7 @@ def test_configure_analyze_and_analyze_stack_with_real_payloads(pack, info, grap
 
     diags = pack.stub.Analyze(by_name["db"]).diagnostics
     assert {(d.policyName, d.enforcementLevel) for d in diags} == {
-        ("rds-not-public", analyzer_pb2.MANDATORY), ("prod-stateful-protected", analyzer_pb2.MANDATORY),
-        ("required-tags", analyzer_pb2.ADVISORY)}
+        ("rds-not-public", analyzer_pb2.MANDATORY), ("required-tags", analyzer_pb2.ADVISORY)}
     d = next(d for d in diags if d.policyName == "rds-not-public")
     assert d.policyPackName == "security"
     assert "publiclyAccessible is true" in d.message

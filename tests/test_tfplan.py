@@ -157,9 +157,9 @@ def test_configuration_references_connect_resources(plan):
     assert sse["bucket"] == {"references": ["aws_s3_bucket.logs.id", "aws_s3_bucket.logs"]}
     assert config["aws_instance.web"]["expressions"]["instance_type"] == {"constant_value": "t3.micro"}
     # A value built from several resources references each of them.
-    assert config["aws_lb.alb"]["expressions"]["security_groups"] == {"references": [
-        "aws_security_group.web.id", "aws_security_group.web", "aws_security_group.edge.id",
-        "aws_security_group.edge"]}
+    assert config["aws_lb.alb"]["expressions"]["security_groups"] == {"references": [  # sorted by address
+        "aws_security_group.edge.id", "aws_security_group.edge", "aws_security_group.web.id",
+        "aws_security_group.web"]}
     assert "password" not in config["aws_db_instance.db"]["expressions"]
     assert plan["configuration"]["provider_config"]["aws"]["expressions"]["region"] == {"constant_value": "eu-west-1"}
 

@@ -160,7 +160,8 @@ def _memory_mib(value: object) -> float | None:
     return n / 2**20 if n is not None else None
 
 
-DEFAULT_MAX_CAPACITY = {"dev": 4, "staging": 10, "prod": 50, "default": 100}
+DEFAULT_MAX_CAPACITY = {"dev": 4, "staging": 10, "prod": 100, "default": 100}
+"""Prod allows Cloud Run's own default maximum (100); our own prod stacks keep 50 (config/backend-hosting.json)."""
 
 
 @resource_rule(
@@ -171,7 +172,9 @@ DEFAULT_MAX_CAPACITY = {"dev": 4, "staging": 10, "prod": 50, "default": 100}
     remediation="Lower the maximum (maxCapacity, maxSize, desiredCount, scaling.maxInstanceCount) or raise "
                 "maxCapacity for the environment in the policy config.",
     config={"maxCapacity": env_schema("number", "Largest autoscaling maximum (tasks, instances).",
-                                      DEFAULT_MAX_CAPACITY)})
+                                      DEFAULT_MAX_CAPACITY)},
+    rationale="Prod's default ceiling is 100, Cloud Run's own maximum, so an unset maximum is not a finding; our "
+              "own prod stacks keep 50 (config/backend-hosting.json).")
 def autoscaling_max_ceiling(r: Res, ctx: Context) -> Iterator[str]:
     ceiling = for_env(ctx, "maxCapacity", r)
     if ceiling is None:

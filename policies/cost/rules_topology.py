@@ -102,7 +102,9 @@ def log_retention_bounded_outside_prod(r: Res, ctx: Context) -> Iterator[str]:
 
 
 @stack_rule(
-    "bucket-lifecycle-configured", severity="medium", category=CATEGORY,
+    "bucket-lifecycle-configured", severity="medium", category=CATEGORY, enforcement="advisory",
+    rationale="Advisory: a lifecycle rule is cost hygiene (Checkov CKV2_AWS_61 is a best practice, not a defect); "
+              "mandatory for backend-hosting (config/backend-hosting.json), whose Bucket component always adds one.",
     description="Every S3 bucket has a BucketLifecycleConfiguration with an enabled rule (expire noncurrent "
                 "versions, abort incomplete uploads, transitions), and every GCS bucket has lifecycle rules; "
                 "without one a versioned bucket grows and bills forever.",

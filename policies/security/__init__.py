@@ -8,20 +8,37 @@ from __future__ import annotations
 
 from policies.common import Pack, waiver_audit_rule, waiver_valid_rule
 
-from . import rules_encryption, rules_exposure, rules_hardening, rules_iam, rules_resilience
+from . import (
+    rules_containers,
+    rules_data,
+    rules_edge,
+    rules_encryption,
+    rules_exposure,
+    rules_hardening,
+    rules_iam,
+    rules_resilience,
+    rules_serverless,
+)
 
 PACK = Pack(
     name="security",
     display_name="Backend security",
-    description="Security guardrails for AWS and GCP backends: no public data stores or world-open ports, "
+    description="Security guardrails for AWS and GCP backends: no public data stores, APIs or world-open ports, "
                 "encryption at rest and in transit, logs and backups kept, least-privilege IAM, no plaintext "
-                "secrets, hardened workloads; exceptions only as reviewed waivers in the stack config.",
+                "secrets, supported runtimes, hardened workloads and Kubernetes control planes (from load "
+                "balancers and databases to API Gateway, CloudFront, Cognito, Lambda, queues, OpenSearch, "
+                "DocumentDB, EKS, GKE, BigQuery and Cloud Functions); defaults block what Checkov, AWS FSBP and CIS "
+                "call defects; exceptions only as reviewed waivers in the stack config.",
     rules=[
         *rules_exposure.RULES,
         *rules_encryption.RULES,
         *rules_resilience.RULES,
         *rules_iam.RULES,
         *rules_hardening.RULES,
+        *rules_serverless.RULES,
+        *rules_edge.RULES,
+        *rules_data.RULES,
+        *rules_containers.RULES,
         waiver_valid_rule(),
         waiver_audit_rule(),
     ],

@@ -112,7 +112,8 @@ def stmt_label(stmt: Mapping[str, Any]) -> str:
 # -- secrets -------------------------------------------------------------------------------------------------
 SECRET_NAME_RE = re.compile(
     r"(pass(word|wd|phrase)?|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|credential|"
-    r"signing[_-]?key|encryption[_-]?key|conn(ection)?[_-]?string|dsn)", re.IGNORECASE)
+    r"signing[_-]?key|encryption[_-]?key|conn(ection)?[_-]?string|dsn|jwt|hmac|"
+    r"(session|cookie|master|client|auth)[_-]?key)", re.IGNORECASE)
 NOT_SECRET_NAME_RE = re.compile(
     r"([_-](arn|id|name|file|path|endpoint|header|ttl|expiry|expires|length|enabled|url|uri|host|port|"
     r"region|type|mode|version|rotation|kms[_-]?key[_-]?id)$)|(^(no[_-]|disable))", re.IGNORECASE)
@@ -153,6 +154,19 @@ def url_with_password(value: Any) -> bool:
     return bool(m) and not m.group(1).startswith(("$", "{"))
 
 
+KNOWN_CREDENTIAL_RE = re.compile(
+    r"(^|[^A-Za-z0-9])((AKIA|ASIA)[0-9A-Z]{16}|sk_live_[0-9A-Za-z]{8,}|rk_live_[0-9A-Za-z]{8,}|ghp_[0-9A-Za-z]{30,}|"
+    r"github_pat_[0-9A-Za-z_]{30,}|gl(pat|dt)-[0-9A-Za-z_-]{16,}|xox[abposr]-[0-9A-Za-z-]{10,}|AIza[0-9A-Za-z_-]{35}|"
+    r"SG\.[0-9A-Za-z_-]{16,}\.[0-9A-Za-z_-]{16,}|-----BEGIN ([A-Z]+ )?PRIVATE KEY-----)")
+"""Values that are credentials whatever the variable is called (AWS access keys, Stripe, GitHub, GitLab, Slack,
+Google API keys, SendGrid, PEM private keys)."""
+
+
+def known_credential_value(value: Any) -> bool:
+    """A value in the format of a well-known credential."""
+    return isinstance(value, str) and not is_unknown(value) and bool(KNOWN_CREDENTIAL_RE.search(value))
+
+
 def plaintext_env_findings(pairs: Iterator[tuple[Any, Any]], where: str) -> Iterator[str]:
     """Messages for (name, value) pairs that hold a literal secret."""
     for name, value in pairs:
@@ -161,6 +175,8 @@ def plaintext_env_findings(pairs: Iterator[tuple[Any, Any]], where: str) -> Iter
             yield f"{where} variable {name!r} looks like a credential and holds {shown}"
         elif url_with_password(value):
             yield f"{where} variable {name!r} is a URL with an embedded password"
+        elif known_credential_value(value):
+            yield f"{where} variable {name!r} holds a value in the format of a well-known credential"
 
 
 SCRIPT_SECRET_RE = re.compile(

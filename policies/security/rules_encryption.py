@@ -78,6 +78,9 @@ def elasticache_at_rest(r: Res, ctx: Context) -> Iterator[str]:
 
 @resource_rule(
     "log-group-encrypted", category=AT_REST, severity="medium", types=("aws:cloudwatch/logGroup:LogGroup",),
+    enforcement="advisory",
+    rationale="Advisory: CloudWatch Logs always encrypts at rest; a customer-managed key is Checkov CKV_AWS_158 "
+              "hygiene, not an FSBP or CIS defect. Mandatory for backend-hosting (config/backend-hosting.json).",
     description="CloudWatch log groups are encrypted with a customer-managed KMS key.",
     remediation="Set kms_key_id to a KMS key whose policy allows the logs.<region>.amazonaws.com service principal.",
 )

@@ -78,7 +78,8 @@ PUBLIC_GRANTEES = ("http://acs.amazonaws.com/groups/global/AllUsers",
 
 @resource_rule(
     "s3-bucket-no-public-acl", category=EXPOSURE, severity="critical",
-    types=("aws:s3/bucketAcl:BucketAcl", *S3_BUCKETS, "aws:s3/bucketObject:BucketObject",
+    types=("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2", *S3_BUCKETS,
+           "aws:s3/bucketObject:BucketObject",
            "aws:s3/bucketObjectv2:BucketObjectv2"),
     description="No bucket or object ACL grants access to everyone or to any authenticated AWS user.",
     remediation="Remove the public canned ACL or grant; disable ACLs with BucketOwnershipControls "
@@ -235,6 +236,10 @@ def gce_no_public_ip(r: Res, ctx: Context) -> Iterator[str]:
 
 @resource_rule(
     "cloudrun-ingress-restricted", category=EXPOSURE, severity="medium", types=(CLOUD_RUN_SERVICE,),
+    enforcement="advisory",
+    rationale="Advisory: a Cloud Run service serving the internet on its own URL (with IAM or app authentication) "
+              "is Google's documented default, not a CIS defect; mandatory for backend-hosting "
+              "(config/backend-hosting.json), which fronts services with the HTTPS load balancer and Cloud Armor.",
     description="Cloud Run services accept traffic only from internal sources or the load balancer, not directly "
                 "from the internet.",
     remediation="Set ingress=\"INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER\" and route public traffic through the "

@@ -166,13 +166,19 @@ ROOT_USERS = ("root", "0")
 
 @resource_rule(
     "ecs-task-non-root-user", category=HARDENING, severity="medium", types=(TASK_DEFINITION,),
-    description="ECS containers run as a non-root user.",
+    description="ECS containers do not run as root: no user \"root\" or \"0\", and with requireExplicitUser a "
+                "non-root user set in the task definition (the image's own USER is invisible to policies).",
     remediation="Set user to a non-root UID:GID, e.g. \"1000:1000\" (and build the image to run as that user).",
+    config={"requireExplicitUser": {"type": "boolean", "default": False,
+                                    "description": "Also flag containers that leave the user to the image."}},
+    rationale="Mandatory for an explicit root user; an unset user is left to the image (whose USER a policy cannot "
+              "see) unless requireExplicitUser, which backend-hosting sets (config/backend-hosting.json).",
 )
 def ecs_non_root(r: Res, ctx: Context) -> Iterator[str]:
+    explicit = bool(ctx.config.get("requireExplicitUser"))
     for i, c in enumerate(_containers(r) or []):
         user = c.get("user")
-        if user is None or str(user).split(":", 1)[0].strip() in ROOT_USERS:
+        if (user is None and explicit) or (user is not None and str(user).split(":", 1)[0].strip() in ROOT_USERS):
             yield f"container {_cname(c, i)!r} runs as {user or 'the image default (usually root)'}"
 
 
@@ -334,7 +340,10 @@ def gcs_uniform(r: Res, ctx: Context) -> Iterator[str]:
 
 
 @resource_rule(
-    "s3-bucket-acls-disabled", category=HARDENING, severity="low",
+    "s3-bucket-acls-disabled", category=HARDENING, severity="low", enforcement="advisory",
+    rationale="Advisory: CloudFront standard logging and S3 server access logging to a legacy target need ACLs "
+              "enabled on the log bucket, so a hardened program may have them; mandatory for backend-hosting "
+              "(config/backend-hosting.json).",
     types=("aws:s3/bucketOwnershipControls:BucketOwnershipControls",),
     description="S3 object ownership is BucketOwnerEnforced (ACLs disabled, the S3 default for new buckets).",
     remediation="Set rule={object_ownership: \"BucketOwnerEnforced\"} and grant access with bucket policies.",

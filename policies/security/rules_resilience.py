@@ -179,19 +179,65 @@ def lb_deletion_protection(r: Res, ctx: Context) -> Iterator[str]:
 
 STATEFUL = (RDS_INSTANCE, RDS_CLUSTER, REPLICATION_GROUP, SERVERLESS_CACHE, *S3_BUCKETS, "aws:kms/key:Key",
             "aws:dynamodb/table:Table", "aws:ebs/volume:Volume", "aws:efs/fileSystem:FileSystem", GCS_BUCKET,
-            CLOUD_SQL, MEMORYSTORE, "gcp:kms/keyRing:KeyRing", "gcp:kms/cryptoKey:CryptoKey")
+            CLOUD_SQL, MEMORYSTORE, "gcp:kms/keyRing:KeyRing", "gcp:kms/cryptoKey:CryptoKey",
+            "aws:docdb/cluster:Cluster")
+
+
+def native_protection(r: Res) -> str | None:
+    """The cloud's own guard against deleting the resource's data by accident, if it has one, else None.
+
+    Deletion protection, a final snapshot taken on delete, a key deletion window, or a bucket that the cloud refuses
+    to delete while it holds objects (no force_destroy).
+    """
+    t = r.type
+    if t in (RDS_INSTANCE, RDS_CLUSTER, "aws:docdb/cluster:Cluster"):
+        if is_true(r.get("deletionProtection")) or is_unknown(r.get("deletionProtection")):
+            return "deletionProtection"
+        if r.has("replicateSourceDb"):
+            return "a read replica (its data lives in the source)"
+        return None if is_true(r.get("skipFinalSnapshot")) else "a final snapshot on delete"
+    if t == REPLICATION_GROUP:
+        return "a final snapshot on delete" if r.has("finalSnapshotIdentifier") else None
+    if t in S3_BUCKETS or t == GCS_BUCKET:
+        return None if is_true(r.get("forceDestroy")) else "no force_destroy (a bucket with objects is not deleted)"
+    if t == "aws:kms/key:Key":
+        return "the key deletion window (7-30 days, cancellable)"
+    if t in ("gcp:kms/keyRing:KeyRing", "gcp:kms/cryptoKey:CryptoKey"):
+        return "Cloud KMS never deletes key rings and schedules key version destruction"
+    if t == "aws:dynamodb/table:Table":
+        return "deletionProtectionEnabled" if is_true(r.get("deletionProtectionEnabled")) else None
+    if t == "aws:ebs/volume:Volume":
+        return "a final snapshot on delete" if is_true(r.get("finalSnapshot")) else None
+    if t == CLOUD_SQL:
+        if is_true(r.get("settings.deletionProtectionEnabled")) or not is_false(r.get("deletionProtection")):
+            return "deletion protection"
+        return None
+    return None
 
 
 @resource_rule(
-    "prod-stateful-protected", category=BACKUP, severity="high", types=STATEFUL,
-    description="In prod, stateful resources (databases, caches, buckets, keys, tables, volumes) carry the protect "
-                "resource option, so no pulumi up or destroy can delete them by accident (prod).",
-    remediation="Pass opts=pulumi.ResourceOptions(protect=True) (retain_on_delete may be added, but it is not visible "
-                "to policy packs and does not count).",
+    "prod-stateful-protected", category=BACKUP, severity="high", types=STATEFUL, enforcement="advisory",
+    description="In prod, stateful resources (databases, caches, buckets, keys, tables, volumes, file systems) are "
+                "guarded against accidental deletion: the protect resource option, or the cloud's own deletion "
+                "protection, final snapshot, key deletion window or non-force-destroy bucket (prod).",
+    remediation="Pass opts=pulumi.ResourceOptions(protect=True), or enable the service's own guard "
+                "(deletion_protection=True, a final snapshot, final_snapshot=True on EBS, no force_destroy on "
+                "buckets). retain_on_delete is not visible to policy packs and does not count.",
+    rationale="Advisory: Pulumi's protect option is a Pulumi practice, not a control of Checkov, FSBP or CIS, and "
+              "the cloud's own guards count; mandatory for backend-hosting (config/backend-hosting.json), whose "
+              "prod stacks protect every stateful resource.",
+    config={"requireProtect": {"type": "boolean", "default": False,
+                               "description": "Require the protect option even where the cloud's own guard is "
+                                              "on."}},
 )
 def stateful_protected(r: Res, ctx: Context) -> Iterator[str]:
-    if ctx.is_prod(r) and not r.protect:
+    if not ctx.is_prod(r) or r.protect:
+        return
+    if ctx.config.get("requireProtect"):
         yield "the resource is not protected (protect=True) in prod"
+        return
+    if native_protection(r) is None:
+        yield "nothing guards the resource against deletion in prod (no protect option, no deletion protection)"
 
 
 VERSIONING = ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2")
@@ -255,17 +301,27 @@ def cloudsql_backups(r: Res, ctx: Context) -> Iterator[str]:
 
 @resource_rule(
     "cloudsql-deletion-protection", category=BACKUP, severity="high", types=(CLOUD_SQL,),
-    description="In prod, Cloud SQL instances have deletion protection, in Pulumi and in the API (prod).",
+    description="In prod, Cloud SQL instances have deletion protection: in Pulumi (deletion_protection, on by "
+                "default) or in the API (settings.deletion_protection_enabled); both with requireApiProtection "
+                "(prod).",
     remediation="Keep deletion_protection=True (Pulumi) and set settings.deletion_protection_enabled=True (API).",
+    config={"requireApiProtection": {"type": "boolean", "default": False,
+                                     "description": "Also require the API-level deletion protection."}},
+    rationale="Mandatory when both guards are off (the instance can be deleted by one command); the API-level flag "
+              "alone is required only by our own project's config.",
 )
 def cloudsql_deletion_protection(r: Res, ctx: Context) -> Iterator[str]:
     if not ctx.is_prod(r):
         return
-    if is_false(r.get("deletionProtection")):
-        yield "deletionProtection is false in prod"
     api = r.get("settings.deletionProtectionEnabled")
-    if not is_unknown(api) and not is_true(api):
-        yield "settings.deletionProtectionEnabled is not true in prod"
+    pulumi_off = is_false(r.get("deletionProtection"))
+    if ctx.config.get("requireApiProtection"):
+        if pulumi_off:
+            yield "deletionProtection is false in prod"
+        if not is_unknown(api) and not is_true(api):
+            yield "settings.deletionProtectionEnabled is not true in prod"
+    elif pulumi_off and not is_unknown(api) and not is_true(api):
+        yield "neither deletionProtection nor settings.deletionProtectionEnabled is on in prod"
 
 
 @resource_rule(

@@ -14,7 +14,7 @@ DEV = {"insecure:environment": "dev"}
 
 def public_bucket() -> None:
     """A website bucket made public three ways, with no block, no encryption and no versioning."""
-    b = aws.s3.Bucket("site", bucket="insecure-site")
+    b = aws.s3.Bucket("site", bucket="insecure-site", force_destroy=True)
     aws.s3.BucketOwnershipControls("site-ownership", bucket=b.id, rule={"object_ownership": "ObjectWriter"})
     aws.s3.BucketAcl("site-acl", bucket=b.id, acl="public-read")
     aws.s3.BucketPolicy("site-policy", bucket=b.id, policy=pulumi.Output.json_dumps({
@@ -66,7 +66,7 @@ def leaky_container() -> None:
     aws.ecr.Repository("app-repo", image_tag_mutability="MUTABLE")
     td = aws.ecs.TaskDefinition("app-task", family="app", cpu="256", memory="512", network_mode="awsvpc",
                                 requires_compatibilities=["FARGATE"], container_definitions=json.dumps([{
-                                    "name": "app", "image": "nginx", "privileged": True,
+                                    "name": "app", "image": "nginx", "privileged": True, "user": "root",
                                     "environment": [{"name": "DB_PASSWORD", "value": "s3cr3t-pa55"},
                                                     {"name": "DATABASE_URL",
                                                      "value": "postgres://app:s3cr3t@db:5432/app"}]}]))

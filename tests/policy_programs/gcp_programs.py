@@ -10,7 +10,7 @@ DEV = {"insecure:environment": "dev", "gcp:project": "insecure-project"}
 
 def public_bucket() -> None:
     """A bucket readable by everyone, with ACLs, no public access prevention and no versioning."""
-    b = gcp.storage.Bucket("assets", location="US", uniform_bucket_level_access=False)
+    b = gcp.storage.Bucket("assets", location="US", uniform_bucket_level_access=False, force_destroy=True)
     gcp.storage.BucketIAMMember("assets-public", bucket=b.name, role="roles/storage.objectViewer", member="allUsers")
 
 
