@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stacks.naming import PROJECT, boundary_policy_name
+
 from .prices import OpsError
 
-PROJECT = "backend-hosting"
 """The Pulumi project name: state objects live under ``.pulumi/stacks/<project>/``."""
 
 OIDC_HOST = "token.actions.githubusercontent.com"
@@ -183,8 +184,8 @@ def capture_facts(repo_dir: Path, stack: str, *, name: str | None = None) -> Sta
 
 
 def boundary_name(stack: str) -> str:
-    """The permissions-boundary policy of a stack's roles (``stacks/aws.py`` sets it on every role)."""
-    return f"{PROJECT}-boundary-{stack}"
+    """The permissions-boundary policy of a stack's roles (the program sets it on every role: one name, one place)."""
+    return boundary_policy_name(stack)
 
 
 def secrets_alias(stack: str) -> str:

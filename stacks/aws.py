@@ -31,16 +31,12 @@ from components.aws.network import Network, NetworkArgs
 from components.aws.service import Service, ServiceArgs
 
 from .composition import StackComponents
+from .naming import boundary_policy_name
 from .settings import AwsSettings
 
 PLACEHOLDER_DOMAIN = "example.com"
 """Without ``dns`` settings the certificate is requested for ``<name>.<environment>.example.com`` (see
 docs/components/load_balancer.md: set ``dns.zoneName``/``dns.domainName`` or ``dns.certificateArn``)."""
-
-
-def boundary_policy_name(project: str, stack: str) -> str:
-    """The permissions-boundary policy of a stack's roles, created by ``python -m ops bootstrap``."""
-    return f"{project}-boundary-{stack}"
 
 
 def build_aws(settings: AwsSettings) -> StackComponents:
@@ -76,7 +72,7 @@ def build_aws(settings: AwsSettings) -> StackComponents:
     if settings.iam.permissions_boundary:
         ctx = aws_context(logs_key)  # the stack provider's account and partition
         boundary = pulumi.Output.concat("arn:", ctx.partition, ":iam::", ctx.account_id, ":policy/",
-                                        boundary_policy_name(pulumi.get_project(), pulumi.get_stack()))
+                                        boundary_policy_name(pulumi.get_stack(), pulumi.get_project()))
 
     network = Network(base, NetworkArgs(
         cidr=settings.network.cidr, az_count=settings.network.az_count, nat_strategy=settings.network.nat_strategy,
