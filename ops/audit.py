@@ -33,7 +33,8 @@ NOT_LIVE_RULES: dict[str, str] = {
 """Security rules the audit does not run, and why."""
 
 MAX_ATTEMPTS = 8
-"""Attempts per AWS call (botocore's adaptive retry mode: client-side rate limiting and exponential backoff)."""
+"""Attempts per AWS call, the first included (botocore's adaptive retry mode: exponential backoff with jitter and
+client-side rate limiting once the service throttles)."""
 
 THROTTLING_CODES = frozenset({
     "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",
@@ -81,6 +82,9 @@ ECR_REPOSITORY = "aws:ecr/repository:Repository"
 
 DESCRIBED_WITH: dict[str, str] = {
     "ec2:vpc-flow-log": "its VPC",
+    "ec2:security-group-rule": "its security group",
+    "rds:pg": "the database that uses it",
+    "rds:cluster-pg": "the cluster that uses it",
     "elasticloadbalancing:listener": "its load balancer",
     "ecs:task-definition": "the service that runs it (other revisions are not running)",
 }
@@ -95,7 +99,7 @@ def client_config(max_attempts: int | None = None) -> Any:
     """The botocore config of every client: adaptive retries (backoff and client-side rate limiting)."""
     from botocore.config import Config
 
-    return Config(retries={"mode": "adaptive", "max_attempts": max_attempts or MAX_ATTEMPTS})
+    return Config(retries={"mode": "adaptive", "total_max_attempts": max_attempts or MAX_ATTEMPTS})
 
 
 def one_line_error(exc: BaseException, max_attempts: int | None = None) -> str:
@@ -331,7 +335,7 @@ class Describer:
                 continue
             self.add(RDS_INSTANCE, name, it.arn, props, id=ident)
             if group:
-                self.parameter_group(group, cluster=False)
+                self.parameter_group(group, it.arn.split(":")[4], cluster=False)
 
     def rds_clusters(self, items: list[LiveItem]) -> None:
         """Aurora / Multi-AZ DB clusters and their non-default cluster parameter groups."""
@@ -355,21 +359,25 @@ class Describer:
                 "iamDatabaseAuthenticationEnabled": c.get("IAMDatabaseAuthenticationEnabled"),
                 "dbClusterParameterGroupName": group, "tags": it.tags}, id=ident)
             if group:
-                self.parameter_group(group, cluster=True)
+                self.parameter_group(group, it.arn.split(":")[4], cluster=True)
 
-    def parameter_group(self, group: str, *, cluster: bool) -> None:
+    def parameter_group(self, group: str, account: str, *, cluster: bool) -> None:
         """A (cluster) parameter group with the parameters set in it (source ``user``)."""
-        type_, urn = (RDS_CPG, f"arn:aws:rds:{self.region}::cluster-pg:{group}") if cluster else (
-            RDS_PG, f"arn:aws:rds:{self.region}::pg:{group}")
+        type_, urn = (RDS_CPG, f"arn:aws:rds:{self.region}:{account}:cluster-pg:{group}") if cluster else (
+            RDS_PG, f"arn:aws:rds:{self.region}:{account}:pg:{group}")
         if urn in self._seen:
             return
+        tags = {t.get("Key", ""): t.get("Value", "") for t in (self.call(
+            "rds", "list_tags_for_resource", absent=("DBParameterGroupNotFound", "DBParameterGroupNotFoundFault"),
+            ResourceName=urn) or {}).get("TagList", [])}
         if cluster:
             params = self.pages("rds", "describe_db_cluster_parameters", "Parameters",
                                 DBClusterParameterGroupName=group, Source="user")
         else:
             params = self.pages("rds", "describe_db_parameters", "Parameters", DBParameterGroupName=group,
                                 Source="user")
-        self.add(type_, group, urn, {"name": group, "parameters": [
+        label = self.names.get(("rds:cluster-pg" if cluster else "rds:pg", tags.get(NAME_TAG, ""))) or group
+        self.add(type_, label, urn, {"name": group, "tags": tags, "parameters": [
             _drop_none({"name": p.get("ParameterName"), "value": p.get("ParameterValue"),
                         "applyMethod": p.get("ApplyMethod")}) for p in params if p.get("ParameterName")]}, id=group)
 
@@ -400,14 +408,17 @@ class Describer:
             for rule in sorted(rules, key=lambda r: r.get("SecurityGroupRuleId", "")):
                 rid = rule.get("SecurityGroupRuleId", "")
                 ref = rule.get("ReferencedGroupInfo") or {}
-                self.add(SG_EGRESS if rule.get("IsEgress") else SG_INGRESS, f"{name}/{rid}",
+                tag = next((t.get("Value", "") for t in rule.get("Tags", []) if t.get("Key") == NAME_TAG), "")
+                label = self.names.get(("ec2:security-group-rule", tag)) or tag or f"{name}/{rid}"
+                self.add(SG_EGRESS if rule.get("IsEgress") else SG_INGRESS, label,
                          f"arn:aws:ec2:{self.region}::security-group-rule/{rid}", {
                              "securityGroupId": group_id, "ipProtocol": rule.get("IpProtocol"),
                              "fromPort": rule.get("FromPort"), "toPort": rule.get("ToPort"),
                              "cidrIpv4": rule.get("CidrIpv4"), "cidrIpv6": rule.get("CidrIpv6"),
                              "prefixListId": rule.get("PrefixListId"),
                              "referencedSecurityGroupId": ref.get("GroupId"),
-                             "description": rule.get("Description")}, id=rid)
+                             "description": rule.get("Description"),
+                             "tags": {t.get("Key", ""): t.get("Value", "") for t in rule.get("Tags", [])}}, id=rid)
 
     def vpcs(self, items: list[LiveItem]) -> None:
         """VPCs and their flow logs."""
@@ -423,7 +434,9 @@ class Describer:
             for fl in self.pages("ec2", "describe_flow_logs", "FlowLogs",
                                  Filters=[{"Name": "resource-id", "Values": [vpc_id]}]):
                 fid = fl.get("FlowLogId", "")
-                self.add(FLOW_LOG, fid, f"arn:aws:ec2:{self.region}::vpc-flow-log/{fid}", {
+                tags = {t.get("Key", ""): t.get("Value", "") for t in fl.get("Tags", [])}
+                label = self.names.get(("ec2:vpc-flow-log", tags.get(NAME_TAG, ""))) or tags.get(NAME_TAG) or fid
+                self.add(FLOW_LOG, label, f"arn:aws:ec2:{self.region}::vpc-flow-log/{fid}", {"tags": tags,
                     "vpcId": vpc_id, "trafficType": fl.get("TrafficType"),
                     "logDestinationType": fl.get("LogDestinationType"),
                     "logDestination": fl.get("LogDestination") or fl.get("LogGroupName")}, id=fid)
@@ -587,10 +600,20 @@ class Describer:
                                                            "false")),
                 "enableDeletionProtection": _bool(attrs.get("deletion_protection.enabled", "false")),
                 "tags": it.tags}, id=it.arn)
-            for ls in self.pages("elbv2", "describe_listeners", "Listeners", LoadBalancerArn=it.arn):
+            listeners = self.pages("elbv2", "describe_listeners", "Listeners", LoadBalancerArn=it.arn)
+            listener_tags: dict[str, dict[str, str]] = {}
+            for start in range(0, len(listeners), 20):  # DescribeTags takes 20 ARNs at a time
+                arns = [ls["ListenerArn"] for ls in listeners[start:start + 20]]
+                for desc in (self.call("elbv2", "describe_tags", ResourceArns=arns) or {}).get("TagDescriptions", []):
+                    listener_tags[desc.get("ResourceArn", "")] = {t.get("Key", ""): t.get("Value", "")
+                                                                  for t in desc.get("Tags", [])}
+            for ls in listeners:
                 protocol = ls.get("Protocol")
-                self.add(LISTENER, f"{self.label(it, lb.get('LoadBalancerName', ''))}-{ls.get('Port')}",
-                         ls["ListenerArn"], {
+                tags = listener_tags.get(ls["ListenerArn"], {})
+                tag = tags.get(NAME_TAG, "")
+                label = (self.names.get(("elasticloadbalancing:listener", tag)) or tag
+                         or f"{self.label(it, lb.get('LoadBalancerName', ''))}-{ls.get('Port')}")
+                self.add(LISTENER, label, ls["ListenerArn"], {"tags": tags,
                              "loadBalancerArn": it.arn, "port": ls.get("Port"), "protocol": protocol,
                              "sslPolicy": ls.get("SslPolicy") if protocol in ("HTTPS", "TLS") else None,
                              "certificateArn": next((c.get("CertificateArn") for c in ls.get("Certificates", [])),
