@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -60,6 +61,17 @@ PREFIX = {"prod": "app-prod", "production": "app-prd", "staging": "app-staging"}
 environment=production (which the pack also reads as prod), each with its own names."""
 
 
+CLIENTS: dict[tuple[int, str], Any] = {}
+"""Clients of the module's moto session, made once (creating a botocore client costs tens of milliseconds)."""
+
+
+def cached_client(session: boto3.Session, service: str, **kwargs: Any) -> Any:
+    key = (id(session), service)
+    if key not in CLIENTS:
+        CLIENTS[key] = session.client(service, **kwargs)
+    return CLIENTS[key]
+
+
 class Patched:
     """A boto3 session whose clients answer some calls themselves (``(service, operation) -> function``)."""
 
@@ -68,7 +80,7 @@ class Patched:
         self.answers = answers
 
     def client(self, service: str, **kwargs: Any) -> Any:
-        real = self.session.client(service, **kwargs)
+        real = cached_client(self.session, service, **kwargs)
         answers = {op: fn for (svc, op), fn in self.answers.items() if svc == service}
 
         class Client:
@@ -132,7 +144,7 @@ class Account:
         return [{"ResourceType": kind, "Tags": self.tags(name)}]
 
     def c(self, service: str) -> Any:
-        return self.s.client(service)
+        return cached_client(self.s, service)
 
     @property
     def session(self) -> Patched:
@@ -310,6 +322,7 @@ def aws() -> Iterator[boto3.Session]:
         mp.setenv("AWS_DEFAULT_REGION", REGION)
         with mock_aws():
             yield boto3.Session(region_name=REGION)
+    CLIENTS.clear()
 
 
 @pytest.fixture(scope="module")
@@ -610,9 +623,12 @@ def test_no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
 class Stubbed:
     """A session whose clients are stubbed with botocore's Stubber (no network, no credentials needed)."""
 
+    session: boto3.Session | None = None  # one for every instance: a session loads endpoint data once
+
     def __init__(self, setup: Callable[[str, Stubber], None]) -> None:
         self.setup = setup
-        self.session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name=REGION)
+        if Stubbed.session is None:
+            Stubbed.session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name=REGION)
 
     def client(self, service: str, **kwargs: Any) -> Any:
         client = self.session.client(service, **kwargs)
@@ -683,21 +699,42 @@ class Throttled:
                            _Raw(body))
 
 
-def test_throttling_is_retried_with_backoff(aws: boto3.Session) -> None:
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The backoff delays botocore's retry handler asks for (recorded, not slept)."""
+    import botocore.endpoint
+
+    asked: list[float] = []
+
+    class Clock:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(time, name)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            asked.append(seconds)
+
+    monkeypatch.setattr(botocore.endpoint, "time", Clock())
+    return asked
+
+
+def test_throttling_is_retried_with_backoff(aws: boto3.Session, sleeps: list[float]) -> None:
     throttled = Throttled(aws, times=1)
     code, out, err = cli(throttled, "staging", "--format", "json")
     assert code == 0 and err == "" and json.loads(out)["live"] == 0 and throttled.calls == 2
+    assert len(sleeps) == 1 and 0 <= sleeps[0] <= 1
     assert throttled.retries and all(r == {"mode": "adaptive", "total_max_attempts": ops.audit.MAX_ATTEMPTS}
                                      for r in throttled.retries)
 
 
-def test_throttling_that_persists_is_one_line(aws: boto3.Session, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_throttling_that_persists_is_one_line(aws: boto3.Session, monkeypatch: pytest.MonkeyPatch,
+                                              sleeps: list[float]) -> None:
     monkeypatch.setattr(ops.audit, "MAX_ATTEMPTS", 2)
     throttled = Throttled(aws, times=99)
     err = one_line(*cli(throttled, "staging"))
     assert err == ("ops: audit prod: AWS throttled GetResources (ThrottlingException) through 2 attempts with "
                    "backoff: try again later, or lower the account's other API traffic\n")
-    assert throttled.calls == 2
+    assert throttled.calls == 2 and len(sleeps) == 1
 
 
 @pytest.mark.parametrize("argv", [
