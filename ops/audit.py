@@ -236,9 +236,14 @@ class Describer:
             bucket = arn_physical_name(it.arn)
             name = self.label(it, bucket)
             ref = {"bucket": bucket}
-            if self.call("s3", "head_bucket", absent=("404", "NoSuchBucket", "NotFound"), Bucket=bucket) is None:
+            where = self.call("s3", "get_bucket_location", absent=("NoSuchBucket",), Bucket=bucket)
+            if where is None:
                 self.gone.append(it.arn)
                 continue
+            region = where.get("LocationConstraint") or "us-east-1"
+            if {"EU": "eu-west-1"}.get(region, region) != self.region:
+                self.not_judged[f"s3:bucket in another region ({region})"] += 1
+                continue  # its settings are read, and judged, by an audit of that region
             self.add(BUCKET, name, it.arn, {"bucket": bucket, "tags": it.tags}, id=bucket)
             pab = self.call("s3", "get_public_access_block", absent=("NoSuchPublicAccessBlockConfiguration",),
                             Bucket=bucket)

@@ -775,3 +775,16 @@ def test_policy_pack_config_changes_enforcement(compliant, tmp_path) -> None:
     cfg.write_text(json.dumps({"security": {"elasticache-auth-enabled": "advisory"}}))
     code, out, _ = cli(with_serverless(account, None), "prod", "--policy-pack-config", str(cfg))
     assert code == 0 and "; clean, 1 advisory" in out.splitlines()[0]
+
+
+def test_a_bucket_in_another_region_is_left_to_that_regions_audit(compliant) -> None:
+    account, _, _ = compliant
+    s3 = account.c("s3")
+    s3.create_bucket(Bucket="app-prod-dr-copy-7g8h9i", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    s3.put_bucket_tagging(Bucket="app-prod-dr-copy-7g8h9i", Tagging={"TagSet": tag_list("app-prod-dr-copy")})
+    try:
+        code, report = audit_json(account.session, "prod")
+        assert code == 0 and report["findings"] == [] and report["judged"]["aws:s3/bucket:Bucket"] == 2
+        assert report["not_judged"]["s3:bucket in another region (us-west-2)"] == 1
+    finally:
+        s3.delete_bucket(Bucket="app-prod-dr-copy-7g8h9i")
