@@ -192,11 +192,12 @@ class Report:
         if differ and self.live:
             lines.append("counts that differ: " + ", ".join(differ))
         if self.orphans:
-            lines.append("orphans (tagged for this stack, not declared by it: left behind, or made by hand):")
+            lines.append("orphans (tagged for this stack, more than it declares of their kind or a Name it does not "
+                         "declare: left behind, or made by hand):")
             lines += [f"  {o['kind']:<32} {o['name'] or '(no Name tag)'}  {o['arn']}" for o in self.orphans]
         if self.not_live:
-            lines.append("not live (declared, nothing live has its kind and Name: not deployed yet, or deleted "
-                         "outside Pulumi):")
+            lines.append("not live (declared, no live resource of its kind left to match it: not deployed yet, or "
+                         "deleted outside Pulumi):")
             lines += [f"  {d['kind']:<32} {d['name']}  ({d['type']})" for d in self.not_live]
         if self.missing_tags:
             lines.append(f"missing tags (every declared resource carries {', '.join(self.required_tags)}):")
