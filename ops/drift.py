@@ -276,12 +276,33 @@ def compare(stack: str, environment: str, region: str, graph: Iterable[Any],
             report.missing_tags.append({"arn": arn, "kind": entry["kind"], "name": entry["name"], "missing": missing})
     for kind in sorted(by_kind):
         decl, lives = by_kind[kind]
+        if kind in REVISIONED:
+            lives = _latest_revisions(lives)
         report.counts[kind] = {"declared": len(decl), "live": len(lives)}
         unmatched_d, unmatched_l = _match(decl, lives)
         report.orphans += [{"arn": e["arn"], "kind": kind, "name": e["name"]} for e in unmatched_l]
         report.not_live += [{"urn": d.urn, "type": d.type, "kind": d.kind, "name": d.name}
                             for d in sorted(unmatched_d, key=lambda d: d.name)]
     return report
+
+
+REVISIONED = frozenset({"ecs:task-definition"})
+"""Kinds whose every revision has its own ARN and tags (one declared task definition, many registered revisions)."""
+
+
+def _latest_revisions(lives: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per family: its latest revision (``task-definition/app:12`` over ``task-definition/app:9``)."""
+    latest: dict[str, dict[str, Any]] = {}
+
+    def revision(arn: str) -> int:
+        tail = arn.rsplit(":", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
+
+    for e in lives:
+        family = arn_physical_name(e["arn"])
+        if family not in latest or revision(e["arn"]) > revision(latest[family]["arn"]):
+            latest[family] = e
+    return sorted(latest.values(), key=lambda e: e["arn"])
 
 
 def _match(declared: list[Declared], live: list[dict[str, Any]]) -> tuple[list[Declared], list[dict[str, Any]]]:

@@ -232,3 +232,19 @@ def test_arn_physical_names() -> None:
     assert arn_physical_name("arn:aws:ecs:us-east-1:1:task-definition/app-prod:7") == "app-prod"
     assert arn_physical_name("arn:aws:rds:us-east-1:1:db:app-prod") == "app-prod"
     assert arn_physical_name("arn:aws:ecs:us-east-1:1:service/app-prod/app-prod-service") == "app-prod-service"
+
+
+def test_task_definition_revisions_are_one_resource() -> None:
+    graph = declared()
+    graph.resources.append(res("aws:ecs/taskDefinition:TaskDefinition", "app-prod-task", family="app-prod"))
+    base = [{"ResourceARN": "arn:aws:sns:us-east-1:1:app-prod-alarms", "Tags": tag_list("app-prod-alarms")},
+            {"ResourceARN": "arn:aws:s3:::app-prod-assets-1", "Tags": tag_list("app-prod-assets")},
+            {"ResourceARN": "arn:aws:logs:us-east-1:1:log-group:/aws/ecs/app-prod",
+             "Tags": tag_list("app-prod-service")}]
+    revisions = [{"ResourceARN": f"arn:aws:ecs:us-east-1:1:task-definition/app-prod:{n}",
+                  "Tags": tag_list("app-prod-task")} for n in (9, 10, 11)]
+    report = compare("prod", "prod", "us-east-1", graph, base + revisions)
+    assert report.clean and report.counts["ecs:task-definition"] == {"declared": 1, "live": 1}  # one family
+    other = {"ResourceARN": "arn:aws:ecs:us-east-1:1:task-definition/debug:1", "Tags": tag_list("app-prod-task")}
+    report = compare("prod", "prod", "us-east-1", graph, [*base, *revisions, other])
+    assert report.orphans == [{"arn": other["ResourceARN"], "kind": "ecs:task-definition", "name": "app-prod-task"}]
