@@ -794,3 +794,56 @@ def test_a_bucket_in_another_region_is_left_to_that_regions_audit(compliant) -> 
         assert report["not_judged"]["s3:bucket in another region (us-west-2)"] == 1
     finally:
         s3.delete_bucket(Bucket="app-prod-dr-copy-7g8h9i")
+
+
+# -------------------------------------------------------------------------------------------------------------
+# Mappings moto cannot exercise here (Aurora clusters, RBAC users): answered by botocore's Stubber, call by call
+# -------------------------------------------------------------------------------------------------------------
+
+CLUSTER_ARN = "arn:aws:rds:us-east-1:123456789012:cluster:app-prod-aurora"
+MEMBER_ARN = "arn:aws:rds:us-east-1:123456789012:db:app-prod-aurora-1"
+USER_ARN = "arn:aws:elasticache:us-east-1:123456789012:user:app-prod-default"
+
+
+def aurora_and_user(*, deletion_protection: bool, public_member: bool, user_access: str) -> Stubbed:
+    def setup(service: str, stub: Stubber) -> None:
+        if service == "resourcegroupstaggingapi":
+            stub.add_response("get_resources", {"ResourceTagMappingList": [
+                {"ResourceARN": arn, "Tags": tag_list(name)} for arn, name in (
+                    (CLUSTER_ARN, "app-prod-aurora"), (MEMBER_ARN, "app-prod-aurora-1"),
+                    (USER_ARN, "app-prod-default"))]})
+        elif service == "elasticache":
+            stub.add_response("describe_users", {"Users": [{
+                "UserId": "app-prod-default", "UserName": "default", "Engine": "valkey", "AccessString": user_access,
+                "Authentication": {"Type": "no-password"}}]}, {"UserId": "app-prod-default"})
+        elif service == "rds":
+            stub.add_response("describe_db_clusters", {"DBClusters": [{
+                "DBClusterIdentifier": "app-prod-aurora", "Engine": "aurora-postgresql", "EngineVersion": "16.4",
+                "StorageEncrypted": True, "DeletionProtection": deletion_protection, "BackupRetentionPeriod": 30,
+                "DBClusterParameterGroup": "app-prod-aurora-pg"}]},
+                {"DBClusterIdentifier": "app-prod-aurora"})
+            stub.add_response("list_tags_for_resource", {"TagList": tag_list("app-prod-aurora-pg")}, {
+                "ResourceName": "arn:aws:rds:us-east-1:123456789012:cluster-pg:app-prod-aurora-pg"})
+            stub.add_response("describe_db_cluster_parameters", {"Parameters": [
+                {"ParameterName": "rds.force_ssl", "ParameterValue": "1", "ApplyMethod": "pending-reboot"}]},
+                {"DBClusterParameterGroupName": "app-prod-aurora-pg", "Source": "user"})
+            stub.add_response("describe_db_instances", {"DBInstances": [{
+                "DBInstanceIdentifier": "app-prod-aurora-1", "DBClusterIdentifier": "app-prod-aurora",
+                "Engine": "aurora-postgresql", "PubliclyAccessible": public_member, "StorageEncrypted": True}]},
+                {"DBInstanceIdentifier": "app-prod-aurora-1"})
+
+    return Stubbed(setup)
+
+
+def test_aurora_cluster_and_cache_user_drift() -> None:
+    code, report = audit_json(aurora_and_user(deletion_protection=True, public_member=False,
+                                              user_access="off -@all"), "prod")
+    assert code == 0 and report["findings"] == []
+    assert report["judged"] == {"aws:rds/cluster:Cluster": 1, "aws:rds/clusterInstance:ClusterInstance": 1,
+                                "aws:rds/clusterParameterGroup:ClusterParameterGroup": 1,
+                                "aws:elasticache/user:User": 1}
+    code, report = audit_json(aurora_and_user(deletion_protection=False, public_member=True,
+                                              user_access="on ~* +@all"), "prod")
+    assert code == 1 and found(report) == {("rds-deletion-protection", "app-prod-aurora"),
+                                           ("rds-not-public", "app-prod-aurora-1"),
+                                           ("elasticache-user-requires-auth", "app-prod-default")}
