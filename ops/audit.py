@@ -148,6 +148,12 @@ def _bool(value: Any) -> bool:
     return str(value).strip().lower() in ("true", "1", "enabled", "yes")
 
 
+def _account(arn: str) -> str:
+    """The account ID field of an ARN."""
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 4 else ""
+
+
 def _drop_none(props: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if v is not None}
 
@@ -340,7 +346,7 @@ class Describer:
                 continue
             self.add(RDS_INSTANCE, name, it.arn, props, id=ident)
             if group:
-                self.parameter_group(group, it.arn.split(":")[4], cluster=False)
+                self.parameter_group(group, _account(it.arn), cluster=False)
 
     def rds_clusters(self, items: list[LiveItem]) -> None:
         """Aurora / Multi-AZ DB clusters and their non-default cluster parameter groups."""
@@ -364,7 +370,7 @@ class Describer:
                 "iamDatabaseAuthenticationEnabled": c.get("IAMDatabaseAuthenticationEnabled"),
                 "dbClusterParameterGroupName": group, "tags": it.tags}, id=ident)
             if group:
-                self.parameter_group(group, it.arn.split(":")[4], cluster=True)
+                self.parameter_group(group, _account(it.arn), cluster=True)
 
     def parameter_group(self, group: str, account: str, *, cluster: bool) -> None:
         """A (cluster) parameter group with the parameters set in it (source ``user``)."""
@@ -416,7 +422,7 @@ class Describer:
                 tag = next((t.get("Value", "") for t in rule.get("Tags", []) if t.get("Key") == NAME_TAG), "")
                 label = self.names.get(("ec2:security-group-rule", tag)) or tag or f"{name}/{rid}"
                 self.add(SG_EGRESS if rule.get("IsEgress") else SG_INGRESS, label,
-                         f"arn:aws:ec2:{self.region}::security-group-rule/{rid}", {
+                         f"arn:aws:ec2:{self.region}:{_account(it.arn)}:security-group-rule/{rid}", {
                              "securityGroupId": group_id, "ipProtocol": rule.get("IpProtocol"),
                              "fromPort": rule.get("FromPort"), "toPort": rule.get("ToPort"),
                              "cidrIpv4": rule.get("CidrIpv4"), "cidrIpv6": rule.get("CidrIpv6"),
@@ -441,7 +447,7 @@ class Describer:
                 fid = fl.get("FlowLogId", "")
                 tags = {t.get("Key", ""): t.get("Value", "") for t in fl.get("Tags", [])}
                 label = self.names.get(("ec2:vpc-flow-log", tags.get(NAME_TAG, ""))) or tags.get(NAME_TAG) or fid
-                self.add(FLOW_LOG, label, f"arn:aws:ec2:{self.region}::vpc-flow-log/{fid}", {"tags": tags,
+                self.add(FLOW_LOG, label, f"arn:aws:ec2:{self.region}:{_account(it.arn)}:vpc-flow-log/{fid}", {"tags": tags,
                     "vpcId": vpc_id, "trafficType": fl.get("TrafficType"),
                     "logDestinationType": fl.get("LogDestinationType"),
                     "logDestination": fl.get("LogDestination") or fl.get("LogGroupName")}, id=fid)

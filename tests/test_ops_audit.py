@@ -540,7 +540,7 @@ def test_nothing_but_the_planted_drift_is_reported(drifted) -> None:
 def test_findings_name_the_arn(drifted) -> None:
     account, _, report = drifted
     world = [f for f in report["findings"] if f["policy"] == "sg-no-world-ingress"]
-    assert {f["arn"].rsplit("/", 1)[0] for f in world} == {"arn:aws:ec2:us-east-1::security-group-rule"}
+    assert {f["arn"].rsplit("/", 1)[0] for f in world} == {"arn:aws:ec2:us-east-1:123456789012:security-group-rule"}
     assert any("admits 0.0.0.0/0 on port 5432" in f["message"] for f in world)
     db = next(f for f in report["findings"] if f["policy"] == "rds-not-public")
     assert db["arn"] == f"arn:aws:rds:us-east-1:123456789012:db:{account.p}-db" and db["severity"] == "critical"
