@@ -447,8 +447,9 @@ class Describer:
                 fid = fl.get("FlowLogId", "")
                 tags = {t.get("Key", ""): t.get("Value", "") for t in fl.get("Tags", [])}
                 label = self.names.get(("ec2:vpc-flow-log", tags.get(NAME_TAG, ""))) or tags.get(NAME_TAG) or fid
-                self.add(FLOW_LOG, label, f"arn:aws:ec2:{self.region}:{_account(it.arn)}:vpc-flow-log/{fid}", {"tags": tags,
-                    "vpcId": vpc_id, "trafficType": fl.get("TrafficType"),
+                arn = f"arn:aws:ec2:{self.region}:{_account(it.arn)}:vpc-flow-log/{fid}"
+                self.add(FLOW_LOG, label, arn, {
+                    "tags": tags, "vpcId": vpc_id, "trafficType": fl.get("TrafficType"),
                     "logDestinationType": fl.get("LogDestinationType"),
                     "logDestination": fl.get("LogDestination") or fl.get("LogGroupName")}, id=fid)
 
