@@ -1,1 +1,2 @@
-"""Operations tooling for the live cloud (boto3): ``python -m ops prices refresh`` regenerates the AWS price catalog."""
+"""Operations tooling for the live cloud (boto3): ``python -m ops bootstrap | drift | audit | prices refresh``
+(docs/ops.md)."""

@@ -11,6 +11,9 @@
   ``ops/gcp_bootstrap``. Exit 0: done. Exit 2: bad input: one line.
 - ``drift STACK [--region R] [--format text|json]``. Exit 0: clean. Exit 1: drift found. Exit 2: bad input: one
   line. Exit 3: the audit could not run (AWS API error): one line.
+- ``audit STACK [--region R] [--format text|json] [--policy-pack-config FILE]``: the security pack's rules over the
+  stack's live resources. Exit 0: no mandatory finding. Exit 1: mandatory findings. Exit 2: one line for bad input,
+  no credentials, access denied, throttling (after retries with backoff) or another AWS error.
 """
 
 from __future__ import annotations
@@ -91,6 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--format", choices=["text", "json"], default="text")
     d.add_argument("--program", metavar="DIR", default=".", help="the Pulumi project (default: .)")
     d.add_argument("--profile", metavar="NAME", help="AWS profile (default: the environment)")
+
+    a = sub.add_parser("audit", help="judge a stack's live resources with the security pack's rules",
+                       description="Describe the resources tagged environment=<env> and managed-by=pulumi for STACK, "
+                                   "map them onto the properties the security pack checks and judge them with the "
+                                   "same rules (docs/ops.md).")
+    a.add_argument("stack", metavar="STACK")
+    a.add_argument("--region", metavar="REGION", help="region to audit (default: the stack's region)")
+    a.add_argument("--format", choices=["text", "json"], default="text")
+    a.add_argument("--program", metavar="DIR", default=".", help="the Pulumi project (default: .)")
+    a.add_argument("--profile", metavar="NAME", help="AWS profile (default: the environment)")
+    a.add_argument("--policy-pack-config", metavar="FILE",
+                   help="JSON keyed by pack name, as python -m review takes it (enforcement levels, rule config)")
     return p
 
 
@@ -207,12 +222,9 @@ def _bootstrap(args: argparse.Namespace, session: Any, facts_for: Callable[[str]
     return 0
 
 
-def _drift(args: argparse.Namespace, session: Any, graph_loader: Callable[[Path, str], Any] | None) -> int:
-    from botocore.exceptions import BotoCoreError, ClientError
-
+def _stack_graph(args: argparse.Namespace, graph_loader: Callable[[Path, str], Any] | None) -> Any:
+    """The stack's declared graph (offline capture), for drift and audit; bad input raises UsageError."""
     from review.engine import InputError, ProgramError
-
-    from .drift import compare, environment_of, live_resources, region_of
 
     if args.region and not REGION_RE.match(args.region):
         raise UsageError(f"ops: {args.region!r} is not an AWS region code (e.g. us-east-1)")
@@ -234,6 +246,15 @@ def _drift(args: argparse.Namespace, session: Any, graph_loader: Callable[[Path,
         raise UsageError(f"ops: {_one_line(exc)}") from None
     if not any(r.type == "pulumi:providers:aws" for r in graph):
         raise UsageError(f"ops: stack {args.stack!r} is not an AWS stack")
+    return graph
+
+
+def _drift(args: argparse.Namespace, session: Any, graph_loader: Callable[[Path, str], Any] | None) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from .drift import compare, environment_of, live_resources, region_of
+
+    graph = _stack_graph(args, graph_loader)
     environment = environment_of(graph, args.stack)
     region = args.region or region_of(graph)
     try:
@@ -250,14 +271,47 @@ def _drift(args: argparse.Namespace, session: Any, graph_loader: Callable[[Path,
     return 0 if report.clean else 1
 
 
+def _audit(args: argparse.Namespace, session: Any, graph_loader: Callable[[Path, str], Any] | None) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from review.policy_runner import _load_config
+    from review.project import InputError
+
+    from .audit import audit, one_line_error
+    from .drift import environment_of, region_of
+
+    graph = _stack_graph(args, graph_loader)
+    try:
+        config = _load_config(args.policy_pack_config).get("security") if args.policy_pack_config else None
+    except InputError as exc:
+        raise UsageError(f"ops: {_one_line(exc)}") from None
+    environment = environment_of(graph, args.stack)
+    region = args.region or region_of(graph)
+    try:
+        if session is None:
+            session = _session(args.profile)
+        report = audit(session, args.stack, environment, region, project=graph.project, config=graph.config,
+                       graph=graph, policy_config=config)
+    except (BotoCoreError, ClientError) as exc:
+        print(f"ops: audit {args.stack}: {one_line_error(exc)}", file=sys.stderr)
+        return 2
+    except InputError as exc:  # a bad enforcement level in --policy-pack-config
+        raise UsageError(f"ops: {_one_line(exc)}") from None
+    if args.format == "json":
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(report.to_text())
+    return 0 if report.clean else 1
+
+
 def main(argv: Sequence[str] | None = None, *, client: Any = None, gcp_client: Any = None, session: Any = None,
          facts_for: Callable[[str], StackFacts] | None = None,
          graph_loader: Callable[[Path, str], Any] | None = None) -> int:
     """Entry point; returns the exit code.
 
     For tests: ``client`` replaces the boto3 pricing client, ``gcp_client`` the Cloud Billing catalog client,
-    ``session`` the boto3 session of bootstrap and drift,
-    ``facts_for`` the offline capture of a stack's facts (bootstrap), ``graph_loader`` the capture (drift).
+    ``session`` the boto3 session of bootstrap, drift and audit, ``facts_for`` the offline capture of a stack's
+    facts (bootstrap), ``graph_loader`` the capture (drift, audit).
     """
     try:
         args = build_parser().parse_args(argv)
@@ -269,6 +323,8 @@ def main(argv: Sequence[str] | None = None, *, client: Any = None, gcp_client: A
             from .gcp_cli import main as bootstrap_gcp
 
             return bootstrap_gcp(args, graph_loader)
+        if args.area == "audit":
+            return _audit(args, session, graph_loader)
         services, regions = _validate(args)
         if args.cloud == "gcp":
             gcp_client = gcp_client or prices_gcp.billing_client()

@@ -1,14 +1,21 @@
 """``python -m ops drift STACK``: what the stack declares (offline capture) against what the account holds.
 
 The live side is the Resource Groups Tagging API (``tag:GetResources``, paginated) filtered on the stack's
-``environment`` and ``managed-by=pulumi`` tags. Every resource our components create carries a ``Name`` tag, so
-live and declared resources are matched by (kind, Name), where a kind is the ARN's service and resource type
-(``ec2:security-group``, ``logs:log-group``, ...). Findings:
+``environment`` and ``managed-by=pulumi`` tags. Resources are compared per kind (the ARN's service and resource type:
+``ec2:security-group``, ``logs:log-group``, ...), one live resource for one declared resource, never by Name alone:
 
-- **orphan**: tagged for this stack, but the stack does not declare it (left behind by a removed resource, or
-  created by hand with copied tags);
-- **not live**: declared and taggable, but nothing live carries its kind and Name (not deployed yet, or deleted
-  outside Pulumi);
+1. by physical name, where the declared graph knows it (a bucket's ``bucket``, a topic's or log group's ``name``...)
+   and the live ARN carries it;
+2. then by the ``Name`` tag every component sets, one to one (a copy with the same tags and Name is left over);
+3. then a live resource without a ``Name`` tag stands for a declared resource still unmatched (its tag was lost:
+   reported as a missing tag).
+
+Findings:
+
+- **orphan**: a live resource left over (more live than declared of its kind, or a Name the stack does not
+  declare): left behind by a removed resource, or created by hand with copied tags; listed by ARN;
+- **not live**: a declared resource left over (fewer live than declared of its kind): not deployed yet, or deleted
+  outside Pulumi;
 - **missing tag**: live and tagged for this stack, but without a tag every declared resource carries.
 
 Declared types the tagging API does not list (IAM roles, budgets, ...) are reported as not audited, never as drift.
@@ -16,10 +23,13 @@ Declared types the tagging API does not list (IAM roles, budgets, ...) are repor
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from engine_values import is_unknown
 
 TYPE_KIND: dict[str, str] = {
     "aws:acm/certificate:Certificate": "acm:certificate",
@@ -67,6 +77,25 @@ TYPE_KIND: dict[str, str] = {
 
 NAME_TAG = "Name"
 
+PHYSICAL_NAME_INPUT: dict[str, str] = {
+    "aws:cloudwatch/logGroup:LogGroup": "name",
+    "aws:ecr/repository:Repository": "name",
+    "aws:ecs/cluster:Cluster": "name",
+    "aws:ecs/service:Service": "name",
+    "aws:ecs/taskDefinition:TaskDefinition": "family",
+    "aws:elasticache/replicationGroup:ReplicationGroup": "replicationGroupId",
+    "aws:elasticache/serverlessCache:ServerlessCache": "name",
+    "aws:lb/loadBalancer:LoadBalancer": "name",
+    "aws:lb/targetGroup:TargetGroup": "name",
+    "aws:rds/instance:Instance": "identifier",
+    "aws:rds/cluster:Cluster": "clusterIdentifier",
+    "aws:s3/bucket:Bucket": "bucket",
+    "aws:s3/bucketV2:BucketV2": "bucket",
+    "aws:secretsmanager/secret:Secret": "name",
+    "aws:sns/topic:Topic": "name",
+}
+"""Pulumi type -> the input holding the physical name (when the program sets it; else auto-named)."""
+
 
 def arn_kind(arn: str) -> str:
     """``service:resource-type`` of an ARN (``arn:aws:ec2:r:a:vpc/vpc-1`` -> ``ec2:vpc``)."""
@@ -84,6 +113,31 @@ def arn_kind(arn: str) -> str:
     return f"{service}:{segments[0]}"
 
 
+def arn_physical_name(arn: str) -> str:
+    """The resource's own name in its ARN (``...:log-group:/aws/ecs/app`` -> ``/aws/ecs/app``; a bucket's name; a
+    load balancer's or task definition family's name; a secret's name without its random suffix)."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return arn
+    service, resource = parts[2], parts[5]
+    if service in ("s3", "sns"):
+        return resource
+    if service == "logs":
+        name = resource.split(":", 1)[1] if ":" in resource else resource
+        return name[:-2] if name.endswith(":*") else name
+    if service == "secretsmanager":
+        name = resource.split(":", 1)[-1]
+        return re.sub(r"-[A-Za-z0-9]{6}$", "", name)
+    segments = resource.replace(":", "/").split("/")
+    if service == "elasticloadbalancing" and segments[0] == "loadbalancer" and len(segments) > 2:
+        return segments[2]  # loadbalancer/app/NAME/ID
+    if service == "elasticloadbalancing" and segments[0] == "targetgroup" and len(segments) > 1:
+        return segments[1]  # targetgroup/NAME/ID
+    if service == "ecs" and segments[0] == "task-definition" and len(segments) > 1:
+        return segments[1]
+    return segments[-1]
+
+
 @dataclass(frozen=True)
 class Declared:
     """One declared, taggable resource."""
@@ -93,6 +147,8 @@ class Declared:
     kind: str
     name: str
     tags: Mapping[str, str]
+    physical: str | None = None
+    """The physical name, where the declared graph knows it (an explicit name input)."""
 
 
 @dataclass
@@ -109,6 +165,8 @@ class Report:
     not_live: list[dict[str, Any]] = field(default_factory=list)
     missing_tags: list[dict[str, Any]] = field(default_factory=list)
     not_audited: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per kind: how many are declared and how many are live."""
 
     @property
     def clean(self) -> bool:
@@ -120,7 +178,7 @@ class Report:
         return {"stack": self.stack, "environment": self.environment, "region": self.region, "clean": self.clean,
                 "declared": self.declared, "live": self.live, "required_tags": self.required_tags,
                 "orphans": self.orphans, "not_live": self.not_live, "missing_tags": self.missing_tags,
-                "not_audited": self.not_audited}
+                "not_audited": self.not_audited, "counts": self.counts}
 
     def to_text(self) -> str:
         """Human-readable report, one finding a line."""
@@ -129,12 +187,17 @@ class Report:
                 f"{self.live} live taggable resources; "
                 + ("clean" if self.clean else f"{n} finding{'s' if n != 1 else ''}"))
         lines = [head]
+        differ = [f"{k} {c['declared']} declared / {c['live']} live" for k, c in sorted(self.counts.items())
+                  if c["declared"] != c["live"]]
+        if differ and self.live:
+            lines.append("counts that differ: " + ", ".join(differ))
         if self.orphans:
-            lines.append("orphans (tagged for this stack, not declared by it: left behind, or made by hand):")
+            lines.append("orphans (tagged for this stack, more than it declares of their kind or a Name it does not "
+                         "declare: left behind, or made by hand):")
             lines += [f"  {o['kind']:<32} {o['name'] or '(no Name tag)'}  {o['arn']}" for o in self.orphans]
         if self.not_live:
-            lines.append("not live (declared, nothing live has its kind and Name: not deployed yet, or deleted "
-                         "outside Pulumi):")
+            lines.append("not live (declared, no live resource of its kind left to match it: not deployed yet, or "
+                         "deleted outside Pulumi):")
             lines += [f"  {d['kind']:<32} {d['name']}  ({d['type']})" for d in self.not_live]
         if self.missing_tags:
             lines.append(f"missing tags (every declared resource carries {', '.join(self.required_tags)}):")
@@ -162,7 +225,12 @@ def declared_resources(graph: Iterable[Any]) -> tuple[list[Declared], dict[str, 
             skipped[res.type] += 1
             continue
         plain = {k: v for k, v in tags.items() if isinstance(v, str)}
-        out.append(Declared(urn=res.urn, type=res.type, kind=kind, name=plain.get(NAME_TAG, res.name), tags=plain))
+        key = PHYSICAL_NAME_INPUT.get(res.type)
+        physical = res.inputs.get(key) if key else None
+        if not isinstance(physical, str) or not physical or is_unknown(physical):
+            physical = None
+        out.append(Declared(urn=res.urn, type=res.type, kind=kind, name=plain.get(NAME_TAG, res.name), tags=plain,
+                            physical=physical))
     return out, dict(sorted(skipped.items()))
 
 
@@ -189,32 +257,79 @@ def live_resources(client: Any, environment: str) -> list[dict[str, Any]]:
 
 def compare(stack: str, environment: str, region: str, graph: Iterable[Any],
             live: Iterable[Mapping[str, Any]]) -> Report:
-    """Compare declared and live resources (no AWS calls)."""
+    """Compare declared and live resources per kind, one to one (no AWS calls): see the module docstring."""
     declared, skipped = declared_resources(graph)
     required = required_tags(declared)
-    names: dict[str, set[str]] = {}
-    for d in declared:
-        names.setdefault(d.kind, set()).add(d.name)
-    live_list = list(live)
+    live_list = sorted(live, key=lambda i: i["ResourceARN"])
     report = Report(stack=stack, environment=environment, region=region, declared=len(declared),
                     live=len(live_list), required_tags=required, not_audited=skipped)
-    seen: set[tuple[str, str]] = set()
-    for item in sorted(live_list, key=lambda i: i["ResourceARN"]):
+    by_kind: dict[str, tuple[list[Declared], list[dict[str, Any]]]] = {}
+    for d in declared:
+        by_kind.setdefault(d.kind, ([], []))[0].append(d)
+    for item in live_list:
         arn = item["ResourceARN"]
         tags = {t["Key"]: t.get("Value", "") for t in item.get("Tags", [])}
-        kind = arn_kind(arn)
-        name = tags.get(NAME_TAG, "")
-        seen.add((kind, name))
-        entry = {"arn": arn, "kind": kind, "name": name}
+        entry = {"arn": arn, "kind": arn_kind(arn), "name": tags.get(NAME_TAG, ""), "tags": tags}
+        by_kind.setdefault(entry["kind"], ([], []))[1].append(entry)
         missing = [k for k in required if k not in tags]
         if missing:
-            report.missing_tags.append({**entry, "missing": missing})
-        if kind not in names or (name and name not in names[kind]):
-            report.orphans.append(entry)
-    for d in sorted(declared, key=lambda d: (d.kind, d.name)):
-        if (d.kind, d.name) not in seen:
-            report.not_live.append({"urn": d.urn, "type": d.type, "kind": d.kind, "name": d.name})
+            report.missing_tags.append({"arn": arn, "kind": entry["kind"], "name": entry["name"], "missing": missing})
+    for kind in sorted(by_kind):
+        decl, lives = by_kind[kind]
+        if kind in REVISIONED:
+            lives = _latest_revisions(lives)
+        report.counts[kind] = {"declared": len(decl), "live": len(lives)}
+        unmatched_d, unmatched_l = _match(decl, lives)
+        report.orphans += [{"arn": e["arn"], "kind": kind, "name": e["name"]} for e in unmatched_l]
+        report.not_live += [{"urn": d.urn, "type": d.type, "kind": d.kind, "name": d.name}
+                            for d in sorted(unmatched_d, key=lambda d: d.name)]
     return report
+
+
+REVISIONED = frozenset({"ecs:task-definition"})
+"""Kinds whose every revision has its own ARN and tags (one declared task definition, many registered revisions)."""
+
+
+def _latest_revisions(lives: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per family: its latest revision (``task-definition/app:12`` over ``task-definition/app:9``)."""
+    latest: dict[str, dict[str, Any]] = {}
+
+    def revision(arn: str) -> int:
+        tail = arn.rsplit(":", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
+
+    for e in lives:
+        family = arn_physical_name(e["arn"])
+        if family not in latest or revision(e["arn"]) > revision(latest[family]["arn"]):
+            latest[family] = e
+    return sorted(latest.values(), key=lambda e: e["arn"])
+
+
+def _match(declared: list[Declared], live: list[dict[str, Any]]) -> tuple[list[Declared], list[dict[str, Any]]]:
+    """One kind's declared and live resources paired one to one; returns what is left on each side."""
+    decl = list(declared)
+    lives = list(live)
+
+    def pair(key_d: Callable[[Declared], str | None], key_l: Callable[[dict[str, Any]], str | None]) -> None:
+        for d in list(decl):
+            k = key_d(d)
+            if not k:
+                continue
+            hit = next((e for e in lives if key_l(e) == k), None)
+            if hit is not None:
+                decl.remove(d)
+                lives.remove(hit)
+
+    pair(lambda d: d.physical, lambda e: arn_physical_name(e["arn"]))
+    # a declared resource whose physical name is known and not live is not live, whatever Names say
+    known = [d for d in decl if d.physical]
+    decl = [d for d in decl if not d.physical]
+    pair(lambda d: d.name, lambda e: e["name"] or None)
+    nameless = [e for e in lives if not e["name"]]
+    while decl and nameless:  # a lost Name tag: the same resource (reported as a missing tag)
+        decl.pop()
+        lives.remove(nameless.pop(0))
+    return known + decl, lives
 
 
 def environment_of(graph: Any, stack: str) -> str:

@@ -154,3 +154,97 @@ def test_a_non_aws_stack_is_bad_input(capsys: pytest.CaptureFixture[str], tmp_pa
     gcp = Graph(project="backend-hosting", stack="gcp-dev", resources=[], outputs={})
     assert main(["drift", "gcp-dev"], graph_loader=lambda _d, _s: gcp) == 2
     assert "not an AWS stack" in capsys.readouterr().err
+
+
+def with_vpc() -> Graph:
+    """The stack of :func:`declared` plus its VPC."""
+    graph = declared()
+    graph.resources.append(res("aws:ec2/vpc:Vpc", "app-prod-vpc", cidrBlock="10.0.0.0/16"))
+    return graph
+
+
+def test_a_second_vpc_copying_tags_and_name_is_an_orphan(session: boto3.Session,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    ec2 = session.client("ec2")
+    spec = [{"ResourceType": "vpc", "Tags": tag_list("app-prod-vpc")}]
+    ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=spec)
+    assert main(["drift", "prod"], session=session, graph_loader=lambda _d, _s: with_vpc()) == 0
+    capsys.readouterr()
+    copy = ec2.create_vpc(CidrBlock="10.1.0.0/16", TagSpecifications=spec)["Vpc"]["VpcId"]
+    assert main(["drift", "prod", "--format", "json"], session=session, graph_loader=lambda _d, _s: with_vpc()) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["orphans"]) == 1 and report["orphans"][0]["kind"] == "ec2:vpc"
+    assert report["orphans"][0]["name"] == "app-prod-vpc" and report["not_live"] == []
+    assert report["counts"]["ec2:vpc"] == {"declared": 1, "live": 2}
+    # which of the two is the copy cannot be told from tags: either ARN is listed, and it is one of the two
+    arns = {f"arn:aws:ec2:us-east-1:123456789012:vpc/{v['VpcId']}" for v in ec2.describe_vpcs()["Vpcs"]
+            if any(t["Key"] == "environment" for t in v.get("Tags", []))}
+    assert report["orphans"][0]["arn"] in arns and any(copy in a for a in arns)
+    assert main(["drift", "prod"], session=session, graph_loader=lambda _d, _s: with_vpc()) == 1
+    assert "counts that differ: ec2:vpc 1 declared / 2 live" in capsys.readouterr().out
+
+
+def test_a_topic_without_name_is_an_orphan_not_only_a_missing_tag(session: boto3.Session,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    arn = session.client("sns").create_topic(Name="debug-topic", Tags=tag_list("x", Name=None))["TopicArn"]
+    assert drift(session, "--format", "json") == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["orphans"] == [{"arn": arn, "kind": "sns:topic", "name": ""}]
+    assert report["missing_tags"] == [{"arn": arn, "kind": "sns:topic", "name": "", "missing": ["Name"]}]
+    assert report["not_live"] == [] and report["counts"]["sns:topic"] == {"declared": 1, "live": 2}
+
+
+def test_a_lost_name_tag_is_a_missing_tag_not_an_orphan(session: boto3.Session,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    sns = session.client("sns")
+    arn = sns.list_topics()["Topics"]
+    prod = next(t["TopicArn"] for t in arn if t["TopicArn"].endswith(":app-prod-alarms"))
+    sns.untag_resource(ResourceArn=prod, TagKeys=["Name"])
+    assert drift(session, "--format", "json") == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["orphans"] == [] and report["not_live"] == []
+    assert [m["arn"] for m in report["missing_tags"]] == [prod]
+
+
+def test_physical_names_match_before_name_tags() -> None:
+    graph = declared()
+    topic = next(r for r in graph.resources if r.type == "aws:sns/topic:Topic")
+    topic.inputs["name"] = "app-prod-alarms-topic"
+    live = [{"ResourceARN": "arn:aws:sns:us-east-1:1:app-prod-alarms-topic", "Tags": tag_list("renamed")},
+            {"ResourceARN": "arn:aws:sns:us-east-1:1:impostor", "Tags": tag_list("app-prod-alarms")},
+            {"ResourceARN": "arn:aws:s3:::app-prod-assets-1", "Tags": tag_list("app-prod-assets")},
+            {"ResourceARN": "arn:aws:logs:us-east-1:1:log-group:/aws/ecs/app-prod",
+             "Tags": tag_list("app-prod-service")}]
+    report = compare("prod", "prod", "us-east-1", graph, live)
+    assert report.orphans == [{"arn": "arn:aws:sns:us-east-1:1:impostor", "kind": "sns:topic",
+                               "name": "app-prod-alarms"}]
+    assert report.not_live == []
+
+
+def test_arn_physical_names() -> None:
+    from ops.drift import arn_physical_name
+
+    assert arn_physical_name("arn:aws:s3:::app-prod-assets") == "app-prod-assets"
+    assert arn_physical_name("arn:aws:logs:us-east-1:1:log-group:/aws/ecs/app:*") == "/aws/ecs/app"
+    assert arn_physical_name("arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/app-prod/50dc") == "app-prod"
+    assert arn_physical_name("arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/app-prod-v1/73e2") == "app-prod-v1"
+    assert arn_physical_name("arn:aws:secretsmanager:us-east-1:1:secret:app-prod-db-AbC123") == "app-prod-db"
+    assert arn_physical_name("arn:aws:ecs:us-east-1:1:task-definition/app-prod:7") == "app-prod"
+    assert arn_physical_name("arn:aws:rds:us-east-1:1:db:app-prod") == "app-prod"
+    assert arn_physical_name("arn:aws:ecs:us-east-1:1:service/app-prod/app-prod-service") == "app-prod-service"
+
+
+def test_task_definition_revisions_are_one_resource() -> None:
+    graph = declared()
+    graph.resources.append(res("aws:ecs/taskDefinition:TaskDefinition", "app-prod-task", family="app-prod"))
+    base = [{"ResourceARN": "arn:aws:sns:us-east-1:1:app-prod-alarms", "Tags": tag_list("app-prod-alarms")},
+            {"ResourceARN": "arn:aws:s3:::app-prod-assets-1", "Tags": tag_list("app-prod-assets")},
+            {"ResourceARN": "arn:aws:logs:us-east-1:1:log-group:/aws/ecs/app-prod",
+             "Tags": tag_list("app-prod-service")}]
+    revisions = [{"ResourceARN": f"arn:aws:ecs:us-east-1:1:task-definition/app-prod:{n}",
+                  "Tags": tag_list("app-prod-task")} for n in (9, 10, 11)]
+    report = compare("prod", "prod", "us-east-1", graph, base + revisions)
+    assert report.clean and report.counts["ecs:task-definition"] == {"declared": 1, "live": 1}  # one family
+    other = {"ResourceARN": "arn:aws:ecs:us-east-1:1:task-definition/debug:1", "Tags": tag_list("app-prod-task")}
+    report = compare("prod", "prod", "us-east-1", graph, [*base, *revisions, other])
+    assert report.orphans == [{"arn": other["ResourceARN"], "kind": "ecs:task-definition", "name": "app-prod-task"}]

@@ -7,7 +7,17 @@ import fnmatch
 import re
 from collections.abc import Iterator, Mapping
 
-from policies.common import Context, Res, ResourceIndex, as_list, is_true, is_unknown, resource_rule, stack_rule
+from policies.common import (
+    Context,
+    Res,
+    ResourceIndex,
+    as_list,
+    is_true,
+    is_unknown,
+    parse_json,
+    resource_rule,
+    stack_rule,
+)
 
 from ._helpers import CLOUD_SQL, LISTENERS, MEMORYSTORE, RDS_CLUSTER, RDS_INSTANCE, REPLICATION_GROUP, S3_BUCKETS
 
@@ -317,6 +327,53 @@ def rds_ssl(index: ResourceIndex, ctx: Context) -> Iterator[tuple[Res | None, st
                 yield db, f"its parameter group {g.name!r} sets {param}={v}"
 
 
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+
+
+def _denies_plain_http(stmt: Mapping[str, object]) -> bool:
+    """A Deny for everyone, on every S3 action, when the request is not TLS (``aws:SecureTransport`` false)."""
+    if str(stmt.get("Effect", "")).lower() != "deny":
+        return False
+    principal = stmt.get("Principal")
+    if not (principal == "*" or (isinstance(principal, Mapping) and "*" in as_list(principal.get("AWS")))):
+        return False
+    if not {"s3:*", "*"} & {str(a).lower() for a in as_list(stmt.get("Action"))}:
+        return False
+    cond = stmt.get("Condition")
+    for op in ("Bool", "BoolIfExists"):
+        body = cond.get(op) if isinstance(cond, Mapping) else None
+        if isinstance(body, Mapping):
+            for key, value in body.items():
+                if str(key).lower() == "aws:securetransport" and str(value).lower() == "false":
+                    return True
+    return False
+
+
+@stack_rule(
+    "s3-bucket-tls-only", category=IN_TRANSIT, severity="medium",
+    description="Every S3 bucket's policy denies requests that do not use TLS (Deny, Principal \"*\", s3:*, "
+                "aws:SecureTransport false).",
+    remediation="Add to the bucket policy {Sid: \"DenyInsecureTransport\", Effect: \"Deny\", Principal: \"*\", "
+                "Action: \"s3:*\", Resource: [bucket ARN, bucket ARN/*], Condition: {Bool: {\"aws:SecureTransport\": "
+                "\"false\"}}} (the Bucket component does).",
+)
+def s3_tls_only(index: ResourceIndex, ctx: Context) -> Iterator[tuple[Res | None, str]]:
+    policies = index.of_type(BUCKET_POLICY)
+    for bucket in index.of_type(*S3_BUCKETS):
+        docs = [p.get("policy") for p in policies if bucket in index.referenced(p, "bucket", S3_BUCKETS, ("bucket",))]
+        if bucket.has("policy"):
+            docs.append(bucket.get("policy"))
+        if not docs:
+            yield bucket, "the bucket has no policy, so requests without TLS are accepted"
+            continue
+        parsed = [parse_json(d) for d in docs]
+        if any(d is None for d in parsed):
+            continue  # computed at deploy time (or not JSON): cannot be judged
+        if not any(_denies_plain_http(st) for d in parsed if isinstance(d, Mapping)
+                   for st in as_list(d.get("Statement")) if isinstance(st, Mapping)):
+            yield bucket, "its policy does not deny requests without TLS (aws:SecureTransport false)"
+
+
 @resource_rule(
     "cloudsql-ssl-required", category=IN_TRANSIT, severity="high", types=(CLOUD_SQL,),
     description="Cloud SQL instances accept only encrypted connections.",
@@ -389,6 +446,6 @@ def memorystore_transit(r: Res, ctx: Context) -> Iterator[str]:
 RULES = [
     s3_encryption, rds_encrypted, elasticache_at_rest, log_group_encrypted, sns_encrypted, ebs_encrypted, kms_rotation,
     gcp_kms_rotation, cloudtrail_encrypted, secret_cmk,
-    listener_https_only, listener_tls_policy, acm_strong_key, elasticache_transit, rds_ssl, cloudsql_ssl,
+    listener_https_only, listener_tls_policy, acm_strong_key, elasticache_transit, rds_ssl, s3_tls_only, cloudsql_ssl,
     gcp_ssl_policy, gcp_proxy_ssl_policy, gcp_http_redirect, memorystore_transit,
 ]
