@@ -308,7 +308,8 @@ def test_every_option_changes_the_shape(every_option):
                        "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup")
     assert canary.inputs["cloudRun"]["tag"] == "canary"
     url_map = g.inputs("app-prod-lb-https", "gcp:compute/uRLMap:URLMap")
-    backend = {b.name.removeprefix("app-prod-lb-"): b.id for b in g.by_type("gcp:compute/backendService:BackendService")}
+    backend = {b.name.removeprefix("app-prod-lb-"): b.id
+               for b in g.by_type("gcp:compute/backendService:BackendService")}
     # admin.example.com: every path to admin; any other host: /v1 (weighted 90/10 with the canary), /v2, else 404
     assert url_map["hostRules"] == [{"hosts": ["admin.example.com"], "pathMatcher": "host-0"},
                                     {"hosts": ["*"], "pathMatcher": "api"}]

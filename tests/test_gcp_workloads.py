@@ -83,7 +83,8 @@ def test_each_service_is_wired_to_exactly_what_it_uses(stacks, stack):
             assert f.inputs["destinationRanges"][0].endswith("/32") and "0.0.0.0/0" not in f.inputs["destinationRanges"]
     # run.invoker: on the worker for the push identity only, on nightly for its scheduler only; no other invoker
     invokers = {(r.type.split("/")[1].split(":")[0], r.inputs["name"], r.inputs["member"])
-                for t in ("gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "gcp:cloudrunv2/jobIamMember:JobIamMember")
+                for t in ("gcp:cloudrunv2/serviceIamMember:ServiceIamMember",
+                          "gcp:cloudrunv2/jobIamMember:JobIamMember")
                 for r in g.by_type(t)}
     assert invokers == {
         ("serviceIamMember", g.by_name(f"{p}-worker-run").outputs["name"], member(g, f"{p}-jobs-push")),
@@ -109,7 +110,8 @@ def test_each_service_gets_the_environment_of_what_it_uses(stacks, stack):
     assert env(f"{p}-nightly-job") == env(f"{p}-migrate-job") == {"SERVICE_ACCOUNT", *db}
     envs = {e["name"]: e for e in g.inputs(f"{p}-api-run")["template"]["containers"][0]["envs"]}
     assert envs["QUEUE_JOBS_TOPIC"]["value"] == f"projects/acme-backend-{stack[4:]}/topics/{p}-jobs"
-    assert envs["CACHE_AUTH"]["valueSource"]["secretKeyRef"]["version"] == "latest" and "value" not in envs["CACHE_AUTH"]
+    assert envs["CACHE_AUTH"]["valueSource"]["secretKeyRef"]["version"] == "latest"
+    assert "value" not in envs["CACHE_AUTH"]
 
 
 def test_the_queue_dead_letters_retries_and_pushes_with_oidc(stacks):
