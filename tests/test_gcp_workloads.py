@@ -7,13 +7,14 @@ from __future__ import annotations
 import time
 
 import pytest
+from helpers import DOCS, children_after_outputs, doc_example, documents_every_argument
 from test_gcp_stacks import GCP_STACKS, IAM_MEMBER_TYPES
 
 from components.gcp.job import JobArgs
 from components.gcp.network import Network, NetworkArgs
 from components.gcp.queue import QueueArgs
 from components.gcp.service import Service, ServiceArgs, account_id
-from review.engine import capture_program, run_callable
+from review.engine import ProgramError, capture_program, run_callable
 from review.model import Graph
 from review.policy_runner import run_policies
 from tests.conftest import REPO
@@ -215,11 +216,27 @@ def test_components_refuse_what_does_not_apply():
         n = Network("net", NetworkArgs(region="us-central1"))
         Service("svc", ServiceArgs(network=n, region="us-central1")).grant_invoke("serviceAccount:x@p.iam")
 
-    with pytest.raises(ValueError, match="grant_invoke needs ingress='internal'"):
+    with pytest.raises(ProgramError, match="grant_invoke needs ingress='internal'"):
         run_callable(public_invoke)
 
 
 def test_account_ids_are_valid_and_distinct_when_cut():
     a, b = account_id("app-prod-notifications-worker-a-run"), account_id("app-prod-notifications-worker-b-run")
-    assert a != b and len(a) == len(b) == 30
+    assert a != b and 6 <= len(a) <= 30 and 6 <= len(b) <= 30 and a.startswith("app-prod-notifications-")
     assert account_id("svc-run") == "svc-run" and len(account_id("ab")) == 6
+
+
+# -- component pages ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("page", "args", "kind"), [("gcp-queue.md", QueueArgs, "backend:gcp:Queue"),
+                                                     ("gcp-job.md", JobArgs, "backend:gcp:Job")])
+def test_docs_example_runs_and_documents_every_argument(page, args, kind):
+    g = run_callable(doc_example(DOCS / page))
+    assert g.by_type(kind)
+    assert not documents_every_argument(DOCS / page, args)
+
+
+def test_the_components_create_nothing_after_their_outputs(run_program):
+    """Wiring calls add grants later by design; the constructors themselves finish before register_outputs."""
+    def program() -> None:
+        doc_example(DOCS / "gcp-job.md")()
+    assert children_after_outputs(run_program, program) == []
