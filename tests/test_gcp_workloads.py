@@ -240,3 +240,47 @@ def test_the_components_create_nothing_after_their_outputs(run_program):
     def program() -> None:
         doc_example(DOCS / "gcp-job.md")()
     assert children_after_outputs(run_program, program) == []
+
+
+def test_a_pull_queue_grants_subscriber_on_its_subscription_only():
+    from test_gcp_stacks import FakeWorkload
+
+    from components.gcp.queue import Queue
+
+    def program() -> None:
+        worker = FakeWorkload("w")
+        q = Queue("q", QueueArgs(topic_name="app-q", delivery="pull", kms_key="projects/p/locations/l/keyRings/r/k"))
+        q.grant_consume(worker)
+        q.grant_publish(FakeWorkload("api"))
+
+    g = run_callable(program)
+    sub = g.inputs("q-subscription")
+    assert "pushConfig" not in sub and not g.by_type("gcp:serviceaccount/account:Account")[2:]  # no push identity
+    assert g.inputs("q-consume-w") == {"subscription": "app-q", "role": "roles/pubsub.subscriber",
+                                       "member": g.by_name("w-sa").outputs["member"]}
+    assert g.inputs("q-publish-api") == {"topic": "app-q", "role": "roles/pubsub.publisher",
+                                         "member": g.by_name("api-sa").outputs["member"]}
+    assert {t.inputs["kmsKeyName"] for t in g.by_type("gcp:pubsub/topic:Topic")} == {
+        "projects/p/locations/l/keyRings/r/k"}
+
+
+def test_host_routes_take_their_own_paths_and_fall_back_to_any_host_routes():
+    from components.gcp.load_balancer import LoadBalancer, LoadBalancerArgs, ServiceRoute
+
+    def program() -> None:
+        n = Network("net", NetworkArgs(region="us-central1"))
+        a, b = (Service(x, ServiceArgs(network=n, region="us-central1")) for x in ("a", "b"))
+        LoadBalancer("lb", LoadBalancerArgs(routes=[
+            ServiceRoute(a, "a-root", path="/"), ServiceRoute(a, "a-v1", path="/v1"),
+            ServiceRoute(b, "b-v1", path="/v1", host="b.example.com")]))
+
+    g = run_callable(program)
+    backend = {r.name.removeprefix("lb-"): r.id for r in g.by_type("gcp:compute/backendService:BackendService")}
+    m = g.inputs("lb-https", "gcp:compute/uRLMap:URLMap")
+    assert m["hostRules"] == [{"hosts": ["b.example.com"], "pathMatcher": "host-0"},
+                              {"hosts": ["*"], "pathMatcher": "api"}]
+    host, anyhost = m["pathMatchers"]
+    # b.example.com/v1 -> b (its own route wins); any other path there -> a's root route
+    assert host["pathRules"] == [{"paths": ["/v1", "/v1/*"], "service": backend["b-v1"]}]
+    assert host["defaultService"] == anyhost["defaultService"] == backend["a-root"]
+    assert anyhost["pathRules"] == [{"paths": ["/v1", "/v1/*"], "service": backend["a-v1"]}]
