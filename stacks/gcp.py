@@ -129,7 +129,7 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
     for q_name, q in settings.queues.items():
         worker = components[consumer_of[q_name]]
         queues[q_name] = Queue(f"{prefix}-{q_name}", QueueArgs(
-            topic_name=queue_topics[q_name], kms_key=kms.cmek("pubsub"), delivery="push",
+            topic_name=queue_topics[q_name], kms_key=kms.cmek("pubsub"), storage_regions=[region], delivery="push",
             push_endpoint=worker.uri if isinstance(worker, Service) else None, fifo=q.fifo,
             ack_deadline_seconds=q.visibility_timeout_seconds, retention_days=q.retention_days,
             max_delivery_attempts=q.max_receives, labels=labels), opts)

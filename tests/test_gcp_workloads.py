@@ -138,6 +138,8 @@ def test_the_queue_dead_letters_retries_and_pushes_with_oidc(stacks):
         (f"cryptoKeyIAMMember:{g.by_name('app-dev-kms-pubsub').id}", "roles/cloudkms.cryptoKeyEncrypterDecrypter")}
     inspect = g.inputs("app-dev-jobs-dead-letters")
     assert inspect["topic"] == dlq.id and "pushConfig" not in inspect and "deadLetterPolicy" not in inspect
+    for t in g.by_type("gcp:pubsub/topic:Topic"):  # messages stay in the stack's region
+        assert t.inputs["messageStoragePolicy"] == {"allowedPersistenceRegions": ["us-central1"]}
 
 
 def test_the_scheduled_job_runs_through_the_admin_api_as_an_account_that_runs_only_it(stacks):

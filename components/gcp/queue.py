@@ -12,7 +12,7 @@ Wiring, one call per ``uses`` entry: ``grant_publish(service)`` (``roles/pubsub.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -51,6 +51,9 @@ class QueueArgs:
     kms_key: Cmek | pulumi.Input[str] | None = None
     """Customer-managed key of both topics (the ``pubsub`` key of the stack's ``EncryptionKey``, whose agent
     grant the topics wait for)."""
+    storage_regions: Sequence[str] = ()
+    """Regions messages may be stored in (``message_storage_policy``, both topics): the stack's region keeps the
+    data next to its regional CMEK; empty: wherever Pub/Sub publishes from."""
     delivery: Literal["push", "pull"] = "push"
     """``push``: Pub/Sub calls ``push_endpoint`` with an OIDC token of the queue's push identity. ``pull``: the
     consumer pulls (``grant_consume`` gives it ``roles/pubsub.subscriber`` on the subscription)."""
@@ -117,6 +120,7 @@ class Queue(pulumi.ComponentResource):
         agent = pulumi.Output.concat("serviceAccount:service-", project.number, "@", PUBSUB_AGENT)
         key_deps = cmek_deps(args.kms_key)
         retention = f"{args.retention_days * 86400}s"
+        storage = {"allowed_persistence_regions": list(args.storage_regions)} if args.storage_regions else None
         self.publishers = {}
         self.consumers = {}
         self.agent_grants = {}
@@ -124,6 +128,7 @@ class Queue(pulumi.ComponentResource):
         # -- dead letters: a topic and a pull subscription to inspect / replay them ---------------------------------
         self.dead_letter_topic = gcp.pubsub.Topic(
             f"{name}-dead-letter", name=f"{args.topic_name}-dead-letter", kms_key_name=cmek_id(args.kms_key),
+            message_storage_policy=storage,
             labels={**labels, "queue-role": "dead-letter"}, opts=child_opts(self, depends_on=key_deps))
         self.dead_letter_subscription = gcp.pubsub.Subscription(
             f"{name}-dead-letters", name=f"{args.topic_name}-dead-letters", topic=self.dead_letter_topic.id,
@@ -135,7 +140,7 @@ class Queue(pulumi.ComponentResource):
 
         # -- the topic and the consumer's subscription -----------------------------------------------------------
         self.topic = gcp.pubsub.Topic(
-            f"{name}-topic", name=args.topic_name, kms_key_name=cmek_id(args.kms_key),
+            f"{name}-topic", name=args.topic_name, kms_key_name=cmek_id(args.kms_key), message_storage_policy=storage,
             labels={**labels, "queue-role": "main"}, opts=child_opts(self, depends_on=key_deps))
         self.push_identity = None
         push: dict[str, Any] | None = None
