@@ -538,6 +538,11 @@ CASES: list[Case] = [
                                                role="roles/run.invoker", member="allUsers")], ["inv"]),
     Case("cloudrun-not-publicly-invokable", [R("gcp:cloudrunv2/jobIamMember:JobIamMember", "inv", name="j",
                                                role="roles/run.invoker", member="serviceAccount:s@p.iam")], []),
+    # Cloud Run jobs run as their own account too (the rule covers services and jobs)
+    Case("cloudrun-dedicated-service-account", [R("gcp:cloudrunv2/job:Job", "job", template={"template": {
+        "serviceAccount": "123456789012-compute@developer.gserviceaccount.com"}})], ["job"], id="job"),
+    Case("cloudrun-dedicated-service-account", [R("gcp:cloudrunv2/job:Job", "job", template={"template": {
+        "serviceAccount": "app-dev-migrate-job@p.iam.gserviceaccount.com"}})], [], id="job"),
     Case("cloudrun-internal-requires-iam", [R(RUN, "int", ingress="INGRESS_TRAFFIC_INTERNAL_ONLY",
                                               invokerIamDisabled=True)], ["int"]),
     Case("cloudrun-internal-requires-iam", [R(RUN, "int", ingress="INGRESS_TRAFFIC_INTERNAL_ONLY"),
