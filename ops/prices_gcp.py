@@ -92,6 +92,15 @@ RECIPES: dict[str, GcpRecipe] = {
         GcpSku("memory-second:instance-based", r"^Memory Allocation Time \((Always-on CPU|instance-based)",
                "GiB-second", "Cloud Run memory, instance-based billing (CPU always allocated)"),
         GcpSku("requests", r"^Requests$", "1M requests", "Cloud Run requests", 1_000_000.0),
+        GcpSku("cpu-second:job", r"^(Jobs )?CPU Allocation Time \(Jobs?\)", "vCPU-second", "Cloud Run jobs CPU"),
+        GcpSku("memory-second:job", r"^(Jobs )?Memory Allocation Time \(Jobs?\)", "GiB-second",
+               "Cloud Run jobs memory"),
+    )),
+    "pubsub": GcpRecipe(("Cloud Pub/Sub",), (
+        GcpSku("throughput", r"^Message Delivery Basic", "TiB", "Pub/Sub message throughput (publish and delivery)"),
+    )),
+    "cloudscheduler": GcpRecipe(("Cloud Scheduler",), (
+        GcpSku("job", r"^Jobs?$", "job-month", "Cloud Scheduler job"),
     )),
     "cloudsql": GcpRecipe(("Cloud SQL",), (
         GcpSku("instance:db-f1-micro", r"^Cloud SQL for PostgreSQL: Zonal - Micro instance in ", "hour",

@@ -1,6 +1,6 @@
 """GCP pricing rules (pulumi-gcp 10 input names): Cloud Run, Cloud SQL, Memorystore, load balancing, Cloud NAT,
 Cloud Storage, Cloud Logging, Secret Manager, Compute Engine, Cloud KMS, Artifact Registry, Cloud Armor, static
-external addresses, Cloud Monitoring alerting.
+external addresses, Cloud Monitoring alerting, Pub/Sub, Cloud Scheduler, Cloud Run jobs.
 
 Free tiers (Cloud Run's first 2M requests, Logging's first 50 GiB, Artifact Registry's first 0.5 GB...) are not
 subtracted: estimates are an upper bound for small projects. The rules and their sources are in docs/cost.md (GCP).
@@ -35,7 +35,9 @@ free("IAM, service accounts and enabled APIs are free",
      "gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "gcp:cloudrunv2/serviceIamBinding:ServiceIamBinding",
      "gcp:cloudrun/iamMember:IamMember", "gcp:secretmanager/secretIamMember:SecretIamMember",
      "gcp:storage/bucketIAMMember:BucketIAMMember", "gcp:storage/bucketIAMBinding:BucketIAMBinding",
-     "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "gcp:kms/keyRing:KeyRing")
+     "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "gcp:kms/keyRing:KeyRing",
+     "gcp:pubsub/topicIAMMember:TopicIAMMember", "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember",
+     "gcp:cloudrunv2/jobIamMember:JobIamMember")
 free("databases and users inside a Cloud SQL instance are free; the instance is priced",
      "gcp:sql/database:Database", "gcp:sql/user:User")
 free("notification channels, dashboards, budgets and service identities are free",
@@ -350,3 +352,69 @@ def alert_policy(p: Pricing) -> None:
         series = n * ALERT_SERIES_PER_CONDITION
     p.charge("time series returned", series / 1_000_000, "1M time series", "monitoring", "alert-time-series",
              usage_based=True)
+
+
+@pricer("gcp:pubsub/topic:Topic")
+def pubsub_topic(p: Pricing) -> None:
+    """Publish throughput (usage), per TiB; the first 10 GiB a month per billing account are free, not subtracted."""
+    gib, _ = p.usage("monthly_published_gib")
+    p.charge("publish throughput", gib / 1024, "TiB", "pubsub", "throughput", usage_based=True)
+
+
+@pricer("gcp:pubsub/subscription:Subscription")
+def pubsub_subscription(p: Pricing) -> None:
+    """Delivery throughput (usage), per TiB, push or pull alike."""
+    gib, _ = p.usage("monthly_delivered_gib")
+    p.charge("delivery throughput", gib / 1024, "TiB", "pubsub", "throughput", usage_based=True)
+
+
+@pricer("gcp:cloudscheduler/job:Job")
+def cloud_scheduler_job(p: Pricing) -> None:
+    """One job per month (paused or not); the first 3 per billing account are free, not subtracted."""
+    p.charge("scheduler job", 1, "job-months", "cloudscheduler", "job")
+
+
+@pricer("gcp:cloudrunv2/job:Job")
+def cloud_run_job(p: Pricing) -> None:
+    """vCPU-seconds and GiB-seconds of its tasks: executions x tasks x task seconds x the task's size.
+
+    Executions come from the usage file, else from the cron of the Cloud Scheduler job that runs it (runs in a
+    730-hour month), else 30 (an on-demand job such as a migration run per deploy)."""
+    r = p.res
+    runs, _ = p.usage("monthly_executions")
+    how = "usage file"
+    if runs is None:
+        schedules = p.referencing("gcp:cloudscheduler/job:Job", "httpTarget")
+        counted = [_runs_per_month(s.inputs.get("schedule")) for s in schedules]
+        known = [c for c in counted if c is not None]
+        runs, how = (sum(known), "schedule") if known else (30.0, "on demand, default")
+    seconds, _ = p.usage("average_task_seconds")
+    tasks = num(r.get("template.taskCount"), 1.0) or 1.0
+    container = (r.get("template.template.containers") or [{}])[0] or {}
+    limits = (container.get("resources") or {}).get("limits") or {}
+    vcpu, gib = _cpu(limits.get("cpu", "1")), _memory_gib(limits.get("memory", "512Mi"))
+    busy = runs * tasks * seconds
+    label = f"{runs:g} runs ({how}) x {tasks:g} task x {seconds:g} s"
+    p.charge(f"CPU ({vcpu:g} vCPU; {label})", vcpu * busy, "vCPU-seconds", "cloudrun", "cpu-second:job",
+             usage_based=True)
+    p.charge(f"memory ({gib:g} GiB)", gib * busy, "GiB-seconds", "cloudrun", "memory-second:job", usage_based=True)
+
+
+def _runs_per_month(schedule: Any) -> float | None:
+    """Runs of a unix-cron schedule in a 730-hour month (None when it cannot be read)."""
+    if not isinstance(schedule, str):
+        return None
+    from datetime import datetime, timedelta
+
+    from croniter import croniter
+
+    try:
+        start = datetime(2026, 1, 5)
+        it = croniter(schedule, start)
+        end = start + timedelta(hours=730)
+        count = 0
+        while it.get_next(datetime) <= end and count < 50_000:
+            count += 1
+        return float(count)
+    except (ValueError, KeyError):
+        return None

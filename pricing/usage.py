@@ -222,6 +222,28 @@ class AlertPolicyUsage(_Usage):
         "condition, evaluated every 30 seconds (87,600 per condition).")
 
 
+class PubSubTopicUsage(_Usage):
+    """Pub/Sub topic (publish throughput)."""
+
+    monthly_published_gib: float = Field(0.1, ge=0, description="GiB published per month (messages are billed at "
+                                         "1 KB at least).")
+
+
+class PubSubSubscriptionUsage(_Usage):
+    """Pub/Sub subscription (delivery throughput)."""
+
+    monthly_delivered_gib: float = Field(0.1, ge=0, description="GiB delivered per month (redeliveries count).")
+
+
+class CloudRunJobUsage(_Usage):
+    """Cloud Run job."""
+
+    monthly_executions: float | None = Field(
+        None, ge=0, description="Executions per month; default: from its Cloud Scheduler job's cron (e.g. 30.4 for "
+        "daily), else 30 (an on-demand job, e.g. a migration per deploy).")
+    average_task_seconds: float = Field(300.0, ge=0, description="Average run time of one task, seconds.")
+
+
 USAGE_MODELS: dict[str, type[_Usage]] = {
     "aws:cloudwatch/logGroup:LogGroup": LogGroupUsage,
     "aws:lb/loadBalancer:LoadBalancer": LoadBalancerUsage,
@@ -255,6 +277,9 @@ USAGE_MODELS: dict[str, type[_Usage]] = {
     "gcp:kms/cryptoKey:CryptoKey": GcpKmsKeyUsage,
     "gcp:compute/securityPolicy:SecurityPolicy": CloudArmorUsage,
     "gcp:monitoring/alertPolicy:AlertPolicy": AlertPolicyUsage,
+    "gcp:pubsub/topic:Topic": PubSubTopicUsage,
+    "gcp:pubsub/subscription:Subscription": PubSubSubscriptionUsage,
+    "gcp:cloudrunv2/job:Job": CloudRunJobUsage,
 }
 """Resource types with usage-based components, and their usage keys (with the built-in defaults)."""
 

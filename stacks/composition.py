@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 
@@ -29,3 +30,7 @@ class StackComponents:
     monitoring: pulumi.ComponentResource
     extra: Mapping[str, pulumi.Resource] = field(default_factory=dict)
     """What only one cloud has (GCP: the enabled APIs as ``api-<name>``)."""
+    services: dict[str, Any] = field(default_factory=dict)
+    """By the service's settings name: its component (web service or worker: ``Service``; job: ``Job``)."""
+    queues: dict[str, Any] = field(default_factory=dict)
+    """By the queue's settings name."""

@@ -4,7 +4,10 @@ policy packs see them in each resource's inputs."""
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
+from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
@@ -12,29 +15,34 @@ import pulumi_gcp as gcp
 from components.gcp.bucket import Bucket, BucketArgs
 from components.gcp.cache import Cache, CacheArgs
 from components.gcp.database import Database, DatabaseArgs, iam_user_name
-from components.gcp.kms import EncryptionKey, EncryptionKeyArgs
-from components.gcp.load_balancer import ApiRoute, LoadBalancer, LoadBalancerArgs
+from components.gcp.job import Job, JobArgs
+from components.gcp.kms import DEFAULT_PURPOSES, EncryptionKey, EncryptionKeyArgs
+from components.gcp.load_balancer import LoadBalancer, LoadBalancerArgs, ServiceRoute
 from components.gcp.monitoring import (
     CacheWatch,
     DatabaseWatch,
+    JobWatch,
     LoadBalancerWatch,
     Monitoring,
     MonitoringArgs,
+    QueueWatch,
     ServiceWatch,
     Watch,
 )
 from components.gcp.network import Network, NetworkArgs
-from components.gcp.service import SecretRef, Service, ServiceArgs
+from components.gcp.queue import Queue, QueueArgs
+from components.gcp.service import SecretRef, Service, ServiceArgs, network_tag_for
 
 from .composition import StackComponents
-from .settings import GcpSettings
+from .settings import GcpServiceSpec, GcpSettings, Route, SettingsError
 
 APIS: tuple[str, ...] = (
     "compute.googleapis.com", "run.googleapis.com", "sqladmin.googleapis.com", "redis.googleapis.com",
     "servicenetworking.googleapis.com", "artifactregistry.googleapis.com", "secretmanager.googleapis.com",
     "cloudkms.googleapis.com", "monitoring.googleapis.com", "logging.googleapis.com", "iam.googleapis.com",
 )
-"""APIs every GCP stack uses (``billingbudgets.googleapis.com`` too when a billing account is set)."""
+"""APIs every GCP stack uses (``billingbudgets.googleapis.com`` too when a billing account is set,
+``pubsub.googleapis.com`` with queues, ``cloudscheduler.googleapis.com`` with scheduled jobs)."""
 
 NAT_STRATEGIES = {"none": "none", "auto": "single", "static": "per_az"}
 """``network.natStrategy`` -> the Network component's strategy (``per_az`` there is Cloud NAT with reserved IPs)."""
@@ -50,22 +58,28 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
     provider = gcp.Provider("gcp", project=project, region=region)
     popts = pulumi.ResourceOptions(provider=provider)
 
-    apis = [*APIS, "billingbudgets.googleapis.com"] if settings.gcp_billing_account else list(APIS)
+    scheduled = any(s.kind == "job" and s.schedule is not None for s in settings.services.values())
+    apis = [*APIS, *(["billingbudgets.googleapis.com"] if settings.gcp_billing_account else []),
+            *(["pubsub.googleapis.com"] if settings.queues else []),
+            *(["cloudscheduler.googleapis.com"] if scheduled else [])]
     if not settings.cache.enabled:
         apis.remove("redis.googleapis.com")  # no Memorystore (e.g. the dev profile): nothing to enable it for
-    services = [gcp.projects.Service(f"api-{api.split('.')[0]}", service=api, disable_on_destroy=False, opts=popts)
-                for api in apis]
-    opts = pulumi.ResourceOptions(provider=provider, depends_on=services)
+    enabled = [gcp.projects.Service(f"api-{api.split('.')[0]}", service=api, disable_on_destroy=False, opts=popts)
+               for api in apis]
+    opts = pulumi.ResourceOptions(provider=provider, depends_on=enabled)
 
-    kms = EncryptionKey(f"{prefix}-kms", EncryptionKeyArgs(location=region, labels=labels, protect=prod), opts)
+    purposes = [*DEFAULT_PURPOSES, *(["pubsub"] if settings.queues else [])]
+    kms = EncryptionKey(f"{prefix}-kms", EncryptionKeyArgs(location=region, purposes=purposes, labels=labels,
+                                                           protect=prod), opts)
 
     n = settings.network
     net = Network(f"{prefix}-net", NetworkArgs(
         region=region, cidr=n.cidr, nat_strategy=NAT_STRATEGIES[n.nat_strategy], nat_addresses=n.static_addresses,
         flow_log_sampling=1.0 if prod else 0.5, flow_log_interval="INTERVAL_5_SEC" if prod else "INTERVAL_10_MIN",
-        service_port=settings.service.port, labels=labels), opts)
+        service_port=min((s.port for s in settings.services.values() if s.kind == "web"), default=8080),
+        labels=labels), opts)
 
-    # -- data tier (before the service, which references its secrets) ------------------------------------------
+    # -- data tier (before the services, which reference its secrets) ------------------------------------------
     d = settings.database
     db = Database(f"{prefix}-db", DatabaseArgs(
         network=net, region=region, tier=d.instance_class, engine_version=d.engine_version,
@@ -98,52 +112,57 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
         for b in settings.storage.buckets
     }
 
-    # -- service and load balancer -------------------------------------------------------------------------------
-    s = settings.service
-    image = s.image
-    own_registry = f"{region}-docker.pkg.dev/{project}/"
-    environment: dict[str, pulumi.Input[str]] = dict(s.environment)
-    secrets: dict[str, SecretRef] = dict(s.secrets)
-    if db is not None:
-        # With IAM login the app logs in as its service account (DB_USER is SERVICE_ACCOUNT without
-        # .gserviceaccount.com); otherwise with the password in passwordSecret, injected by reference.
-        environment.update(DB_HOST=db.private_ip, DB_PORT="5432", DB_NAME=d.database_name,
-                           DB_IAM_AUTH="true" if d.iam_authentication else "false",
-                           DB_CONNECTION_NAME=db.connection_name)
-        if d.password_secret:
-            secrets["DB_PASSWORD"] = d.password_secret
-    if cache is not None:
-        environment.update(CACHE_HOST=cache.host, CACHE_PORT=cache.port.apply(str), CACHE_TLS="true")
-        secrets["CACHE_AUTH"] = cache.auth_secret
-    for key, bucket in buckets.items():
-        environment[f"BUCKET_{key.upper().replace('-', '_')}"] = bucket.name
-    svc = Service(f"{prefix}-svc", ServiceArgs(
-        network=net, region=region, image=image, image_managed_externally=s.image_managed_externally,
-        cpu=s.cpu, memory=s.memory, port=s.port, health_check_path=s.health_check_path,
-        min_instances=s.scaling.min, max_instances=s.scaling.max, cpu_always_allocated=prod,
-        environment=environment, secrets=secrets, kms_key=kms.cmek("artifacts"),
-        # CMEK on revisions only when the image is in this project's Artifact Registry (the agent must read it).
-        revision_kms_key=kms.cmek("run") if image.startswith(own_registry) else None,
-        deletion_protection=prod, labels=labels), opts)
-    lb = LoadBalancer(f"{prefix}-lb", LoadBalancerArgs(
-        service=svc, api_routes=[ApiRoute(v.name, v.weight, v.canary_weight) for v in s.api_versions],
-        domain_name=settings.dns.domain_name, log_sample_rate=1.0 if prod else 0.5,
-        security_policy=settings.load_balancer.waf,
-        rate_limit_per_minute=math.ceil(settings.load_balancer.rate_limit_per_5min / 5), labels=labels), opts)
+    # -- queues' topic ids are fixed names, so publishers' environments do not wait for the topics -------------
+    queue_topics = {q: f"{prefix}-{q}" for q in settings.queues}
 
-    # -- wiring: one network path or one IAM binding each -------------------------------------------------------
-    if db is not None:
-        db.allow_from(svc)
-        if d.iam_authentication:
-            db.grant_connect(svc)
-    if cache is not None:
-        cache.allow_from(svc)
-    for bucket in buckets.values():
-        bucket.grant_read_write(svc)
+    # -- services: internal ones first (their callers get their URLs), in dependency order -----------------------
+    own_registry = f"{region}-docker.pkg.dev/{project}/"
+    components: dict[str, Service | Job] = {}
+    for svc_name in service_order(settings):
+        spec = settings.services[svc_name]
+        components[svc_name] = _service(
+            settings, svc_name, spec, net=net, kms=kms, db=db, cache=cache, buckets=buckets,
+            queue_topics=queue_topics, built=components, own_registry=own_registry, opts=opts)
+
+    # -- queues: topic, push subscription to the consumer, dead-letter topic ------------------------------------
+    queues: dict[str, Queue] = {}
+    consumer_of = {q: n for n, spec in settings.services.items() for q, a in spec.used("queues").items()
+                   if a == "consume"}
+    for q_name, q in settings.queues.items():
+        worker = components[consumer_of[q_name]]
+        queues[q_name] = Queue(f"{prefix}-{q_name}", QueueArgs(
+            topic_name=queue_topics[q_name], kms_key=kms.cmek("pubsub"), storage_regions=[region], delivery="push",
+            push_endpoint=worker.uri if isinstance(worker, Service) else None, fifo=q.fifo,
+            ack_deadline_seconds=q.visibility_timeout_seconds, retention_days=q.retention_days,
+            max_delivery_attempts=q.max_receives, labels=labels), opts)
+
+    # -- load balancer: every public web service's routes ---------------------------------------------------------
+    routes = [ServiceRoute(components[n], name, path=r.path, host=r.host, weight=r.weight,
+                           canary_weight=r.canary_weight)  # type: ignore[arg-type]
+              for n, spec in settings.services.items() if spec.kind == "web" and not spec.internal
+              for name, r in route_names(n, spec.routes).items()]
+    lb = LoadBalancer(f"{prefix}-lb", LoadBalancerArgs(
+        routes=routes, domain_name=settings.dns.domain_name, log_sample_rate=1.0 if prod else 0.5,
+        security_policy=settings.load_balancer.waf,
+        rate_limit_per_minute=math.ceil(settings.load_balancer.rate_limit_per_5min / 5), labels=labels), opts) \
+        if routes else None
+
+    # -- wiring: every uses entry is exactly one wiring call ------------------------------------------------------
+    for svc_name, spec in settings.services.items():
+        wire(components[svc_name], spec.uses, db=db, iam_db=d.iam_authentication, cache=cache, buckets=buckets,
+             queues=queues, services=components)
 
     # -- monitoring ----------------------------------------------------------------------------------------------
     m = settings.monitoring
-    watch: list[Watch] = [LoadBalancerWatch(lb.url_map.name), ServiceWatch(svc.name)]
+    watch: list[Watch] = [LoadBalancerWatch(lb.url_map.name)] if lb is not None else []
+    for svc_name, comp in components.items():
+        if isinstance(comp, Job):
+            watch.append(JobWatch(comp.name, label=f"job-{svc_name}"))
+        else:
+            watch.append(ServiceWatch(comp.name, label=f"run-{svc_name}",
+                                      requests=settings.services[svc_name].kind == "web"))
+    for q_name, queue in queues.items():
+        watch.append(QueueWatch(queue.subscription.name, label=f"queue-{q_name}"))
     if db is not None:
         watch.append(DatabaseWatch(db.database_id))
     if cache is not None:
@@ -158,17 +177,24 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
     pulumi.export("environment", settings.environment)
     pulumi.export("region", region)
     pulumi.export("project", project)
-    pulumi.export("url", lb.url)
-    pulumi.export("api_urls", lb.version_urls)
-    pulumi.export("ip_address", lb.ip_address)
-    pulumi.export("service_name", svc.name)
-    pulumi.export("service_account", svc.email)
-    pulumi.export("repository_url", svc.repository_url)
+    if lb is not None:
+        pulumi.export("url", lb.url)
+        pulumi.export("api_urls", lb.version_urls)
+        pulumi.export("ip_address", lb.ip_address)
+    pulumi.export("services", {
+        n: {"kind": settings.services[n].kind, "name": c.name, "service_account": c.email,
+            **({"url": c.uri, "repository_url": c.repository_url} if isinstance(c, Service) else {})}
+        for n, c in components.items()})
+    pulumi.export("queues", {n: {"topic": q.topic.id, "subscription": q.subscription.id,
+                                 "dead_letter_subscription": q.dead_letter_subscription.id}
+                             for n, q in queues.items()})
     if db is not None:
         pulumi.export("database_connection_name", db.connection_name)
         pulumi.export("database_private_ip", db.private_ip)
         pulumi.export("database_endpoint", pulumi.Output.concat(db.private_ip, ":5432"))
-        pulumi.export("database_user", svc.email.apply(iam_user_name) if d.iam_authentication else "app")
+        pulumi.export("database_users", {
+            n: c.email.apply(iam_user_name) if d.iam_authentication else "app"
+            for n, c in components.items() if "database" in settings.services[n].uses})
     if cache is not None:
         pulumi.export("cache_host", cache.host)
         pulumi.export("cache_port", cache.port)
@@ -177,7 +203,133 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
     pulumi.export("bucket_names", {k: b.name for k, b in buckets.items()})
     pulumi.export("dashboard_url", mon.dashboard_url)
 
+    first = next((c for n, c in components.items() if settings.services[n].kind == "web"), None) or \
+        next(iter(components.values()), None)
     return StackComponents(
-        provider=provider, encryption_key=kms, network=net, load_balancer=lb, service=svc, database=db,
-        cache=cache, buckets=buckets, access_logs=log_bucket, monitoring=mon,
-        extra={f"api-{api.split('.')[0]}": svc_api for api, svc_api in zip(apis, services, strict=True)})
+        provider=provider, encryption_key=kms, network=net, load_balancer=lb, service=first,  # type: ignore[arg-type]
+        database=db, cache=cache, buckets=buckets, access_logs=log_bucket, monitoring=mon,
+        extra={f"api-{api.split('.')[0]}": svc_api for api, svc_api in zip(apis, enabled, strict=True)},
+        services=dict(components), queues=dict(queues))
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------------
+def env_name(name: str) -> str:
+    """A settings name as an environment-variable fragment: ``assets-eu`` -> ``ASSETS_EU``."""
+    return re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+def service_order(settings: GcpSettings) -> list[str]:
+    """Services in creation order: a service after the internal services it uses (its environment holds their
+    URLs); otherwise the settings' order. A cycle of ``services.*`` uses is refused."""
+    order: list[str] = []
+    state: dict[str, str] = {}
+
+    def visit(n: str, path: tuple[str, ...]) -> None:
+        if state.get(n) == "done":
+            return
+        if state.get(n) == "visiting":
+            cycle = " -> ".join((*path[path.index(n):], n))
+            raise SettingsError(f"services: {cycle} use each other in a cycle (an internal service's URL must "
+                                "exist before its callers)")
+        state[n] = "visiting"
+        for target in settings.services[n].used("services"):
+            visit(target, (*path, n))
+        state[n] = "done"
+        order.append(n)
+
+    for n in settings.services:
+        visit(n, ())
+    return order
+
+
+def route_names(service: str, routes: list[Route]) -> dict[str, Route]:
+    """A unique load-balancer backend key per route: ``<service>-<host>-<path>`` (``/v1`` -> ``v1``), cut to 42
+    characters with a short hash when long."""
+    out: dict[str, Route] = {}
+    for r in routes:
+        parts = [service, *([r.host.replace("*.", "wild-")] if r.host else []),
+                 (r.path or "/").strip("/") or ("root" if not r.host else "")]
+        raw = re.sub(r"[^a-z0-9]+", "-", "-".join(p for p in parts if p).lower()).strip("-")
+        if len(raw) > 42 or raw in out:
+            raw = f"{raw[:35].rstrip('-')}-{hashlib.sha256(repr(r.key).encode()).hexdigest()[:6]}"
+        out[raw] = r
+    return out
+
+
+def _service(settings: GcpSettings, svc_name: str, spec: GcpServiceSpec, *, net: Network, kms: EncryptionKey,
+             db: Database | None, cache: Cache | None, buckets: dict[str, Bucket], queue_topics: dict[str, str],
+             built: dict[str, Service | Job], own_registry: str, opts: pulumi.ResourceOptions) -> Service | Job:
+    """One service's component with its environment: ``DB_*``, ``CACHE_*``, ``BUCKET_<NAME>``,
+    ``QUEUE_<NAME>_TOPIC`` (send) and ``SERVICE_<NAME>_URL`` for what it uses, nothing else."""
+    prefix = f"{settings.name}-{settings.environment}"
+    d = settings.database
+    uses = set(spec.uses)
+    environment: dict[str, pulumi.Input[str]] = dict(spec.environment)
+    secrets: dict[str, SecretRef] = dict(spec.secrets)
+    if "database" in uses and db is not None:
+        # With IAM login the app logs in as its service account (DB_USER is SERVICE_ACCOUNT without
+        # .gserviceaccount.com); otherwise with the password in passwordSecret, injected by reference.
+        environment.update(DB_HOST=db.private_ip, DB_PORT="5432", DB_NAME=d.database_name,
+                           DB_IAM_AUTH="true" if d.iam_authentication else "false",
+                           DB_CONNECTION_NAME=db.connection_name)
+        if d.password_secret:
+            secrets["DB_PASSWORD"] = d.password_secret
+    if "cache" in uses and cache is not None:
+        environment.update(CACHE_HOST=cache.host, CACHE_PORT=cache.port.apply(str), CACHE_TLS="true")
+        secrets["CACHE_AUTH"] = cache.auth_secret
+    for b in spec.used("buckets"):
+        environment[f"BUCKET_{env_name(b)}"] = buckets[b].name
+    for q, access in spec.used("queues").items():
+        if access == "send":
+            environment[f"QUEUE_{env_name(q)}_TOPIC"] = f"projects/{settings.gcp_project}/topics/{queue_topics[q]}"
+    calls = spec.used("services")
+    for target in calls:
+        environment[f"SERVICE_{env_name(target)}_URL"] = built[target].uri  # type: ignore[union-attr]
+    common: dict[str, Any] = dict(
+        network=net, region=settings.region, image=spec.image, image_managed_externally=spec.image_managed_externally,
+        command=spec.command, cpu=spec.cpu, memory=spec.memory, environment=environment, secrets=secrets,
+        # Calls to internal services must enter the VPC to count as internal (needs Cloud NAT for the internet).
+        vpc_egress="ALL_TRAFFIC" if calls else "PRIVATE_RANGES_ONLY",
+        network_tag=network_tag_for(net, svc_name),
+        # CMEK on revisions only when the image is in this project's Artifact Registry (the agent must read it).
+        revision_kms_key=kms.cmek("run") if spec.image.startswith(own_registry) else None,
+        deletion_protection=settings.is_prod, labels={**settings.standard_tags, "service": svc_name})
+    if spec.kind == "job":
+        return Job(f"{prefix}-{svc_name}", JobArgs(
+            **common, timeout_seconds=spec.timeout_seconds,
+            schedule=spec.schedule.gcp_expression() if spec.schedule else None,
+            time_zone=spec.schedule.timezone if spec.schedule else "UTC"), opts)
+    worker = spec.kind == "worker"
+    ack = max((settings.queues[q].visibility_timeout_seconds for q, a in spec.used("queues").items()
+               if a == "consume"), default=60)
+    return Service(f"{prefix}-{svc_name}", ServiceArgs(
+        **common, port=spec.port, kms_key=kms.cmek("artifacts"),
+        ingress="internal" if worker or spec.internal else "load-balancer",
+        # A worker answers Pub/Sub pushes: no HTTP health path; a push may take up to the ack deadline; each
+        # instance takes messagesPerTask pushes at once (Cloud Run scales instances on concurrent requests).
+        health_check_path=None if worker else spec.health_check_path,
+        request_timeout_seconds=ack if worker else 60,
+        concurrency=min(spec.scaling.messages_per_task, 1000) if worker else 80,
+        min_instances=spec.scaling.min, max_instances=spec.scaling.max,
+        cpu_always_allocated=settings.is_prod and not worker), opts)
+
+
+def wire(comp: Service | Job, uses: list[str], *, db: Database | None, iam_db: bool, cache: Cache | None,
+         buckets: dict[str, Bucket], queues: dict[str, Queue], services: dict[str, Service | Job]) -> None:
+    """Exactly one wiring call per ``uses`` entry (the database with IAM login: its network path and its login
+    grant): nothing is reachable that the entry does not name."""
+    for entry in uses:
+        head, _, access = entry.partition(":")
+        kind, _, target = head.partition(".")
+        if head == "database" and db is not None:
+            db.allow_from(comp)
+            if iam_db:
+                db.grant_connect(comp)
+        elif head == "cache" and cache is not None:
+            cache.allow_from(comp)  # the AUTH string comes as a secret reference (accessor in the component)
+        elif kind == "buckets":
+            (buckets[target].grant_read_write if access == "read-write" else buckets[target].grant_read)(comp)
+        elif kind == "queues":
+            (queues[target].grant_consume if access == "consume" else queues[target].grant_publish)(comp)
+        elif kind == "services":
+            services[target].grant_invoke(comp)  # type: ignore[union-attr]

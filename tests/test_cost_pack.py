@@ -362,11 +362,51 @@ def test_budget_verifiable_fails_closed_on_an_unpriced_type() -> None:
     assert "queue aws:sqs/queue:Queue" in found[0][1] and "ops prices refresh" not in found[0][1]
 
 
+def _worker(min_instances: int) -> Callable[[], None]:
+    def program() -> None:
+        worker = gcp.cloudrunv2.Service("worker", location="us-central1", ingress="INGRESS_TRAFFIC_INTERNAL_ONLY",
+                                        template={"containers": [{"image": "w"}],
+                                                  "scaling": {"min_instance_count": min_instances}})
+        web = gcp.cloudrunv2.Service("web", location="us-central1", template={
+            "containers": [{"image": "w"}], "scaling": {"min_instance_count": 2}})
+        gcp.pubsub.Subscription("jobs", topic="t", push_config={
+            "push_endpoint": worker.uri, "oidc_token": {"service_account_email": "push@p.iam"}})
+        assert web  # not pushed to: its warm instances are the web profile's business
+
+    return program
+
+
+def test_worker_scales_to_zero_outside_prod() -> None:
+    assert judge("worker-scales-to-zero-outside-prod", _worker(1)) == [
+        ("worker", "minInstanceCount 1 on a worker pushed by jobs in dev; at most 0 (pushes start instances on "
+                   "demand)")]
+    assert judge("worker-scales-to-zero-outside-prod", _worker(0)) == []
+    assert judge("worker-scales-to-zero-outside-prod", _worker(3), env="prod") == []
+
+
+def _job(timeout: str, cpu: str, parallelism: int) -> Callable[[], None]:
+    def program() -> None:
+        gcp.cloudrunv2.Job("job", location="us-central1", template={
+            "parallelism": parallelism, "task_count": parallelism, "template": {
+                "timeout": timeout, "containers": [{"image": "j", "resources": {"limits": {"cpu": cpu}}}]}})
+
+    return program
+
+
+def test_cloudrun_job_bounded() -> None:
+    assert judge("cloudrun-job-bounded", _job("7200s", "2", 4)) == [
+        ("job", "task timeout 7200 s exceeds the dev ceiling of 3600 s"),
+        ("job", "8 vCPUs at once (4 tasks x 2) exceeds the dev ceiling of 2")]
+    assert judge("cloudrun-job-bounded", _job("1800s", "1", 1)) == []
+    assert judge("cloudrun-job-bounded", _job("7200s", "2", 4), env="prod") == []
+
+
 def test_every_rule_has_metadata_and_tests() -> None:
     tested = {"instance-family-allowed", "instance-size-ceiling", "no-gpu-instances", "task-size-ceiling",
               "autoscaling-max-ceiling", "storage-ceiling", "provisioned-iops-ceiling", "no-nat-per-az-outside-prod",
               "no-multi-az-database-outside-prod", "log-retention-bounded-outside-prod", "bucket-lifecycle-configured",
-              "budget-not-exceeded", "budget-verifiable", "budget-warning", "cost-estimate-complete"}
+              "budget-not-exceeded", "budget-verifiable", "budget-warning", "cost-estimate-complete",
+              "worker-scales-to-zero-outside-prod", "cloudrun-job-bounded"}
     assert {r.name for r in PACK.rules} == tested
     for r in PACK.rules:
         assert r.description and r.remediation and r.category.startswith("cost-")

@@ -158,5 +158,5 @@ def test_gcp_dev_is_fully_priced_and_within_the_60_usd_target(run_stack, shipped
     assert 0 < report.monthly_total <= 60
     types = {r.type for r in report.resources}
     assert "gcp:redis/instance:Instance" not in types  # no Memorystore unless the stack file asks (ADR 12)
-    [run] = [r for r in report.resources if r.type == "gcp:cloudrunv2/service:Service"]
+    [run] = [r for r in report.resources if r.name == "app-dev-api-run"]
     assert not any("idle minimum" in c.name for c in run.components)  # scales to zero

@@ -54,6 +54,21 @@ GCP_VALUE_KEYS: dict[str, list[str]] = {
     "gcp:monitoring/alertPolicy:AlertPolicy": ["severity", "conditions.0.conditionThreshold.thresholdValue"],
     "gcp:logging/projectBucketConfig:ProjectBucketConfig": ["bucketId", "retentionDays"],
     "gcp:billing/budget:Budget": ["amount.specifiedAmount.units", "thresholdRules"],
+    "gcp:cloudrunv2/job:Job": [
+        "template.template.timeout", "template.template.maxRetries", "template.template.containers.0.commands",
+        "template.template.containers.0.resources.limits", "template.template.serviceAccount"],
+    "gcp:cloudscheduler/job:Job": ["schedule", "timeZone", "httpTarget.httpMethod",
+                                   "httpTarget.oauthToken.serviceAccountEmail"],
+    "gcp:pubsub/topic:Topic": ["name"],
+    "gcp:pubsub/subscription:Subscription": [
+        "name", "ackDeadlineSeconds", "messageRetentionDuration", "enableMessageOrdering",
+        "deadLetterPolicy.maxDeliveryAttempts", "retryPolicy", "expirationPolicy.ttl",
+        "pushConfig.oidcToken.serviceAccountEmail"],
+    "gcp:pubsub/topicIAMMember:TopicIAMMember": ["topic", "role", "member"],
+    "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember": ["subscription", "role", "member"],
+    "gcp:cloudrunv2/serviceIamMember:ServiceIamMember": ["role", "member"],
+    "gcp:cloudrunv2/jobIamMember:JobIamMember": ["role", "member"],
+    "gcp:serviceaccount/iAMMember:IAMMember": ["role", "member"],
 }
 """Per GCP type, the inputs recorded in ``values`` (added to the shared ``VALUE_KEYS``; the keys are disjoint)."""
 
@@ -65,10 +80,14 @@ GCP_MUST_NOT_EXIST = [
     "gcp:storage/bucketACL:BucketACL",
     "gcp:storage/bucketIAMBinding:BucketIAMBinding",
     "gcp:storage/bucketIAMPolicy:BucketIAMPolicy",
-    "gcp:cloudrunv2/serviceIamMember:ServiceIamMember",
+    "gcp:cloudrunv2/serviceIamBinding:ServiceIamBinding",
+    "gcp:cloudrunv2/serviceIamPolicy:ServiceIamPolicy",
+    "gcp:pubsub/topicIAMBinding:TopicIAMBinding",
+    "gcp:pubsub/topicIAMPolicy:TopicIAMPolicy",
 ]
-"""Types no GCP stack may contain (``counts`` records them as 0): VMs, authoritative IAM, keys, ACLs, public
-invokers."""
+"""Types no GCP stack may contain (``counts`` records them as 0): VMs, authoritative IAM (also on Cloud Run and
+Pub/Sub: invokers and publishers are additive members, never a policy that could replace someone else's), keys,
+ACLs. Run invoker members exist only for callers (tests/test_gcp_workloads.py asserts who)."""
 
 
 

@@ -12,9 +12,11 @@ from helpers import DOCS, children_after_outputs, doc_example, documents_every_a
 from components.gcp.monitoring import (
     CacheWatch,
     DatabaseWatch,
+    JobWatch,
     LoadBalancerWatch,
     Monitoring,
     MonitoringArgs,
+    QueueWatch,
     ServiceWatch,
 )
 from review.engine import run_callable
@@ -129,4 +131,38 @@ def test_the_outputs_check_catches_a_late_child(run_program):
 def test_docs_example_runs_and_documents_every_argument():
     g = run_callable(doc_example(DOCS / "gcp-monitoring.md"))
     assert g.by_type(POLICY) and g.by_type("gcp:monitoring/dashboard:Dashboard")
-    assert not documents_every_argument(DOCS / "gcp-monitoring.md", MonitoringArgs, *(type(w) for w in WATCH))
+    assert not documents_every_argument(DOCS / "gcp-monitoring.md", MonitoringArgs, *(type(w) for w in WATCH),
+                                        QueueWatch, JobWatch)
+
+
+def test_services_queues_and_jobs_each_get_their_own_alerts():
+    g = run_callable(lambda: Monitoring("mon", MonitoringArgs(watch=[
+        ServiceWatch("api-run", label="run-api", requests=True), ServiceWatch("worker-run", label="run-worker"),
+        QueueWatch("app-jobs", label="queue-jobs"), JobWatch("nightly-job", label="job-nightly")])))
+    policies = {p.name.removeprefix("mon-"): p.inputs for p in g.by_type(POLICY)}
+    assert set(policies) == {"run-api-cpu", "run-api-memory", "run-api-5xx", "run-api-p95", "run-worker-cpu",
+                             "run-worker-memory", "queue-jobs-age", "queue-jobs-dead-letters", "job-nightly-failed"}
+
+    def cond(key):
+        return policies[key]["conditions"][0]["conditionThreshold"]
+
+    assert cond("run-api-5xx")["filter"].endswith('resource.label.service_name="api-run" AND '
+                                                  'metric.label.response_code_class="5xx"')
+    assert cond("run-api-5xx")["denominatorFilter"] == ('metric.type="run.googleapis.com/request_count" AND '
+                                                       'resource.type="cloud_run_revision" AND '
+                                                       'resource.label.service_name="api-run"')
+    assert cond("run-api-5xx")["thresholdValue"] == 0.05 and cond("run-api-p95")["thresholdValue"] == 1000
+    assert cond("queue-jobs-age")["filter"] == (
+        'metric.type="pubsub.googleapis.com/subscription/oldest_unacked_message_age" AND '
+        'resource.type="pubsub_subscription" AND resource.label.subscription_id="app-jobs"')
+    assert cond("queue-jobs-age")["thresholdValue"] == 900
+    # any dead letter or failed run alerts at once (duration 0), as an error
+    for key, metric in (("queue-jobs-dead-letters", "pubsub.googleapis.com/subscription/dead_letter_message_count"),
+                        ("job-nightly-failed", "run.googleapis.com/job/completed_execution_count")):
+        assert cond(key)["thresholdValue"] == 0 and cond(key)["duration"] == "0s", key
+        assert f'metric.type="{metric}"' in cond(key)["filter"] and policies[key]["severity"] == "ERROR"
+    assert cond("job-nightly-failed")["filter"].endswith(
+        'resource.label.job_name="nightly-job" AND metric.label.result="failed"')
+    tiles = json.loads(g.by_type("gcp:monitoring/dashboard:Dashboard")[0].inputs["dashboardJson"])
+    titles = [t["widget"]["title"] for t in tiles["mosaicLayout"]["tiles"]]
+    assert "run-api: 5xx per second" in titles and "queue-jobs: oldest unacked message age (s)" in titles

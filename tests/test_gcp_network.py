@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import DOCS, doc_example, documents_every_argument
 
-from components.gcp.kms import SERVICE_AGENTS, EncryptionKey, EncryptionKeyArgs
+from components.gcp.kms import DEFAULT_PURPOSES, SERVICE_AGENTS, EncryptionKey, EncryptionKeyArgs
 from components.gcp.network import HEALTH_CHECK_RANGES, Network, NetworkArgs, plan_ranges
 from review.engine import run_callable
 
@@ -90,8 +90,9 @@ def keys():
 
 def test_a_rotated_key_per_purpose_granted_to_its_service_agent_only(keys):
     crypto = {r.name: r for r in keys.by_type("gcp:kms/cryptoKey:CryptoKey")}
-    assert set(crypto) == {f"kms-{p}" for p in SERVICE_AGENTS}
-    for purpose, domain in SERVICE_AGENTS.items():
+    assert set(crypto) == {f"kms-{p}" for p in DEFAULT_PURPOSES} and "pubsub" not in DEFAULT_PURPOSES
+    for purpose in DEFAULT_PURPOSES:
+        domain = SERVICE_AGENTS[purpose]
         key = crypto[f"kms-{purpose}"]
         assert key.inputs["rotationPeriod"] == "7776000s" and key.inputs["purpose"] == "ENCRYPT_DECRYPT"
         assert key.inputs["labels"] == {"owner": "platform-team", "purpose": purpose}

@@ -26,7 +26,12 @@ REPO = Path(__file__).resolve().parent.parent
 STANDARD_LABELS = ("environment", "owner", "cost-center", "managed-by")
 IAM_MEMBER_TYPES = ("gcp:projects/iAMMember:IAMMember", "gcp:storage/bucketIAMMember:BucketIAMMember",
                     "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
-                    "gcp:secretmanager/secretIamMember:SecretIamMember")
+                    "gcp:secretmanager/secretIamMember:SecretIamMember",
+                    "gcp:pubsub/topicIAMMember:TopicIAMMember",
+                    "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember",
+                    "gcp:cloudrunv2/serviceIamMember:ServiceIamMember",
+                    "gcp:cloudrunv2/jobIamMember:JobIamMember",
+                    "gcp:serviceaccount/iAMMember:IAMMember")
 DEFAULT_COMPUTE_SA = "-compute@developer.gserviceaccount.com"
 
 
@@ -44,12 +49,22 @@ EVERY_OPTION = {
     "cloud": "gcp", "environment": "prod", "region": "us-central1", "gcpProject": "acme-warm",
     "gcpBillingAccount": "012345-6789AB-CDEF01",
     "storage": {"buckets": [{"name": "assets", "accessLogging": True, "transitionToIaDays": 60}]},
-    "service": {"apiVersions": [{"name": "v1", "weight": 90, "canaryWeight": 10}, {"name": "v2"}],
+    "services": {
+        "api": {"kind": "web", "routes": [{"path": "/v1", "weight": 90, "canaryWeight": 10}, {"path": "/v2"}],
                 "secrets": {"API_KEY": "projects/acme-warm/secrets/api-key/versions/3"},
-                "imageManagedExternally": True},
+                "imageManagedExternally": True,
+                "uses": ["buckets.assets:read", "services.ledger", "queues.mail:send"]},
+        "admin": {"kind": "web", "routes": [{"host": "admin.example.com"}], "uses": ["cache"]},
+        "ledger": {"kind": "web", "internal": True, "uses": ["database"]},
+        "mailer": {"kind": "worker", "uses": ["queues.mail:consume"]},
+        "report": {"kind": "job", "schedule": {"expression": "30 6 * * 1", "timezone": "Europe/Berlin"},
+                   "uses": ["buckets.assets:read-write"]},
+    },
+    "queues": {"mail": {"fifo": True}},
     "dns": {"domainName": "api.example.com"},
 }
-"""A prod composition with every stack-level option that changes the shape."""
+"""A prod composition with every stack-level option that changes the shape (an internal service, a host route, a
+canary, a FIFO queue, a scheduled job in a time zone)."""
 
 
 BUILT: dict[str, Any] = {}
@@ -131,9 +146,12 @@ def test_no_default_compute_account_and_no_primitive_roles(stacks, stack):
     g = stacks[stack]
     for r in custom(g):
         assert DEFAULT_COMPUTE_SA not in str(r.inputs), f"{r.name} uses the default compute service account"
-    run = g.by_type("gcp:cloudrunv2/service:Service")[0]
-    sa = g.by_type("gcp:serviceaccount/account:Account")[0]
-    assert run.get("template.serviceAccount") == sa.outputs["email"]
+    # Each Cloud Run service and job runs as the account its own component created for it.
+    for t, path in (("gcp:cloudrunv2/service:Service", "template.serviceAccount"),
+                    ("gcp:cloudrunv2/job:Job", "template.template.serviceAccount")):
+        for run in g.by_type(t):
+            own = g.by_name(run.name.rsplit("-", 1)[0] + "-sa", "gcp:serviceaccount/account:Account")
+            assert run.get(path) == own.outputs["email"] and own.parent == run.parent, run.name
     members = [r for t in IAM_MEMBER_TYPES for r in g.by_type(t)]
     assert members and not [r.name for r in members if r.inputs["role"] in PRIMITIVE_ROLES]
     for t in ("gcp:projects/iAMBinding:IAMBinding", "gcp:projects/iAMPolicy:IAMPolicy",
@@ -157,8 +175,11 @@ def test_nothing_public_but_the_load_balancer(stacks, stack):
     for cache in g.by_type("gcp:redis/instance:Instance"):
         assert cache.inputs["connectMode"] == "PRIVATE_SERVICE_ACCESS" and cache.inputs["authEnabled"] is True
         assert cache.inputs["transitEncryptionMode"] == "SERVER_AUTHENTICATION"
-    run = g.by_type("gcp:cloudrunv2/service:Service")[0]
-    assert run.inputs["ingress"] == "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+    p = f"app-{stack[4:]}"
+    api, worker = g.inputs(f"{p}-api-run"), g.inputs(f"{p}-worker-run")
+    assert api["ingress"] == "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER" and api["invokerIamDisabled"] is True
+    # The worker: only in-project requests with an ID token of an invoker (the queue's push identity) get in.
+    assert worker["ingress"] == "INGRESS_TRAFFIC_INTERNAL_ONLY" and worker["invokerIamDisabled"] is False
     open_ingress = [f.name for f in g.by_type("gcp:compute/firewall:Firewall")
                     if f.inputs["direction"] == "INGRESS" and f.inputs.get("allows")
                     and "0.0.0.0/0" in (f.inputs.get("sourceRanges") or [])]
@@ -174,7 +195,9 @@ def test_every_data_store_uses_its_own_customer_managed_key(stacks, stack):
     assert g.inputs(f"app-{stack[4:]}-db-pg")["encryptionKeyName"] == keys["sql"]
     for cache in g.by_type("gcp:redis/instance:Instance"):  # gcp-dev has none (cache.enabled false in dev)
         assert cache.inputs["customerManagedKey"] == keys["redis"]
-    assert g.inputs(f"app-{stack[4:]}-svc-images")["kmsKeyName"] == keys["artifacts"]
+    assert g.inputs(f"app-{stack[4:]}-api-images")["kmsKeyName"] == keys["artifacts"]
+    topics = g.by_type("gcp:pubsub/topic:Topic")
+    assert len(topics) == 2 and all(t.inputs["kmsKeyName"] == keys["pubsub"] for t in topics)
     for b in g.by_type("gcp:storage/bucket:Bucket"):
         assert b.get("encryption.defaultKmsKeyName") == keys["storage"]
     for key in g.by_type("gcp:kms/cryptoKey:CryptoKey"):
@@ -196,9 +219,14 @@ def test_dev_is_the_cheap_shape_and_prod_survives_a_zone_and_keeps_data(stacks):
     assert "redis.googleapis.com" not in {r.inputs["service"] for r in dev.by_type("gcp:projects/service:Service")}
     assert prod.inputs("app-prod-cache-redis")["tier"] == "STANDARD_HA"
     assert prod.inputs("app-prod-cache-redis")["persistenceConfig"]["persistenceMode"] == "RDB"
-    dev_run, prod_run = dev.inputs("app-dev-svc-run"), prod.inputs("app-prod-svc-run")
+    dev_run, prod_run = dev.inputs("app-dev-api-run"), prod.inputs("app-prod-api-run")
     assert dev_run["template"]["scaling"] == {"minInstanceCount": 0, "maxInstanceCount": 2}  # scales to zero
     assert prod_run["template"]["scaling"] == {"minInstanceCount": 3, "maxInstanceCount": 20}
+    # dev workers scale to zero and bill only during requests; prod keeps two warm
+    assert dev.inputs("app-dev-worker-run")["template"]["scaling"] == {"minInstanceCount": 0, "maxInstanceCount": 2}
+    assert dev.inputs("app-dev-worker-run")["template"]["containers"][0]["resources"]["cpuIdle"] is True
+    assert prod.inputs("app-prod-worker-run")["template"]["scaling"] == {"minInstanceCount": 2,
+                                                                         "maxInstanceCount": 20}
     assert dev_run["deletionProtection"] is False and prod_run["deletionProtection"] is True
     stateful = ["gcp:sql/databaseInstance:DatabaseInstance", "gcp:redis/instance:Instance",
                 "gcp:storage/bucket:Bucket", "gcp:kms/cryptoKey:CryptoKey", "gcp:kms/keyRing:KeyRing"]
@@ -215,38 +243,8 @@ def test_prod_alerts_go_to_the_pager(stacks):
     pager = [c.id for c in prod.by_type("gcp:monitoring/notificationChannel:NotificationChannel")
              if c.inputs["userLabels"]["channel"] == "pager"]
     policies = prod.by_type("gcp:monitoring/alertPolicy:AlertPolicy")
-    assert pager and len(policies) == 9 and all(p.inputs["notificationChannels"] == pager for p in policies)
-
-
-@pytest.mark.parametrize("stack", GCP_STACKS)
-def test_the_service_is_wired_to_everything_it_uses(stacks, stack):
-    g = stacks[stack]
-    p = f"app-{stack[4:]}"
-    sa = g.by_name(f"{p}-svc-sa").outputs
-    member = f"serviceAccount:{sa['email']}"
-    egress = {f.name: f.inputs for f in g.by_type("gcp:compute/firewall:Firewall")
-              if f.inputs["direction"] == "EGRESS" and f.inputs.get("allows")}
-    assert egress[f"{p}-db-from-{p}-svc"]["destinationRanges"] == ["10.20.0.3/32"]
-    assert egress[f"{p}-db-from-{p}-svc"]["allows"] == [{"protocol": "tcp", "ports": ["5432", "3307"]}]
-    cached = bool(g.by_type("gcp:redis/instance:Instance"))
-    if cached:
-        assert egress[f"{p}-cache-from-{p}-svc"]["allows"] == [{"protocol": "tcp", "ports": ["6378"]}]
-    assert all(e["targetTags"] == ["backend-service"] for e in egress.values())
-    assert g.inputs(f"{p}-assets-rw-{p}-svc") == {"bucket": g.by_name(f"{p}-assets-bucket").outputs["name"],
-                                                    "role": "roles/storage.objectUser", "member": member}
-    if cached:
-        assert g.inputs(f"{p}-svc-reads-{p}-cache-auth")["member"] == member
-    users = g.by_type("gcp:sql/user:User")
-    assert [u.inputs["type"] for u in users] == ["CLOUD_IAM_SERVICE_ACCOUNT"]
-    assert users[0].inputs["name"] == sa["email"].removesuffix(".gserviceaccount.com")
-    envs = {e["name"]: e for e in g.inputs(f"{p}-svc-run")["template"]["containers"][0]["envs"]}
-    assert {"DB_HOST", "DB_PORT", "DB_NAME", "BUCKET_ASSETS", "SERVICE_ACCOUNT"} <= set(envs)
-    if not cached:
-        assert not {n for n in envs if n.startswith("CACHE_")}
-        return
-    assert {"CACHE_HOST", "CACHE_PORT"} <= set(envs)
-    assert "value" not in envs["CACHE_AUTH"]
-    assert envs["CACHE_AUTH"]["valueSource"]["secretKeyRef"]["version"] == "latest"
+    # load balancer 2, api 4 (cpu, memory, 5xx, p95), worker 2, nightly 1, migrate 1, queue 2, database 3, cache 2
+    assert pager and len(policies) == 17 and all(p.inputs["notificationChannels"] == pager for p in policies)
 
 
 @pytest.mark.parametrize("stack", GCP_STACKS)
@@ -256,7 +254,11 @@ def test_stack_outputs(stacks, stack):
     out = g.outputs
     host = s.dns.domain_name or "203.0.113.10.sslip.io"
     assert out["url"] == f"https://{host}"
-    assert out["api_urls"] == {v.name: f"https://{host}/{v.name}/" for v in s.service.api_versions}
+    assert out["api_urls"] == {"api-v1": f"https://{host}/v1/", "api-v2": f"https://{host}/v2/"}
+    assert {n: v["kind"] for n, v in out["services"].items()} == {
+        "api": "web", "worker": "worker", "nightly": "job", "migrate": "job"}
+    assert set(out["queues"]) == {"jobs"} and out["queues"]["jobs"]["topic"].endswith("/topics/app-" + stack[4:]
+                                                                                      + "-jobs")
     assert out["database_connection_name"].startswith(f"{s.gcp_project}:{s.region}:")
     assert out["database_endpoint"].endswith(":5432")
     if s.cache.enabled:
@@ -273,6 +275,9 @@ def test_stack_outputs(stacks, stack):
 def test_build_gcp_returns_its_components(every_option):
     """The same ``StackComponents`` as ``build_aws``: each field holds the component the graph has."""
     from components.base import KIT
+    from components.gcp.job import Job
+    from components.gcp.queue import Queue
+    from components.gcp.service import Service
     from stacks.composition import StackComponents
 
     comps = BUILT["components"]
@@ -283,35 +288,63 @@ def test_build_gcp_returns_its_components(every_option):
             assert every_option.by_name(r.pulumi_resource_name, r.pulumi_resource_type), concern.name
     assert comps.access_logs is not None and set(comps.buckets) == {"assets"}
     assert set(comps.extra) == {r.name for r in every_option.by_type("gcp:projects/service:Service")}
+    assert {n: type(c) for n, c in comps.services.items()} == {
+        "api": Service, "admin": Service, "ledger": Service, "mailer": Service, "report": Job}
+    assert set(comps.queues) == {"mail"} and isinstance(comps.queues["mail"], Queue)
 
 
 def test_every_option_changes_the_shape(every_option):
     g = every_option
     assert {b.name for b in g.by_type("gcp:compute/backendService:BackendService")} == {
-        "app-prod-lb-v1", "app-prod-lb-v1-canary", "app-prod-lb-v2"}
-    canary = g.by_name("app-prod-lb-v1-canary", "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup")
+        "app-prod-lb-api-v1", "app-prod-lb-api-v1-canary", "app-prod-lb-api-v2", "app-prod-lb-admin-admin-example-com"}
+    canary = g.by_name("app-prod-lb-api-v1-canary",
+                       "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup")
     assert canary.inputs["cloudRun"]["tag"] == "canary"
-    rules = g.inputs("app-prod-lb-https", "gcp:compute/uRLMap:URLMap")["pathMatchers"][0]["pathRules"]
-    assert [w["weight"] for w in rules[0]["routeAction"]["weightedBackendServices"]] == [90, 10]
+    url_map = g.inputs("app-prod-lb-https", "gcp:compute/uRLMap:URLMap")
+    backend = {b.name.removeprefix("app-prod-lb-"): b.id
+               for b in g.by_type("gcp:compute/backendService:BackendService")}
+    # admin.example.com: every path to admin; any other host: /v1 (weighted 90/10 with the canary), /v2, else 404
+    assert url_map["hostRules"] == [{"hosts": ["admin.example.com"], "pathMatcher": "host-0"},
+                                    {"hosts": ["*"], "pathMatcher": "api"}]
+    admin, anyhost = url_map["pathMatchers"]
+    assert admin["defaultService"] == backend["admin-admin-example-com"]
+    assert [r["paths"] for r in admin["pathRules"]] == [["/v1", "/v1/*"], ["/v2", "/v2/*"]]
+    assert [r["paths"] for r in anyhost["pathRules"]] == [["/v1", "/v1/*"], ["/v2", "/v2/*"]]
+    assert anyhost["pathRules"][0]["routeAction"]["weightedBackendServices"] == [
+        {"backendService": backend["api-v1"], "weight": 90}, {"backendService": backend["api-v1-canary"], "weight": 10}]
+    assert anyhost["pathRules"][1]["service"] == backend["api-v2"]
+    assert anyhost["defaultRouteAction"]["faultInjectionPolicy"]["abort"]["httpStatus"] == 404
     logs = g.by_name("app-prod-access-logs-bucket")
     assert g.inputs("app-prod-assets-bucket")["logging"]["logBucket"] == logs.outputs["name"]
     assert g.inputs("app-prod-access-logs-usage-logs-cloud-storage-analytics")["member"] == \
         "group:cloud-storage-analytics@google.com"
-    assert g.by_name("app-prod-svc-run").options["ignoreChanges"] == [
+    assert g.by_name("app-prod-api-run").options["ignoreChanges"] == [
         "template.containers[0].image", "client", "clientVersion"]
-    assert g.inputs("app-prod-svc-reads-api-key")["secretId"] == "projects/acme-warm/secrets/api-key"
-    envs = {e["name"]: e for e in g.inputs("app-prod-svc-run")["template"]["containers"][0]["envs"]}
+    assert g.inputs("app-prod-api-reads-api-key")["secretId"] == "projects/acme-warm/secrets/api-key"
+    envs = {e["name"]: e for e in g.inputs("app-prod-api-run")["template"]["containers"][0]["envs"]}
     assert envs["API_KEY"]["valueSource"]["secretKeyRef"] == {"secret": "projects/acme-warm/secrets/api-key",
                                                               "version": "3"}
-    assert "billingbudgets.googleapis.com" in {r.inputs["service"] for r in g.by_type("gcp:projects/service:Service")}
+    # the internal ledger: internal ingress, invoker check on, api's URL variable, api's egress enters the VPC
+    ledger = g.inputs("app-prod-ledger-run")
+    assert ledger["ingress"] == "INGRESS_TRAFFIC_INTERNAL_ONLY" and ledger["invokerIamDisabled"] is False
+    assert envs["SERVICE_LEDGER_URL"]["value"] == g.by_name("app-prod-ledger-run").outputs["uri"]
+    assert g.inputs("app-prod-api-run")["template"]["vpcAccess"]["egress"] == "ALL_TRAFFIC"
+    assert g.inputs("app-prod-admin-run")["template"]["vpcAccess"]["egress"] == "PRIVATE_RANGES_ONLY"
+    # the FIFO queue orders; the job runs Mondays 06:30 Berlin time
+    assert g.inputs("app-prod-mail-subscription")["enableMessageOrdering"] is True
+    sched = g.inputs("app-prod-report-schedule")
+    assert (sched["schedule"], sched["timeZone"]) == ("30 6 * * 1", "Europe/Berlin")
+    apis = {r.inputs["service"] for r in g.by_type("gcp:projects/service:Service")}
+    assert {"billingbudgets.googleapis.com", "pubsub.googleapis.com", "cloudscheduler.googleapis.com"} <= apis
 
 
 def test_an_aws_secret_reference_is_refused_on_gcp():
     from stacks.settings import SettingsError
 
     with pytest.raises(SettingsError, match="DB must be a Secret Manager path"):
-        from_values({**EVERY_OPTION, "service": {"secrets": {
-            "DB": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"}}})
+        from_values({**EVERY_OPTION, "services": {**EVERY_OPTION["services"], "api": {
+            **EVERY_OPTION["services"]["api"],
+            "secrets": {"DB": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"}}}})
 
 
 # -- every input is an argument the SDK knows (catches nested typos the SDK would pass through) ------------------

@@ -103,6 +103,11 @@ lb_sg = R(SG, "alb-sg")
 app_sg = R(SG, "app-sg")
 alb = R(LB, "alb", deps={"securityGroups": [lb_sg]}, loadBalancerType="application", internal=False)
 public_stmt = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
+TOPIC = "gcp:pubsub/topic:Topic"
+SUB = "gcp:pubsub/subscription:Subscription"
+SCHED = "gcp:cloudscheduler/job:Job"
+main_topic = R(TOPIC, "jobs", name="jobs")
+dlq_topic = R(TOPIC, "jobs-dl", name="jobs-dl")
 https_redirect = [{"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]
 
 CASES: list[Case] = [
@@ -536,6 +541,48 @@ CASES: list[Case] = [
                                                "managed-by": "pulumi"}}),
         R("aws:s3/bucketPolicy:BucketPolicy", "not-taggable", policy="{}"),
         R(BUCKET, "computed", tags=UNKNOWN)], []),
+    # ---- GCP workloads: Pub/Sub, Cloud Scheduler, internal Cloud Run --------------------------------------------
+    Case("pubsub-topic-cmek", [R(TOPIC, "t")], ["t"]),
+    Case("pubsub-topic-cmek", [R(TOPIC, "t", kmsKeyName="projects/p/locations/l/keyRings/r/cryptoKeys/k")], []),
+    Case("pubsub-no-public-access", [R("gcp:pubsub/topicIAMMember:TopicIAMMember", "pub", topic="t",
+                                       role="roles/pubsub.publisher", member="allUsers"),
+                                     R("gcp:pubsub/subscriptionIAMBinding:SubscriptionIAMBinding", "sub",
+                                       subscription="s", role="roles/pubsub.subscriber",
+                                       members=["serviceAccount:w@p.iam", "allAuthenticatedUsers"])], ["pub", "sub"]),
+    Case("pubsub-no-public-access", [R("gcp:pubsub/topicIAMMember:TopicIAMMember", "pub", topic="t",
+                                       role="roles/pubsub.publisher", member="serviceAccount:api@p.iam")], []),
+    Case("pubsub-subscription-dead-letter", [main_topic, R(SUB, "sub", deps={"topic": [main_topic]}, topic="x")],
+         ["sub"]),
+    Case("pubsub-subscription-dead-letter", [
+        main_topic, dlq_topic,
+        R(SUB, "sub", deps={"topic": [main_topic], "deadLetterPolicy": [dlq_topic]}, topic="x",
+          deadLetterPolicy={"deadLetterTopic": "projects/p/topics/jobs-dl", "maxDeliveryAttempts": 5}),
+        # the inspection subscription on the dead-letter topic needs none
+        R(SUB, "dl-sub", deps={"topic": [dlq_topic]}, topic="projects/p/topics/jobs-dl")], []),
+    Case("pubsub-push-authenticated", [R(SUB, "sub", pushConfig={"pushEndpoint": "https://w.run.app"}),
+                                       R(SUB, "plain", pushConfig={"pushEndpoint": "http://w.example.com",
+                                         "oidcToken": {"serviceAccountEmail": "push@p.iam"}})], ["plain", "sub"]),
+    Case("pubsub-push-authenticated", [R(SUB, "sub", pushConfig={"pushEndpoint": "https://w.run.app", "oidcToken": {
+        "serviceAccountEmail": "push@p.iam", "audience": "https://w.run.app"}}), R(SUB, "pull")], []),
+    Case("scheduler-job-authenticated", [R(SCHED, "cron", httpTarget={"uri": "https://run.googleapis.com/x:run"})],
+         ["cron"]),
+    Case("scheduler-job-authenticated", [R(SCHED, "cron", httpTarget={
+        "uri": "https://run.googleapis.com/x:run", "oauthToken": {"serviceAccountEmail": "sched@p.iam"}}),
+        R(SCHED, "pubsub", pubsubTarget={"topicName": "t"})], []),
+    Case("cloudrun-not-publicly-invokable", [R("gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "inv", name="s",
+                                               role="roles/run.invoker", member="allUsers")], ["inv"]),
+    Case("cloudrun-not-publicly-invokable", [R("gcp:cloudrunv2/jobIamMember:JobIamMember", "inv", name="j",
+                                               role="roles/run.invoker", member="serviceAccount:s@p.iam")], []),
+    # Cloud Run jobs run as their own account too (the rule covers services and jobs)
+    Case("cloudrun-dedicated-service-account", [R("gcp:cloudrunv2/job:Job", "job", template={"template": {
+        "serviceAccount": "123456789012-compute@developer.gserviceaccount.com"}})], ["job"], id="job"),
+    Case("cloudrun-dedicated-service-account", [R("gcp:cloudrunv2/job:Job", "job", template={"template": {
+        "serviceAccount": "app-dev-migrate-job@p.iam.gserviceaccount.com"}})], [], id="job"),
+    Case("cloudrun-internal-requires-iam", [R(RUN, "int", ingress="INGRESS_TRAFFIC_INTERNAL_ONLY",
+                                              invokerIamDisabled=True)], ["int"]),
+    Case("cloudrun-internal-requires-iam", [R(RUN, "int", ingress="INGRESS_TRAFFIC_INTERNAL_ONLY"),
+                                            R(RUN, "lb", ingress="INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
+                                              invokerIamDisabled=True)], []),
     # ---- waivers -----------------------------------------------------------------------------------------------
     Case("waiver-valid", [], ["<stack>", "<stack>"], stack_config={"proj:waivers": [
         {"policy": "no-such-policy", "resource": "x", "reason": "one two three four five six seven eight nine ten"},

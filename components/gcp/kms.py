@@ -36,14 +36,19 @@ SERVICE_AGENTS: dict[str, str] = {
     "artifacts": "gcp-sa-artifactregistry.iam.gserviceaccount.com",
     "run": "serverless-robot-prod.iam.gserviceaccount.com",
     "secrets": "gcp-sa-secretmanager.iam.gserviceaccount.com",
+    "pubsub": "gcp-sa-pubsub.iam.gserviceaccount.com",
 }
 """Key purpose -> domain of the Google service agent ``service-<project number>@<domain>`` that uses the key
-(Cloud SQL, Cloud Storage, Memorystore for Redis, Artifact Registry, Cloud Run, Secret Manager)."""
+(Cloud SQL, Cloud Storage, Memorystore for Redis, Artifact Registry, Cloud Run, Secret Manager, Pub/Sub)."""
+
+DEFAULT_PURPOSES: tuple[str, ...] = ("sql", "storage", "redis", "artifacts", "run", "secrets")
+"""The keys an :class:`EncryptionKeyArgs` creates by default (``pubsub`` only when asked: a stack with queues)."""
 
 SERVICE_IDENTITY_APIS: dict[str, str] = {
     "sql": "sqladmin.googleapis.com",
     "artifacts": "artifactregistry.googleapis.com",
     "secrets": "secretmanager.googleapis.com",
+    "pubsub": "pubsub.googleapis.com",
 }
 """Purposes whose agent is created lazily by Google; ``ensure_service_agents`` creates it up front."""
 
@@ -61,8 +66,9 @@ class EncryptionKeyArgs:
 
     location: str
     """Key-ring location: the region of the resources the keys protect (a CMEK must share their location)."""
-    purposes: Sequence[str] = tuple(SERVICE_AGENTS)
-    """Which keys to create; each is granted to its service agent only (see ``SERVICE_AGENTS``)."""
+    purposes: Sequence[str] = DEFAULT_PURPOSES
+    """Which keys to create; each is granted to its service agent only (see ``SERVICE_AGENTS``; ``pubsub`` is
+    not in the default ``DEFAULT_PURPOSES``: add it for Pub/Sub topics)."""
     rotation_days: int = 90
     """Automatic rotation period of every key, days (1 to 36500)."""
     destroy_scheduled_days: int = 30

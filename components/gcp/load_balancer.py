@@ -1,8 +1,10 @@
-"""LoadBalancer: the global external Application Load Balancer in front of the Cloud Run service, with Cloud
-Armor, versioned API routes, weighted canaries, a Google-managed certificate and an HTTP-to-HTTPS redirect."""
+"""LoadBalancer: the global external Application Load Balancer in front of the public Cloud Run services, with
+Cloud Armor, routes per service (path prefixes and/or host names), weighted canaries, a Google-managed certificate
+and an HTTP-to-HTTPS redirect."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +15,31 @@ import pulumi_gcp as gcp
 from components.base import ApiRoute
 from components.gcp.common import child_opts, gcp_labels, remember_deps
 from components.gcp.service import Service
+
+
+@dataclass(frozen=True)
+class ServiceRoute:
+    """One route of a public service: a path prefix (``/v1`` matches ``/v1`` and ``/v1/*``) and/or a host name,
+    to its own backend service (a serverless NEG), split with a ``<name>-canary`` backend (the service's revision
+    tagged ``canary``) when ``canary_weight`` > 0."""
+
+    service: Service
+    """The Cloud Run service (``ingress="load-balancer"``)."""
+    name: str
+    """Backend key, unique on the load balancer (lowercase letters, digits, ``-``), e.g. ``api-v1``."""
+    path: str | None = None
+    """Path prefix; None or ``/``: every path of the host (the host's default)."""
+    host: str | None = None
+    """Host name; None: any host. A host's own routes win over any-host routes on the same path."""
+    weight: int = 100
+    """Weight of the primary backend when a canary is present (0-1000)."""
+    canary_weight: int = 0
+    """Weight of the canary backend; 0 creates none."""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What the URL map matches on: (host or ``*``, path or ``/``)."""
+        return (self.host or "*", self.path or "/")
 
 WAF_RULES: tuple[str, ...] = (
     "sqli-v33-stable", "xss-v33-stable", "lfi-v33-stable", "rfi-v33-stable", "rce-v33-stable",
@@ -29,10 +56,14 @@ CANARY_TAG = "canary"
 class LoadBalancerArgs:
     """Arguments of :class:`LoadBalancer`. Defaults: one ``v1`` route, Cloud Armor on, full request logging."""
 
-    service: Service
-    """The Cloud Run service behind every route (a serverless NEG per backend, in the service's region)."""
+    service: Service | None = None
+    """Shorthand for one service: the Cloud Run service behind every ``api_routes`` entry. Refused with
+    ``routes``."""
     api_routes: Sequence[ApiRoute] = (ApiRoute("v1"),)
-    """Versioned API routes; unmatched paths answer 404 at the load balancer."""
+    """With ``service``: versioned API routes ``/<name>`` (backend key ``<name>``)."""
+    routes: Sequence[ServiceRoute] = ()
+    """The routes of every public service (a serverless NEG per backend, in the service's region); unmatched
+    requests answer 404 at the load balancer."""
     domain_name: str | None = None
     """Hostname of the Google-managed certificate and the URL (point its A record at ``ip_address``). None: the
     reserved IP's ``<ip>.sslip.io`` name, which resolves without a DNS zone so the certificate can still be
@@ -53,12 +84,22 @@ class LoadBalancerArgs:
     """Labels on the address, forwarding rules and security policy."""
 
     def __post_init__(self) -> None:
-        names = [r.name for r in self.api_routes]
+        if self.service is not None and self.routes:
+            raise ValueError("LoadBalancerArgs: give routes or service (with api_routes), not both")
+        if self.service is not None:
+            self.routes = [ServiceRoute(self.service, r.name, path=f"/{r.name}", weight=r.weight,
+                                        canary_weight=r.canary_weight) for r in self.api_routes]
+        names = [r.name for r in self.routes]
         if not names or len(set(names)) != len(names):
-            raise ValueError(f"LoadBalancerArgs.api_routes: need unique names, got {names}")
-        for r in self.api_routes:
-            if not (0 <= r.weight <= 1000 and 0 <= r.canary_weight <= 1000):
-                raise ValueError(f"LoadBalancerArgs.api_routes[{r.name}]: weights are 0..1000")
+            raise ValueError(f"LoadBalancerArgs.routes: need unique names, got {names}")
+        keys = [r.key for r in self.routes]
+        if len(set(keys)) != len(keys):
+            raise ValueError("LoadBalancerArgs.routes: two routes match the same host and path")
+        for r in self.routes:
+            if not re.fullmatch(r"[a-z]([-a-z0-9]{0,40}[a-z0-9])?", r.name):
+                raise ValueError(f"LoadBalancerArgs.routes[{r.name!r}]: lowercase letters, digits and -, 42 at most")
+            if not (0 <= r.weight <= 1000 and 0 <= r.canary_weight <= 1000) or r.weight + r.canary_weight == 0:
+                raise ValueError(f"LoadBalancerArgs.routes[{r.name}]: weights are 0..1000, not both 0")
         if not 1 <= self.waf_sensitivity <= 4:
             raise ValueError(f"LoadBalancerArgs.waf_sensitivity {self.waf_sensitivity}: use 1 to 4")
         if not 0 <= self.log_sample_rate <= 1:
@@ -92,7 +133,6 @@ class LoadBalancer(pulumi.ComponentResource):
         remember_deps(self, opts)
         self.args = args
         labels = gcp_labels(args.labels)
-        svc = args.service
 
         self.address = gcp.compute.GlobalAddress(
             f"{name}-ip", address_type="EXTERNAL", ip_version="IPV4", labels=labels,
@@ -106,30 +146,19 @@ class LoadBalancer(pulumi.ComponentResource):
         # -- backends: a serverless NEG and a backend service per route (and per canary) ------------------------
         self.negs = {}
         self.backends = {}
-        for route in args.api_routes:
-            self._backend(name, route.name, svc, None)
+        for route in args.routes:
+            self._backend(name, route.name, route.service, None)
             if route.canary_weight > 0:
-                self._backend(name, f"{route.name}-canary", svc, CANARY_TAG)
+                self._backend(name, f"{route.name}-canary", route.service, CANARY_TAG)
 
-        # -- HTTPS URL map: /vN and /vN/* per route, weighted when a canary is set; 404 otherwise ---------------
-        first = self.backends[args.api_routes[0].name]
-        path_rules: list[dict[str, Any]] = []
-        for route in args.api_routes:
-            paths = [f"/{route.name}", f"/{route.name}/*"]
-            if route.canary_weight > 0:
-                path_rules.append({"paths": paths, "route_action": {"weighted_backend_services": [
-                    {"backend_service": self.backends[route.name].id, "weight": route.weight},
-                    {"backend_service": self.backends[f"{route.name}-canary"].id, "weight": route.canary_weight},
-                ]}})
-            else:
-                path_rules.append({"paths": paths, "service": self.backends[route.name].id})
+        # -- HTTPS URL map: a path matcher per host; a path prefix is /p and /p/*; 404 otherwise ----------------
+        first = self.backends[args.routes[0].name]
         not_found = {"weighted_backend_services": [{"backend_service": first.id, "weight": 100}],
                      "fault_injection_policy": {"abort": {"http_status": 404, "percentage": 100}}}
+        host_rules, matchers = self._matchers(args.routes, not_found)
         self.url_map = gcp.compute.URLMap(
-            f"{name}-https", description=f"{name}: versioned API routes; anything else 404",
-            default_route_action=not_found,
-            host_rules=[{"hosts": ["*"], "path_matcher": "api"}],
-            path_matchers=[{"name": "api", "default_route_action": not_found, "path_rules": path_rules}],
+            f"{name}-https", description=f"{name}: service routes; anything else 404",
+            default_route_action=not_found, host_rules=host_rules, path_matchers=matchers,
             opts=child_opts(self))
 
         # -- certificate, TLS policy, HTTPS proxy and rule ------------------------------------------------------
@@ -161,7 +190,9 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child_opts(self))
 
         self.url = pulumi.Output.concat("https://", self.domain)
-        self.version_urls = {r.name: pulumi.Output.concat(self.url, f"/{r.name}/") for r in args.api_routes}
+        self.version_urls = {
+            r.name: pulumi.Output.concat(f"https://{r.host}" if r.host else self.url, f"{(r.path or '/').rstrip('/')}/")
+            for r in args.routes}
         self.register_outputs({
             "url": self.url,
             "version_urls": self.version_urls,
@@ -171,6 +202,49 @@ class LoadBalancer(pulumi.ComponentResource):
         })
 
     # ---------------------------------------------------------------------------------------------------------
+    def _target(self, route: ServiceRoute) -> dict[str, Any]:
+        """Where a route sends: its backend, or weighted with its canary backend."""
+        if route.canary_weight > 0:
+            return {"route_action": {"weighted_backend_services": [
+                {"backend_service": self.backends[route.name].id, "weight": route.weight},
+                {"backend_service": self.backends[f"{route.name}-canary"].id, "weight": route.canary_weight},
+            ]}}
+        return {"service": self.backends[route.name].id}
+
+    def _matchers(self, routes: Sequence[ServiceRoute], not_found: dict[str, Any]
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Host rules and path matchers: one matcher per host (``*`` for routes without a host). A named host's
+        matcher also carries the any-host routes on paths it does not route itself, so adding a host route never
+        hides them; a host's default is its path-less route, else the any-host default, else 404."""
+        by_host: dict[str, list[ServiceRoute]] = {}
+        for r in routes:
+            by_host.setdefault(r.host or "*", []).append(r)
+        anyhost = by_host.get("*", [])
+        host_rules: list[dict[str, Any]] = []
+        matchers: list[dict[str, Any]] = []
+        for i, host in enumerate(sorted(by_host, key=lambda h: (h == "*", h))):
+            own = by_host[host]
+            own_paths = {r.key[1] for r in own}
+            rules = own if host == "*" else [*own, *(r for r in anyhost if r.key[1] not in own_paths)]
+            default = next((r for r in rules if r.key[1] == "/"), None)
+            path_rules = []
+            for r in sorted((r for r in rules if r.key[1] != "/"), key=lambda r: r.key[1]):
+                target = self._target(r)
+                path_rules.append({"paths": [r.path, f"{r.path}/*"], **target})
+            matcher_name = "api" if host == "*" else f"host-{i}"
+            matcher: dict[str, Any] = {"name": matcher_name, "path_rules": path_rules}
+            if default is None:
+                matcher["default_route_action"] = not_found
+            elif default.canary_weight > 0:
+                matcher["default_route_action"] = self._target(default)["route_action"]
+            else:
+                matcher["default_service"] = self.backends[default.name].id
+            if not path_rules:
+                del matcher["path_rules"]
+            matchers.append(matcher)
+            host_rules.append({"hosts": [host], "path_matcher": matcher_name})
+        return host_rules, matchers
+
     def _backend(self, name: str, key: str, svc: Service, tag: str | None) -> None:
         cloud_run: dict[str, Any] = {"service": svc.name}
         if tag:

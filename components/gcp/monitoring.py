@@ -46,6 +46,12 @@ class AlertThresholds:
     """Memorystore memory usage ratio (0-1)."""
     redis_evictions: int = 100
     """Evicted keys per alignment period (5 minutes)."""
+    run_5xx_ratio: float = 0.05
+    """Cloud Run (``ServiceWatch(requests=True)``): 5xx responses as a fraction of all its responses."""
+    run_p95_latency_ms: float = 1000.0
+    """Cloud Run (``ServiceWatch(requests=True)``): p95 request latency, ms."""
+    queue_oldest_message_age_seconds: int = 900
+    """Pub/Sub: age of the oldest unacknowledged message of a subscription (the backlog is stuck or growing)."""
 
 
 @dataclass(frozen=True)
@@ -60,12 +66,37 @@ class LoadBalancerWatch:
 
 @dataclass(frozen=True)
 class ServiceWatch:
-    """Watch a Cloud Run service: p95 CPU and memory utilisation of its instances."""
+    """Watch a Cloud Run service: p95 CPU and memory utilisation of its instances (and, with ``requests``, its
+    5xx ratio and p95 request latency)."""
 
     service_name: pulumi.Input[str]
     """The Cloud Run service's name (``Service.name``)."""
     label: str = "run"
-    """Prefix of the alert keys."""
+    """Prefix of the alert keys (one per service, e.g. ``run-api``)."""
+    requests: bool = False
+    """Also alert on the service's own 5xx ratio and p95 request latency (``run.googleapis.com/request_count``,
+    ``request_latencies``): every service that answers requests, behind the load balancer or not."""
+
+
+@dataclass(frozen=True)
+class QueueWatch:
+    """Watch a Pub/Sub queue: backlog age (``subscription/oldest_unacked_message_age``) of its subscription and
+    messages forwarded to its dead-letter topic (``subscription/dead_letter_message_count`` > 0)."""
+
+    subscription_name: pulumi.Input[str]
+    """The consumer's subscription id (``Queue.subscription.name``)."""
+    label: str = "queue"
+    """Prefix of the alert keys (one per queue, e.g. ``queue-jobs``)."""
+
+
+@dataclass(frozen=True)
+class JobWatch:
+    """Watch a Cloud Run job: any failed execution (``job/completed_execution_count`` with ``result=failed``)."""
+
+    job_name: pulumi.Input[str]
+    """The Cloud Run job's name (``Job.name``)."""
+    label: str = "job"
+    """Prefix of the alert keys (one per job, e.g. ``job-nightly``)."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +119,7 @@ class CacheWatch:
     """Prefix of the alert keys."""
 
 
-Watch: TypeAlias = LoadBalancerWatch | ServiceWatch | DatabaseWatch | CacheWatch
+Watch: TypeAlias = LoadBalancerWatch | ServiceWatch | DatabaseWatch | CacheWatch | QueueWatch | JobWatch
 """What :class:`MonitoringArgs` ``watch`` takes."""
 
 
@@ -111,8 +142,8 @@ class MonitoringArgs:
     billing_account: str | None = None
     """Billing account id (``gcpBillingAccount``); None: no budget (the caller needs billing permissions)."""
     watch: Sequence[Watch] = ()
-    """What to alert on (and chart): ``LoadBalancerWatch``, ``ServiceWatch``, ``DatabaseWatch``, ``CacheWatch``;
-    a second resource of a kind needs another ``label``."""
+    """What to alert on (and chart): ``LoadBalancerWatch``, ``ServiceWatch``, ``DatabaseWatch``, ``CacheWatch``,
+    ``QueueWatch``, ``JobWatch``; a second resource of a kind needs another ``label``."""
     dashboard: bool = True
     """A Cloud Monitoring dashboard of everything watched (``monitoring.dashboard``; dashboards are free)."""
     thresholds: AlertThresholds = field(default_factory=AlertThresholds)
@@ -219,13 +250,14 @@ class Monitoring(pulumi.ComponentResource):
 
     # -- alert policies -------------------------------------------------------------------------------------
     def _alert(self, key: str, title: str, condition: dict[str, Any], *, severity: str = "WARNING",
-               doc: str = "") -> gcp.monitoring.AlertPolicy:
+               doc: str = "", duration: int | None = None) -> gcp.monitoring.AlertPolicy:
         if key in self.alerts:
             raise ValueError(f"{self._cname}: alert {key!r} already exists (use another label)")
         policy = gcp.monitoring.AlertPolicy(
             f"{self._cname}-{key}", display_name=f"{self._cname}: {title}", combiner="OR", severity=severity,
             conditions=[{"display_name": title, "condition_threshold": {
-                "comparison": "COMPARISON_GT", "duration": f"{self.args.duration_seconds}s",
+                "comparison": "COMPARISON_GT",
+                "duration": f"{self.args.duration_seconds if duration is None else duration}s",
                 "trigger": {"count": 1}, **condition}}],
             notification_channels=self._alert_channels,
             alert_strategy={"auto_close": "1800s"},
@@ -247,25 +279,31 @@ class Monitoring(pulumi.ComponentResource):
 
     def _metric(self, key: str, title: str, metric: str, resource_type: str, label: str,
                 value: pulumi.Input[str], threshold: float, agg: dict[str, Any], *, severity: str = "WARNING",
-                extra: str = "") -> gcp.monitoring.AlertPolicy:
+                extra: str = "", duration: int | None = None) -> gcp.monitoring.AlertPolicy:
         flt = pulumi.Output.concat(f'metric.type="{metric}" AND resource.type="{resource_type}" AND '
                                    f'resource.label.{label}="', value, f'"{extra}')
         self._tile(title, flt, agg, threshold)
         return self._alert(key, title, {"filter": flt, "threshold_value": threshold, "aggregations": [agg]},
-                           severity=severity)
+                           severity=severity, duration=duration)
 
     def _watch(self, target: Watch) -> None:
         if isinstance(target, LoadBalancerWatch):
             self._watch_load_balancer(target.url_map_name, label=target.label)
         elif isinstance(target, ServiceWatch):
             self._watch_service(target.service_name, label=target.label)
+            if target.requests:
+                self._watch_requests(target.service_name, label=target.label)
+        elif isinstance(target, QueueWatch):
+            self._watch_queue(target.subscription_name, label=target.label)
+        elif isinstance(target, JobWatch):
+            self._watch_job(target.job_name, label=target.label)
         elif isinstance(target, DatabaseWatch):
             self._watch_database(target.database_id, label=target.label)
         elif isinstance(target, CacheWatch):
             self._watch_cache(target.instance_id, label=target.label)
         else:
-            raise TypeError(f"{self._cname}: watch takes LoadBalancerWatch, ServiceWatch, DatabaseWatch or "
-                            f"CacheWatch, got {target!r}")
+            raise TypeError(f"{self._cname}: watch takes LoadBalancerWatch, ServiceWatch, DatabaseWatch, "
+                            f"CacheWatch, QueueWatch or JobWatch, got {target!r}")
 
     def _watch_load_balancer(self, url_map_name: pulumi.Input[str], *, label: str = "lb"
                              ) -> list[gcp.monitoring.AlertPolicy]:
@@ -291,14 +329,56 @@ class Monitoring(pulumi.ComponentResource):
         """p95 CPU and memory utilisation of the Cloud Run service's instances."""
         t = self.args.thresholds
         agg = self._agg("ALIGN_DELTA", "REDUCE_PERCENTILE_95", ["resource.label.service_name"])
+        who = "" if label == "run" else f"{label}: "
         return [
-            self._metric(f"{label}-cpu", "Cloud Run CPU utilisation (p95)",
+            self._metric(f"{label}-cpu", f"{who}Cloud Run CPU utilisation (p95)",
                          "run.googleapis.com/container/cpu/utilizations", "cloud_run_revision", "service_name",
                          service_name, t.run_cpu_utilization, agg),
-            self._metric(f"{label}-memory", "Cloud Run memory utilisation (p95)",
+            self._metric(f"{label}-memory", f"{who}Cloud Run memory utilisation (p95)",
                          "run.googleapis.com/container/memory/utilizations", "cloud_run_revision", "service_name",
                          service_name, t.run_memory_utilization, agg),
         ]
+
+    def _watch_requests(self, service_name: pulumi.Input[str], *, label: str) -> list[gcp.monitoring.AlertPolicy]:
+        """5xx ratio and p95 request latency of one Cloud Run service."""
+        t = self.args.thresholds
+        base = pulumi.Output.concat(
+            'metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision" '
+            'AND resource.label.service_name="', service_name, '"')
+        errors = pulumi.Output.concat(base, ' AND metric.label.response_code_class="5xx"')
+        agg = self._agg("ALIGN_RATE", "REDUCE_SUM", ["resource.label.service_name"])
+        self._tile(f"{label}: 5xx per second", errors, agg, 0)
+        ratio = self._alert(f"{label}-5xx", f"{label}: Cloud Run 5xx ratio", {
+            "filter": errors, "aggregations": [agg], "denominator_filter": base,
+            "denominator_aggregations": [agg], "threshold_value": t.run_5xx_ratio}, severity="CRITICAL")
+        latency = self._metric(
+            f"{label}-p95", f"{label}: Cloud Run p95 request latency (ms)", "run.googleapis.com/request_latencies",
+            "cloud_run_revision", "service_name", service_name, t.run_p95_latency_ms,
+            self._agg("ALIGN_DELTA", "REDUCE_PERCENTILE_95", ["resource.label.service_name"]))
+        return [ratio, latency]
+
+    def _watch_queue(self, subscription: pulumi.Input[str], *, label: str) -> list[gcp.monitoring.AlertPolicy]:
+        """Backlog age of a Pub/Sub subscription and any message it forwarded to its dead-letter topic."""
+        t = self.args.thresholds
+        return [
+            self._metric(f"{label}-age", f"{label}: oldest unacked message age (s)",
+                         "pubsub.googleapis.com/subscription/oldest_unacked_message_age", "pubsub_subscription",
+                         "subscription_id", subscription, float(t.queue_oldest_message_age_seconds),
+                         self._agg("ALIGN_MAX", "REDUCE_MAX", ["resource.label.subscription_id"])),
+            self._metric(f"{label}-dead-letters", f"{label}: messages dead-lettered",
+                         "pubsub.googleapis.com/subscription/dead_letter_message_count", "pubsub_subscription",
+                         "subscription_id", subscription, 0.0,
+                         self._agg("ALIGN_DELTA", "REDUCE_SUM", ["resource.label.subscription_id"], 300),
+                         severity="ERROR", duration=0),
+        ]
+
+    def _watch_job(self, job_name: pulumi.Input[str], *, label: str) -> list[gcp.monitoring.AlertPolicy]:
+        """Any failed execution of a Cloud Run job."""
+        return [self._metric(
+            f"{label}-failed", f"{label}: failed Cloud Run job executions",
+            "run.googleapis.com/job/completed_execution_count", "cloud_run_job", "job_name", job_name, 0.0,
+            self._agg("ALIGN_DELTA", "REDUCE_SUM", ["resource.label.job_name"], 300), severity="ERROR",
+            extra=' AND metric.label.result="failed"', duration=0)]
 
     def _watch_database(self, database_id: pulumi.Input[str], *, label: str = "sql"
                         ) -> list[gcp.monitoring.AlertPolicy]:

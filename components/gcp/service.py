@@ -1,24 +1,42 @@
-"""Service: a Cloud Run (v2) service reachable only through the load balancer, with its own service account,
-Direct VPC egress, probes, secrets by reference, and an Artifact Registry repository."""
+"""Service: a Cloud Run (v2) service reachable only through the load balancer (a public web service) or only
+from inside the project by IAM-authenticated callers (an internal web service, a Pub/Sub-fed worker), with its
+own service account, Direct VPC egress, probes, secrets by reference, and an Artifact Registry repository."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components.gcp.common import Cmek, child_opts, cmek_deps, cmek_id, gcp_labels, invoke_opts, remember_deps
+from components.gcp.common import (
+    Cmek,
+    Workload,
+    child_opts,
+    cmek_deps,
+    cmek_id,
+    gcp_labels,
+    grantee_name,
+    invoke_opts,
+    label_value,
+    member_of,
+    remember_deps,
+)
 from components.gcp.network import Network
 
 DEFAULT_IMAGE = "us-docker.pkg.dev/cloudrun/container/hello"
 """Google's public sample image (Cloud Run cannot pull from ECR Public, the settings' AWS default)."""
 CONTAINER_NAME = "app"
 SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"
+INVOKER = "roles/run.invoker"
+"""The role a caller needs on an internal service (``run.routes.invoke``) or a job (``run.jobs.run``)."""
+INGRESS = {"load-balancer": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER", "internal": "INGRESS_TRAFFIC_INTERNAL_ONLY"}
+"""``ServiceArgs.ingress`` -> Cloud Run ingress."""
 
 SecretRef = str | gcp.secretmanager.Secret
 """A Secret Manager secret: ``projects/P/secrets/S`` (latest version), ``projects/P/secrets/S/versions/V``, or
@@ -68,10 +86,22 @@ class ServiceArgs:
     """CPU in units of 1/1024 vCPU (the settings' unit); rounded up to a Cloud Run size (1, 2, 4, 6, 8)."""
     memory: int = 512
     """Memory limit, MiB (512 to the Cloud Run maximum for the CPU)."""
+    command: Sequence[str] | None = None
+    """Command and arguments overriding the image's entrypoint; None: the image's."""
+    ingress: Literal["load-balancer", "internal"] = "load-balancer"
+    """Who reaches the service. ``load-balancer``: only the external load balancer (a public web service; the
+    invoker check is off, since requests through it carry no Google identity). ``internal``: only requests from
+    inside the project (VPC, Pub/Sub push, Cloud Scheduler) that carry an ID token of a principal granted
+    ``roles/run.invoker`` with :meth:`Service.grant_invoke` (an internal web service, a queue worker)."""
+    network_tag: str | None = None
+    """The service's own network tag, added to the network's ``service_tag`` on its VPC interfaces: the
+    firewall rules that ``allow_from`` writes target it, so each service gets only its own paths. None: the
+    shared ``service_tag`` only (every service on the network then shares its paths)."""
     port: int = 8080
     """Port the container listens on (Cloud Run sets ``$PORT``)."""
-    health_check_path: str = "/healthz"
-    """HTTP path of the startup and liveness probes."""
+    health_check_path: str | None = "/healthz"
+    """HTTP path of the startup and liveness probes; None: a TCP startup probe on ``port`` and no liveness probe
+    (a worker, which answers only the pushes it gets)."""
     min_instances: int = 0
     """Minimum instances (0 scales to zero)."""
     max_instances: int = 2
@@ -116,6 +146,9 @@ class ServiceArgs:
         if not 0 <= self.min_instances <= self.max_instances:
             raise ValueError(f"ServiceArgs: need 0 <= min_instances ({self.min_instances}) <= max_instances "
                              f"({self.max_instances})")
+        if self.network_tag is not None and not re.fullmatch(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?", self.network_tag):
+            raise ValueError(f"ServiceArgs.network_tag {self.network_tag!r}: lowercase letters, digits and -, "
+                             "at most 63, starting with a letter")
         for key in self.environment:
             if re.search(r"(?i)(password|secret|token|api_?key|private_?key)", key):
                 raise ValueError(f"ServiceArgs.environment[{key!r}] looks like a secret: reference it in secrets")
@@ -127,7 +160,8 @@ class ServiceArgs:
 
 
 class Service(pulumi.ComponentResource):
-    """A Cloud Run service that only the load balancer reaches (``INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER``),
+    """A Cloud Run service that only the load balancer reaches (``INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER``), or
+    with ``ingress="internal"`` only in-project callers it granted ``roles/run.invoker`` (``grant_invoke``),
     running as its own service account (never the default compute account), with Direct VPC egress, startup
     and liveness probes, secrets by reference, and an immutable-tag Artifact Registry repository."""
 
@@ -151,8 +185,9 @@ class Service(pulumi.ComponentResource):
         self.region = args.region
         labels = gcp_labels(args.labels)
         net = args.network
-        self.network_tag = net.service_tag
+        self.network_tag = args.network_tag or net.service_tag
         self.network_id = net.network_id
+        self.invokers: dict[str, gcp.cloudrunv2.ServiceIamMember] = {}
         project = gcp.organizations.get_project_output(opts=invoke_opts(self))
 
         # -- image repository ---------------------------------------------------------------------------------
@@ -174,32 +209,25 @@ class Service(pulumi.ComponentResource):
             args.region, "-docker.pkg.dev/", project.project_id, "/", self.repository.repository_id)
 
         # -- identity: a dedicated account with no roles but the grants wired to it ----------------------------
-        account_id = re.sub(r"[^a-z0-9-]", "-", f"{name}-run".lower())[:30].rstrip("-")
-        if len(account_id) < 6:
-            account_id = f"{account_id}-svc-run"[:30]
-        self.service_account = gcp.serviceaccount.Account(
-            f"{name}-sa", account_id=account_id, display_name=f"{name} (Cloud Run)",
-            description=f"Runtime identity of {name}; permissions come from resource-level grants only",
-            opts=child_opts(self))
+        self.service_account = runtime_account(self, name, "run", f"{name} (Cloud Run)")
         self.email = self.service_account.email
         self.member = self.service_account.member
 
         # -- secrets by reference: accessor on each referenced secret, before the service ------------------------
-        self.secret_grants = {}
-        plain = {"SERVICE_ACCOUNT": self.service_account.email, **args.environment}
-        envs: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(plain.items())]
-        for env_name, ref in sorted(args.secrets.items()):
-            secret, version, key = self._secret(ref)
-            if key not in self.secret_grants:
-                self.secret_grants[key] = gcp.secretmanager.SecretIamMember(
-                    f"{name}-reads-{key}", secret_id=secret, role=SECRET_ACCESSOR, member=self.member,
-                    opts=child_opts(self))
-            envs.append({"name": env_name, "value_source": {"secret_key_ref": {"secret": secret,
-                                                                              "version": version}}})
+        envs, self.secret_grants = container_envs(self, name, self.member, self.service_account.email,
+                                                  args.environment, args.secrets)
 
         # -- the service ----------------------------------------------------------------------------------------
         vcpu = cloud_run_cpu(args.cpu)
         probe_http = {"path": args.health_check_path, "port": args.port}
+        probes: dict[str, Any] = {
+            "startup_probe": {"http_get": probe_http, "initial_delay_seconds": 0, "period_seconds": 5,
+                              "timeout_seconds": 3, "failure_threshold": 24},
+            "liveness_probe": {"http_get": probe_http, "period_seconds": 30, "timeout_seconds": 5,
+                               "failure_threshold": 3},
+        } if args.health_check_path else {
+            "startup_probe": {"tcp_socket": {"port": args.port}, "initial_delay_seconds": 0, "period_seconds": 5,
+                              "timeout_seconds": 3, "failure_threshold": 24}}
         container: dict[str, Any] = {
             "name": CONTAINER_NAME,
             "image": args.image,
@@ -207,18 +235,17 @@ class Service(pulumi.ComponentResource):
             "resources": {"limits": {"cpu": str(vcpu), "memory": f"{args.memory}Mi"},
                           "cpu_idle": not args.cpu_always_allocated, "startup_cpu_boost": True},
             "envs": envs,
-            "startup_probe": {"http_get": probe_http, "initial_delay_seconds": 0, "period_seconds": 5,
-                              "timeout_seconds": 3, "failure_threshold": 24},
-            "liveness_probe": {"http_get": probe_http, "period_seconds": 30, "timeout_seconds": 5,
-                               "failure_threshold": 3},
+            **({"commands": list(args.command[:1]), "args": list(args.command[1:])} if args.command else {}),
+            **probes,
         }
         ignore = ["template.containers[0].image", "client", "clientVersion"] if args.image_managed_externally \
             else []
         self.service = gcp.cloudrunv2.Service(
-            f"{name}-run", location=args.region, ingress="INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
-            # Only the load balancer can reach the service (ingress); requests through it carry no Google
-            # identity, so the invoker check is off instead of granting run.invoker to allUsers.
-            invoker_iam_disabled=True, default_uri_disabled=False, launch_stage="GA",
+            f"{name}-run", location=args.region, ingress=INGRESS[args.ingress],
+            # Public: only the load balancer can reach the service (ingress); requests through it carry no Google
+            # identity, so the invoker check is off instead of granting run.invoker to allUsers. Internal: the
+            # invoker check stays on and only grant_invoke's principals pass it.
+            invoker_iam_disabled=args.ingress == "load-balancer", default_uri_disabled=False, launch_stage="GA",
             deletion_protection=args.deletion_protection, description=f"{name} (backend-hosting)",
             labels=labels,
             template={
@@ -227,8 +254,7 @@ class Service(pulumi.ComponentResource):
                 "max_instance_request_concurrency": args.concurrency,
                 "timeout": f"{args.request_timeout_seconds}s",
                 "scaling": {"min_instance_count": args.min_instances, "max_instance_count": args.max_instances},
-                "vpc_access": {"egress": args.vpc_egress, "network_interfaces": [{
-                    "network": net.network_id, "subnetwork": net.subnet_id, "tags": [net.service_tag]}]},
+                "vpc_access": vpc_access(net, args.vpc_egress, self.network_tag),
                 "encryption_key": cmek_id(args.revision_kms_key),
                 "labels": labels,
                 "containers": [container],
@@ -245,12 +271,82 @@ class Service(pulumi.ComponentResource):
             "service_account_email": self.email,
             "repository_url": self.repository_url,
             "network_tag": self.network_tag,
+            "ingress": INGRESS[args.ingress],
         })
 
-    @staticmethod
-    def _secret(ref: SecretRef) -> tuple[pulumi.Input[str], str, str]:
-        """(secret id for IAM and the env reference, version, a short key for resource names)."""
-        if isinstance(ref, gcp.secretmanager.Secret):
-            return ref.id, "latest", ref.pulumi_resource_name
-        secret, version = split_secret(ref)
-        return secret, version, re.sub(r"[^a-z0-9-]", "-", secret.rsplit("/", 1)[-1].lower())
+    # -- wiring --------------------------------------------------------------------------------------------------
+    def grant_invoke(self, caller: Workload | gcp.serviceaccount.Account | str) -> gcp.cloudrunv2.ServiceIamMember:
+        """Let ``caller`` call this internal service: ``roles/run.invoker`` on this service only. The caller sends
+        an ID token whose audience is the service URL (from the metadata server:
+        ``/computeMetadata/v1/instance/service-accounts/default/identity?audience=<url>``). A caller that is a
+        Cloud Run workload must send the request through the VPC (``vpc_egress="ALL_TRAFFIC"``) to count as
+        internal. Refused for a load-balancer service, whose invoker check is off."""
+        if self.args.ingress != "internal":
+            raise ValueError(f"Service {self.pulumi_resource_name}: grant_invoke needs ingress='internal' (a "
+                             "load-balancer service does not check invokers)")
+        who = grantee_name(caller)
+        if who not in self.invokers:
+            self.invokers[who] = gcp.cloudrunv2.ServiceIamMember(
+                f"{self.pulumi_resource_name}-invoker-{who}", name=self.service.name, location=self.region,
+                role=INVOKER, member=member_of(caller), opts=child_opts(self))
+        return self.invokers[who]
+
+
+# -- what a Cloud Run service and a Cloud Run job share --------------------------------------------------------------
+def runtime_account(parent: pulumi.Resource, name: str, suffix: str, display: str) -> gcp.serviceaccount.Account:
+    """A dedicated service account with no roles (only the grants wired to it): ``<name>-<suffix>``, cut to
+    the 6-30 characters an account id allows."""
+    return gcp.serviceaccount.Account(
+        f"{name}-sa", account_id=account_id(f"{name}-{suffix}"), display_name=display[:100],
+        description=f"Runtime identity of {name}; permissions come from resource-level grants only",
+        opts=child_opts(parent))
+
+
+def account_id(wanted: str) -> str:
+    """A valid, stable service account id (6-30 characters) for ``wanted``: as is when it fits, else cut with a
+    short hash of the full name, so two long names never collide."""
+    clean = re.sub(r"[^a-z0-9-]", "-", wanted.lower()).strip("-")
+    if not clean or not clean[0].isalpha():
+        clean = f"sa-{clean}"
+    if len(clean) > 30:
+        digest = hashlib.sha256(clean.encode()).hexdigest()[:6]
+        clean = f"{clean[:23].rstrip('-')}-{digest}"
+    return clean if len(clean) >= 6 else f"{clean}-{'x' * (5 - len(clean))}"
+
+
+def secret_ref(ref: SecretRef) -> tuple[pulumi.Input[str], str, str]:
+    """(secret id for IAM and the env reference, version, a short key for resource names)."""
+    if isinstance(ref, gcp.secretmanager.Secret):
+        return ref.id, "latest", ref.pulumi_resource_name
+    secret, version = split_secret(ref)
+    return secret, version, re.sub(r"[^a-z0-9-]", "-", secret.rsplit("/", 1)[-1].lower())
+
+
+def container_envs(parent: pulumi.Resource, name: str, member: pulumi.Input[str], email: pulumi.Input[str],
+                   environment: Mapping[str, pulumi.Input[str]], secrets: Mapping[str, SecretRef],
+                   ) -> tuple[list[dict[str, Any]], dict[str, gcp.secretmanager.SecretIamMember]]:
+    """The container's environment (``SERVICE_ACCOUNT``, the plain variables, then the secrets by reference)
+    and one ``secretAccessor`` grant per referenced secret (that secret only)."""
+    grants: dict[str, gcp.secretmanager.SecretIamMember] = {}
+    plain = {"SERVICE_ACCOUNT": email, **environment}
+    envs: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(plain.items())]
+    for env_name, ref in sorted(secrets.items()):
+        secret, version, key = secret_ref(ref)
+        if key not in grants:
+            grants[key] = gcp.secretmanager.SecretIamMember(
+                f"{name}-reads-{key}", secret_id=secret, role=SECRET_ACCESSOR, member=member,
+                opts=child_opts(parent))
+        envs.append({"name": env_name, "value_source": {"secret_key_ref": {"secret": secret, "version": version}}})
+    return envs, grants
+
+
+def vpc_access(net: Network, egress: str, tag: str) -> dict[str, Any]:
+    """Direct VPC egress into the network's subnet with the network's service tag and the workload's own tag."""
+    tags = [net.service_tag] if tag == net.service_tag else [net.service_tag, tag]
+    return {"egress": egress, "network_interfaces": [{
+        "network": net.network_id, "subnetwork": net.subnet_id, "tags": tags}]}
+
+
+def network_tag_for(net: Network, workload: str) -> str:
+    """A workload's own network tag: ``<service_tag>-<workload>``, a valid tag of at most 63 characters."""
+    return label_value(f"{net.service_tag}-{workload}").replace("_", "-")[:63].rstrip("-")

@@ -26,13 +26,15 @@ from .rules_topology import (
     no_multi_az_database_outside_prod,
     no_nat_per_az_outside_prod,
 )
+from .rules_workloads_gcp import cloudrun_job_bounded, worker_scales_to_zero
 
 PACK = Pack(
     name="cost",
     display_name="Cost guardrails",
     description="Cost guardrails for AWS and GCP: allowed instance families and sizes per environment, no GPUs, "
                 "ceilings on tasks, autoscaling, storage and IOPS, no NAT per AZ or multi-AZ database outside "
-                "prod, bounded log retention, bucket lifecycle rules, and a monthly budget gate priced by the "
+                "prod, bounded log retention, bucket lifecycle rules, queue workers that scale to zero and bounded "
+                "jobs outside prod, and a monthly budget gate priced by the "
                 "review's estimator.",
     rules=[
         instance_family_allowed,
@@ -46,6 +48,8 @@ PACK = Pack(
         no_multi_az_database_outside_prod,
         log_retention_bounded_outside_prod,
         bucket_lifecycle_configured,
+        worker_scales_to_zero,
+        cloudrun_job_bounded,
         budget_not_exceeded,
         budget_verifiable,
         budget_warning,
