@@ -233,10 +233,12 @@ def build_aws(settings: AwsSettings) -> StackComponents:
         elif isinstance(svc, Worker):
             consumed = [q for q, access in services_cfg[sname].used("queues").items() if access == "consume"]
             watch.append(WorkerWatch(sname, cluster.name, svc.service.name,
-                                     {q: (queues[q].name, queues[q].dead_letter_name) for q in consumed}))
+                                     {q: (queues[q].name, queues[q].dead_letter_name) for q in consumed},
+                                     utilization=services_cfg[sname].scaling.min > 0))
         else:
-            watch.append(JobWatch(sname, svc.failed_rule.name,
-                                  svc.scheduler_dlq.name if svc.scheduler_dlq is not None else None))
+            scheduled = svc.scheduler_dlq is not None
+            watch.append(JobWatch(sname, svc.failed_rule.name, svc.scheduler_dlq.name if scheduled else None,
+                                  alarm=scheduled))
     if database is not None:
         watch.append(DatabaseWatch(database.identifier, aurora=database.aurora))
     if isinstance(cache, ServerlessCache):

@@ -69,13 +69,14 @@ class Job(TaskComponent):
         self._task(name, args)
         ctx = aws_context(self)
 
-        # Failed runs: the task stopped with a non-zero exit code (or never started: no exit code).
+        # Failed runs: the task stopped with a non-zero exit code, or failed to start (no exit code then).
         self.failed_rule = aws.cloudwatch.EventRule(
-            f"{name}-failed", description=f"{name}: a run stopped with a non-zero exit code",
+            f"{name}-failed", description=f"{name}: a run stopped with a non-zero exit code or failed to start",
             event_pattern=args.cluster.arn.apply(lambda arn: json.dumps({
                 "source": ["aws.ecs"], "detail-type": ["ECS Task State Change"],
                 "detail": {"clusterArn": [arn], "group": [f"family:{self.family}"], "lastStatus": ["STOPPED"],
-                           "containers": {"exitCode": [{"anything-but": 0}]}}})),
+                           "$or": [{"containers": {"exitCode": [{"anything-but": 0}]}},
+                                   {"stopCode": ["TaskFailedToStart"]}]}})),
             tags=tag_set(tags, f"{name}-failed"), opts=child_opts(self))
 
         self.schedule = self.scheduler_role = self.scheduler_dlq = None

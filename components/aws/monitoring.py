@@ -153,6 +153,9 @@ class WorkerWatch:
     """The ECS service's name."""
     queues: Mapping[str, tuple[pulumi.Input[str], pulumi.Input[str]]] = field(default_factory=dict)
     """Queue key -> (queue name, dead-letter queue name)."""
+    utilization: bool = True
+    """Also alarm on CPU and memory. The stack turns it off for a worker that scales to zero (dev): it has no
+    steady utilisation, and its backlog age and dead letters already say when it is too slow or failing."""
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,10 @@ class JobWatch:
     failed_rule_name: pulumi.Input[str]
     """``Job.failed_rule.name``."""
     scheduler_dlq_name: pulumi.Input[str] | None = None
-    """``Job.scheduler_dlq.name`` (scheduled jobs)."""
+    """``Job.scheduler_dlq.name`` (scheduled jobs): charted next to the failed runs."""
+    alarm: bool = True
+    """Alarm on failed runs. The stack turns it off for on-demand jobs: whoever runs one (the deploy workflow,
+    an operator following docs/runbook.md) waits for it and sees its exit code."""
 
 
 Watch: TypeAlias = (LoadBalancerWatch | ServiceWatch | DatabaseWatch | CacheWatch | ServerlessCacheWatch
@@ -478,21 +484,20 @@ class Monitoring(pulumi.ComponentResource):
                 ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", dlq, {"label": "dead letters"}],
                 ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", queue, {"yAxis": "right"}],
             ], stat="Maximum", period=period)
-        self._watch_service(w.cluster_name, w.service_name, label=w.label)
+        if w.utilization:
+            self._watch_service(w.cluster_name, w.service_name, label=w.label)
 
     def _watch_job(self, w: JobWatch) -> None:
-        """Per job: failed runs, and invocations the scheduler gave up on."""
+        """Per job: failed runs (the failed-run rule's matches); the scheduler's undelivered invocations are
+        charted."""
         t, period = self.args.thresholds, self.args.period_seconds
-        self._alarm(f"{w.label}-failed-runs", f"{w.label}: a run stopped with a non-zero exit code",
-                    threshold=t.job_failed_runs, comparison="GreaterThanOrEqualToThreshold", period=period,
-                    namespace="AWS/Events", metric_name="MatchedEvents", dimensions={"RuleName": w.failed_rule_name},
-                    statistic="Sum")
+        if w.alarm:
+            self._alarm(f"{w.label}-failed-runs", f"{w.label}: a run stopped with a non-zero exit code or failed to "
+                        "start", threshold=t.job_failed_runs, comparison="GreaterThanOrEqualToThreshold",
+                        period=period, namespace="AWS/Events", metric_name="MatchedEvents",
+                        dimensions={"RuleName": w.failed_rule_name}, statistic="Sum")
         metrics: list[Any] = [["AWS/Events", "MatchedEvents", "RuleName", w.failed_rule_name, {"label": "failed runs"}]]
         if w.scheduler_dlq_name is not None:
-            self._alarm(f"{w.label}-undelivered", f"{w.label}: the scheduler could not start a run (its dead-letter "
-                        "queue holds the invocation)", threshold=1, comparison="GreaterThanOrEqualToThreshold",
-                        period=period, namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible",
-                        dimensions={"QueueName": w.scheduler_dlq_name}, statistic="Maximum")
             metrics.append(["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", w.scheduler_dlq_name,
                             {"label": "undelivered invocations"}])
         self._widget(f"{w.label}: failed runs", metrics, stat="Sum", period=period)
