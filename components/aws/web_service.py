@@ -239,7 +239,7 @@ class WebService(TaskComponent):
         if args.internal:
             discovery = args.discovery_name or name
             config["services"] = [{"port_name": "http", "discovery_name": discovery,
-                                   "client_alias": {"port": args.port, "dns_name": discovery}}]
+                                   "client_alias": [{"port": args.port, "dns_name": discovery}]}]
         return config
 
     # -- wiring ----------------------------------------------------------------------------------------------
