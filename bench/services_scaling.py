@@ -122,7 +122,8 @@ def main() -> None:
     print(f"runs={args.runs}")
     print(f"{args.small:>3} services  median {s:.2f}s  (min {min(s_times):.2f}s)")
     print(f"{args.large:>3} services  median {big:.2f}s  (min {min(l_times):.2f}s)")
-    print(f"ratio {args.large}/{args.small}  {ratio:.2f}  (target <= {TARGET}: {'met' if ratio <= TARGET else 'NOT met'})")
+    verdict = "met" if ratio <= TARGET else "NOT met"
+    print(f"ratio {args.large}/{args.small}  {ratio:.2f}  (target <= {TARGET}: {verdict})")
 
 
 if __name__ == "__main__":

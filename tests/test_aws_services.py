@@ -81,7 +81,7 @@ def test_each_task_role_holds_exactly_the_grants_of_its_uses(run_stack, stack):
 
     api = role_policies(g, f"{p}-api-task")[f"{p}-jobs-send-{p}-api-task"]
     queue_arn = f"arn:aws:sqs:us-east-1:{ACCOUNT}:{p}-jobs"
-    assert [(s["Action"], s["Resource"]) for s in api][0] == ("sqs:SendMessage", queue_arn)
+    assert (api[0]["Action"], api[0]["Resource"]) == ("sqs:SendMessage", queue_arn)
     assert api[1]["Action"] == ["kms:GenerateDataKey", "kms:Decrypt"]
     assert api[1]["Condition"] == {"StringEquals": {"kms:ViaService": "sqs.us-east-1.amazonaws.com"}}
     worker = role_policies(g, f"{p}-worker-task")[f"{p}-jobs-consume-{p}-worker-task"]

@@ -164,7 +164,8 @@ def test_the_api_gets_the_environment_and_secrets_of_what_it_uses(run_stack, sta
     """The exact wiring of every service is in test_aws_services.py; here: what the api's container receives."""
     g = run_stack(stack)
     p = f"app-{stack}"
-    container = json.loads(g.inputs(f"{p}-api-task", "aws:ecs/taskDefinition:TaskDefinition")["containerDefinitions"])[0]
+    task = g.inputs(f"{p}-api-task", "aws:ecs/taskDefinition:TaskDefinition")
+    container = json.loads(task["containerDefinitions"])[0]
     assert {s["name"] for s in container["secrets"]} == {"DB_USERNAME", "DB_PASSWORD"}
     assert all(s["valueFrom"].startswith("arn:aws:secretsmanager:") for s in container["secrets"])
     env = {e["name"] for e in container["environment"]}
