@@ -74,6 +74,13 @@ KIT: tuple[Concern, ...] = (
             wiring=("grant_read", "grant_read_write"),
             extras={"components.gcp.bucket:Bucket": ("allow_usage_log_delivery",)}),
     Concern("monitoring", ("components.aws.monitoring:Monitoring",), ("components.gcp.monitoring:Monitoring",)),
+    # Issue 9 (multi-service). The GCP classes land with the GCP side; until then these concerns are AWS-only
+    # (``gcp=()``) and tests/test_kit.py checks their AWS half.
+    Concern("cluster", ("components.aws.cluster:Cluster",), ()),
+    Concern("services", ("components.aws.web_service:WebService", "components.aws.worker:Worker",
+                         "components.aws.job:Job"), (),
+            extras={"components.aws.web_service:WebService": ("allow_from",)}),
+    Concern("queues", ("components.aws.queue:Queue",), (), wiring=("grant_send", "grant_consume")),
 )
 """The kit: one entry per concern (``docs/architecture.md`` shows it as a table; a test holds the classes to it)."""
 
