@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from policies.common import Pack, waiver_audit_rule, waiver_valid_rule
 
-from . import rules_encryption, rules_exposure, rules_hardening, rules_iam, rules_resilience
+from . import (
+    rules_aws_workloads,
+    rules_encryption,
+    rules_exposure,
+    rules_hardening,
+    rules_iam,
+    rules_resilience,
+)
 
 PACK = Pack(
     name="security",
@@ -22,6 +29,7 @@ PACK = Pack(
         *rules_resilience.RULES,
         *rules_iam.RULES,
         *rules_hardening.RULES,
+        *rules_aws_workloads.RULES,
         waiver_valid_rule(),
         waiver_audit_rule(),
     ],
