@@ -176,31 +176,51 @@ def _fargate_hours(p: Pricing, td: Any, task_hours: float, label: str, *, usage_
                  usage_based=usage_based)
 
 
+_CRON_NAMES = {**{m: i + 1 for i, m in enumerate(
+    ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"))},
+    **{d: i + 1 for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))}}
+
+
+def _cron_values(field: str, low: int, high: int) -> int:
+    """How many values of ``low..high`` a cron field matches (``*``, ``?``, lists, ranges, steps, names)."""
+    out: set[int] = set()
+    for part in field.upper().split(","):
+        base, _, step = part.partition("/")
+        if base in ("*", "?", ""):
+            start, stop = low, high
+        else:
+            a, _, b = base.partition("-")
+            start = int(_CRON_NAMES.get(a, a))
+            stop = int(_CRON_NAMES.get(b, b)) if b else (high if step else start)
+        out.update(range(start, stop + 1, int(step) if step else 1))
+    return len({v for v in out if low <= v <= high}) or 1
+
+
 def runs_per_month(expression: str) -> float:
-    """Invocations a month (730 hours) of an EventBridge Scheduler ``rate(...)`` or ``cron(...)`` expression;
-    one for ``at(...)``."""
+    """Invocations a month (730 hours) of an EventBridge Scheduler ``rate(...)`` or ``cron(...)`` expression
+    (cron: matched minutes x hours x days a month; unparsable parts count as one); one for ``at(...)``."""
     import re
-    from datetime import datetime, timedelta
 
     m = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression.strip())
     if m:
         minutes = int(m.group(1)) * {"minute": 1, "hour": 60, "day": 1440}[m.group(2).rstrip("s")]
         return 730 * 60 / minutes
     m = re.fullmatch(r"cron\((.*)\)", expression.strip())
-    if not m:
+    if not m or len(m.group(1).split()) < 5:
         return 1.0
     minute, hour, dom, month, dow, *_ = m.group(1).split()
-    dow = "*" if dow == "?" else re.sub(r"\d", lambda d: str((int(d.group()) - 1) % 7), dow)
-    dom = "*" if dom == "?" else dom
-    from croniter import croniter
-
-    start = datetime(2026, 1, 1)
-    it = croniter(f"{minute} {hour} {dom} {month} {dow}", start)
-    end = start + timedelta(hours=730)
-    n = 0
-    while it.get_next(datetime) < end and n < 100_000:
-        n += 1
-    return float(n)
+    try:
+        per_day = _cron_values(minute, 0, 59) * _cron_values(hour, 0, 23)
+        months = _cron_values(month, 1, 12) / 12
+        if dow not in ("*", "?"):
+            days = _cron_values(dow.split("#")[0].rstrip("L"), 1, 7) * 730 / 24 / 7
+        elif dom not in ("*", "?"):
+            days = min(_cron_values(dom.rstrip("LW"), 1, 31), 30.42)
+        else:
+            days = 730 / 24
+    except ValueError:
+        return 1.0
+    return round(per_day * days * months, 2)
 
 
 def _schedules_of(p: Pricing) -> list[Any]:

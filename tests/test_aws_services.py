@@ -283,3 +283,13 @@ def test_internal_services_admit_only_their_callers_through_service_connect(twen
     assert caller == {"enabled": True, "namespace": connect["namespace"]}
     [c] = json.loads(g.inputs("app-dev-s05-task", "aws:ecs/taskDefinition:TaskDefinition")["containerDefinitions"])
     assert {"name": "SERVICE_S01_URL", "value": "http://s01:8080"} in c["environment"]
+
+
+def test_scheduled_runs_a_month_follow_the_expression():
+    from pricing.aws import runs_per_month
+
+    assert runs_per_month("cron(0 3 * * ? *)") == 30.42  # nightly: 730 h / 24
+    assert runs_per_month("cron(0/15 * * * ? *)") == 4 * 730
+    assert runs_per_month("cron(0 9 ? * MON-FRI *)") == round(5 * 730 / 24 / 7, 2)
+    assert runs_per_month("cron(0 0 1 * ? *)") == 1
+    assert runs_per_month("rate(5 minutes)") == 730 * 12

@@ -24,10 +24,10 @@ TARGET_GROUPS = ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGr
 LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
 LISTENER_RULES = ("aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule")
 
-EXPOSURE = "exposure"
-ENCRYPTION = "encryption"
-RESILIENCE = "resilience"
-IAM = "iam"
+EXPOSURE = "public-exposure"
+ENCRYPTION = "encryption-at-rest"
+RESILIENCE = "backup-and-data-loss"
+IAM = "iam-least-privilege"
 
 
 # -- queues ----------------------------------------------------------------------------------------------------
