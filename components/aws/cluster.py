@@ -11,6 +11,8 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.base import with_aliases
+
 from .common import child_opts, tag_set
 
 
@@ -47,7 +49,9 @@ class Cluster(pulumi.ComponentResource):
     arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ClusterArgs | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("backend:aws:Cluster", name, None, opts)
+        # The cluster and repository were children of the single ``backend:aws:Service`` of the same name (issue 8):
+        # the alias keeps their URNs, so a deployed stack keeps its images instead of replacing the repository.
+        super().__init__("backend:aws:Cluster", name, None, with_aliases(opts, "backend:aws:Service"))
         args = args or ClusterArgs()
         self.args = args
         tags = args.tags
