@@ -263,6 +263,7 @@ def build_aws(settings: AwsSettings) -> StackComponents:
                                            if isinstance(s, Job)})
     pulumi.export("cluster_name", cluster.name)
     pulumi.export("task_subnet_ids", network.app_subnet_ids)
+    pulumi.export("task_public_ip", network.app_subnets_public)
     pulumi.export("task_security_groups", {n: s.security_group.id for n, s in services.items()})
     pulumi.export("load_balancer_dns_name", lb.dns_name)
     pulumi.export("repository_url", cluster.repository.repository_url)
