@@ -293,3 +293,22 @@ def test_scheduled_runs_a_month_follow_the_expression():
     assert runs_per_month("cron(0 9 ? * MON-FRI *)") == round(5 * 730 / 24 / 7, 2)
     assert runs_per_month("cron(0 0 1 * ? *)") == 1
     assert runs_per_month("rate(5 minutes)") == 730 * 12
+
+
+# -- component pages ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("page", "args"), [
+    ("cluster", ["components.aws.cluster:ClusterArgs"]),
+    ("queue", ["components.aws.queue:QueueArgs"]),
+    ("web_service", ["components.aws.web_service:WebServiceArgs", "components.aws.web_service:WebRoute"]),
+    ("worker", ["components.aws.worker:WorkerArgs"]),
+    ("job", ["components.aws.job:JobArgs"]),
+])
+def test_component_pages_run_and_document_every_argument(run_program, page, args):
+    import importlib
+
+    from helpers import DOCS, doc_example, documents_every_argument
+
+    classes = [getattr(importlib.import_module(a.split(":")[0]), a.split(":")[1]) for a in args]
+    g = run_program(doc_example(DOCS / f"{page}.md"))
+    assert len(g) > 3
+    assert not documents_every_argument(DOCS / f"{page}.md", *classes)
