@@ -7,6 +7,7 @@ roles to ECS tasks, and send failed invocations to the job's own dead-letter que
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 
@@ -62,7 +63,8 @@ class Job(TaskComponent):
 
     def __init__(self, name: str, args: JobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("backend:aws:Job", name, None, opts)
-        args.environment = {**args.environment, "JOB_TIMEOUT_SECONDS": str(args.timeout_seconds)}
+        args = dataclasses.replace(args, environment={**args.environment,
+                                                      "JOB_TIMEOUT_SECONDS": str(args.timeout_seconds)})
         self.args = args
         tags = args.tags
         self.family = args.family or name
