@@ -41,7 +41,7 @@ from components.aws.web_service import WebRoute, WebService, WebServiceArgs
 from components.aws.worker import Worker, WorkerArgs
 
 from .composition import StackComponents
-from .settings import AwsServiceSpec, AwsSettings
+from .settings import AwsServiceSpec, AwsSettings, SettingsError
 
 PLACEHOLDER_DOMAIN = "example.com"
 """Without ``dns`` settings the certificate is requested for ``<name>.<environment>.example.com`` (see
@@ -147,6 +147,11 @@ def build_aws(settings: AwsSettings) -> StackComponents:
 
     # -- services and queues --------------------------------------------------------------------------------
     services_cfg = settings.services
+    for sname, spec in services_cfg.items():
+        if spec.kind == "job" and spec.used("services"):
+            target = next(iter(spec.used("services")))
+            raise SettingsError(f"services.{sname}.uses: services.{target} cannot be reached from a job on AWS (ECS "
+                                "Service Connect serves ECS services only): call it through a worker or a queue")
     internal_names = sorted(n for n, s in services_cfg.items() if s.kind == "web" and s.internal)
     cluster = Cluster(base, ClusterArgs(
         kms_key_arn=logs_key.arn, service_connect_namespace=f"{base}.internal" if internal_names else None,

@@ -312,3 +312,24 @@ def test_component_pages_run_and_document_every_argument(run_program, page, args
     g = run_program(doc_example(DOCS / f"{page}.md"))
     assert len(g) > 3
     assert not documents_every_argument(DOCS / f"{page}.md", *classes)
+
+
+def test_a_job_using_an_internal_service_is_refused_in_one_line(tmp_path):
+    """Service Connect serves ECS services only: a job could not resolve the name, so the stack refuses it."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from bench.services_scaling import REPO, write_project
+
+    directory = write_project(tmp_path, 2)  # api (public) and s01 (internal)
+    stack_file = directory / "Pulumi.bench.yaml"
+    config = yaml.safe_load(stack_file.read_text())
+    config["config"]["backend-hosting:services"]["report"] = {"kind": "job", "uses": ["services.s01"]}
+    stack_file.write_text(yaml.safe_dump(config))
+    proc = subprocess.run([sys.executable, "-m", "review", "bench", "--program", str(directory), "--no-cost",
+                           "--no-policies"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "services.report.uses: services.s01 cannot be reached from a job" in lines[0]
