@@ -333,3 +333,14 @@ def test_a_job_using_an_internal_service_is_refused_in_one_line(tmp_path):
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "services.report.uses: services.s01 cannot be reached from a job" in lines[0]
+
+
+def test_adding_services_to_a_stack_moves_none_of_the_api_rules(run_stack, twenty):
+    """The dev stack (one web service) and the generated stack (the api and three more public web services, one
+    with host routes) give the api's /v1 and /v2 rules the same priorities."""
+    def api_rules(g, p):
+        return {r.name: r.inputs["priority"] for r in g.by_type("aws:lb/listenerRule:ListenerRule")
+                if r.name.startswith(f"{p}-api-")}
+
+    dev = api_rules(run_stack("dev"), "app-dev")
+    assert dev == api_rules(twenty.graph, "app-dev") and set(dev) == {"app-dev-api-v1", "app-dev-api-v2"}
