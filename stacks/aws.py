@@ -1,7 +1,7 @@
 """The AWS stack: one explicit provider (region from settings), then the components, wired together.
 
 Order: KMS key for logs -> network -> load balancer -> database, cache, buckets -> the ECS cluster -> queues ->
-the services (web services, workers, jobs: internal web services first, as their callers' environment names them)
+the services (web services, workers, jobs, in settings order)
 -> one wiring call per ``uses`` entry -> monitoring (a watch entry per service).
 
 Every name is prefixed ``<name>-<environment>`` so several stacks can share an account; every
@@ -167,10 +167,8 @@ def build_aws(settings: AwsSettings) -> StackComponents:
     priorities = rule_priorities(r.key for s in services_cfg.values() if s.kind == "web" for r in s.routes)
 
     services: dict[str, WebService | Worker | Job] = {}
-    # Internal services first: their callers' environment names them.
-    for sname in sorted(services_cfg, key=lambda n: (n not in internal_names, list(services_cfg).index(n))):
-        spec = services_cfg[sname]
-        environment, secrets = _service_environment(settings, spec, database, cache, buckets, queues, services)
+    for sname, spec in services_cfg.items():
+        environment, secrets = _service_environment(settings, spec, database, cache, buckets, queues)
         task = dict(
             cluster=cluster, network=network, image=spec.image, command=spec.command, family=f"{base}-{sname}",
             cpu=spec.cpu, memory=spec.memory, architecture=spec.architecture, environment=environment,
@@ -201,7 +199,6 @@ def build_aws(settings: AwsSettings) -> StackComponents:
                 schedule_expression=spec.schedule.aws_expression() if spec.schedule else None,
                 schedule_timezone=spec.schedule.timezone if spec.schedule else "UTC",
                 timeout_seconds=spec.timeout_seconds, **task), opts=opts)
-    services = {n: services[n] for n in services_cfg}  # settings order
 
     # Wiring: each uses entry is one call, opening one network path or writing one least-privilege grant.
     for sname, svc in services.items():
@@ -293,7 +290,6 @@ def _env_name(name: str) -> str:
 
 def _service_environment(settings: AwsSettings, spec: AwsServiceSpec, database: DatabaseBase | None,
                          cache: CacheBase | None, buckets: Mapping[str, Bucket], queues: Mapping[str, Queue],
-                         services: Mapping[str, WebService | Worker | Job],
                          ) -> tuple[dict[str, pulumi.Input[str]], dict[str, pulumi.Input[str]]]:
     """Environment variables and secrets of one service: only what its ``uses`` names (DB_*, CACHE_*,
     BUCKET_<NAME>, QUEUE_<NAME>_URL, SERVICE_<NAME>_URL), then its own ``environment`` and ``secrets``."""
@@ -313,9 +309,8 @@ def _service_environment(settings: AwsSettings, spec: AwsServiceSpec, database: 
     for name in spec.used("queues"):
         environment[f"QUEUE_{_env_name(name)}_URL"] = queues[name].url
     for name in spec.used("services"):
-        target = services[name]
-        assert isinstance(target, WebService) and target.url is not None  # internal services are built first
-        environment[f"SERVICE_{_env_name(name)}_URL"] = target.url
+        # An internal web service's Service Connect name is its settings name (WebService.url says the same).
+        environment[f"SERVICE_{_env_name(name)}_URL"] = f"http://{name}:{settings.services[name].port}"
     environment.update(spec.environment)
     secrets.update(spec.secrets)
     return environment, secrets
