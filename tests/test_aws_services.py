@@ -344,3 +344,23 @@ def test_adding_services_to_a_stack_moves_none_of_the_api_rules(run_stack, twent
 
     dev = api_rules(run_stack("dev"), "app-dev")
     assert dev == api_rules(twenty.graph, "app-dev") and set(dev) == {"app-dev-api-v1", "app-dev-api-v2"}
+
+
+def test_bad_workload_arguments_are_refused(run_program):
+    from components.aws.job import JobArgs
+    from components.aws.web_service import WebRoute, WebServiceArgs
+    from components.aws.worker import WorkerArgs
+
+    base = {"cluster": object(), "network": object()}
+    with pytest.raises(ValueError, match="at least one queue"):
+        WorkerArgs(**base)
+    with pytest.raises(ValueError, match="min_count"):
+        WorkerArgs(**base, queue_names=["q"], min_count=3, max_count=2)
+    with pytest.raises(ValueError, match="cron"):
+        JobArgs(**base, schedule_expression="0 3 * * *")
+    with pytest.raises(ValueError, match="looks like a secret"):
+        JobArgs(**base, environment={"DB_PASSWORD": "x"})
+    with pytest.raises(ValueError, match="needs a load_balancer and routes"):
+        WebServiceArgs(**base)
+    with pytest.raises(ValueError, match="internal service has no load balancer"):
+        WebServiceArgs(**base, internal=True, routes=[WebRoute(path="/v1")])
