@@ -55,6 +55,11 @@ def boundary_policy_name(project: str, stack: str) -> str:
 
 def build_aws(settings: AwsSettings) -> StackComponents:
     """Compose the AWS components for one environment and export the stack outputs; returns the components."""
+    for sname, spec in settings.services.items():
+        if spec.kind == "job" and spec.used("services"):
+            target = next(iter(spec.used("services")))
+            raise SettingsError(f"services.{sname}.uses: services.{target} cannot be reached from a job on AWS (ECS "
+                                "Service Connect serves ECS services only): call it through a worker or a queue")
     provider = aws.Provider("aws", region=settings.region)
     opts = pulumi.ResourceOptions(providers=[provider])
     env = settings.environment
@@ -147,11 +152,6 @@ def build_aws(settings: AwsSettings) -> StackComponents:
 
     # -- services and queues --------------------------------------------------------------------------------
     services_cfg = settings.services
-    for sname, spec in services_cfg.items():
-        if spec.kind == "job" and spec.used("services"):
-            target = next(iter(spec.used("services")))
-            raise SettingsError(f"services.{sname}.uses: services.{target} cannot be reached from a job on AWS (ECS "
-                                "Service Connect serves ECS services only): call it through a worker or a queue")
     internal_names = sorted(n for n, s in services_cfg.items() if s.kind == "web" and s.internal)
     cluster = Cluster(base, ClusterArgs(
         kms_key_arn=logs_key.arn, service_connect_namespace=f"{base}.internal" if internal_names else None,

@@ -316,23 +316,20 @@ def test_component_pages_run_and_document_every_argument(run_program, page, args
 
 def test_a_job_using_an_internal_service_is_refused_in_one_line(tmp_path):
     """Service Connect serves ECS services only: a job could not resolve the name, so the stack refuses it."""
-    import subprocess
-    import sys
-
     import yaml
 
-    from bench.services_scaling import REPO, write_project
+    from bench.services_scaling import write_project
+    from review.engine import ProgramError, capture_program
 
     directory = write_project(tmp_path, 2)  # api (public) and s01 (internal)
     stack_file = directory / "Pulumi.bench.yaml"
     config = yaml.safe_load(stack_file.read_text())
     config["config"]["backend-hosting:services"]["report"] = {"kind": "job", "uses": ["services.s01"]}
     stack_file.write_text(yaml.safe_dump(config))
-    proc = subprocess.run([sys.executable, "-m", "review", "bench", "--program", str(directory), "--no-cost",
-                           "--no-policies"], cwd=REPO, capture_output=True, text=True)
-    assert proc.returncode == 2
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "services.report.uses: services.s01 cannot be reached from a job" in lines[0]
+    with pytest.raises(ProgramError) as err:
+        capture_program(directory, "bench")
+    assert "services.report.uses: services.s01 cannot be reached from a job" in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 def test_adding_services_to_a_stack_moves_none_of_the_api_rules(run_stack, twenty):
