@@ -75,6 +75,15 @@ KIT: tuple[Concern, ...] = (
             wiring=("grant_read", "grant_read_write"),
             extras={"components.gcp.bucket:Bucket": ("allow_usage_log_delivery",)}),
     Concern("monitoring", ("components.aws.monitoring:Monitoring",), ("components.gcp.monitoring:Monitoring",)),
+    # The cluster is AWS's (ECS); Cloud Run needs none, so the concern has no GCP class.
+    Concern("cluster", ("components.aws.cluster:Cluster",), ()),
+    Concern("services", ("components.aws.web_service:WebService", "components.aws.worker:Worker",
+                         "components.aws.job:Job"), ("components.gcp.job:Job",),
+            # On GCP a web service and a worker are both a Cloud Run service: the `service` concern's Service.
+            extras={"components.aws.web_service:WebService": ("allow_from",),
+                    "components.gcp.job:Job": ("grant_run",)}),
+    Concern("queues", ("components.aws.queue:Queue",), ("components.gcp.queue:Queue",),
+            wiring=("grant_send", "grant_consume")),
 )
 """The kit: one entry per concern (``docs/architecture.md`` shows it as a table; a test holds the classes to it)."""
 

@@ -50,7 +50,8 @@ MODULE_SERVICE: dict[str, str] = {
     "budgets": "budgets", "cloudwatch": "cloudwatch", "ec2": "ec2", "ecr": "ecr", "ecs": "ecs",
     "elasticache": "elasticache", "iam": "iam", "kms": "kms", "lb": "elasticloadbalancing", "rds": "rds",
     "route53": "route53", "s3": "s3", "secretsmanager": "secretsmanager", "sns": "sns", "vpc": "ec2",
-    "wafv2": "wafv2", "sqs": "sqs", "ssm": "ssm", "events": "events",
+    "wafv2": "wafv2", "sqs": "sqs", "ssm": "ssm", "events": "events", "scheduler": "scheduler",
+    "servicediscovery": "servicediscovery",
 }
 GLOBAL_SERVICES = frozenset({"route53", "budgets"})
 """Services whose API is global (called in us-east-1 whatever the stack's region): no region condition."""
@@ -244,10 +245,11 @@ NAME_SCOPED: dict[str, tuple[str, ...]] = {
     "events": ("rule/{p}-*",),
     "wafv2": ("regional/webacl/{p}-*/*",),
     "cloudwatch": ("alarm:{p}-*",),
+    "scheduler": ("schedule/*/{p}-*", "schedule-group/{p}-*"),
 }
 """Services whose resource ARNs carry the names the stack gives them: resource-name prefix ``{p}`` =
 ``<name>-<env>`` (regional ARNs ``arn:<partition>:<service>:<region>:<account>:<suffix>``)."""
-TAG_SCOPED = frozenset({"acm", "application-autoscaling", "ec2", "kms"})
+TAG_SCOPED = frozenset({"acm", "application-autoscaling", "ec2", "kms", "servicediscovery"})
 """Services whose ARNs carry generated ids: creates need ``aws:RequestTag/environment``, everything else
 ``aws:ResourceTag/environment`` = the stack's environment (untagged resources are out)."""
 SENSITIVE_READS = sorted([
@@ -503,7 +505,8 @@ def boundary_policy(facts: StackFacts, account: str, partition: str = "aws",
     statements.append({"Sid": "ReadStackParameters", "Effect": "Allow", "Action": "ssm:GetParameters",
                        "Resource": [f"arn:{arn.format(svc='ssm')}:parameter/{p}"
                                     for p in (f"{prefix}-*", f"{prefix}/*")]})
-    via = [f"{svc}.{region}.{dns_suffix}" for svc in ("secretsmanager", "ssm", "s3")]  # the components' grants
+    via_services = ["secretsmanager", "ssm", "s3", *(["sqs"] if "sqs" in services else [])]
+    via = [f"{svc}.{region}.{dns_suffix}" for svc in via_services]  # the components' grants
     statements.append({"Sid": "KeysThroughServices", "Effect": "Allow",
                        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                        "Resource": f"arn:{arn.format(svc='kms')}:key/*",
@@ -514,6 +517,17 @@ def boundary_policy(facts: StackFacts, account: str, partition: str = "aws",
                            "Resource": f"arn:{partition}:s3:::{prefix}-*/*"})
         statements.append({"Sid": "ListStackBuckets", "Effect": "Allow", "Action": "s3:ListBucket",
                            "Resource": f"arn:{partition}:s3:::{prefix}-*"})
+    if "sqs" in services:  # Queue.grant_send / grant_consume, a job's scheduler dead-letter queue
+        statements.append({"Sid": "StackQueues", "Effect": "Allow",
+                           "Action": ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                                      "sqs:ReceiveMessage", "sqs:SendMessage"],
+                           "Resource": f"arn:{arn.format(svc='sqs')}:{prefix}-*"})
+    if "scheduler" in services:  # a job's scheduler role: run the stack's task definitions, pass their roles
+        statements.append({"Sid": "RunStackTasks", "Effect": "Allow", "Action": "ecs:RunTask",
+                           "Resource": f"arn:{arn.format(svc='ecs')}:task-definition/{prefix}-*"})
+        statements.append({"Sid": "PassStackTaskRoles", "Effect": "Allow", "Action": "iam:PassRole",
+                           "Resource": f"arn:{partition}:iam::{account}:role/{prefix}-*",
+                           "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}})
     if "rds" in services:  # IAM database authentication (the resource id is not known before the stack runs)
         statements.append({"Sid": "ConnectToDatabases", "Effect": "Allow", "Action": "rds-db:connect",
                            "Resource": f"arn:{arn.format(svc='rds-db')}:dbuser:*/*"})

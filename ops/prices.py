@@ -193,6 +193,11 @@ RECIPES: dict[str, Recipe] = {
     "wafv2": Recipe("awswaf", _by_usage({"WebACL": ("web-acl", 1.0), "Rule": ("rule", 1.0),
                                          "Request": ("requests", 1_000_000.0)})),
     "ecr": Recipe("AmazonECR", _by_usage({"TimedStorage-ByteHrs": ("storage", 1.0)})),
+    # SQS and EventBridge Scheduler price per request: the catalog keeps them per million (the first paid tier).
+    "sqs": Recipe("AWSQueueService", _by_usage({"Requests-RBP": ("requests:standard", 1_000_000.0),
+                                                "Requests-FIFO-RBP": ("requests:fifo", 1_000_000.0)})),
+    "scheduler": Recipe("AWSEvents", _by_usage({"Scheduler-Invocation": ("invocations", 1_000_000.0),
+                                                "Scheduler-Invocations": ("invocations", 1_000_000.0)})),
 }
 # The Price List also lists the ECS-on-EC2 and Windows variants and tiers; the classifiers keep what we price.
 

@@ -63,9 +63,14 @@ free("bucket settings resources; storage and requests are priced on the bucket",
          "bucketRequestPaymentConfiguration:BucketRequestPaymentConfiguration",
          "bucketReplicationConfig:BucketReplicationConfig", "bucketObject:BucketObject",
          "bucketObjectv2:BucketObjectv2")])
-free("ECS control plane: clusters and task definitions cost nothing; Fargate capacity is priced on the service",
-     "aws:ecs/cluster:Cluster", "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
-     "aws:ecs/taskDefinition:TaskDefinition", "aws:ecs/accountSettingDefault:AccountSettingDefault")
+free("ECS control plane: clusters cost nothing; Fargate capacity is priced on the service, or for a task definition "
+     "run as a job on the task definition", "aws:ecs/cluster:Cluster",
+     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", "aws:ecs/accountSettingDefault:AccountSettingDefault")
+free("SQS queue settings are free; requests are priced on the queue", "aws:sqs/queuePolicy:QueuePolicy",
+     "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy", "aws:sqs/redrivePolicy:RedrivePolicy")
+free("Cloud Map HTTP namespaces (Service Connect names) have no hourly charge",
+     "aws:servicediscovery/httpNamespace:HttpNamespace")
+free("schedule groups are free; invocations are priced on the schedule", "aws:scheduler/scheduleGroup:ScheduleGroup")
 free("load balancer configuration; hours and LCUs are priced on the load balancer",
      "aws:lb/targetGroup:TargetGroup", "aws:lb/listener:Listener", "aws:lb/listenerRule:ListenerRule",
      "aws:lb/targetGroupAttachment:TargetGroupAttachment", "aws:lb/listenerCertificate:ListenerCertificate",
@@ -131,6 +136,11 @@ def ecs_service(p: Pricing) -> None:
     if td is None:
         p.not_found.append("Fargate capacity [task definition not found in the stack]")
         return
+    extra_hours, _ = p.usage("extra_task_hours")
+    if extra_hours:
+        # Above the floor (a worker at 0 tasks that runs while its queue has messages): priced as task-hours.
+        _fargate_hours(p, td, float(extra_hours), f"{float(extra_hours):g} task-hours above the floor",
+                       usage_based=True, public_ip=truthy(r.get("networkConfiguration.assignPublicIp")))
     vcpu = (num(td.get("cpu"), 0.0) or 0.0) / 1024
     mem_gb = (num(td.get("memory"), 0.0) or 0.0) / 1024
     arch = _arch(td.get("runtimePlatform.cpuArchitecture"))
@@ -149,6 +159,117 @@ def ecs_service(p: Pricing) -> None:
     if truthy(r.get("networkConfiguration.assignPublicIp")):
         p.charge(f"public IPv4 address per task ({label})", hours, "hours", "vpc", "public-ipv4-hour",
                  usage_based=tasks_from_usage)
+
+
+def _fargate_hours(p: Pricing, td: Any, task_hours: float, label: str, *, usage_based: bool,
+                   public_ip: bool) -> None:
+    """Fargate vCPU and memory (and a public IPv4 per task) for ``task_hours`` of one task definition."""
+    vcpu = (num(td.get("cpu"), 0.0) or 0.0) / 1024
+    mem_gb = (num(td.get("memory"), 0.0) or 0.0) / 1024
+    arch = _arch(td.get("runtimePlatform.cpuArchitecture"))
+    p.charge(f"Fargate vCPU ({vcpu:g} vCPU, {label}, {arch})", vcpu * task_hours, "vCPU-hours", "fargate",
+             f"vcpu-hour:{arch}", usage_based=usage_based)
+    p.charge(f"Fargate memory ({mem_gb:g} GB, {label}, {arch})", mem_gb * task_hours, "GB-hours", "fargate",
+             f"gb-hour:{arch}", usage_based=usage_based)
+    if public_ip:
+        p.charge(f"public IPv4 address per task ({label})", task_hours, "hours", "vpc", "public-ipv4-hour",
+                 usage_based=usage_based)
+
+
+_CRON_NAMES = {**{m: i + 1 for i, m in enumerate(
+    ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"))},
+    **{d: i + 1 for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))}}
+
+
+def _cron_values(field: str, low: int, high: int) -> int:
+    """How many values of ``low..high`` a cron field matches (``*``, ``?``, lists, ranges, steps, names)."""
+    out: set[int] = set()
+    for part in field.upper().split(","):
+        base, _, step = part.partition("/")
+        if base in ("*", "?", ""):
+            start, stop = low, high
+        else:
+            a, _, b = base.partition("-")
+            start = int(_CRON_NAMES.get(a, a))
+            stop = int(_CRON_NAMES.get(b, b)) if b else (high if step else start)
+        out.update(range(start, stop + 1, int(step) if step else 1))
+    return len({v for v in out if low <= v <= high}) or 1
+
+
+def runs_per_month(expression: str) -> float:
+    """Invocations a month (730 hours) of an EventBridge Scheduler ``rate(...)`` or ``cron(...)`` expression
+    (cron: matched minutes x hours x days a month; unparsable parts count as one); one for ``at(...)``."""
+    import re
+
+    m = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression.strip())
+    if m:
+        minutes = int(m.group(1)) * {"minute": 1, "hour": 60, "day": 1440}[m.group(2).rstrip("s")]
+        return 730 * 60 / minutes
+    m = re.fullmatch(r"cron\((.*)\)", expression.strip())
+    if not m or len(m.group(1).split()) < 5:
+        return 1.0
+    minute, hour, dom, month, dow, *_ = m.group(1).split()
+    try:
+        per_day = _cron_values(minute, 0, 59) * _cron_values(hour, 0, 23)
+        months = _cron_values(month, 1, 12) / 12
+        if dow not in ("*", "?"):
+            days = _cron_values(dow.split("#")[0].rstrip("L"), 1, 7) * 730 / 24 / 7
+        elif dom not in ("*", "?"):
+            days = min(_cron_values(dom.rstrip("LW"), 1, 31), 30.42)
+        else:
+            days = 730 / 24
+    except ValueError:
+        return 1.0
+    return round(per_day * days * months, 2)
+
+
+def _schedules_of(p: Pricing) -> list[Any]:
+    return [s for s in p.est.by_type.get("aws:scheduler/schedule:Schedule", [])
+            if p.res.urn in s.property_dependencies.get("target", [])]
+
+
+@pricer("aws:ecs/taskDefinition:TaskDefinition")
+def ecs_task_definition(p: Pricing) -> None:
+    """A job: Fargate for its runs (scheduled runs from its schedules + on-demand ``monthly_runs``, each
+    ``average_run_minutes`` long). A task definition an ECS service runs is priced on the service."""
+    for svc in p.est.by_type.get("aws:ecs/service:Service", []):
+        if p.res.urn in svc.property_dependencies.get("taskDefinition", []):
+            raise Free("its capacity is priced on the ECS service that runs it")
+    scheduled = 0.0
+    public_ip = False
+    for sched in _schedules_of(p):
+        expr = sched.get("scheduleExpression")
+        if isinstance(expr, str) and sched.get("state") != "DISABLED":
+            scheduled += runs_per_month(expr)
+        public_ip = public_ip or truthy(sched.get("target.ecsParameters.networkConfiguration.assignPublicIp"))
+    on_demand, _ = p.usage("monthly_runs")
+    minutes, _ = p.usage("average_run_minutes")
+    runs = scheduled + float(on_demand or 0)
+    if runs == 0:
+        raise Free("no scheduled runs and no monthly_runs in the usage file")
+    _fargate_hours(p, p.res, runs * float(minutes) / 60, f"{runs:g} runs x {float(minutes):g} min",
+                   usage_based=True, public_ip=public_ip)
+
+
+@pricer("aws:scheduler/schedule:Schedule")
+def scheduler_schedule(p: Pricing) -> None:
+    """EventBridge Scheduler invocations from the expression (the 14M a month free tier is not deducted)."""
+    expr = p.res.get("scheduleExpression")
+    if p.res.get("state") == "DISABLED":
+        raise Free("a disabled schedule is not invoked")
+    runs = runs_per_month(expr) if isinstance(expr, str) else 1.0
+    p.charge(f"invocations ({runs:g} a month)", runs / 1e6, "1M requests", "scheduler", "invocations")
+
+
+@pricer("aws:sqs/queue:Queue")
+def sqs_queue(p: Pricing) -> None:
+    """SQS requests (every 64 KB chunk of every API call, empty receives included), standard or FIFO; the 1M a
+    month free tier is not deducted."""
+    millions, _ = p.usage("monthly_requests_millions")
+    kind = "fifo" if truthy(p.res.get("fifoQueue")) else "standard"
+    if not millions:
+        raise Free("no requests in the usage file")
+    p.charge(f"{kind} requests", float(millions), "1M requests", "sqs", f"requests:{kind}", usage_based=True)
 
 
 def _task_definition_by_ref(p: Pricing):

@@ -102,6 +102,25 @@ class EcsServiceUsage(_Usage):
     average_task_count: float | None = Field(
         None, ge=0, description="Average running tasks; default: the larger of desiredCount and the autoscaling "
         "target's minCapacity.")
+    extra_task_hours: float = Field(
+        0.0, ge=0, description="Task-hours a month above that floor (a worker scaled to zero: the hours it runs).")
+
+
+class EcsTaskDefinitionUsage(_Usage):
+    """ECS task definition run as a job (not by a service)."""
+
+    monthly_runs: float = Field(0.0, ge=0, description="On-demand runs a month (e.g. migrations per deploy), on "
+                                "top of the runs its schedules imply.")
+    average_run_minutes: float = Field(10.0, ge=0, description="Minutes a run takes (billed per second, 1 min "
+                                       "minimum).")
+
+
+class SqsQueueUsage(_Usage):
+    """SQS queue."""
+
+    monthly_requests_millions: float = Field(
+        1.0, ge=0, description="Million requests a month (send, receive incl. empty long polls, delete, change "
+        "visibility; per 64 KB chunk).")
 
 
 class RdsInstanceUsage(_Usage):
@@ -263,6 +282,8 @@ USAGE_MODELS: dict[str, type[_Usage]] = {
     "aws:elasticache/replicationGroup:ReplicationGroup": ReplicationGroupUsage,
     "aws:elasticache/cluster:Cluster": ReplicationGroupUsage,
     "aws:elasticache/serverlessCache:ServerlessCache": ServerlessCacheUsage,
+    "aws:ecs/taskDefinition:TaskDefinition": EcsTaskDefinitionUsage,
+    "aws:sqs/queue:Queue": SqsQueueUsage,
     "aws:route53/record:Record": Route53RecordUsage,
     "gcp:cloudrunv2/service:Service": CloudRunUsage,
     "gcp:cloudrun/service:Service": CloudRunUsage,

@@ -187,6 +187,16 @@ class ReviewMocks(pulumi.runtime.Mocks):
             state.update(zoneId=ident, nameServers=["ns-1.awsdns-01.org", "ns-2.awsdns-02.net"])
         elif mod == "wafv2":
             arn = f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:regional/webacl/{physical}/{suffix}"
+        elif mod == "sqs" and kind == "Queue":
+            physical = inputs.get("name") or (f"{physical}.fifo" if inputs.get("fifoQueue") else physical)
+            state["url"] = ident = f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{physical}"
+            arn = f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{physical}"
+        elif mod == "scheduler" and kind == "Schedule":
+            arn = f"arn:aws:scheduler:{region}:{ACCOUNT_ID}:schedule/{inputs.get('groupName', 'default')}/{physical}"
+        elif mod == "cloudwatch" and kind == "EventRule":
+            arn = f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{physical}"
+        elif mod == "servicediscovery" and kind == "HttpNamespace":
+            arn = f"arn:aws:servicediscovery:{region}:{ACCOUNT_ID}:namespace/ns-{suffix[:16]}"
         elif mod == "cloudwatch" and kind == "Dashboard":
             arn = f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{inputs.get('dashboardName', physical)}"
         state.setdefault("arn", arn)

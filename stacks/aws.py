@@ -1,38 +1,48 @@
 """The AWS stack: one explicit provider (region from settings), then the components, wired together.
 
-Order: KMS key for logs -> network -> load balancer -> database, cache, buckets -> service (wired to all of them)
--> monitoring. Every name is prefixed ``<name>-<environment>`` so several stacks can share an account; every
+Order: KMS key for logs -> network -> load balancer -> database, cache, buckets -> the ECS cluster -> queues ->
+the services (web services, workers, jobs, in settings order)
+-> one wiring call per ``uses`` entry -> monitoring (a watch entry per service).
+
+Every name is prefixed ``<name>-<environment>`` so several stacks can share an account; every
 component gets the standard tags explicitly (no provider ``default_tags``, so policy packs see them in inputs)
 and, in prod, ``protect`` on everything stateful.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 import pulumi_aws as aws
 
 from components.aws.bucket import Bucket, BucketArgs
 from components.aws.cache import Cache, CacheArgs, CacheBase, ServerlessCache, ServerlessCacheArgs
+from components.aws.cluster import Cluster, ClusterArgs
 from components.aws.common import aws_context
 from components.aws.database import AuroraDatabase, AuroraDatabaseArgs, Database, DatabaseArgs, DatabaseBase
+from components.aws.job import Job, JobArgs
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
-from components.aws.load_balancer import ApiRoute, LoadBalancer, LoadBalancerArgs
+from components.aws.load_balancer import LoadBalancer, LoadBalancerArgs, rule_priorities
 from components.aws.monitoring import (
     CacheWatch,
     DatabaseWatch,
-    LoadBalancerWatch,
+    JobWatch,
     Monitoring,
     MonitoringArgs,
     ServerlessCacheWatch,
-    ServiceWatch,
     Watch,
+    WebServiceWatch,
+    WorkerWatch,
 )
 from components.aws.network import Network, NetworkArgs
-from components.aws.service import Service, ServiceArgs
+from components.aws.queue import Queue, QueueArgs
+from components.aws.web_service import WebRoute, WebService, WebServiceArgs
+from components.aws.worker import Worker, WorkerArgs
 
 from .composition import StackComponents
 from .naming import boundary_policy_name
-from .settings import AwsSettings
+from .settings import AwsServiceSpec, AwsSettings, SettingsError
 
 PLACEHOLDER_DOMAIN = "example.com"
 """Without ``dns`` settings the certificate is requested for ``<name>.<environment>.example.com`` (see
@@ -41,6 +51,11 @@ docs/components/load_balancer.md: set ``dns.zoneName``/``dns.domainName`` or ``d
 
 def build_aws(settings: AwsSettings) -> StackComponents:
     """Compose the AWS components for one environment and export the stack outputs; returns the components."""
+    for sname, spec in settings.services.items():
+        if spec.kind == "job" and spec.used("services"):
+            target = next(iter(spec.used("services")))
+            raise SettingsError(f"services.{sname}.uses: services.{target} cannot be reached from a job on AWS (ECS "
+                                "Service Connect serves ECS services only): call it through a worker or a queue")
     provider = aws.Provider("aws", region=settings.region)
     opts = pulumi.ResourceOptions(providers=[provider])
     env = settings.environment
@@ -48,7 +63,6 @@ def build_aws(settings: AwsSettings) -> StackComponents:
     tags = settings.standard_tags
     prod = settings.is_prod
     retention = settings.monitoring.log_retention_days
-    svc = settings.service
 
     if settings.encryption.key_per_component:
         # One key for every log group and the image repository (CloudWatch Logs and ECR use it as themselves);
@@ -60,9 +74,9 @@ def build_aws(settings: AwsSettings) -> StackComponents:
     else:
         # One key for the whole stack (dev): 1 USD/month instead of 5, one key policy naming every user.
         logs_key = EncryptionKey(f"{base}-key", EncryptionKeyArgs(
-            description=f"{base}: logs, images, database, cache, objects and alarm topics",
+            description=f"{base}: logs, images, database, cache, objects, queues and alarm topics",
             service_principals=["logs", "cloudwatch", "budgets"],
-            via_services=["ecr", "rds", "secretsmanager", "elasticache", "s3", "sns"], tags=tags, protect=prod),
+            via_services=["ecr", "rds", "secretsmanager", "elasticache", "s3", "sns", "sqs"], tags=tags, protect=prod),
             opts=opts)
         data_key = logs_key
 
@@ -82,8 +96,7 @@ def build_aws(settings: AwsSettings) -> StackComponents:
 
     dns = settings.dns
     lb = LoadBalancer(base, LoadBalancerArgs(
-        network=network, target_port=svc.port, health_check_path=svc.health_check_path,
-        api_routes=[ApiRoute(v.name, weight=v.weight, canary_weight=v.canary_weight) for v in svc.api_versions],
+        network=network, api_routes=(),  # each web service adds its own target groups and listener rules
         domain_name=dns.domain_name or (None if dns.certificate_arn else f"{settings.name}.{env}.{PLACEHOLDER_DOMAIN}"),
         zone_name=dns.zone_name, certificate_arn=dns.certificate_arn, deletion_protection=prod, protect=prod,
         access_log_retention_days=max(retention, 30), waf=settings.load_balancer.waf,
@@ -133,48 +146,97 @@ def build_aws(settings: AwsSettings) -> StackComponents:
         for b in settings.storage.buckets
     }
 
-    environment: dict[str, pulumi.Input[str]] = {"APP_ENVIRONMENT": env}
-    secrets: dict[str, pulumi.Input[str]] = dict(svc.secrets)
-    if database is not None:
-        environment.update(DB_HOST=database.address, DB_PORT=database.port.apply(str),
-                           DB_NAME=settings.database.database_name)
-        secrets.update(DB_USERNAME=pulumi.Output.concat(database.secret_arn, ":username::"),
-                       DB_PASSWORD=pulumi.Output.concat(database.secret_arn, ":password::"))
-    if cache is not None:
-        environment.update(CACHE_HOST=cache.endpoint, CACHE_PORT=cache.port.apply(str), CACHE_TLS="true")
-        if cache.user_name:
-            environment["CACHE_USER"] = cache.user_name
-    for key, bucket in buckets.items():
-        environment[f"BUCKET_{key.upper().replace('-', '_')}"] = bucket.name
-    environment.update(svc.environment)
-
-    service = Service(base, ServiceArgs(
-        network=network, image=svc.image, image_managed_externally=svc.image_managed_externally, family=base,
-        cpu=svc.cpu, memory=svc.memory, architecture=svc.architecture, port=svc.port,
-        health_check_path=svc.health_check_path, environment=environment, secrets=secrets,
-        secrets_kms_key_arn=database.kms_key_arn if database is not None else None, kms_key_arn=logs_key.arn,
-        log_retention_days=retention, desired_count=svc.desired_count, min_count=svc.scaling.min,
-        max_count=svc.scaling.max, cpu_target=svc.scaling.cpu_target, memory_target=svc.scaling.memory_target,
-        requests_per_target=svc.scaling.requests_per_target, load_balancer=lb, permissions_boundary=boundary,
+    # -- services and queues --------------------------------------------------------------------------------
+    services_cfg = settings.services
+    internal_names = sorted(n for n, s in services_cfg.items() if s.kind == "web" and s.internal)
+    cluster = Cluster(base, ClusterArgs(
+        kms_key_arn=logs_key.arn, service_connect_namespace=f"{base}.internal" if internal_names else None,
         tags=tags), opts=opts)
+    queues = {
+        qname: Queue(f"{base}-{qname}", QueueArgs(
+            queue_name=f"{base}-{qname}", fifo=q.fifo, visibility_timeout_seconds=q.visibility_timeout_seconds,
+            retention_days=q.retention_days, max_receives=q.max_receives, kms_key=data_key, tags=tags, protect=prod),
+            opts=opts)
+        for qname, q in settings.queues.items()
+    }
+    # Listener-rule priorities of every public route, derived together from the settings (rule_priorities).
+    priorities = rule_priorities(r.key for s in services_cfg.values() if s.kind == "web" for r in s.routes)
 
-    # Wiring: each call opens one network path or writes one least-privilege statement.
-    service.allow_from(lb)
-    if database is not None:
-        database.allow_from(service)
-        if settings.database.iam_authentication:
-            database.grant_connect(service)
-    if cache is not None:
-        cache.allow_from(service)
-        cache.grant_connect(service)
-    for bucket in buckets.values():
-        bucket.grant_read_write(service)
+    services: dict[str, WebService | Worker | Job] = {}
+    for sname, spec in services_cfg.items():
+        environment, secrets = _service_environment(settings, spec, database, cache, buckets, queues)
+        task = dict(
+            cluster=cluster, network=network, image=spec.image, command=spec.command, family=f"{base}-{sname}",
+            cpu=spec.cpu, memory=spec.memory, architecture=spec.architecture, environment=environment,
+            secrets=secrets,
+            secrets_kms_key_arn=database.kms_key_arn if database is not None and "database" in spec.uses else None,
+            kms_key_arn=logs_key.arn, log_retention_days=retention, permissions_boundary=boundary, tags=tags)
+        calls_internal = bool(spec.used("services"))
+        name = f"{base}-{sname}"
+        if spec.kind == "web":
+            routes = [WebRoute(path=r.path, host=r.host, weight=r.weight, canary_weight=r.canary_weight,
+                               priority=priorities[r.key]) for r in spec.routes]
+            services[sname] = WebService(name, WebServiceArgs(
+                port=spec.port, health_check_path=spec.health_check_path, load_balancer=None if spec.internal else lb,
+                routes=routes, internal=spec.internal, discovery_name=sname,
+                uses_service_connect=calls_internal, image_managed_externally=spec.image_managed_externally,
+                desired_count=spec.desired_count, min_count=spec.scaling.min, max_count=spec.scaling.max,
+                cpu_target=spec.scaling.cpu_target, memory_target=spec.scaling.memory_target,
+                requests_per_target=spec.scaling.requests_per_target, **task), opts=opts)
+        elif spec.kind == "worker":
+            consumed = [queues[q] for q, access in spec.used("queues").items() if access == "consume"]
+            services[sname] = Worker(name, WorkerArgs(
+                queue_names=[q.name for q in consumed], min_count=spec.scaling.min, max_count=spec.scaling.max,
+                messages_per_task=spec.scaling.messages_per_task, desired_count=spec.desired_count,
+                image_managed_externally=spec.image_managed_externally, uses_service_connect=calls_internal,
+                **task), opts=opts)
+        else:
+            services[sname] = Job(name, JobArgs(
+                schedule_expression=spec.schedule.aws_expression() if spec.schedule else None,
+                schedule_timezone=spec.schedule.timezone if spec.schedule else "UTC",
+                timeout_seconds=spec.timeout_seconds, **task), opts=opts)
+
+    # Wiring: each uses entry is one call, opening one network path or writing one least-privilege grant.
+    for sname, svc in services.items():
+        spec = services_cfg[sname]
+        if isinstance(svc, WebService) and not spec.internal:
+            svc.allow_from(lb)
+        for entry in spec.uses:
+            head, _, access = entry.partition(":")
+            kind, _, target = head.partition(".")
+            if head == "database" and database is not None:
+                database.allow_from(svc)
+                if settings.database.iam_authentication:
+                    database.grant_connect(svc)
+            elif head == "cache" and cache is not None:
+                cache.allow_from(svc)
+                cache.grant_connect(svc)
+            elif kind == "buckets":
+                (buckets[target].grant_read if access == "read" else buckets[target].grant_read_write)(svc)
+            elif kind == "queues":
+                (queues[target].grant_send if access == "send" else queues[target].grant_consume)(svc)
+            elif kind == "services":
+                target_svc = services[target]
+                assert isinstance(target_svc, WebService)  # check_services: an internal web service
+                target_svc.allow_from(svc)
 
     m = settings.monitoring
-    watch: list[Watch] = [
-        LoadBalancerWatch(lb.arn_suffix, {k: tg.arn_suffix for k, tg in lb.target_groups.items()}),
-        ServiceWatch(service.cluster.name, service.service.name),
-    ]
+    watch: list[Watch] = []
+    for sname, svc in services.items():
+        if isinstance(svc, WebService):
+            primary = svc.target_groups.get("primary")
+            watch.append(WebServiceWatch(
+                sname, cluster.name, svc.service.name, load_balancer_arn_suffix=lb.arn_suffix if primary else None,
+                target_group_arn_suffix=primary.arn_suffix if primary else None))
+        elif isinstance(svc, Worker):
+            consumed = [q for q, access in services_cfg[sname].used("queues").items() if access == "consume"]
+            watch.append(WorkerWatch(sname, cluster.name, svc.service.name,
+                                     {q: (queues[q].name, queues[q].dead_letter_name) for q in consumed},
+                                     utilization=services_cfg[sname].scaling.min > 0))
+        else:
+            scheduled = svc.scheduler_dlq is not None
+            watch.append(JobWatch(sname, svc.failed_rule.name, svc.scheduler_dlq.name if scheduled else None,
+                                  alarm=scheduled))
     if database is not None:
         watch.append(DatabaseWatch(database.identifier, aurora=database.aurora))
     if isinstance(cache, ServerlessCache):
@@ -190,9 +252,19 @@ def build_aws(settings: AwsSettings) -> StackComponents:
     pulumi.export("environment", env)
     pulumi.export("region", settings.region)
     pulumi.export("url", lb.url)
-    pulumi.export("api_urls", lb.version_urls)
+    pulumi.export("service_urls", {n: s.url for n, s in services.items() if isinstance(s, WebService)})
+    pulumi.export("route_urls", {f"{n} {path}": u for n, s in services.items() if isinstance(s, WebService)
+                                 for path, u in s.route_urls.items()})
+    pulumi.export("queue_urls", {n: q.url for n, q in queues.items()})
+    pulumi.export("dead_letter_queue_urls", {n: q.dead_letter_queue.url for n, q in queues.items()})
+    pulumi.export("job_task_definitions", {n: s.task_definition.arn for n, s in services.items()
+                                           if isinstance(s, Job)})
+    pulumi.export("cluster_name", cluster.name)
+    pulumi.export("task_subnet_ids", network.app_subnet_ids)
+    pulumi.export("task_public_ip", network.app_subnets_public)
+    pulumi.export("task_security_groups", {n: s.security_group.id for n, s in services.items()})
     pulumi.export("load_balancer_dns_name", lb.dns_name)
-    pulumi.export("repository_url", service.repository.repository_url)
+    pulumi.export("repository_url", cluster.repository.repository_url)
     pulumi.export("database_endpoint", database.endpoint if database is not None else None)
     pulumi.export("database_secret_arn", database.secret_arn if database is not None else None)
     pulumi.export("cache_endpoint", cache.endpoint if cache is not None else None)
@@ -201,6 +273,40 @@ def build_aws(settings: AwsSettings) -> StackComponents:
     if lb.certificate_validation_records is not None and not dns.zone_name:
         pulumi.export("certificate_validation_records", lb.certificate_validation_records)
 
+    first_public = next((s for s in services.values() if isinstance(s, WebService) and not s.args.internal), None)
     return StackComponents(
-        provider=provider, encryption_key=logs_key, network=network, load_balancer=lb, service=service,
-        database=database, cache=cache, buckets=buckets, access_logs=access_logs, monitoring=monitoring)
+        provider=provider, encryption_key=logs_key, network=network, load_balancer=lb, service=first_public,
+        database=database, cache=cache, buckets=buckets, access_logs=access_logs, monitoring=monitoring,
+        cluster=cluster, services=services, queues=queues)
+
+
+def _env_name(name: str) -> str:
+    return name.upper().replace("-", "_")
+
+
+def _service_environment(settings: AwsSettings, spec: AwsServiceSpec, database: DatabaseBase | None,
+                         cache: CacheBase | None, buckets: Mapping[str, Bucket], queues: Mapping[str, Queue],
+                         ) -> tuple[dict[str, pulumi.Input[str]], dict[str, pulumi.Input[str]]]:
+    """Environment variables and secrets of one service: only what its ``uses`` names (DB_*, CACHE_*,
+    BUCKET_<NAME>, QUEUE_<NAME>_URL, SERVICE_<NAME>_URL), then its own ``environment`` and ``secrets``."""
+    environment: dict[str, pulumi.Input[str]] = {"APP_ENVIRONMENT": settings.environment}
+    secrets: dict[str, pulumi.Input[str]] = {}
+    if "database" in spec.uses and database is not None:
+        environment.update(DB_HOST=database.address, DB_PORT=database.port.apply(str),
+                           DB_NAME=settings.database.database_name)
+        secrets.update(DB_USERNAME=pulumi.Output.concat(database.secret_arn, ":username::"),
+                       DB_PASSWORD=pulumi.Output.concat(database.secret_arn, ":password::"))
+    if "cache" in spec.uses and cache is not None:
+        environment.update(CACHE_HOST=cache.endpoint, CACHE_PORT=cache.port.apply(str), CACHE_TLS="true")
+        if cache.user_name:
+            environment["CACHE_USER"] = cache.user_name
+    for name in spec.used("buckets"):
+        environment[f"BUCKET_{_env_name(name)}"] = buckets[name].name
+    for name in spec.used("queues"):
+        environment[f"QUEUE_{_env_name(name)}_URL"] = queues[name].url
+    for name in spec.used("services"):
+        # An internal web service's Service Connect name is its settings name (WebService.url says the same).
+        environment[f"SERVICE_{_env_name(name)}_URL"] = f"http://{name}:{settings.services[name].port}"
+    environment.update(spec.environment)
+    secrets.update(spec.secrets)
+    return environment, secrets

@@ -20,7 +20,8 @@ class StackComponents:
     """AWS: the stack key (one key) or the logs key (a key per component); GCP: the key ring and its keys."""
     network: pulumi.ComponentResource
     load_balancer: pulumi.ComponentResource
-    service: pulumi.ComponentResource
+    service: pulumi.ComponentResource | None
+    """GCP: the one Cloud Run service; AWS: the first public web service of ``services`` (None without one)."""
     database: pulumi.ComponentResource | None
     cache: pulumi.ComponentResource | None
     buckets: Mapping[str, pulumi.ComponentResource]
@@ -28,6 +29,12 @@ class StackComponents:
     access_logs: pulumi.ComponentResource | None
     """The bucket receiving the other buckets' access logs, when any bucket logs access."""
     monitoring: pulumi.ComponentResource
+    cluster: pulumi.ComponentResource | None = None
+    """AWS: the one ECS cluster (and shared image repository) of every service and job."""
+    services: Mapping[str, pulumi.ComponentResource] = field(default_factory=dict)
+    """By the service's settings name (``services``): web services, workers and jobs."""
+    queues: Mapping[str, pulumi.ComponentResource] = field(default_factory=dict)
+    """By the queue's settings name (``queues``)."""
     extra: Mapping[str, pulumi.Resource] = field(default_factory=dict)
     """What only one cloud has (GCP: the enabled APIs as ``api-<name>``)."""
     services: dict[str, Any] = field(default_factory=dict)

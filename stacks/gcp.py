@@ -330,6 +330,6 @@ def wire(comp: Service | Job, uses: list[str], *, db: Database | None, iam_db: b
         elif kind == "buckets":
             (buckets[target].grant_read_write if access == "read-write" else buckets[target].grant_read)(comp)
         elif kind == "queues":
-            (queues[target].grant_consume if access == "consume" else queues[target].grant_publish)(comp)
+            (queues[target].grant_consume if access == "consume" else queues[target].grant_send)(comp)
         elif kind == "services":
             services[target].grant_invoke(comp)  # type: ignore[union-attr]

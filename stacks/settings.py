@@ -147,39 +147,6 @@ class GcpNetworkSettings(NetworkSettings):
 
 
 # -- service ------------------------------------------------------------------------------------------------------
-class ScalingSettings(_Model):
-    """Autoscaling bounds of the service."""
-
-    min: int = Field(1, ge=0, le=100, description="Minimum running tasks / instances.")
-    max: int = Field(2, ge=1, le=200, description="Maximum running tasks / instances.")
-
-    @field_validator("max")
-    @classmethod
-    def _order(cls, v: int, info: ValidationInfo) -> int:
-        low = info.data.get("min")
-        if low is not None and low > v:
-            raise ValueError(f"must be at least scaling.min ({low})")
-        return v
-
-
-class AwsScalingSettings(ScalingSettings):
-    """Target-tracking autoscaling of the ECS service."""
-
-    cpu_target: float = Field(60.0, gt=0, le=100, description="Target average CPU utilisation, percent.")
-    memory_target: float = Field(75.0, gt=0, le=100, description="Target average memory utilisation, percent.")
-    requests_per_target: int | None = Field(
-        1000, ge=1, description="Target ALB requests per task per minute; null disables this policy."
-    )
-
-
-class ApiVersion(_Model):
-    """One versioned API route on the load balancer, e.g. /v1/* to its own target group."""
-
-    name: str = Field(pattern=r"^v\d+$", description="Version name, used as the path prefix (/v1/*).")
-    weight: int = Field(100, ge=0, le=999, description="Weight of the primary target group (canary split).")
-    canary_weight: int = Field(0, ge=0, le=999, description="Weight of the canary target group; 0 = none.")
-
-
 _VALID_FARGATE = {
     256: [512, 1024, 2048],
     512: [1024, 2048, 3072, 4096],
@@ -240,116 +207,6 @@ def gcp_secret_refs(v: dict[str, str]) -> dict[str, str]:
         if not re.fullmatch(r"projects/[^/]+/secrets/[^/]+(/versions/(\d+|latest))?", path):
             raise ValueError(f"{key} must be a Secret Manager path projects/P/secrets/S[/versions/V], got {path!r}")
     return v
-
-
-class ServiceSettings(_Model):
-    """The container service: image, size, health check, routes and scaling."""
-
-    image_managed_externally: bool = Field(
-        False, description="An external deployer owns image roll-outs; pulumi will not revert them."
-    )
-    port: int = Field(8080, ge=1, le=65535, description="Port the container listens on.")
-    health_check_path: str = Field(
-        "/", pattern=r"^/", description="HTTP path the load balancer and the container health check probe."
-    )
-    environment: dict[str, str] = Field(default_factory=dict, description="Plain environment variables.")
-    api_versions: list[ApiVersion] = Field(
-        default_factory=lambda: [ApiVersion(name="v1")], description="Versioned API routes."
-    )
-
-    @field_validator("environment")
-    @classmethod
-    def _no_secret_literals(cls, v: dict[str, str]) -> dict[str, str]:
-        for key in v:
-            if _SECRET_NAME.search(key):
-                raise ValueError(f"{key} looks like a secret: put its reference under service.secrets, not a literal")
-        return v
-
-    @field_validator("api_versions")
-    @classmethod
-    def _unique_versions(cls, v: list[ApiVersion]) -> list[ApiVersion]:
-        names = [a.name for a in v]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"version {dupes[0]} is listed twice: each route needs its own name")
-        if not v:
-            raise ValueError("at least one API version is needed (the load balancer routes nothing otherwise)")
-        return v
-
-
-class AwsServiceSettings(ServiceSettings):
-    """The ECS Fargate service."""
-
-    image: str = Field(
-        "nginxinc/nginx-unprivileged:1.27-alpine",
-        min_length=1,
-        description="Container image; CI sets it to the immutable reference it built. The default is a "
-        "placeholder that runs as non-root on 8080 with a read-only root filesystem.",
-    )
-    cpu: int = Field(256, description="Task CPU units (256 = 0.25 vCPU); a Fargate size.")
-    memory: int = Field(512, description="Task memory in MiB; must fit the CPU size on Fargate.")
-    architecture: Literal["arm64", "x86_64"] = Field("arm64", description="CPU architecture of the task.")
-    desired_count: int = Field(1, ge=0, le=200, description="Tasks at deploy time (autoscaling adjusts).")
-    scaling: AwsScalingSettings = Field(default_factory=AwsScalingSettings, description="Autoscaling.")
-    secrets: dict[str, str] = Field(
-        default_factory=dict,
-        description="Environment variables from Secrets Manager or SSM Parameter Store: NAME -> ARN.",
-    )
-
-    @field_validator("secrets")
-    @classmethod
-    def _secret_arns(cls, v: dict[str, str]) -> dict[str, str]:
-        return aws_secret_refs(v)
-
-    @field_validator("cpu")
-    @classmethod
-    def _fargate_cpu(cls, v: int) -> int:
-        return fargate_cpu(v)
-
-    @field_validator("memory")
-    @classmethod
-    def _fargate_memory(cls, v: int, info: ValidationInfo) -> int:
-        return fargate_memory(v, info.data.get("cpu"))
-
-    @model_validator(mode="after")
-    def _desired(self) -> AwsServiceSettings:
-        if self.scaling.max < self.desired_count:
-            raise ValueError(f"service.scaling.max ({self.scaling.max}) must be at least service.desiredCount "
-                             f"({self.desired_count})")
-        return self
-
-
-class GcpServiceSettings(ServiceSettings):
-    """The Cloud Run service."""
-
-    image: str = Field(
-        "us-docker.pkg.dev/cloudrun/container/hello",
-        min_length=1,
-        description="Container image; CI sets it to the immutable reference it built. The default is Google's "
-        "public sample image.",
-    )
-    cpu: int = Field(1024, description="CPU in 1/1024 vCPU units: a Cloud Run size, 1, 2, 4, 6 or 8 vCPU.")
-    memory: int = Field(512, description="Memory limit in MiB; must fit the CPU size on Cloud Run.")
-    scaling: ScalingSettings = Field(default_factory=ScalingSettings, description="Instance bounds.")
-    secrets: dict[str, str] = Field(
-        default_factory=dict,
-        description="Environment variables from Secret Manager: NAME -> projects/P/secrets/S[/versions/V].",
-    )
-
-    @field_validator("secrets")
-    @classmethod
-    def _secret_paths(cls, v: dict[str, str]) -> dict[str, str]:
-        return gcp_secret_refs(v)
-
-    @field_validator("cpu")
-    @classmethod
-    def _run_cpu(cls, v: int) -> int:
-        return cloud_run_cpu(v)
-
-    @field_validator("memory")
-    @classmethod
-    def _run_memory(cls, v: int, info: ValidationInfo) -> int:
-        return cloud_run_memory(v, info.data.get("cpu"))
 
 
 # -- services and queues (a stack is any number of them) ----------------------------------------------------------
@@ -1103,7 +960,6 @@ class AwsSettings(StackSettings):
 
     cloud: Literal["aws"] = Field("aws", description="Target cloud.")
     network: AwsNetworkSettings = Field(default_factory=AwsNetworkSettings)
-    service: AwsServiceSettings = Field(default_factory=AwsServiceSettings)
     database: AwsDatabaseSettings = Field(default_factory=AwsDatabaseSettings)
     cache: AwsCacheSettings = Field(default_factory=AwsCacheSettings)
     monitoring: AwsMonitoringSettings = Field(default_factory=AwsMonitoringSettings)
@@ -1139,7 +995,6 @@ class GcpSettings(StackSettings):
         None, pattern=r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$",
         description="Billing account id for the budget; no budget resource when unset.")
     network: GcpNetworkSettings = Field(default_factory=GcpNetworkSettings)
-    service: GcpServiceSettings = Field(default_factory=GcpServiceSettings)
     database: GcpDatabaseSettings = Field(default_factory=GcpDatabaseSettings)
     cache: GcpCacheSettings = Field(default_factory=GcpCacheSettings)
     monitoring: GcpMonitoringSettings = Field(default_factory=GcpMonitoringSettings)
@@ -1178,7 +1033,6 @@ MODELS: dict[str, type[StackSettings]] = {"aws": AwsSettings, "gcp": GcpSettings
 # cloud's model (a test checks it), so a profile never sets what a cloud does not have.
 PROFILES: dict[str, dict[str, Any]] = {
     "dev": {
-        "service": {"scaling": {"min": 1, "max": 2}},
         "database": {"multiAz": False, "backupRetentionDays": 1, "deletionProtection": False,
                      "allocatedStorageGb": 20, "maxAllocatedStorageGb": 0},
         "cache": {"numNodes": 1},
@@ -1187,7 +1041,6 @@ PROFILES: dict[str, dict[str, Any]] = {
         "budget": {"monthlyUsd": 100},
     },
     "staging": {
-        "service": {"scaling": {"min": 2, "max": 4}},
         "loadBalancer": {"waf": True},
         "database": {"multiAz": False, "backupRetentionDays": 7, "deletionProtection": False,
                      "allocatedStorageGb": 20, "maxAllocatedStorageGb": 100},
@@ -1197,7 +1050,6 @@ PROFILES: dict[str, dict[str, Any]] = {
         "budget": {"monthlyUsd": 500},
     },
     "prod": {
-        "service": {"scaling": {"min": 3, "max": 20}},
         "loadBalancer": {"waf": True},
         "database": {"multiAz": True, "backupRetentionDays": 30, "deletionProtection": True,
                      "allocatedStorageGb": 100, "maxAllocatedStorageGb": 1000},
@@ -1212,7 +1064,6 @@ CLOUD_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "aws": {
         "dev": {
             "network": {"azCount": 2, "natStrategy": "none", "interfaceEndpoints": False},
-            "service": {"cpu": 256, "memory": 512, "architecture": "arm64", "desiredCount": 1},
             "database": {"instanceClass": "db.t4g.micro"},
             "cache": {"mode": "serverless", "maxDataStorageGb": 1, "maxEcpuPerSecond": 5000},
             "encryption": {"keyPerComponent": False},
@@ -1220,7 +1071,6 @@ CLOUD_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         },
         "staging": {
             "network": {"azCount": 2, "natStrategy": "single", "interfaceEndpoints": False},
-            "service": {"cpu": 512, "memory": 1024, "architecture": "arm64", "desiredCount": 2},
             "database": {"instanceClass": "db.t4g.small"},
             "cache": {"nodeType": "cache.t4g.small", "automaticFailover": True, "multiAz": True,
                       "snapshotRetentionDays": 1},
@@ -1228,7 +1078,6 @@ CLOUD_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         },
         "prod": {
             "network": {"azCount": 3, "natStrategy": "per_az", "interfaceEndpoints": True},
-            "service": {"cpu": 1024, "memory": 2048, "architecture": "arm64", "desiredCount": 3},
             "database": {"instanceClass": "db.m7g.large", "performanceInsights": True, "iamAuthentication": True},
             "cache": {"nodeType": "cache.m7g.large", "automaticFailover": True, "multiAz": True,
                       "snapshotRetentionDays": 7},
@@ -1241,19 +1090,16 @@ CLOUD_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             # docs/decisions/0012-gcp-dev-cost-levers.md: no idle minimum instance (request-based billing scales to
             # zero, a cold start after idle), no Memorystore unless the stack file asks for it (cache.enabled: true).
             "network": {"natStrategy": "none"},
-            "service": {"cpu": 1024, "memory": 512, "scaling": {"min": 0}},
             "database": {"instanceClass": "db-f1-micro"},
             "cache": {"enabled": False, "memorySizeGb": 1},
         },
         "staging": {
             "network": {"natStrategy": "auto"},
-            "service": {"cpu": 1024, "memory": 1024},
             "database": {"instanceClass": "db-g1-small"},
             "cache": {"memorySizeGb": 1},
         },
         "prod": {
             "network": {"natStrategy": "static", "natAddresses": 3},
-            "service": {"cpu": 1024, "memory": 2048},
             "database": {"instanceClass": "db-custom-2-7680"},
             "cache": {"memorySizeGb": 5, "persistence": True},
         },
@@ -1438,6 +1284,12 @@ def _unknown_key_message(cloud: str, key_path: tuple[str, ...]) -> str:
     return f"unknown setting {NAMESPACE}:{key}{hint}"
 
 
+MIGRATED_SERVICE = (
+    f"{NAMESPACE}:service was replaced by services (a map of name -> service): move it to services.api with "
+    "kind: web and one route per API version (routes: [{path: /v1}]); docs/settings.md#services")
+"""The one line a stack file with the old single ``service`` section gets (ADR 7)."""
+
+
 def from_values(values: Mapping[str, Any], source: str = "stack config") -> Settings:
     """Validate raw values (camelCase keys, our namespace stripped) over their environment profile.
 
@@ -1451,6 +1303,8 @@ def from_values(values: Mapping[str, Any], source: str = "stack config") -> Sett
     cloud = values.get("cloud", "aws")
     if cloud not in CLOUDS:
         raise SettingsError(f"{source}: {NAMESPACE}:cloud = {cloud!r} is not allowed (one of aws, gcp)")
+    if "service" in values:
+        raise SettingsError(f"{source}: {MIGRATED_SERVICE}")
     model = MODELS[cloud]
     merged = deep_merge(profile(cloud, env), with_kind_defaults(values, cloud, env))
     try:
@@ -1526,7 +1380,7 @@ def from_stack_file(path: str | Path) -> Settings:
     check_namespaces([k for k in raw if isinstance(k, str)], path.name)
     prefix = f"{NAMESPACE}:"
     values = {k[len(prefix):]: v for k, v in raw.items() if isinstance(k, str) and k.startswith(prefix)}
-    unknown = [k for k in values if k not in SECTIONS]
+    unknown = [k for k in values if k not in SECTIONS and k != "service"]
     if unknown:
         raise SettingsError(f"{path.name}: {_unknown_key_message(values.get('cloud', 'aws'), (unknown[0],))}")
     return from_values(values, source=path.name)
@@ -1549,13 +1403,13 @@ def load() -> Settings:
     check_namespaces(keys, source)
     cfg = pulumi.Config(NAMESPACE)
     values: dict[str, Any] = {}
-    for key in SECTIONS:
+    for key in (*SECTIONS, "service"):
         raw = cfg.get(key)
         if raw is not None:
             values[key] = raw if key in SCALAR_KEYS else _decode(raw)
     # Keys in our namespace that neither model knows are a typo, not something to ignore.
     prefix = f"{NAMESPACE}:"
     for full in keys:
-        if full.startswith(prefix) and full[len(prefix):] not in SECTIONS:
+        if full.startswith(prefix) and full[len(prefix):] not in (*SECTIONS, "service", "secretValues"):
             raise SettingsError(f"{source}: {_unknown_key_message(values.get('cloud', 'aws'), (full[len(prefix):],))}")
     return from_values(values, source=source)

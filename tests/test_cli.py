@@ -89,8 +89,11 @@ def program_copy(tmp_path):
 
 @pytest.mark.parametrize(("stack_yaml", "message"), [
     ("backend-hosting:environment: dev\n  backend-hosting:region: us-east-1\n"
-     "  backend-hosting:budget: {monthlyUsd: 10}\n  backend-hosting:service: {cpu: 300}\n",
-     "backend-hosting:service.cpu = 300 is invalid: not a Fargate CPU size"),
+     "  backend-hosting:budget: {monthlyUsd: 10}\n"
+     "  backend-hosting:services: {api: {kind: web, routes: [{path: /v1}], cpu: 300}}\n",
+     "backend-hosting:services.api.cpu = 300 is invalid: not a Fargate CPU size"),
+    ("backend-hosting:environment: dev\n  backend-hosting:region: us-east-1\n  backend-hosting:service: {cpu: 512}\n",
+     "backend-hosting:service was replaced by services"),
     ("backend-hosting:environment: dev\n  backend-hosting:region: us-east-1\n  backend-hosting:netwrk: {}\n",
      "unknown setting backend-hosting:netwrk"),
     ("backend-hosting:region: us-east-1\n", "missing required config backend-hosting:environment"),

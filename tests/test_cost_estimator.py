@@ -269,11 +269,12 @@ def test_unknown_types_are_unpriced_and_free_types_are_counted() -> None:
         aws.ec2.Subnet("subnet", vpc_id=vpc.id, cidr_block="10.0.0.0/24")
         aws.ec2.SecurityGroup("sg", vpc_id=vpc.id)
         aws.iam.Role("role", assume_role_policy="{}")
-        aws.sqs.Queue("queue")
+        aws.sns.PlatformApplication("push", platform="GCM", platform_credential="x")
 
     report = _estimate(program)
     assert report.resources == [] and report.free == 4
-    assert [(u["type"], u["name"]) for u in report.unpriced] == [("aws:sqs/queue:Queue", "queue")]
+    assert [(u["type"], u["name"]) for u in report.unpriced] == [
+        ("aws:sns/platformApplication:PlatformApplication", "push")]
     assert report.monthly_total == 0
 
 

@@ -322,13 +322,14 @@ def test_the_budget_estimate_is_the_reviews_estimate() -> None:
 def test_cost_estimate_complete() -> None:
     def program() -> None:
         _alb()
-        aws.sqs.Queue("queue")
+        aws.sns.PlatformApplication("queue", platform="GCM", platform_credential="x")
         eu = aws.Provider("stockholm", region="eu-north-1")
         aws.kms.Key("key", opts=pulumi.ResourceOptions(provider=eu))
 
     found = judge("cost-estimate-complete", program)
     assert names(found) == ["key", "queue"]
-    assert found[1][1] == "not priced: aws:sqs/queue:Queue (no pricing for this resource type)"
+    assert found[1][1] == ("not priced: aws:sns/platformApplication:PlatformApplication (no pricing for this "
+                           "resource type)")
     assert found[0][1].startswith(
         "price not found in eu-north-1: customer managed key [aws/eu-north-1/kms/key]")
     assert judge("cost-estimate-complete", _alb) == []
@@ -354,12 +355,13 @@ def test_budget_verifiable_fails_closed_on_a_missing_price() -> None:
 def test_budget_verifiable_fails_closed_on_an_unpriced_type() -> None:
     def program() -> None:
         _alb()
-        aws.sqs.Queue("queue")
+        aws.sns.PlatformApplication("queue", platform="GCM", platform_credential="x")
 
     found = judge("budget-verifiable", program, stack_config={f"{PROJECT}:budget": {"monthlyUsd": 100}})
     assert len(found) == 1
     assert "cannot be verified: the estimate is at least 29.57 USD (partial: 1 resource unpriced)" in found[0][1]
-    assert "queue aws:sqs/queue:Queue" in found[0][1] and "ops prices refresh" not in found[0][1]
+    assert "queue aws:sns/platformApplication:PlatformApplication" in found[0][1]
+    assert "ops prices refresh" not in found[0][1]
 
 
 def _worker(min_instances: int) -> Callable[[], None]:
@@ -406,7 +408,8 @@ def test_every_rule_has_metadata_and_tests() -> None:
               "autoscaling-max-ceiling", "storage-ceiling", "provisioned-iops-ceiling", "no-nat-per-az-outside-prod",
               "no-multi-az-database-outside-prod", "log-retention-bounded-outside-prod", "bucket-lifecycle-configured",
               "budget-not-exceeded", "budget-verifiable", "budget-warning", "cost-estimate-complete",
-              "worker-scales-to-zero-outside-prod", "cloudrun-job-bounded"}
+              "worker-scales-to-zero-outside-prod", "cloudrun-job-bounded", "dev-worker-scales-to-zero",
+              "job-size-allowance"}
     assert {r.name for r in PACK.rules} == tested
     for r in PACK.rules:
         assert r.description and r.remediation and r.category.startswith("cost-")
@@ -417,3 +420,36 @@ def test_our_stack_shapes_pass_the_topology_rules(stack: str) -> None:
     """Per-profile shapes, in small: dev/staging single NAT at most, single-AZ DB; prod may have both."""
     nat = {"dev": 0, "staging": 1, "prod": 3}[stack]
     assert judge("no-nat-per-az-outside-prod", _nat_per_az(nat), env=stack) == []
+
+
+# -- workloads (issue 9) -----------------------------------------------------------------------------------------
+def _workloads(worker_min: int, job_cpu: int = 256, job_memory: int = 512) -> Callable[[], None]:
+    def program() -> None:
+        from components.aws.cluster import Cluster
+        from components.aws.job import Job, JobArgs
+        from components.aws.network import Network, NetworkArgs
+        from components.aws.worker import Worker, WorkerArgs
+
+        net = Network("net", NetworkArgs(nat_strategy="none"))
+        cluster = Cluster("c")
+        Worker("worker", WorkerArgs(cluster=cluster, network=net, queue_names=["jobs"], min_count=worker_min))
+        Job("report", JobArgs(cluster=cluster, network=net, cpu=job_cpu, memory=job_memory,
+                              schedule_expression="cron(0 3 * * ? *)"))
+
+    return program
+
+
+def test_dev_worker_scales_to_zero() -> None:
+    found = judge("dev-worker-scales-to-zero", _workloads(worker_min=1))
+    assert found == [("worker-service", "the worker keeps 1 task(s) running with an empty queue; dev allows 0")]
+    assert judge("dev-worker-scales-to-zero", _workloads(worker_min=0)) == []
+    assert judge("dev-worker-scales-to-zero", _workloads(worker_min=2), env="prod") == []
+
+
+def test_job_size_allowance() -> None:
+    found = judge("job-size-allowance", _workloads(worker_min=0, job_cpu=4096, job_memory=8192))
+    assert found == [("report-task", "job CPU 4096 units exceeds the dev allowance of 1024"),
+                     ("report-task", "job memory 8192 MiB exceeds the dev allowance of 2048 MiB")]
+    # The worker's task definition is run by a service: not a job, whatever its size.
+    assert judge("job-size-allowance", _workloads(worker_min=0, job_cpu=1024, job_memory=2048)) == []
+    assert judge("job-size-allowance", _workloads(worker_min=0, job_cpu=4096, job_memory=8192), env="prod") == []

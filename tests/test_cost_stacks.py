@@ -79,8 +79,9 @@ def test_prod_is_priced_at_its_ha_shape(reports: dict[str, CostReport]) -> None:
     assert len(prod["aws:ec2/eip:Eip"]) == 3
     [db] = prod["aws:rds/instance:Instance"]
     assert "Multi-AZ" in db.components[0].name and db.components[0].quantity == 1460
-    [svc] = prod["aws:ecs/service:Service"]
-    assert "x 3 tasks" in svc.components[0].name
+    svc = {r.name: r for r in prod["aws:ecs/service:Service"]}
+    assert "x 3 tasks" in svc["app-prod-api-service"].components[0].name
+    assert "x 2 tasks" in svc["app-prod-worker-service"].components[0].name  # the worker's floor in prod
     [cache] = prod["aws:elasticache/replicationGroup:ReplicationGroup"]
     assert cache.components[0].quantity == 3 * 730
 
@@ -89,8 +90,17 @@ def test_dev_is_the_cheap_layout(reports: dict[str, CostReport]) -> None:
     dev = reports["dev"]
     types = {r.type for r in dev.resources}
     assert "aws:ec2/natGateway:NatGateway" not in types
-    [svc] = [r for r in dev.resources if r.type == "aws:ecs/service:Service"]
-    assert "arm64" in svc.components[0].name and "1 task" in svc.components[0].name
+    svc = {r.name: r for r in dev.resources if r.type == "aws:ecs/service:Service"}
+    assert "arm64" in svc["app-dev-api-service"].components[0].name
+    assert "1 task" in svc["app-dev-api-service"].components[0].name
+    # The worker scales to zero: only the usage file's task-hours above the floor are charged.
+    worker = svc["app-dev-worker-service"]
+    assert [c.name for c in worker.components if c.quantity and not c.usage_based] == []
+    assert sum(c.monthly for c in worker.components if c.usage_based) > 0
+    # Jobs cost only when they run: runs x minutes, on the task definition.
+    jobs = {r.name: r for r in dev.resources if r.type == "aws:ecs/taskDefinition:TaskDefinition"}
+    assert set(jobs) == {"app-dev-nightly-task", "app-dev-migrate-task"}
+    assert all(c.usage_based for j in jobs.values() for c in j.components)
     assert dev.monthly_total < reports["staging"].monthly_total < reports["prod"].monthly_total
 
 

@@ -26,8 +26,8 @@ def _write(tmp_path: Path, text: str) -> Path:
     ("- a list\n", "expected a mapping with resource_type_default_usage"),
     ("versoin: 1\n", "unknown top-level key 'versoin'"),
     ("version: 2\n", "version 2 is not supported"),
-    ("resource_type_default_usage:\n  aws:sqs/queue:Queue:\n    x: 1\n",
-     "resource_type_default_usage.aws:sqs/queue:Queue: not a resource type with usage-based costs"),
+    ("resource_type_default_usage:\n  aws:sns/topic:Topic:\n    x: 1\n",
+     "resource_type_default_usage.aws:sns/topic:Topic: not a resource type with usage-based costs"),
     ("resource_type_default_usage:\n  aws:cloudwatch/logGroup:LogGroup:\n    monthly_gb: 1\n",
      r"resource_type_default_usage.aws:cloudwatch/logGroup:LogGroup.monthly_gb: unknown usage key \(allowed: "
      r"monthly_ingested_gb, stored_gb\)"),

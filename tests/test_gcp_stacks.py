@@ -283,6 +283,8 @@ def test_build_gcp_returns_its_components(every_option):
     comps = BUILT["components"]
     assert isinstance(comps, StackComponents)
     for concern in KIT:
+        if not concern.gcp:  # issue 9: an AWS-only concern until the GCP side lands (tests/test_kit.py)
+            continue
         value = getattr(comps, concern.name)
         for r in (value.values() if isinstance(value, dict) else [value]):
             assert every_option.by_name(r.pulumi_resource_name, r.pulumi_resource_type), concern.name

@@ -258,7 +258,7 @@ def test_a_pull_queue_grants_subscriber_on_its_subscription_only():
         worker = FakeWorkload("w")
         q = Queue("q", QueueArgs(topic_name="app-q", delivery="pull", kms_key="projects/p/locations/l/keyRings/r/k"))
         q.grant_consume(worker)
-        q.grant_publish(FakeWorkload("api"))
+        q.grant_send(FakeWorkload("api"))
 
     g = run_callable(program)
     sub = g.inputs("q-subscription")

@@ -14,11 +14,14 @@ from components.aws.monitoring import (
     AlarmThresholds,
     CacheWatch,
     DatabaseWatch,
+    JobWatch,
     LoadBalancerWatch,
     Monitoring,
     MonitoringArgs,
     ServerlessCacheWatch,
     ServiceWatch,
+    WebServiceWatch,
+    WorkerWatch,
 )
 from review.engine import run_callable
 
@@ -233,7 +236,8 @@ def test_doc_example_runs_and_documents_every_argument(run_program):
     g = run_program(doc_example(DOC))
     assert g.by_type(DASHBOARD) and g.by_type(BUDGET) and g.outputs["dashboard_url"]
     assert not documents_every_argument(DOC, MonitoringArgs, AlarmThresholds, LoadBalancerWatch, ServiceWatch,
-                                        DatabaseWatch, CacheWatch, ServerlessCacheWatch)
+                                        DatabaseWatch, CacheWatch, ServerlessCacheWatch, WebServiceWatch,
+                                        WorkerWatch, JobWatch)
 
 
 def test_serverless_cache_alarms_watch_its_caps(run_program):
@@ -249,3 +253,29 @@ def test_serverless_cache_alarms_watch_its_caps(run_program):
     body = json.loads(g.by_type("aws:cloudwatch/dashboard:Dashboard")[0].inputs["dashboardBody"])
     assert [w["properties"]["metrics"][0][1] for w in body["widgets"]] == [
         "BytesUsedForCache", "ElastiCacheProcessingUnits", "ThrottledCmds"]
+
+
+def test_per_service_watches_alarm_on_their_own_target_group_queues_and_failed_runs(run_program):
+    g = run_program(lambda: Monitoring("mon", MonitoringArgs(kms_key="arn:aws:kms:us-east-1:123456789012:key/k", watch=[
+        WebServiceWatch("api", "cluster", "app-api", "app/alb/1", "targetgroup/api/2"),
+        WebServiceWatch("admin", "cluster", "app-admin"),
+        WorkerWatch("worker", "cluster", "app-worker", {"jobs": ("app-jobs", "app-jobs-dlq")}),
+        WorkerWatch("idle", "cluster", "app-idle", {"mail": ("app-mail", "app-mail-dlq")}, utilization=False),
+        JobWatch("nightly", "app-nightly-failed", "app-nightly-schedule-dlq"),
+        JobWatch("migrate", "app-migrate-failed", alarm=False),
+    ], dashboard=True)))
+    alarms = {r.name.removeprefix("mon-"): r.inputs for r in g.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    assert set(alarms) == {
+        "api-5xx-rate", "api-p95-latency", "api-unhealthy", "api-cpu", "api-memory", "admin-cpu", "admin-memory",
+        "worker-jobs-oldest-message", "worker-jobs-dead-letters", "worker-cpu", "worker-memory",
+        "idle-mail-oldest-message", "idle-mail-dead-letters", "nightly-failed-runs"}
+    assert alarms["api-p95-latency"]["dimensions"] == {"LoadBalancer": "app/alb/1", "TargetGroup": "targetgroup/api/2"}
+    assert alarms["worker-jobs-dead-letters"]["dimensions"] == {"QueueName": "app-jobs-dlq"}
+    assert alarms["worker-jobs-dead-letters"]["threshold"] == 1
+    assert alarms["worker-jobs-oldest-message"]["metricName"] == "ApproximateAgeOfOldestMessage"
+    assert (alarms["nightly-failed-runs"]["namespace"], alarms["nightly-failed-runs"]["dimensions"]) == (
+        "AWS/Events", {"RuleName": "app-nightly-failed"})
+    body = json.loads(g.by_type("aws:cloudwatch/dashboard:Dashboard")[0].inputs["dashboardBody"])
+    titles = [w["properties"]["title"] for w in body["widgets"]]
+    assert {"api: requests, 5xx and p95 latency", "worker: jobs backlog and dead letters",
+            "nightly: failed runs", "migrate: failed runs"} <= set(titles)

@@ -449,6 +449,11 @@ def _allowed_by(boundary: dict[str, Any], action: str, resource: str, condition:
             continue
         if not any(fnmatch.fnmatchcase(resource, r) for r in _listed(st["Resource"])):
             continue
+        passed = st.get("Condition", {}).get("StringEquals", {}).get("iam:PassedToService")
+        if passed is not None:  # the grant must pass the role to that service only
+            granted = ((condition or {}).get("StringEquals") or {}).get("iam:PassedToService")
+            if granted is None or not set(_listed(granted)) <= set(_listed(passed)):
+                continue
         via = st.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
         if via is not None:  # the grant must be at least as narrow: through those services only
             granted = ((condition or {}).get("StringEquals") or {}).get("kms:ViaService")
@@ -644,7 +649,8 @@ def test_every_type_the_stacks_declare_maps_to_a_service(stack: str) -> None:
               config={"backend-hosting:environment": stack})
     f = facts_from_graph(g, stack)
     brief = {"ec2", "ecs", "ecr", "elasticloadbalancing", "rds", "elasticache", "s3", "kms", "logs", "cloudwatch",
-             "sns", "secretsmanager", "wafv2", "acm", "route53", "budgets", "application-autoscaling", "iam"}
+             "sns", "secretsmanager", "wafv2", "acm", "route53", "budgets", "application-autoscaling", "iam",
+             "sqs", "scheduler", "events", "servicediscovery"}  # issue 9: queues, schedules, failed-run rules
     assert set(f.services) <= brief
     assert {"ec2", "ecs", "ecr", "elasticloadbalancing", "rds", "s3", "kms", "logs", "iam"} <= set(f.services)
 

@@ -110,6 +110,39 @@ main_topic = R(TOPIC, "jobs", name="jobs")
 dlq_topic = R(TOPIC, "jobs-dl", name="jobs-dl")
 https_redirect = [{"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]
 
+
+# --- AWS workloads ----------------------------------------------------------------------------------------------
+SQS_QUEUE = "aws:sqs/queue:Queue"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+DLQ = R(SQS_QUEUE, "jobs-dlq", sqsManagedSseEnabled=True)
+SCHED_DLQ = R(SQS_QUEUE, "sched-dlq", sqsManagedSseEnabled=True, arn="arn:aws:sqs:us-east-1:1:sched-dlq")
+
+
+def _scheduler(*stmts: dict[str, Any]) -> list[Res]:
+    role = R("aws:iam/role:Role", "sched-role", arn="arn:aws:iam::1:role/sched")
+    policy = R("aws:iam/rolePolicy:RolePolicy", "sched-policy", role="sched", policy=doc(*stmts),
+               deps={"role": [role]})
+    schedule = R(SCHEDULE, "nightly", target={"arn": "arn:aws:ecs:::cluster/c", "roleArn": "arn:aws:iam::1:role/sched",
+                                               "ecsParameters": {"taskDefinitionArn": "arn:td"}},
+                 deps={"target": [role]})
+    return [role, policy, schedule]
+
+
+def _internal_behind(*, internal_lb: bool, internal_svc: bool = True) -> list[Res]:
+    lb = R(LB, "alb", internal=internal_lb)
+    listener = R(LISTENER, "https", loadBalancerArn="arn:lb", deps={"loadBalancerArn": [lb]})
+    tg = R("aws:lb/targetGroup:TargetGroup", "tg", arn="arn:tg")
+    rule = R("aws:lb/listenerRule:ListenerRule", "route", listenerArn="arn:l",
+             actions=[{"type": "forward", "targetGroupArn": "arn:tg"}], deps={"listenerArn": [listener],
+                                                                             "actions": [tg]})
+    connect = {"enabled": True, "namespace": "arn:ns",
+               "services": [{"portName": "http", "discoveryName": "svc"}] if internal_svc else []}
+    svc = R("aws:ecs/service:Service", "internal-svc", serviceConnectConfiguration=connect,
+            loadBalancers=[{"targetGroupArn": "arn:tg", "containerName": "app", "containerPort": 8080}],
+            deps={"loadBalancers": [tg]})
+    return [lb, listener, tg, rule, svc]
+
+
 CASES: list[Case] = [
     # ---- public exposure -------------------------------------------------------------------------------------
     Case("s3-bucket-public-access-block", [bucket], ["b"], id="no-block"),
@@ -583,6 +616,44 @@ CASES: list[Case] = [
     Case("cloudrun-internal-requires-iam", [R(RUN, "int", ingress="INGRESS_TRAFFIC_INTERNAL_ONLY"),
                                             R(RUN, "lb", ingress="INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
                                               invokerIamDisabled=True)], []),
+    # ---- AWS workloads (issue 9: queues, schedules, internal services) ------------------------------------------
+    Case("sqs-queue-encrypted", [R(SQS_QUEUE, "plain"), R(SQS_QUEUE, "off", sqsManagedSseEnabled=False)],
+         ["off", "plain"]),
+    Case("sqs-queue-encrypted", [R(SQS_QUEUE, "kms", kmsMasterKeyId="arn:aws:kms:us-east-1:1:key/k"),
+                                 R(SQS_QUEUE, "sse", sqsManagedSseEnabled=True)], []),
+    Case("sqs-queue-policy-not-public", [
+        R("aws:sqs/queuePolicy:QueuePolicy", "open", queueUrl="u", policy=doc(
+            {"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:::q"}))],
+         ["open"]),
+    Case("sqs-queue-policy-not-public", [
+        R("aws:sqs/queuePolicy:QueuePolicy", "pinned", queueUrl="u", policy=doc(
+            {"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+             "Resource": "arn:aws:sqs:::q", "Condition": {"ArnEquals": {"aws:SourceArn": "arn:aws:sns:::t"}}},
+            {"Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "arn:aws:sqs:::q",
+             "Condition": {"Bool": {"aws:SecureTransport": "false"}}}))], []),
+    Case("sqs-queue-has-dead-letter-queue", [R(SQS_QUEUE, "jobs", sqsManagedSseEnabled=True)], ["jobs"]),
+    Case("sqs-queue-has-dead-letter-queue", [
+        DLQ, R(SQS_QUEUE, "jobs", redrivePolicy='{"deadLetterTargetArn": "x", "maxReceiveCount": 5}',
+               deps={"redrivePolicy": [DLQ]}),
+        SCHED_DLQ, R(SCHEDULE, "nightly", target={"arn": "arn:aws:ecs:::cluster/c", "deadLetterConfig": {
+            "arn": "arn:aws:sqs:us-east-1:1:sched-dlq"}}, deps={"target": [SCHED_DLQ]})], []),
+    Case("scheduler-role-scoped-to-task", _scheduler(
+        {"Effect": "Allow", "Action": "ecs:RunTask", "Resource": "*"},
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}), ["sched-role", "sched-role"]),
+    Case("scheduler-role-scoped-to-task", _scheduler(
+        {"Effect": "Allow", "Action": "ecs:*", "Resource": "arn:aws:ecs:us-east-1:1:task-definition/*"}),
+         ["sched-role"], id="every-family"),
+    Case("scheduler-role-scoped-to-task", _scheduler(
+        {"Effect": "Allow", "Action": "ecs:RunTask",
+         "Resource": "arn:aws:ecs:us-east-1:1:task-definition/app-nightly:*",
+         "Condition": {"ArnEquals": {"ecs:cluster": "arn:aws:ecs:us-east-1:1:cluster/c"}}},
+        {"Effect": "Allow", "Action": "iam:PassRole",
+         "Resource": ["arn:aws:iam::1:role/exec", "arn:aws:iam::1:role/task"],
+         "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}}), []),
+    Case("internal-service-not-public", _internal_behind(internal_lb=False), ["internal-svc"]),
+    Case("internal-service-not-public", _internal_behind(internal_lb=True), []),
+    Case("internal-service-not-public", _internal_behind(internal_lb=False, internal_svc=False), [],
+         id="public-service"),
     # ---- waivers -----------------------------------------------------------------------------------------------
     Case("waiver-valid", [], ["<stack>", "<stack>"], stack_config={"proj:waivers": [
         {"policy": "no-such-policy", "resource": "x", "reason": "one two three four five six seven eight nine ten"},

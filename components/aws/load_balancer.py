@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -24,6 +24,46 @@ WAF_MANAGED_RULE_GROUPS: tuple[str, ...] = (
 """AWS managed rule groups of the web ACL, in priority order (after the rate limit)."""
 
 INTERNET = ("0.0.0.0/0", "::/0")
+
+PRIORITY_BAND = 1600
+"""Priorities each specificity band of :func:`rule_priorities` holds (18 bands x 1600 + 1 <= 50000)."""
+_MAX_DEPTH = 5
+
+
+def _band(host: str, path: str) -> int:
+    """Specificity band of a rule (0 = evaluated first): exact hosts, then wildcard hosts, then any host; within
+    each, deeper paths first (``/v1/admin`` before ``/v1`` before ``/``)."""
+    host_rank = 2 if host == "*" else (1 if host.startswith("*.") else 0)
+    depth = min(len([p for p in path.split("/") if p]), _MAX_DEPTH)
+    return host_rank * (_MAX_DEPTH + 1) + (_MAX_DEPTH - depth)
+
+
+def rule_priorities(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Listener-rule priorities for routes keyed ``(host or "*", path or "/")``, derived from the keys alone.
+
+    A key goes into its specificity band (see ``_band``: more specific rules are evaluated first, whatever the
+    order of the settings) at ``band * PRIORITY_BAND + 1 + sha256(host path) % PRIORITY_BAND``. Adding or
+    removing a route therefore leaves every other route's priority unchanged, except in the rare case of two keys
+    hashing to the same slot of a band: then the key that sorts first keeps the slot and the other takes the next
+    free one (deterministic, so every run of the same settings gives the same priorities).
+    """
+    import hashlib
+
+    out: dict[tuple[str, str], int] = {}
+    taken: set[int] = set()
+    for key in sorted(set(keys)):
+        host, path = key
+        band = _band(host, path)
+        slot = int.from_bytes(hashlib.sha256(f"{host} {path}".encode()).digest()[:8], "big") % PRIORITY_BAND
+        for step in range(PRIORITY_BAND):
+            prio = band * PRIORITY_BAND + 1 + (slot + step) % PRIORITY_BAND
+            if prio not in taken:
+                break
+        else:
+            raise ValueError(f"more than {PRIORITY_BAND} listener rules in one specificity band")
+        taken.add(prio)
+        out[key] = prio
+    return out
 
 
 @dataclass

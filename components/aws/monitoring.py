@@ -55,6 +55,12 @@ class AlarmThresholds:
     """``DatabaseMemoryUsagePercentage`` of the fullest node."""
     cache_evictions: int = 100
     """Evictions per period over all nodes."""
+    queue_oldest_message_seconds: int = 900
+    """Age of the oldest message of a worker's queue, seconds (the worker is stuck or too slow)."""
+    dead_letter_messages: int = 1
+    """Messages in a dead-letter queue (any message there failed ``max_receives`` times)."""
+    job_failed_runs: int = 1
+    """Failed runs of a job per period (non-zero exit code, or a run the scheduler could not start)."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +123,59 @@ class ServerlessCacheWatch:
     """Prefix of the alarm keys."""
 
 
-Watch: TypeAlias = LoadBalancerWatch | ServiceWatch | DatabaseWatch | CacheWatch | ServerlessCacheWatch
+@dataclass(frozen=True)
+class WebServiceWatch:
+    """Watch one web service: 5xx rate and p95 latency of its target group, unhealthy targets (public
+    services), and its tasks' CPU and memory."""
+
+    label: str
+    """Prefix of the alarm keys: the service's name (``api`` -> ``api-5xx-rate``, ``api-cpu``...)."""
+    cluster_name: pulumi.Input[str]
+    """The ECS cluster's name."""
+    service_name: pulumi.Input[str]
+    """The ECS service's name."""
+    load_balancer_arn_suffix: pulumi.Input[str] | None = None
+    """The shared load balancer's ``arn_suffix``; None for an internal service (CPU and memory only)."""
+    target_group_arn_suffix: pulumi.Input[str] | None = None
+    """The service's primary target group's ``arn_suffix``."""
+
+
+@dataclass(frozen=True)
+class WorkerWatch:
+    """Watch one worker: age of the oldest message of each queue it consumes, their dead-letter queues' depth,
+    and its tasks' CPU and memory."""
+
+    label: str
+    """Prefix of the alarm keys: the worker's name."""
+    cluster_name: pulumi.Input[str]
+    """The ECS cluster's name."""
+    service_name: pulumi.Input[str]
+    """The ECS service's name."""
+    queues: Mapping[str, tuple[pulumi.Input[str], pulumi.Input[str]]] = field(default_factory=dict)
+    """Queue key -> (queue name, dead-letter queue name)."""
+    utilization: bool = True
+    """Also alarm on CPU and memory. The stack turns it off for a worker that scales to zero (dev): it has no
+    steady utilisation, and its backlog age and dead letters already say when it is too slow or failing."""
+
+
+@dataclass(frozen=True)
+class JobWatch:
+    """Watch one job: failed runs (its EventBridge failed-run rule's matches) and, when scheduled, invocations
+    the scheduler could not deliver (its dead-letter queue's depth)."""
+
+    label: str
+    """Prefix of the alarm keys: the job's name."""
+    failed_rule_name: pulumi.Input[str]
+    """``Job.failed_rule.name``."""
+    scheduler_dlq_name: pulumi.Input[str] | None = None
+    """``Job.scheduler_dlq.name`` (scheduled jobs): charted next to the failed runs."""
+    alarm: bool = True
+    """Alarm on failed runs. The stack turns it off for on-demand jobs: whoever runs one (the deploy workflow,
+    an operator following docs/runbook.md) waits for it and sees its exit code."""
+
+
+Watch: TypeAlias = (LoadBalancerWatch | ServiceWatch | DatabaseWatch | CacheWatch | ServerlessCacheWatch
+                    | WebServiceWatch | WorkerWatch | JobWatch)
 """What :class:`MonitoringArgs` ``watch`` takes."""
 
 
@@ -307,9 +365,16 @@ class Monitoring(pulumi.ComponentResource):
             self._watch_cache(target.replication_group_id, target.node_count, label=target.label)
         elif isinstance(target, ServerlessCacheWatch):
             self._watch_serverless_cache(target.cache_name, target.max_data_storage_gb, label=target.label)
+        elif isinstance(target, WebServiceWatch):
+            self._watch_web_service(target)
+        elif isinstance(target, WorkerWatch):
+            self._watch_worker(target)
+        elif isinstance(target, JobWatch):
+            self._watch_job(target)
         else:
             raise TypeError(f"{self._cname}: watch takes LoadBalancerWatch, ServiceWatch, DatabaseWatch, "
-                            f"CacheWatch or ServerlessCacheWatch, got {target!r}")
+                            f"CacheWatch, ServerlessCacheWatch, WebServiceWatch, WorkerWatch or JobWatch, "
+                            f"got {target!r}")
 
     def _watch_load_balancer(self, lb_arn_suffix: pulumi.Input[str],
                              target_groups: Mapping[str, pulumi.Input[str]], *, label: str) -> None:
@@ -366,6 +431,76 @@ class Monitoring(pulumi.ComponentResource):
             for m in ("CPU", "Memory")
         ], stat="Average", period=period, threshold=max(t.ecs_cpu_percent, t.ecs_memory_percent))
         return out
+
+    def _watch_web_service(self, w: WebServiceWatch) -> None:
+        """Per web service: 5xx rate, p95 latency and unhealthy targets of its target group; CPU and memory."""
+        t, period = self.args.thresholds, self.args.period_seconds
+        ns = "AWS/ApplicationELB"
+        if w.load_balancer_arn_suffix is not None and w.target_group_arn_suffix is not None:
+            dims = {"LoadBalancer": w.load_balancer_arn_suffix, "TargetGroup": w.target_group_arn_suffix}
+            expr = f"IF(m2 >= {t.alb_min_requests}, 100 * FILL(m1, 0) / m2, 0)"
+
+            def q(qid: str, metric_name: str) -> dict[str, Any]:
+                return {"id": qid, "return_data": False, "metric": {
+                    "namespace": ns, "metric_name": metric_name, "dimensions": dims, "period": period, "stat": "Sum"}}
+
+            self._alarm(f"{w.label}-5xx-rate", f"{w.label}: target 5xx responses above {t.alb_5xx_percent}% of "
+                        "requests", threshold=t.alb_5xx_percent, comparison="GreaterThanThreshold", period=period,
+                        metric_queries=[q("m1", "HTTPCode_Target_5XX_Count"), q("m2", "RequestCount"),
+                                        {"id": "e1", "expression": expr, "label": "5xx rate (%)",
+                                         "return_data": True}])
+            self._alarm(f"{w.label}-p95-latency", f"{w.label}: p95 response time above {t.p95_latency_seconds}s",
+                        threshold=t.p95_latency_seconds, comparison="GreaterThanThreshold", period=period,
+                        namespace=ns, metric_name="TargetResponseTime", dimensions=dims, extended_statistic="p95")
+            self._alarm(f"{w.label}-unhealthy", f"{w.label}: unhealthy targets", threshold=t.unhealthy_hosts,
+                        comparison="GreaterThanOrEqualToThreshold", period=period, namespace=ns,
+                        metric_name="UnHealthyHostCount", dimensions=dims, statistic="Maximum")
+            self._widget(f"{w.label}: requests, 5xx and p95 latency", [
+                [ns, "RequestCount", "TargetGroup", w.target_group_arn_suffix, "LoadBalancer",
+                 w.load_balancer_arn_suffix, {"stat": "Sum"}],
+                [ns, "HTTPCode_Target_5XX_Count", "TargetGroup", w.target_group_arn_suffix, "LoadBalancer",
+                 w.load_balancer_arn_suffix, {"stat": "Sum"}],
+                [ns, "TargetResponseTime", "TargetGroup", w.target_group_arn_suffix, "LoadBalancer",
+                 w.load_balancer_arn_suffix, {"stat": "p95", "yAxis": "right"}],
+            ], stat="Sum", period=period)
+        self._watch_service(w.cluster_name, w.service_name, label=w.label)
+
+    def _watch_worker(self, w: WorkerWatch) -> None:
+        """Per worker: oldest message age and dead-letter depth of each queue it consumes; CPU and memory."""
+        t, period = self.args.thresholds, self.args.period_seconds
+        for key, (queue, dlq) in w.queues.items():
+            self._alarm(f"{w.label}-{key}-oldest-message", f"{w.label}: a message of {key} waited over "
+                        f"{t.queue_oldest_message_seconds}s", threshold=t.queue_oldest_message_seconds,
+                        comparison="GreaterThanThreshold", period=period, namespace="AWS/SQS",
+                        metric_name="ApproximateAgeOfOldestMessage", dimensions={"QueueName": queue},
+                        statistic="Maximum")
+            self._alarm(f"{w.label}-{key}-dead-letters", f"{w.label}: messages of {key} in its dead-letter queue "
+                        "(see docs/runbook.md, drain a dead-letter queue)", threshold=t.dead_letter_messages,
+                        comparison="GreaterThanOrEqualToThreshold", period=period, namespace="AWS/SQS",
+                        metric_name="ApproximateNumberOfMessagesVisible", dimensions={"QueueName": dlq},
+                        statistic="Maximum")
+            self._widget(f"{w.label}: {key} backlog and dead letters", [
+                ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue, {"label": "visible"}],
+                ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", dlq, {"label": "dead letters"}],
+                ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", queue, {"yAxis": "right"}],
+            ], stat="Maximum", period=period)
+        if w.utilization:
+            self._watch_service(w.cluster_name, w.service_name, label=w.label)
+
+    def _watch_job(self, w: JobWatch) -> None:
+        """Per job: failed runs (the failed-run rule's matches); the scheduler's undelivered invocations are
+        charted."""
+        t, period = self.args.thresholds, self.args.period_seconds
+        if w.alarm:
+            self._alarm(f"{w.label}-failed-runs", f"{w.label}: a run stopped with a non-zero exit code or failed to "
+                        "start", threshold=t.job_failed_runs, comparison="GreaterThanOrEqualToThreshold",
+                        period=period, namespace="AWS/Events", metric_name="MatchedEvents",
+                        dimensions={"RuleName": w.failed_rule_name}, statistic="Sum")
+        metrics: list[Any] = [["AWS/Events", "MatchedEvents", "RuleName", w.failed_rule_name, {"label": "failed runs"}]]
+        if w.scheduler_dlq_name is not None:
+            metrics.append(["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", w.scheduler_dlq_name,
+                            {"label": "undelivered invocations"}])
+        self._widget(f"{w.label}: failed runs", metrics, stat="Sum", period=period)
 
     def _watch_database(self, identifier: pulumi.Input[str], *, aurora: bool = False,
                         label: str = "db") -> list[aws.cloudwatch.MetricAlarm]:

@@ -4,7 +4,7 @@ The GCP peer of an SQS queue with a dead-letter queue. Messages go to the worker
 POSTs each message to the worker's Cloud Run URL with an OIDC token of a dedicated push identity, so the worker
 scales on requests and to zero; or by **pull** (``delivery="pull"``) for a consumer that pulls itself.
 
-Wiring, one call per ``uses`` entry: ``grant_publish(service)`` (``roles/pubsub.publisher`` on the topic only) and
+Wiring, one call per ``uses`` entry: ``grant_send(service)`` (``roles/pubsub.publisher`` on the topic only) and
 ``grant_consume(worker)`` (push: ``roles/run.invoker`` for the push identity on that worker only; pull:
 ``roles/pubsub.subscriber`` on the subscription only).
 """
@@ -184,7 +184,7 @@ class Queue(pulumi.ComponentResource):
         })
 
     # -- wiring --------------------------------------------------------------------------------------------------
-    def grant_publish(self, grantee: Workload | gcp.serviceaccount.Account | str) -> gcp.pubsub.TopicIAMMember:
+    def grant_send(self, grantee: Workload | gcp.serviceaccount.Account | str) -> gcp.pubsub.TopicIAMMember:
         """Let the grantee publish: ``roles/pubsub.publisher`` on this topic only."""
         who = grantee_name(grantee)
         if who not in self.publishers:

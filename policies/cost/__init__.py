@@ -1,6 +1,7 @@
 """The ``cost`` policy pack: guardrails against wasteful choices and a monthly budget gate.
 
-Rules live in importable modules (``rules_sizing``, ``rules_topology``, ``rules_budget``); ``__main__`` only
+Rules live in importable modules (``rules_sizing``, ``rules_topology``, ``rules_workloads``,
+``rules_budget``); ``__main__`` only
 serves :data:`PACK`. Environment-aware rules read the environment through the shared framework
 (:mod:`policies.common`); every limit is policy config (``--policy-pack-config``) keyed by environment.
 The budget rules price the resources they receive with :mod:`pricing` (the estimator the review uses).
@@ -26,6 +27,7 @@ from .rules_topology import (
     no_multi_az_database_outside_prod,
     no_nat_per_az_outside_prod,
 )
+from .rules_workloads import dev_worker_scales_to_zero, job_size_allowance
 from .rules_workloads_gcp import cloudrun_job_bounded, worker_scales_to_zero
 
 PACK = Pack(
@@ -48,6 +50,8 @@ PACK = Pack(
         no_multi_az_database_outside_prod,
         log_retention_bounded_outside_prod,
         bucket_lifecycle_configured,
+        dev_worker_scales_to_zero,
+        job_size_allowance,
         worker_scales_to_zero,
         cloudrun_job_bounded,
         budget_not_exceeded,

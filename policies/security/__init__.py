@@ -9,6 +9,7 @@ from __future__ import annotations
 from policies.common import Pack, waiver_audit_rule, waiver_valid_rule
 
 from . import (
+    rules_aws_workloads,
     rules_containers,
     rules_data,
     rules_edge,
@@ -41,6 +42,7 @@ PACK = Pack(
         *rules_data.RULES,
         *rules_containers.RULES,
         *rules_gcp_workloads.RULES,
+        *rules_aws_workloads.RULES,
         waiver_valid_rule(),
         waiver_audit_rule(),
     ],

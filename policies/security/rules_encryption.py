@@ -350,7 +350,9 @@ def _denies_plain_http(stmt: Mapping[str, object]) -> bool:
 
 
 @stack_rule(
-    "s3-bucket-tls-only", category=IN_TRANSIT, severity="medium",
+    "s3-bucket-tls-only", category=IN_TRANSIT, severity="medium", enforcement="advisory",
+    rationale="Advisory: without such a policy S3 still answers plain HTTP, but SDKs and the console use TLS; "
+              "FSBP S3.5 rates it medium. This project makes it mandatory.",
     description="Every S3 bucket's policy denies requests that do not use TLS (Deny, Principal \"*\", s3:*, "
                 "aws:SecureTransport false).",
     remediation="Add to the bucket policy {Sid: \"DenyInsecureTransport\", Effect: \"Deny\", Principal: \"*\", "

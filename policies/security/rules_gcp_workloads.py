@@ -64,7 +64,7 @@ def pubsub_topic_cmek(r: Res, ctx: Context) -> Iterator[str]:
     description="No Pub/Sub topic or subscription IAM member, binding or policy grants a role to allUsers or "
                 "allAuthenticatedUsers (anyone could publish or read the messages).",
     remediation="Grant roles/pubsub.publisher or roles/pubsub.subscriber to the service accounts that need them "
-                "(Queue.grant_publish / grant_consume).",
+                "(Queue.grant_send / grant_consume).",
 )
 def pubsub_no_public(r: Res, ctx: Context) -> Iterator[str]:
     for m in _members(r):
@@ -148,7 +148,9 @@ def scheduler_authenticated(r: Res, ctx: Context) -> Iterator[str]:
 
 # -- internal Cloud Run services ------------------------------------------------------------------------------------
 @resource_rule(
-    "cloudrun-not-publicly-invokable", category=EXPOSURE, severity="critical", types=RUN_IAM,
+    "cloudrun-not-publicly-invokable", category=EXPOSURE, severity="critical", types=RUN_IAM, enforcement="advisory",
+    rationale="Advisory: a public website on Cloud Run is invoked by allUsers by design (Google's own quickstart); "
+              "this project, whose services sit behind the load balancer, makes it mandatory.",
     description="No Cloud Run service or job IAM member, binding or policy grants a role (e.g. run.invoker) to "
                 "allUsers or allAuthenticatedUsers: public services are reached through the load balancer, internal "
                 "ones only by the callers granted run.invoker.",

@@ -1,0 +1,224 @@
+"""What every ECS workload of the shared cluster has: a Fargate task definition, its execution and task roles,
+an encrypted log group and a security group closed until wired. :class:`~components.aws.web_service.WebService`,
+:class:`~components.aws.worker.Worker` and :class:`~components.aws.job.Job` build on :class:`TaskComponent`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from .common import aws_context, child_opts, service_principal_policy, tag_set
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
+    from .network import Network
+
+CONTAINER_NAME = "app"
+"""The one container of every task definition (load balancers and Service Connect name it)."""
+
+_SECRET_KEY = re.compile(r"(?i)(password|secret|token|api_?key|private_?key)")
+
+
+def secret_resource_arn(value_from: str) -> str:
+    """The IAM resource of a ``valueFrom`` reference: a Secrets Manager ARN without its JSON key, version stage
+    and version id (7 parts); SSM parameter ARNs unchanged."""
+    parts = value_from.split(":")
+    if len(parts) > 7 and parts[2] == "secretsmanager":
+        return ":".join(parts[:7])
+    return value_from
+
+
+@dataclass
+class TaskArgs:
+    """What every workload takes. Defaults: one small ARM task, no secrets, 7-day logs, non-root, read-only root
+    filesystem."""
+
+    cluster: Cluster
+    """The shared ECS cluster (and its image repository, which the execution role may pull from)."""
+    network: Network
+    """Tasks run in its private subnets, or in its public subnets with a public IP when it has no NAT."""
+    image: str = "public.ecr.aws/nginx/nginx:stable-alpine"
+    """Container image."""
+    command: Sequence[str] | None = None
+    """Command overriding the image's (None: the image's own)."""
+    family: str | None = None
+    """Task-definition family; None: the component's name (stacks sharing an account need distinct ones)."""
+    cpu: int = 256
+    """Task CPU units (a Fargate size: 256, 512, 1024, ...)."""
+    memory: int = 512
+    """Task memory, MiB (must fit ``cpu`` on Fargate)."""
+    architecture: Literal["arm64", "x86_64"] = "arm64"
+    """CPU architecture of the task (Graviton is ~20% cheaper)."""
+    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Plain environment variables; values may be Outputs (no secrets: see ``secrets``)."""
+    secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Environment variables injected by ECS: NAME -> Secrets Manager (optionally ``:json-key::``) or SSM ARN.
+    Only the execution role may read them."""
+    secrets_kms_key_arn: pulumi.Input[str] | None = None
+    """Customer-managed key of those secrets; the execution role may decrypt with it via Secrets Manager/SSM."""
+    kms_key_arn: pulumi.Input[str] | None = None
+    """Key encrypting the log group; None: CloudWatch Logs' own encryption."""
+    log_retention_days: int = 7
+    """Retention of the container log group, days."""
+    user: str = "1000:1000"
+    """User (uid:gid) the container runs as: never root."""
+    writable_paths: Sequence[str] = ("/tmp",)
+    """Task-local scratch volumes mounted read-write; the root filesystem is read-only."""
+    permissions_boundary: pulumi.Input[str] | None = None
+    """Managed policy ARN set as the permissions boundary of both roles; None: no boundary."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on every resource that takes them."""
+
+    def _check(self, what: str) -> None:
+        for key in self.environment:
+            if _SECRET_KEY.search(key):
+                raise ValueError(f"{what}.environment[{key!r}] looks like a secret: pass its ARN in secrets")
+        for key, value in self.secrets.items():
+            if isinstance(value, str) and not re.match(r"^arn:aws[\w-]*:(secretsmanager|ssm):", value):
+                raise ValueError(f"{what}.secrets[{key!r}] must be a Secrets Manager or SSM ARN, got {value!r}")
+
+
+class TaskComponent(pulumi.ComponentResource):
+    """Base of the cluster's workloads: :meth:`_task` creates the log group, roles, security group and task
+    definition; subclasses add the ECS service or the schedule."""
+
+    log_group: aws.cloudwatch.LogGroup
+    execution_role: aws.iam.Role
+    task_role: aws.iam.Role
+    security_group: aws.ec2.SecurityGroup
+    task_definition: aws.ecs.TaskDefinition
+
+    def _task(self, name: str, args: TaskArgs, *, port: int | None = None,
+              health_check: Sequence[str] | None = None) -> None:
+        tags = args.tags
+        net = args.network
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs", retention_in_days=args.log_retention_days, kms_key_id=args.kms_key_arn,
+            tags=tag_set(tags, f"{name}-logs"), opts=child_opts(self))
+
+        # Roles trusted by ECS tasks of this account only (the confused-deputy conditions).
+        ctx = aws_context(self)
+        trust = service_principal_policy(
+            "ecs-tasks.amazonaws.com", source_account=ctx.account_id,
+            source_arn=pulumi.Output.concat("arn:", ctx.partition, ":ecs:", ctx.region, ":", ctx.account_id, ":*"))
+        self.execution_role = aws.iam.Role(
+            f"{name}-execution", description=f"ECS agent for {name}: pull the image, write logs, read secrets",
+            assume_role_policy=trust, permissions_boundary=args.permissions_boundary,
+            tags=tag_set(tags, f"{name}-execution"), opts=child_opts(self))
+        aws.iam.RolePolicy(f"{name}-execution", role=self.execution_role.id,
+                           policy=self._execution_policy(args, region), opts=child_opts(self))
+        self.task_role = aws.iam.Role(
+            f"{name}-task", description=f"The {name} application; permissions come from grants only",
+            assume_role_policy=trust, permissions_boundary=args.permissions_boundary,
+            tags=tag_set(tags, f"{name}-task"), opts=child_opts(self))
+
+        # 443 out (AWS APIs, the image registry); data stores and internal services add their exact paths.
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-tasks", vpc_id=net.vpc_id, description=f"Tasks of {name}: ingress only from wired peers",
+            tags=tag_set(tags, f"{name}-tasks"), opts=child_opts(self))
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-tasks-https", security_group_id=self.security_group.id, ip_protocol="tcp", from_port=443,
+            to_port=443, cidr_ipv4="0.0.0.0/0", description="HTTPS to AWS APIs and the internet",
+            tags=tag_set(tags, f"{name}-tasks-https"), opts=child_opts(self))
+
+        self.task_definition = aws.ecs.TaskDefinition(
+            f"{name}-task", family=args.family or name, requires_compatibilities=["FARGATE"], network_mode="awsvpc",
+            cpu=str(args.cpu), memory=str(args.memory),
+            runtime_platform={"operating_system_family": "LINUX",
+                              "cpu_architecture": "ARM64" if args.architecture == "arm64" else "X86_64"},
+            execution_role_arn=self.execution_role.arn, task_role_arn=self.task_role.arn,
+            volumes=[{"name": _volume_name(p)} for p in args.writable_paths],
+            container_definitions=self._container_definitions(args, region, port, health_check),
+            tags=tag_set(tags, f"{name}-task"), opts=child_opts(self))
+
+    def _network_configuration(self, args: TaskArgs) -> dict[str, Any]:
+        net = args.network
+        return {"subnets": net.app_subnet_ids, "security_groups": [self.security_group.id],
+                "assign_public_ip": net.app_subnets_public}
+
+    # -- execution role ---------------------------------------------------------------------------------------
+    def _execution_policy(self, args: TaskArgs, region: pulumi.Output[str]) -> pulumi.Output[str]:
+        """Pull from the cluster's repository, write the own log group, read exactly the listed secrets."""
+        static: list[dict[str, Any]] = [
+            # GetAuthorizationToken has no resource-level permissions: "*" is the only valid resource.
+            {"Sid": "EcrAuth", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+            {"Sid": "PullClusterImages", "Effect": "Allow",
+             "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+             "Resource": args.cluster.repository.arn},
+            {"Sid": "WriteOwnLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+             "Resource": [self.log_group.arn, pulumi.Output.concat(self.log_group.arn, ":log-stream:*")]},
+        ]
+        secret_part = self._secret_statements(args, region)
+        return pulumi.Output.all(pulumi.Output.from_input(static), secret_part).apply(
+            lambda parts: json.dumps({"Version": "2012-10-17", "Statement": [*parts[0], *parts[1]]}))
+
+    @staticmethod
+    def _secret_statements(args: TaskArgs, region: pulumi.Output[str]) -> pulumi.Output[list[Any]]:
+        values = list(args.secrets.values())
+        if not values:
+            return pulumi.Output.from_input([])
+        kms = args.secrets_kms_key_arn
+
+        def read(resolved: list[Any]) -> list[dict[str, Any]]:
+            refs = [str(v) for v in resolved[:-3]]
+            kms_arn, sm_host, ssm_host = resolved[-3:]
+            sm = sorted({secret_resource_arn(r) for r in refs if ":ssm:" not in r})
+            ssm = sorted({r for r in refs if ":ssm:" in r})
+            out: list[dict[str, Any]] = []
+            if sm:
+                out.append({"Sid": "ReadListedSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                            "Resource": sm})
+            if ssm:
+                out.append({"Sid": "ReadListedParameters", "Effect": "Allow", "Action": "ssm:GetParameters",
+                            "Resource": ssm})
+            if kms_arn:
+                out.append({"Sid": "DecryptListedSecrets", "Effect": "Allow", "Action": "kms:Decrypt",
+                            "Resource": kms_arn,
+                            "Condition": {"StringEquals": {"kms:ViaService": [sm_host, ssm_host]}}})
+            return out
+
+        return pulumi.Output.all(
+            *values, kms if kms is not None else "",
+            pulumi.Output.concat("secretsmanager.", region, ".amazonaws.com"),
+            pulumi.Output.concat("ssm.", region, ".amazonaws.com"),
+        ).apply(read)
+
+    def _container_definitions(self, args: TaskArgs, region: pulumi.Output[str], port: int | None,
+                               health_check: Sequence[str] | None) -> pulumi.Output[str]:
+        container: dict[str, Any] = {
+            "name": CONTAINER_NAME,
+            "image": args.image,
+            "essential": True,
+            "user": args.user,
+            "readonlyRootFilesystem": True,
+            "privileged": False,
+            "environment": [{"name": k, "value": v} for k, v in sorted(args.environment.items())],
+            "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(args.secrets.items())],
+            "mountPoints": [{"sourceVolume": _volume_name(p), "containerPath": p, "readOnly": False}
+                            for p in args.writable_paths],
+            "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
+            "stopTimeout": 30,
+            "logConfiguration": {"logDriver": "awslogs", "options": {
+                "awslogs-group": self.log_group.name, "awslogs-region": region,
+                "awslogs-stream-prefix": CONTAINER_NAME}},
+        }
+        if args.command:
+            container["command"] = list(args.command)
+        if port is not None:
+            container["portMappings"] = [{"containerPort": port, "protocol": "tcp", "name": "http"}]
+        if health_check:
+            container["healthCheck"] = {"command": list(health_check), "interval": 30, "timeout": 5, "retries": 3,
+                                        "startPeriod": 30}
+        return pulumi.Output.json_dumps([container])
+
+
+def _volume_name(path: str) -> str:
+    return "scratch" + re.sub(r"[^A-Za-z0-9]+", "-", path).rstrip("-")
