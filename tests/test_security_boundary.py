@@ -279,7 +279,7 @@ def test_a_secret_that_changes_is_an_update_and_stays_hidden():
         return Report(graph=build_graph(raw, {}, []))
 
     d = compare(graph("old-password-1", False), graph("new-password-2", False), "main")
-    assert d.to_json()["summary"] == {"create": 0, "update": 1, "delete": 0}
+    assert d.to_json()["summary"] == {"create": 0, "update": 1, "replace": 0, "delete": 0}
     assert d.changes[0].fields == [("password", SECRET, SECRET_CHANGED)]
     for text in (diff_text(d), diff_markdown(d), json.dumps(d.to_json())):
         assert "password" in text and "old-password-1" not in text and "new-password-2" not in text
