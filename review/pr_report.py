@@ -50,6 +50,8 @@ class StackReview:
     error: str | None = None
     details: list[tuple[str, str]] = field(default_factory=list)
     """Extra collapsed sections ``(title, markdown)``, shown after the deploy time."""
+    diagrams: dict[int, Any] = field(default_factory=dict, repr=False)
+    """Diagrams drawn so far, by node cap."""
 
     @property
     def exit_code(self) -> int:
@@ -297,8 +299,11 @@ def diagram_section(sr: StackReview, h: str, trim: Trim) -> list[str]:
     """The architecture by component, in a ``mermaid`` block (labels escaped by :mod:`review.diagram`)."""
     if sr.report is None or trim.diagram_nodes <= 0:
         return []
-    dg = diagram_for(sr.report.graph, sr.base.graph if sr.base else None, sr.diff.changes if sr.diff else (),
-                     max_nodes=trim.diagram_nodes)
+    key = trim.diagram_nodes
+    dg = sr.diagrams.get(key)
+    if dg is None:  # the trimming loop renders a stack several times: draw each size once
+        dg = sr.diagrams[key] = diagram_for(sr.report.graph, sr.base.graph if sr.base else None,
+                                            sr.diff.changes if sr.diff else (), max_nodes=key)
     if not dg.nodes:
         return [f"{h} Architecture", "", f"No load balancer, service or data resource to draw "
                 f"({dg.supporting} supporting resources).", ""]
