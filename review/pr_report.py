@@ -52,6 +52,14 @@ class StackReview:
     """Extra collapsed sections ``(title, markdown)``, shown after the deploy time."""
     diagrams: dict[int, Any] = field(default_factory=dict, repr=False)
     """Diagrams drawn so far, by node cap."""
+    rendered: dict[tuple[Any, ...], list[str]] = field(default_factory=dict, repr=False)
+    """Sections rendered so far, by what shapes them: the trimming loop renders a stack several times."""
+
+    def memo(self, key: tuple[Any, ...], make: Callable[[], list[str]]) -> list[str]:
+        """``make()``, once per ``key``."""
+        if key not in self.rendered:
+            self.rendered[key] = make()
+        return self.rendered[key]
 
     @property
     def exit_code(self) -> int:
@@ -126,14 +134,21 @@ def cost_cell(sr: StackReview) -> str:
 
 
 def delta_cell(sr: StackReview) -> str:
-    """The monthly delta against the base (``at least`` when either side is partial); a dash without a base."""
+    """The monthly delta against the base; a bound (``at least`` / ``at most``) when a side's total is partial; a
+    dash without a base."""
     d = sr.diff
     if d is None or d.cost_before is None or d.cost_after is None:
         return "—"
     delta = round(d.cost_after - d.cost_before, 2)
     sign = "+" if delta >= 0 else "−"
     text = f"{sign}{_money(abs(delta))}"
-    return f"{text} (partial)" if d.partial_before or d.partial_after else text
+    if d.partial_before and d.partial_after:  # two lower bounds: their difference bounds nothing
+        return f"{text} (prices missing on both sides)"
+    if d.partial_after:  # the head's total is a lower bound, so is the delta
+        return f"at least {text}"
+    if d.partial_before:
+        return f"at most {text}"
+    return text
 
 
 def counts(sr: StackReview) -> dict[str, int]:
@@ -225,7 +240,15 @@ def changes_section(sr: StackReview, h: str, trim: Trim) -> list[str]:
     if not d.changes:
         return [*out, "No resource changes.", ""]
     rows: list[str] = []
+    limit = trim.max_changes
+    total = 0
+    skipping = False
     for c in sorted(d.changes, key=lambda c: (_ORDER.get(c.kind, 9), c.type, c.name)):
+        n = 1 if not c.fields else min(len(c.fields), MAX_FIELDS) + (len(c.fields) > MAX_FIELDS)
+        total += n
+        if skipping or (limit is not None and len(rows) + n > limit):  # counted, not rendered
+            skipping = True
+            continue
         res = f"{md_code(c.name)} {md_code(c.type)}"
         if not c.fields:
             rows.append(f"| {_SIGN.get(c.kind, c.kind)} | {res} | | |")
@@ -235,12 +258,8 @@ def changes_section(sr: StackReview, h: str, trim: Trim) -> list[str]:
                         f"{md_code(path)} | {_value(before)} → {_value(after)} |")
         if len(c.fields) > MAX_FIELDS:
             rows.append(f"| | | … {len(c.fields) - MAX_FIELDS} more properties | |")
-    limit = trim.max_changes
-    if limit is not None and len(rows) > limit:
-        rest = len(rows) - limit
-        rows = rows[:limit]
-        if limit:
-            rows.append(f"| | … {rest} more rows ({len(d.changes)} resources in all) | | |")
+    if rows and total > len(rows):
+        rows.append(f"| | … {total - len(rows)} more rows ({len(d.changes)} resources in all) | | |")
     if rows:
         out += ["| Change | Resource | Property | Before → after |", "|---|---|---|---|", *rows, ""]
     else:
@@ -350,21 +369,23 @@ def stack_section(sr: StackReview, h: str, trim: Trim) -> list[str]:
     """Changes, findings, diagram, details of one stack (``h``: the heading marks of its subsections)."""
     if sr.report is None:
         return [f"⚠️ Not reviewed: {md_text(sr.error or 'no report')}", ""]
-    return [*changes_section(sr, h, trim), *findings_section(sr, h, trim), *diagram_section(sr, h, trim),
-            *details_section(sr, trim)]
+    return [*sr.memo(("changes", h, trim.max_changes), lambda: changes_section(sr, h, trim)),
+            *sr.memo(("findings", h, trim.max_findings, trim.preexisting), lambda: findings_section(sr, h, trim)),
+            *sr.memo(("diagram", h, trim.diagram_nodes), lambda: diagram_section(sr, h, trim)),
+            *sr.memo(("details", trim.cost_breakdown, trim.by_type, trim.details), lambda: details_section(sr, trim))]
 
 
-def _document(reviews: Sequence[StackReview], trim: Trim, *, project: str, all_stacks: bool) -> str:
+def _document(reviews: Sequence[StackReview], trim: Trim, *, project: str, all_stacks: bool,
+              summary: list[str]) -> str:
     if all_stacks:
-        out = [f"## Pulumi review: {md_code(project, table=False)}, {len(reviews)} stacks", "",
-               *summary_table(reviews)]
+        out = [f"## Pulumi review: {md_code(project, table=False)}, {len(reviews)} stacks", "", *summary]
         for sr in reviews:
             out += ["---", "", f"### {md_code(sr.stack, table=False)}: {verdict(sr)}", "",
                     *stack_section(sr, "####", trim)]
     else:
         sr = reviews[0]
         out = [f"## Pulumi review: {md_code(project, table=False)} / {md_code(sr.stack, table=False)}", "",
-               *summary_table(reviews), *stack_section(sr, "###", trim)]
+               *summary, *stack_section(sr, "###", trim)]
     if trim.trimmed:
         out += ["---", "", "_Trimmed to fit GitHub's comment limit: " + "; ".join(trim.trimmed) +
                 ". The full review: `python -m review` locally, or `--format json`._"]
@@ -374,12 +395,13 @@ def _document(reviews: Sequence[StackReview], trim: Trim, *, project: str, all_s
 def render(reviews: Sequence[StackReview], *, project: str, all_stacks: bool = False, limit: int = LIMIT) -> str:
     """The markdown report of one stack (or of every stack with ``all_stacks``), at most ``limit`` characters."""
     trim = Trim()
-    text = _document(reviews, trim, project=project, all_stacks=all_stacks)
+    summary = summary_table(reviews)  # never trimmed
+    text = _document(reviews, trim, project=project, all_stacks=all_stacks, summary=summary)
     for label, change in TRIM_STEPS:
         if len(text) <= limit:
             return text
         trim = replace(trim, **change, trimmed=(*trim.trimmed, label))
-        text = _document(reviews, trim, project=project, all_stacks=all_stacks)
+        text = _document(reviews, trim, project=project, all_stacks=all_stacks, summary=summary)
     if len(text) <= limit:
         return text
     note = "\n---\n\n_Trimmed to fit GitHub's comment limit: " + "; ".join(trim.trimmed) + \

@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -49,8 +51,8 @@ def prod_change(run_stack) -> StackReview:
 def test_prod_change_is_on_the_first_screen_in_the_reviewers_order(prod_change):
     md = render([prod_change], project="backend-hosting")
     lines = md.splitlines()
-    first = "\n".join(lines[:60])
-    assert len(first) <= 4000 or "```mermaid" in md[:4000]
+    first = "\n".join(lines[:60])[:4000]  # the first screen: 60 lines, at most 4,000 characters
+    assert "```mermaid" in first
     row = next(line for line in lines[:10] if line.startswith("| `prod`"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     # verdict, create, update, replace, delete, new mandatory, cost, delta
@@ -59,7 +61,7 @@ def test_prod_change_is_on_the_first_screen_in_the_reviewers_order(prod_change):
     assert cells[8] == "+$198.56"
     assert "| ✏️ update | `app-prod-db` `aws:rds/instance:Instance` | `instanceClass` | `db.t4g.small` → " \
            "`db.m7g.large` |" in first
-    finding = next(line for line in lines[:60] if "instance-size-ceiling" in line)
+    finding = next(line for line in first.splitlines() if "instance-size-ceiling" in line)
     assert "`app-prod-db`" in finding and "**mandatory**" in finding and "Use a smaller size" in finding
     start = lines.index("```mermaid")
     assert start < 60
@@ -122,6 +124,45 @@ def test_all_stacks_names_the_stack_with_bad_input(capsys):
     assert code == 2 and "| `bad-type` | ⚠️ bad input |" in out and "### `dev`: ✅ pass" in out
 
 
+@pytest.mark.usefixtures("trusted_in_process")
+def test_all_stacks_against_a_base_on_a_small_program(capsys, tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(THIRD, repo)
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=repo, check=True)
+    main_py = repo / "__main__.py"
+    main_py.write_text(main_py.read_text().replace('instance_type="t4g.micro"', 'instance_type="t4g.small"'))
+    code = cli.main(["--all-stacks", "--program", str(repo), "--base", "HEAD", "--format", "markdown",
+                     "--no-policies"])
+    out, err = capsys.readouterr()
+    assert code == 2 and err.startswith("error: stack bad-type: ")
+    lines = out.splitlines()
+    dev = next(line for line in lines if line.startswith("| `dev`"))
+    assert [c.strip() for c in dev.strip("|").split("|")][1:6] == ["✅ pass", "0", "3", "0", "0"]
+    assert "| ✏️ update | `payments-web-0` `aws:ec2/instance:Instance` | `instanceType` | `t4g.micro` → " \
+           "`t4g.small` |" in out
+    assert lines.index("#### Changes against `HEAD`") < lines.index("```mermaid")
+
+
+def test_a_property_that_forces_a_new_resource_is_a_replace():
+    def report(bucket: str, replace_on: list[str]) -> Report:
+        r = Resource("urn:b", "aws:s3/bucket:Bucket", "b", None, True, None, {"bucket": bucket, "tags": {"a": "1"}},
+                     {"replaceOnChanges": replace_on})
+        q = Resource("urn:q", "aws:sqs/queue:Queue", "q", None, True, None, {"delaySeconds": len(bucket)},
+                     {"replaceOnChanges": ["delaySeconds"] if replace_on else []})
+        return Report(Graph("p", "s", [r, q], {}))
+
+    d = compare(report("one", []), report("three", []), "main")
+    assert {c.name: c.kind for c in d.changes} == {"b": "replace", "q": "update"}  # bucket names are ForceNew
+    d = compare(report("one", ["*"]), report("three", ["*"]), "main")
+    assert {c.name: c.kind for c in d.changes} == {"b": "replace", "q": "replace"}  # replaceOnChanges
+    sr = StackReview("s", report("three", []), d, report("one", []))
+    row = next(line for line in render([sr], project="p").splitlines() if line.startswith("| `s`"))
+    assert "| 0 | 0 | 2 | 0 |" in row
+
+
 # -- a huge generated program: trimming ------------------------------------------------------------------------
 
 NASTY = "a|b`c<script>*x*\n@octocat"
@@ -170,6 +211,14 @@ def test_a_huge_program_is_trimmed_to_fit_and_says_what_was_trimmed():
     for line in md.splitlines():
         if line.startswith("| `"):  # summary rows: nine cells each, whatever the names hold
             assert line.replace("\\|", "").count("|") == 10, line
+
+
+def test_even_a_thousand_stacks_fit_and_the_cut_is_announced():
+    reviews = [StackReview(f"stack-{i:04d}", error=f"bad input {NASTY} " + "w" * 200) for i in range(1000)]
+    md = render(reviews, project="p", all_stacks=True)
+    assert len(md) <= LIMIT
+    assert md.rstrip("\n").splitlines()[-1].endswith("and everything after this point._")
+    assert "| `stack-0000` | ⚠️ bad input |" in md
 
 
 def test_a_report_that_fits_is_not_trimmed():
