@@ -157,6 +157,11 @@ class Diagram:
         return "; ".join(parts) + "."
 
 
+def _short(name: str, limit: int = 48) -> str:
+    """A name cut to ``limit`` characters (labels stay readable; the tables carry full names)."""
+    return name if len(name) <= limit else name[:limit - 3] + "..."
+
+
 def _component_of(r: Resource, known: dict[str, Resource]) -> Resource | None:
     cur = known.get(r.parent) if r.parent else None
     while cur is not None:
@@ -210,8 +215,8 @@ def build(graph: Graph, *, base: Graph | None = None, created: Collection[str] =
         kinds = list(dict.fromkeys((classify(m.type) or ("", ""))[1] for m in members))
         kind = " / ".join(kinds)
         count = f" x{len(n.urns)}" if len(n.urns) > 1 and len({m.type for m in members}) == 1 else ""
-        n.label = f"{comp.name}: {kind}{count}" if comp else (
-            f"{kind}: {first.name}" if len(n.urns) == 1 else f"{kind}{count or ' x' + str(len(n.urns))}")
+        n.label = f"{_short(comp.name)}: {kind}{count}" if comp else (
+            f"{kind}: {_short(first.name)}" if len(n.urns) == 1 else f"{kind}{count or ' x' + str(len(n.urns))}")
         urns = set(n.urns)
         if urns <= deleted:
             n.status = "removed"

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from .diagram import MAX_NODES, diagram_for
+from .diagram import MAX_NODES, classify, diagram_for
 from .render import _fmt, md_code, md_text
 
 if TYPE_CHECKING:
@@ -231,6 +231,13 @@ _ORDER = {"delete": 0, "replace": 1, "update": 2, "create": 3}
 _SIGN = {"create": "➕ create", "update": "✏️ update", "replace": "♻️ replace", "delete": "➖ delete"}
 
 
+def _change_rank(c: Any) -> tuple[int, int]:
+    """Deletes and replaces first; within a kind, data, then services, then edge, then supporting resources
+    (the sort is stable: the program's order after that)."""
+    tier = classify(c.type)
+    return _ORDER.get(c.kind, 9), {"data": 0, "compute": 1, "edge": 2}.get(tier[0], 3) if tier else 3
+
+
 def changes_section(sr: StackReview, h: str, trim: Trim) -> list[str]:
     """Changed properties only, before -> after (the diff redacts secrets: ``[secret]``, ``[secret, changed]``)."""
     d = sr.diff
@@ -243,7 +250,7 @@ def changes_section(sr: StackReview, h: str, trim: Trim) -> list[str]:
     limit = trim.max_changes
     total = 0
     skipping = False
-    for c in sorted(d.changes, key=lambda c: (_ORDER.get(c.kind, 9), c.type, c.name)):
+    for c in sorted(d.changes, key=_change_rank):
         n = 1 if not c.fields else min(len(c.fields), MAX_FIELDS) + (len(c.fields) > MAX_FIELDS)
         total += n
         if skipping or (limit is not None and len(rows) + n > limit):  # counted, not rendered
