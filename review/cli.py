@@ -171,6 +171,13 @@ def _diff_against(args: argparse.Namespace, head: Report, stack: str) -> tuple[D
     with base_workdir() as tmp:
         base_program = checkout(args.base, Path(args.program), Path(tmp))
         shown = one_line(args.base, 80)
+        if _new_stack(stack, Path(args.program), base_program):  # added by the change: everything is a create
+            from .model import CostReport, Graph
+            from .render import Report
+
+            empty = Report(graph=Graph(head.graph.project, head.graph.stack, [], {}),
+                           cost=CostReport() if head.cost is not None else None)
+            return compare(empty, head, args.base), empty
         try:
             base = review(stack, base_program, policy_packs=args.policy_pack, policies=not args.no_policies,
                           cost=not args.no_cost, usage=args.usage, policy_config=args.policy_pack_config,
@@ -180,6 +187,16 @@ def _diff_against(args: argparse.Namespace, head: Report, stack: str) -> tuple[D
         except ProgramError as exc:
             raise ProgramError(f"at --base {shown}: {exc}") from None
     return compare(base, head, args.base), base
+
+
+def _new_stack(stack: str, program: Path, base_program: Path) -> bool:
+    """True when the working tree has ``Pulumi.<stack>.yaml`` and the base revision has no such file."""
+    try:
+        here = load_project(program).stack_file(stack).is_file()
+        there = load_project(base_program).stack_file(stack).is_file()
+    except InputError:  # no project at the base: reviewing it says so
+        return False
+    return here and not there
 
 
 def deploy_estimates(report: Report, diff: Diff | None = None, base: Report | None = None) -> dict[str, DeployEstimate]:

@@ -134,6 +134,7 @@ def test_all_stacks_against_a_base_on_a_small_program(capsys, tmp_path):
     subprocess.run([*git, "commit", "-qm", "base"], cwd=repo, check=True)
     main_py = repo / "__main__.py"
     main_py.write_text(main_py.read_text().replace('instance_type="t4g.micro"', 'instance_type="t4g.small"'))
+    shutil.copy(repo / "Pulumi.dev.yaml", repo / "Pulumi.qa.yaml")  # a stack the change adds
     code = cli.main(["--all-stacks", "--program", str(repo), "--base", "HEAD", "--format", "markdown",
                      "--no-policies"])
     out, err = capsys.readouterr()
@@ -144,6 +145,8 @@ def test_all_stacks_against_a_base_on_a_small_program(capsys, tmp_path):
     assert "| ✏️ update | `payments-web-0` `aws:ec2/instance:Instance` | `instanceType` | `t4g.micro` → " \
            "`t4g.small` |" in out
     assert lines.index("#### Changes against `HEAD`") < lines.index("```mermaid")
+    qa = next(line for line in lines if line.startswith("| `qa`"))  # compared with nothing, not with defaults
+    assert [c.strip() for c in qa.strip("|").split("|")][1:6] == ["✅ pass", "7", "0", "0", "0"]
 
 
 def test_a_property_that_forces_a_new_resource_is_a_replace():
