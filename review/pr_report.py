@@ -142,6 +142,8 @@ def delta_cell(sr: StackReview) -> str:
     delta = round(d.cost_after - d.cost_before, 2)
     sign = "+" if delta >= 0 else "−"
     text = f"{sign}{_money(abs(delta))}"
+    if not delta and not d.changes:
+        return _money(0)
     if d.partial_before and d.partial_after:  # two lower bounds: their difference bounds nothing
         return f"{text} (prices missing on both sides)"
     if d.partial_after:  # the head's total is a lower bound, so is the delta
@@ -333,7 +335,10 @@ def diagram_section(sr: StackReview, h: str, trim: Trim) -> list[str]:
     if not dg.nodes:
         return [f"{h} Architecture", "", f"No load balancer, service or data resource to draw "
                 f"({dg.supporting} supporting resources).", ""]
-    return [f"{h} Architecture", "", "```mermaid", dg.to_mermaid().rstrip("\n"), "```", "", md_text(dg.legend()), ""]
+    body = ["```mermaid", dg.to_mermaid().rstrip("\n"), "```", "", md_text(dg.legend())]
+    if sr.diff is not None and not sr.diff.changes:  # nothing changes in this stack: the picture is collapsed
+        return _collapsed("Architecture (unchanged)", body)
+    return [f"{h} Architecture", "", *body, ""]
 
 
 def _collapsed(title: str, body: Sequence[str]) -> list[str]:
