@@ -328,6 +328,9 @@ def _all_stacks(args: argparse.Namespace) -> list[StackReview]:
     if args.stack is not None:
         raise InputError(f"--all-stacks reviews every stack: drop the stack argument {one_line(args.stack, 80)!r} "
                          "(or drop --all-stacks)")
+    if args.usage is not None:
+        raise InputError("--usage names one stack's usage file: with --all-stacks each stack reads its own "
+                         "usage.STACK.yaml")
     if args.format not in ("text", "markdown", "json"):
         raise InputError(f"--all-stacks works with --format text, markdown or json, not {args.format}")
     stacks = load_project(Path(args.program)).stacks()

@@ -106,7 +106,10 @@ def test_all_stacks_exit_codes_and_refusals(capsys):
     assert code == 2 and err.count("\n") == 1 and "--all-stacks reviews every stack" in err
     code = cli.main(["--all-stacks", "--format", "mermaid"])
     _, err = capsys.readouterr()
-    assert code == 2 and err.count("\n") == 1
+    assert code == 2 and err.count("\n") == 1 and "not mermaid" in err
+    code = cli.main(["--all-stacks", "--usage", "usage.prod.yaml"])
+    _, err = capsys.readouterr()
+    assert code == 2 and err.count("\n") == 1 and "usage.STACK.yaml" in err
 
 
 @pytest.mark.usefixtures("trusted_in_process")
