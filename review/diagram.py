@@ -225,14 +225,44 @@ def build(graph: Graph, *, base: Graph | None = None, created: Collection[str] =
         elif urns & (created | changed | deleted):
             n.status = "changed"
 
-    # Wiring: undirected adjacency over dependencies, walked through connector resources only.
-    adj: dict[str, set[str]] = defaultdict(set)
+    # Wiring: undirected adjacency over dependencies, walked through connector resources only. A component's
+    # dependencies count for the resources inside it, and a dependency on a component means its resources (remote
+    # components such as awsx's take their inputs as a whole).
+    kids: dict[str, list[str]] = defaultdict(list)
     for r in resources:
-        for d in _deps(r):
-            if d in known and d != r.urn:
-                adj[r.urn].add(d)
-                adj[d].add(r.urn)
-    direct: dict[str, set[str]] = {r.urn: _deps(r) for r in resources}
+        if r.parent:
+            kids[r.parent].append(r.urn)
+
+    def inside(urn: str) -> set[str]:
+        out, todo = set(), [urn]
+        while todo and len(out) < 200:
+            for k in kids.get(todo.pop(), ()):
+                if known[k].custom:
+                    out.add(k)
+                todo.append(k)
+        return out
+
+    def wired(r: Resource) -> set[str]:
+        deps = set(_deps(r))
+        cur = known.get(r.parent) if r.parent else None
+        while cur is not None and not cur.custom and cur.type != _STACK_TYPE:
+            deps |= _deps(cur)
+            cur = known.get(cur.parent) if cur.parent else None
+        out = set()
+        for d in deps:
+            target = known.get(d)
+            if target is None or d == r.urn:
+                continue
+            out |= inside(d) if not target.custom else {d}
+        out.discard(r.urn)
+        return out
+
+    direct: dict[str, set[str]] = {r.urn: wired(r) for r in resources if r.custom}
+    adj: dict[str, set[str]] = defaultdict(set)
+    for urn, deps in direct.items():
+        for d in deps:
+            adj[urn].add(d)
+            adj[d].add(urn)
     connector = {u for u, r in known.items() if u not in node_of and r.custom and CONNECTORS.search(r.type)}
     reach_count: dict[str, int] = {}
     for c in connector:

@@ -301,3 +301,16 @@ def test_diagram_marks_added_and_removed_and_caps_nodes():
     assert len(capped.nodes) == 10 and capped.aggregated == 72
     assert {n.label for n in capped.nodes if n.label.startswith("+")} == \
         {"+32 more services components", "+40 more data components"}
+
+
+def test_diagram_follows_dependencies_between_components():
+    """Remote components (awsx) take another component as a whole: the wiring is the components'."""
+    g = Graph("p", "s", [
+        _res("awsx:lb:ApplicationLoadBalancer", "lb", custom=False),
+        _res("aws:lb/loadBalancer:LoadBalancer", "alb", "urn:lb"),
+        _res("awsx:ecs:FargateService", "svc", deps=("urn:lb",), custom=False),
+        _res("aws:ecs/service:Service", "ecs", "urn:svc"),
+    ], {})
+    dg = build(g)
+    assert {(dg.nodes[a].label, dg.nodes[b].label) for a, b, _ in dg.edges} == \
+        {("lb: load balancer", "svc: ECS service")}
