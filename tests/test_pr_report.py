@@ -225,6 +225,8 @@ def test_even_hundreds_of_stacks_fit_and_the_cut_is_announced():
     assert len(md) <= LIMIT
     assert md.rstrip("\n").splitlines()[-1].endswith("and everything after this point._")
     assert "| `stack-0000` | ⚠️ bad input |" in md
+    outside = re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", "", md)
+    assert "<script>" not in outside and "@octocat" not in outside and "\\<script\\>" in outside
 
 
 def test_a_report_that_fits_is_not_trimmed():
