@@ -1,6 +1,7 @@
-"""``python -m review [STACK] [--program DIR] [--format text|markdown|json|mermaid] ...``
+"""``python -m review [STACK | --all-stacks] [--program DIR] [--format text|markdown|json|mermaid|tfplan] ...``
 
-Exit 0: no mandatory violation. Exit 1: mandatory, unwaived violations. Exit 2: bad input (one line).
+Exit 0: no mandatory violation. Exit 1: mandatory, unwaived violations. Exit 2: bad input (one line). With
+``--all-stacks``: 2 if any stack had bad input (named on stderr), else 1 if any stack is blocked, else 0.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from .deploy_time import DeployEstimate
     from .diff import Diff
     from .model import Graph
+    from .pr_report import StackReview
     from .render import Report
 
 FORMATS = ("text", "markdown", "json", "mermaid", "tfplan")
@@ -43,7 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     p = _Parser(prog="python -m review", description="Offline review of a Pulumi Python program: resources, "
                 "policy verdicts and monthly cost, under mocks, without cloud credentials.")
-    p.add_argument("stack", nargs="?", default="dev", help="stack name (reads Pulumi.STACK.yaml); default dev")
+    p.add_argument("stack", nargs="?", default=None, help="stack name (reads Pulumi.STACK.yaml); default dev")
+    p.add_argument("--all-stacks", action="store_true",
+                   help="review every stack of the program (each Pulumi.STACK.yaml, sorted by name) in one report; "
+                        "not with a STACK argument; formats text, markdown and json")
     p.add_argument("--program", default=str(REPO_ROOT), metavar="DIR",
                    help="Pulumi project directory (default: this repository)")
     p.add_argument("--format", default="text", choices=FORMATS,
@@ -159,15 +164,22 @@ def close_event_loops() -> None:  # kept for callers that ran a program in-proce
             obj.close()
 
 
-def _diff_against(args: argparse.Namespace, head: Report) -> tuple[Diff, Report]:
+def _diff_against(args: argparse.Namespace, head: Report, stack: str) -> tuple[Diff, Report]:
     """Review the same stack at ``--base`` and compare it with the working tree's review (and the base review)."""
     from .diff import base_workdir, checkout, compare
 
     with base_workdir() as tmp:
         base_program = checkout(args.base, Path(args.program), Path(tmp))
         shown = one_line(args.base, 80)
+        if _new_stack(stack, Path(args.program), base_program):  # added by the change: everything is a create
+            from .model import CostReport, Graph
+            from .render import Report
+
+            empty = Report(graph=Graph(head.graph.project, head.graph.stack, [], {}),
+                           cost=CostReport() if head.cost is not None else None)
+            return compare(empty, head, args.base), empty
         try:
-            base = review(args.stack, base_program, policy_packs=args.policy_pack, policies=not args.no_policies,
+            base = review(stack, base_program, policy_packs=args.policy_pack, policies=not args.no_policies,
                           cost=not args.no_cost, usage=args.usage, policy_config=args.policy_pack_config,
                           timeout=args.timeout)
         except InputError as exc:
@@ -175,6 +187,16 @@ def _diff_against(args: argparse.Namespace, head: Report) -> tuple[Diff, Report]
         except ProgramError as exc:
             raise ProgramError(f"at --base {shown}: {exc}") from None
     return compare(base, head, args.base), base
+
+
+def _new_stack(stack: str, program: Path, base_program: Path) -> bool:
+    """True when the working tree has ``Pulumi.<stack>.yaml`` and the base revision has no such file."""
+    try:
+        here = load_project(program).stack_file(stack).is_file()
+        there = load_project(base_program).stack_file(stack).is_file()
+    except InputError:  # no project at the base: reviewing it says so
+        return False
+    return here and not there
 
 
 def deploy_estimates(report: Report, diff: Diff | None = None, base: Report | None = None) -> dict[str, DeployEstimate]:
@@ -265,41 +287,120 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(sig, old)
 
 
+def review_stack(args: argparse.Namespace, stack: str) -> StackReview:
+    """Review one stack as the command line asks (and against ``--base``), with its deploy-time estimate."""
+    from .pr_report import StackReview, add_details
+
+    report = review(stack, Path(args.program), policy_packs=args.policy_pack,
+                    policies=not args.no_policies, cost=not args.no_cost, usage=args.usage,
+                    policy_config=args.policy_pack_config, timeout=args.timeout)
+    diff, base = _diff_against(args, report, stack) if args.base is not None else (None, None)
+    return add_details(StackReview(stack, report, diff, base, deploy_estimates(report, diff, base)))
+
+
+def _stack_json(sr: StackReview) -> dict:
+    if sr.report is None:
+        return {"stack": sr.stack, "error": sr.error, "exit_code": 2}
+    doc = sr.report.to_json()
+    if sr.diff is not None:
+        doc["diff"] = sr.diff.to_json()
+    doc["deploy_time"] = {k: v.to_json() for k, v in sr.deploy.items()}
+    doc["exit_code"] = sr.exit_code
+    return doc
+
+
+def _stack_text(sr: StackReview, color: bool) -> str:
+    from .diff import diff_text
+    from .render import render_text
+
+    if sr.report is None:
+        return f"{sr.stack}: not reviewed: {sr.error}\n"
+    text = render_text(sr.report, color=color)
+    text = text.rstrip("\n") + "\n\n" + "\n".join(e.summary() for e in sr.deploy.values()) + "\n"
+    if sr.diff is not None:
+        text = text.rstrip("\n") + "\n\n" + diff_text(sr.diff) + "\n"
+    return text
+
+
+def _all_stacks(args: argparse.Namespace) -> list[StackReview]:
+    from .pr_report import StackReview
+
+    if args.stack is not None:
+        raise InputError(f"--all-stacks reviews every stack: drop the stack argument {one_line(args.stack, 80)!r} "
+                         "(or drop --all-stacks)")
+    if args.usage is not None:
+        raise InputError("--usage names one stack's usage file: with --all-stacks each stack reads its own "
+                         "usage.STACK.yaml")
+    if args.format not in ("text", "markdown", "json"):
+        raise InputError(f"--all-stacks works with --format text, markdown or json, not {args.format}")
+    stacks = load_project(Path(args.program)).stacks()
+    if not stacks:
+        raise InputError(f"{args.program}: no Pulumi.<stack>.yaml file: no stack to review with --all-stacks")
+    out = []
+    for stack in stacks:
+        try:
+            out.append(review_stack(args, stack))
+        except (InputError, ProgramError) as exc:
+            out.append(StackReview(stack, error=one_line(str(exc), 600)))
+    return out
+
+
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
-    stack_name(args.stack)
+    if not args.all_stacks:
+        args.stack = args.stack if args.stack is not None else "dev"
+        stack_name(args.stack)
     if args.base is not None:  # refused before any program runs
         from .diff import resolve_base
 
         resolve_base(args.base, Path(args.program))
-    report = review(args.stack, Path(args.program), policy_packs=args.policy_pack,
-                    policies=not args.no_policies, cost=not args.no_cost, usage=args.usage,
-                    policy_config=args.policy_pack_config, timeout=args.timeout)
-    diff, base = _diff_against(args, report) if args.base is not None else (None, None)
-    deploy = deploy_estimates(report, diff, base)
-    from .diff import diff_markdown, diff_text
-    from .render import render_json, render_markdown, render_mermaid, render_text
-
-    render = {"text": lambda r: render_text(r, color=args.color), "json": render_json,
-              "markdown": render_markdown, "mermaid": render_mermaid, "tfplan": _render_tfplan}[args.format]
-    if args.format == "json":
-        doc = report.to_json()
-        if diff is not None:
-            doc["diff"] = diff.to_json()
-        doc["deploy_time"] = {k: v.to_json() for k, v in deploy.items()}
-        text = json.dumps(doc, indent=2, default=str)
+    if args.all_stacks:
+        reviews = _all_stacks(args)
     else:
-        text = render(report)
-        if args.format == "text":
-            text = text.rstrip("\n") + "\n\n" + "\n".join(e.summary() for e in deploy.values()) + "\n"
-        if diff is not None and args.format == "text":
-            text = text.rstrip("\n") + "\n\n" + diff_text(diff) + "\n"
-        elif diff is not None and args.format == "markdown":
-            text = text.rstrip("\n") + "\n\n" + diff_markdown(diff)
-    shown = show_program_output(report.program_output, report.graph.secret_texts)
-    if shown:
-        _say(shown)
+        reviews = [review_stack(args, args.stack)]
+    from .pr_report import render as render_pr
+    from .render import render_mermaid
+
+    if args.format == "json":
+        docs = [_stack_json(sr) for sr in reviews]
+        if args.all_stacks:
+            code = _combined_exit(reviews)
+            text = json.dumps({"project": load_project(Path(args.program)).name, "exit_code": code, "stacks": docs},
+                              indent=2, default=str)
+        else:
+            docs[0].pop("exit_code", None)
+            text = json.dumps(docs[0], indent=2, default=str)
+    elif args.format == "text":
+        parts = [_stack_text(sr, args.color) for sr in reviews]
+        if args.all_stacks:
+            head = [f"{sr.stack}: " + (f"not reviewed: {sr.error}" if sr.error else
+                                       "BLOCKED" if sr.exit_code else "pass") for sr in reviews]
+            parts = ["Stacks: " + "; ".join(head) + "\n",
+                     *(f"=== {sr.stack} ===\n{t}" for sr, t in zip(reviews, parts, strict=True))]
+        text = "\n".join(parts)
+    elif args.format == "markdown":
+        project = reviews[0].report.graph.project if reviews[0].report else load_project(Path(args.program)).name
+        text = render_pr(reviews, project=project, all_stacks=args.all_stacks)
+    elif args.format == "mermaid":
+        text = render_mermaid(reviews[0].report)
+    else:
+        text = _render_tfplan(reviews[0].report)
+    for sr in reviews:
+        if sr.report is None:
+            continue
+        shown = show_program_output(sr.report.program_output, sr.report.graph.secret_texts)
+        if shown:
+            _say(shown if not args.all_stacks else f"stack {sr.stack}: " + shown)
     if not _write_stdout(text):
         _say("error: standard output was closed before the whole report was written; no verdict")
         return 2
-    return report.exit_code
+    for sr in reviews:
+        if sr.error is not None:
+            _say(f"error: stack {one_line(sr.stack, 80)}: {sr.error}")
+    return _combined_exit(reviews)
+
+
+def _combined_exit(reviews: Sequence[StackReview]) -> int:
+    """2 if any stack had bad input, else 1 if any is blocked, else 0."""
+    codes = {sr.exit_code for sr in reviews}
+    return 2 if 2 in codes else 1 if 1 in codes else 0

@@ -25,7 +25,7 @@ class Change:
     type: str
     name: str
     kind: str
-    """``create``, ``delete`` or ``update``."""
+    """``create``, ``update``, ``replace`` (an update of a property that forces a new resource) or ``delete``."""
     fields: list[tuple[str, Any, Any]] = field(default_factory=list)
     """(path, before, after) for updates."""
 
@@ -54,7 +54,8 @@ class Diff:
         """JSON shape (the ``diff`` key of the review's JSON)."""
         return {
             "base": self.base_ref,
-            "summary": {k: sum(1 for c in self.changes if c.kind == k) for k in ("create", "update", "delete")},
+            "summary": {k: sum(1 for c in self.changes if c.kind == k)
+                        for k in ("create", "update", "replace", "delete")},
             "changes": [c.to_json() for c in self.changes],
             "cost": {"before": self.cost_before, "after": self.cost_after,
                      "delta": None if self.cost_before is None or self.cost_after is None
@@ -133,6 +134,28 @@ def _changed_fields(a: Resource, b: Resource) -> list[tuple[str, Any, Any]]:
     return out
 
 
+FORCE_NEW: dict[str, tuple[str, ...]] = {
+    "aws:s3/bucket:Bucket": ("bucket", "bucketPrefix"),
+    "aws:s3/bucketV2:BucketV2": ("bucket", "bucketPrefix"),
+    "aws:ec2/vpc:Vpc": ("cidrBlock",),
+    "aws:ec2/subnet:Subnet": ("vpcId", "cidrBlock", "availabilityZone"),
+    "aws:ec2/securityGroup:SecurityGroup": ("name", "namePrefix", "description", "vpcId"),
+    "aws:rds/instance:Instance": ("identifier", "storageEncrypted", "kmsKeyId", "availabilityZone"),
+    "aws:kms/alias:Alias": ("name",),
+    "gcp:storage/bucket:Bucket": ("name", "location"),
+    "gcp:sql/databaseInstance:DatabaseInstance": ("name", "region"),
+    "gcp:compute/subnetwork:Subnetwork": ("name", "network", "region"),
+}
+"""Top-level inputs whose change replaces the resource (the providers' ForceNew properties; a short list of
+well-known ones, not exhaustive). A resource's ``replaceOnChanges`` option adds its own."""
+
+
+def _replaces(r: Resource, fields: list[tuple[str, Any, Any]]) -> bool:
+    keys = set(FORCE_NEW.get(r.type, ())) | set(r.options.get("replaceOnChanges") or ())
+    tops = {p.split(".", 1)[0] for p, _, _ in fields if not p.startswith("(option)")}
+    return ("*" in keys and bool(tops)) or bool(keys & tops)
+
+
 def compare(base: Report, head: Report, base_ref: str) -> Diff:
     """What changes from ``base`` to ``head``."""
     before = {r.urn: r for r in base.graph.resources}
@@ -144,7 +167,7 @@ def compare(base: Report, head: Report, base_ref: str) -> Diff:
         else:
             fields = _changed_fields(before[urn], r)
             if fields:
-                changes.append(Change(urn, r.type, r.name, "update", fields))
+                changes.append(Change(urn, r.type, r.name, "replace" if _replaces(r, fields) else "update", fields))
     changes += [Change(urn, r.type, r.name, "delete") for urn, r in before.items() if urn not in after]
 
     def keys(rep: Report) -> set[str]:
@@ -172,8 +195,8 @@ def diff_text(d: Diff) -> str:
     j = d.to_json()
     s = j["summary"]
     lines = [f"Changes against {safe(d.base_ref)}: {s['create']} to create, {s['update']} to update, "
-             f"{s['delete']} to delete"]
-    sign = {"create": "+", "update": "~", "delete": "-"}
+             f"{s['replace']} to replace, {s['delete']} to delete"]
+    sign = {"create": "+", "update": "~", "replace": "+-", "delete": "-"}
     for c in d.changes:
         lines.append(f"  {sign[c.kind]} {safe(c.type)}  {safe(c.name)}")
         for path, a, b in c.fields[:12]:
@@ -195,13 +218,14 @@ def diff_markdown(d: Diff) -> str:
     j = d.to_json()
     s = j["summary"]
     out = [f"### Changes against {md_code(d.base_ref, table=False)}", "",
-           f"**{s['create']}** to create · **{s['update']}** to update · **{s['delete']}** to delete", ""]
+           f"**{s['create']}** to create · **{s['update']}** to update · **{s['replace']}** to replace · "
+           f"**{s['delete']}** to delete", ""]
     if j["cost"]["delta"] is not None:
         out += [f"Monthly cost: ${d.cost_before:,.2f} → ${d.cost_after:,.2f} (**{j['cost']['delta']:+,.2f}**)"
                 f"{_partial_note(d)}", ""]
     if d.changes:
         out += ["| | Type | Name | Changed |", "|---|---|---|---|"]
-        sign = {"create": "➕", "update": "✏️", "delete": "➖"}
+        sign = {"create": "➕", "update": "✏️", "replace": "♻️", "delete": "➖"}
         for c in d.changes:
             fields = ", ".join(md_code(p) for p, _, _ in c.fields[:6]) + (" …" if len(c.fields) > 6 else "")
             out.append(f"| {sign[c.kind]} | {md_code(c.type)} | {md_code(c.name)} | {fields} |")

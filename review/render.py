@@ -263,45 +263,10 @@ def render_json(report: Report) -> str:
 
 
 def render_markdown(report: Report) -> str:
-    """A pull-request comment: summary, findings, cost, and the resource counts."""
-    g = report.graph
-    out = [f"## Pulumi review: {md_code(g.project, table=False)} / {md_code(g.stack, table=False)}", ""]
-    blocking = [v for v in report.violations if v.blocking]
-    status = "❌ blocked by mandatory policy violations" if blocking else "✅ no blocking policy violations"
-    total = f"${report.cost.monthly_total:,.2f}/month" if report.cost else "not estimated"
-    partial = f" ({report.cost.partial_text()})" if report.cost and report.cost.partial else ""
-    if partial:
-        total = f"at least {total}"
-    out += [f"**{len(g.resources)} resources** · {status} · estimated **{total}**{partial}", ""]
-    if report.violations:
-        out += ["### Policy findings", "", "| Enforcement | Policy | Resource | Message |", "|---|---|---|---|"]
-        for v in report.violations:
-            tag = "waived" if v.waived else v.enforcement
-            msg = md_text(v.message)
-            if v.waived and v.waiver_reason:
-                msg += f" _(waiver: {md_text(v.waiver_reason)})_"
-            out.append(f"| {tag} | {md_code(f'{v.pack}/{v.policy}')} | {md_code(v.resource_name or 'stack')} | "
-                       f"{msg} |")
-        out.append("")
-    if report.cost:
-        out += ["### Monthly cost", "", "| Resource | Type | Monthly (USD) |", "|---|---|---:|"]
-        for r in sorted(report.cost.resources, key=lambda r: -r.monthly):
-            if r.monthly > 0 or r.not_found:
-                note = " (price not found: " + ", ".join(md_text(m) for m in r.not_found) + ")" if r.not_found else ""
-                out.append(f"| {md_code(r.name)}{note} | {md_code(r.type)} | {r.monthly:,.2f} |")
-        if report.cost.partial:
-            out.append(f"| **Total: at least** ({md_text(report.cost.partial_text())}) | | "
-                       f"**{report.cost.monthly_total:,.2f}** |")
-        else:
-            out.append(f"| **Total** | | **{report.cost.monthly_total:,.2f}** |")
-        if report.cost.unpriced:
-            out.append("")
-            out.append("Unpriced: " + ", ".join(md_code(u.get("type"), table=False) for u in report.cost.unpriced))
-        out.append("")
-    out += ["<details><summary>Resources by type</summary>", "", "| Type | Count |", "|---|---:|"]
-    out += [f"| {md_code(t)} | {n} |" for t, n in g.counts().items()]
-    out += ["", "</details>", ""]
-    return "\n".join(out)
+    """The pull-request comment of one stack without a base (:mod:`review.pr_report`)."""
+    from .pr_report import StackReview, render
+
+    return render([StackReview(report.graph.stack, report)], project=report.graph.project)
 
 
 def render_mermaid(report: Report) -> str:

@@ -135,7 +135,7 @@ def test_base_diff_shows_what_a_change_adds_and_alters(capsys, tmp_path):
                        "--no-policies", "--no-cost")
     doc = json.loads(out)
     assert code == 0
-    assert doc["diff"]["summary"] == {"create": 1, "update": 3, "delete": 0}
+    assert doc["diff"]["summary"] == {"create": 1, "update": 3, "replace": 0, "delete": 0}
     created = [c["name"] for c in doc["diff"]["changes"] if c["kind"] == "create"]
     assert created == ["payments-web-3"]
     update = next(c for c in doc["diff"]["changes"] if c["name"] == "payments-web-0")

@@ -279,7 +279,7 @@ def test_a_secret_that_changes_is_an_update_and_stays_hidden():
         return Report(graph=build_graph(raw, {}, []))
 
     d = compare(graph("old-password-1", False), graph("new-password-2", False), "main")
-    assert d.to_json()["summary"] == {"create": 0, "update": 1, "delete": 0}
+    assert d.to_json()["summary"] == {"create": 0, "update": 1, "replace": 0, "delete": 0}
     assert d.changes[0].fields == [("password", SECRET, SECRET_CHANGED)]
     for text in (diff_text(d), diff_markdown(d), json.dumps(d.to_json())):
         assert "password" in text and "old-password-1" not in text and "new-password-2" not in text
@@ -340,16 +340,23 @@ def test_markdown_names_cannot_break_tables_or_inject_markup(names_report):
     md = render_markdown(names_report)
     lines = md.splitlines()
     assert [line for line in lines if line.startswith("#")] == [
-        "## Pulumi review: `names` / `dev`", "### Policy findings"]
+        "## Pulumi review: `names` / `dev`", "### Findings", "### Architecture"]
     outside = re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", "", md)  # code spans show their text literally
-    assert outside.count("<details>") == 1 and outside.count("</details>") == 1  # only the review's own
+    ours = sum(1 for line in lines if line.startswith("<details><summary>"))
+    assert ours >= 1 and outside.count("<details>") == ours and outside.count("</details>") == ours
     assert "<b>" not in outside and "@octocat" not in outside
-    table = lines[lines.index("### Policy findings") + 4:]
+    summary = [line for line in lines if line.startswith("| `dev`")]
+    assert len(summary) == 1 and summary[0].replace("\\|", "").count("|") == 10
+    table = lines[lines.index("### Findings") + 4:]
     rows = table[:table.index("")]
-    assert len(rows) == len(names_report.violations)
+    assert len(rows) == sum(1 for v in names_report.violations if not v.waived)
     for row in rows:  # five cells each: the names' | and newlines are escaped
-        assert row.replace("\\|", "").count("|") == 5
+        assert row.replace("\\|", "").count("|") == 6
     assert "@octocat" in md and "`" in md
+    chart = md[md.index("```mermaid"):md.index("```", md.index("```mermaid") + 3)]
+    labels = [line[line.index('"') + 1:line.rindex('"')] for line in chart.splitlines() if '"' in line]
+    assert labels and all(not set(label) & set('"<>`|[]') for label in labels), labels
+    assert "#60;b#62;html#60;/b#62;" in chart and "#64;octocat" in chart  # hostile names arrive as entity codes
 
 
 def test_text_shows_markup_and_escapes_literally(names_report):
