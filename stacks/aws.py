@@ -31,6 +31,7 @@ from components.aws.network import Network, NetworkArgs
 from components.aws.service import Service, ServiceArgs
 
 from .composition import StackComponents
+from .identity import build_identity_aws, wire_identity_aws
 from .settings import AwsSettings
 
 PLACEHOLDER_DOMAIN = "example.com"
@@ -137,8 +138,11 @@ def build_aws(settings: AwsSettings) -> StackComponents:
         for b in settings.storage.buckets
     }
 
-    environment: dict[str, pulumi.Input[str]] = {"APP_ENVIRONMENT": env}
-    secrets: dict[str, pulumi.Input[str]] = dict(svc.secrets)
+    # Identity and application secrets (stacks/identity.py): before the services, which get AUTH_* and secret:NAME.
+    ident = build_identity_aws(settings, opts=opts, key=data_key, tags=tags, prod=prod)
+
+    environment: dict[str, pulumi.Input[str]] = {"APP_ENVIRONMENT": env, **ident.environment}
+    secrets: dict[str, pulumi.Input[str]] = ident.resolve_secrets(svc.secrets)
     if database is not None:
         environment.update(DB_HOST=database.address, DB_PORT=database.port.apply(str),
                            DB_NAME=settings.database.database_name)
@@ -173,6 +177,9 @@ def build_aws(settings: AwsSettings) -> StackComponents:
         cache.grant_connect(service)
     for bucket in buckets.values():
         bucket.grant_read_write(service)
+    wire_identity_aws(ident, settings, load_balancer=lb,
+                      protected_target_group_arn=lb.target_groups[svc.api_versions[0].name].arn,
+                      services={base: (service, svc.secrets)})
 
     m = settings.monitoring
     watch: list[Watch] = [

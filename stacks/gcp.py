@@ -27,6 +27,7 @@ from components.gcp.network import Network, NetworkArgs
 from components.gcp.service import SecretRef, Service, ServiceArgs
 
 from .composition import StackComponents
+from .identity import build_identity_gcp, wire_identity_gcp
 from .settings import GcpSettings
 
 APIS: tuple[str, ...] = (
@@ -100,8 +101,10 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
     s = settings.service
     image = s.image
     own_registry = f"{region}-docker.pkg.dev/{project}/"
-    environment: dict[str, pulumi.Input[str]] = dict(s.environment)
-    secrets: dict[str, SecretRef] = dict(s.secrets)
+    # Identity and application secrets (stacks/identity.py): before the service, which gets AUTH_* and secret:NAME.
+    ident = build_identity_gcp(settings, opts=opts, kms=kms, labels=labels, prod=prod)
+    environment: dict[str, pulumi.Input[str]] = {**ident.environment, **s.environment}
+    secrets: dict[str, SecretRef] = ident.resolve_secrets(s.secrets)
     if db is not None:
         # With IAM login the app logs in as its service account (DB_USER is SERVICE_ACCOUNT without
         # .gserviceaccount.com); otherwise with the password in passwordSecret, injected by reference.
@@ -127,7 +130,9 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
         service=svc, api_routes=[ApiRoute(v.name, v.weight, v.canary_weight) for v in s.api_versions],
         domain_name=settings.dns.domain_name, log_sample_rate=1.0 if prod else 0.5,
         security_policy=settings.load_balancer.waf,
-        rate_limit_per_minute=math.ceil(settings.load_balancer.rate_limit_per_5min / 5), labels=labels), opts)
+        rate_limit_per_minute=math.ceil(settings.load_balancer.rate_limit_per_5min / 5), labels=labels,
+        iap_paths=settings.identity.protected_paths if settings.identity.enabled else ()), opts)
+    wire_identity_gcp(ident, settings, opts=opts, load_balancer=lb)
 
     # -- wiring: one network path or one IAM binding each -------------------------------------------------------
     if db is not None:
@@ -178,4 +183,5 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
     return StackComponents(
         provider=provider, encryption_key=kms, network=net, load_balancer=lb, service=svc, database=db,
         cache=cache, buckets=buckets, access_logs=log_bucket, monitoring=mon,
-        extra={f"api-{api.split('.')[0]}": svc_api for api, svc_api in zip(apis, services, strict=True)})
+        extra={**{f"api-{api.split('.')[0]}": svc_api for api, svc_api in zip(apis, services, strict=True)},
+               **ident.extra})

@@ -51,6 +51,10 @@ class LoadBalancerArgs:
     """Backend request timeout."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Labels on the address, forwarding rules and security policy."""
+    iap_paths: Sequence[str] = ()
+    """Path patterns (e.g. ``/admin/*``) that only people admitted by Identity-Aware Proxy reach: they route to
+    a backend service of their own (``protected``, same Cloud Run service) with IAP on; who is admitted is
+    ``Identity.require_sign_in`` (``roles/iap.httpsResourceAccessor``)."""
 
     def __post_init__(self) -> None:
         names = [r.name for r in self.api_routes]
@@ -61,6 +65,10 @@ class LoadBalancerArgs:
                 raise ValueError(f"LoadBalancerArgs.api_routes[{r.name}]: weights are 0..1000")
         if not 1 <= self.waf_sensitivity <= 4:
             raise ValueError(f"LoadBalancerArgs.waf_sensitivity {self.waf_sensitivity}: use 1 to 4")
+        taken = {p for r in self.api_routes for p in (f"/{r.name}", f"/{r.name}/*")}
+        for path in self.iap_paths:
+            if not path.startswith("/") or path in taken:
+                raise ValueError(f"LoadBalancerArgs.iap_paths: {path!r} must be a path other than a route's own")
         if not 0 <= self.log_sample_rate <= 1:
             raise ValueError(f"LoadBalancerArgs.log_sample_rate {self.log_sample_rate}: use 0 to 1")
 
@@ -110,6 +118,8 @@ class LoadBalancer(pulumi.ComponentResource):
             self._backend(name, route.name, svc, None)
             if route.canary_weight > 0:
                 self._backend(name, f"{route.name}-canary", svc, CANARY_TAG)
+        if args.iap_paths:
+            self._backend(name, "protected", svc, None, iap=True)
 
         # -- HTTPS URL map: /vN and /vN/* per route, weighted when a canary is set; 404 otherwise ---------------
         first = self.backends[args.api_routes[0].name]
@@ -123,6 +133,8 @@ class LoadBalancer(pulumi.ComponentResource):
                 ]}})
             else:
                 path_rules.append({"paths": paths, "service": self.backends[route.name].id})
+        if args.iap_paths:  # the longest matching path wins, so /v1/admin/* beats /v1/*
+            path_rules.append({"paths": list(args.iap_paths), "service": self.backends["protected"].id})
         not_found = {"weighted_backend_services": [{"backend_service": first.id, "weight": 100}],
                      "fault_injection_policy": {"abort": {"http_status": 404, "percentage": 100}}}
         self.url_map = gcp.compute.URLMap(
@@ -171,7 +183,7 @@ class LoadBalancer(pulumi.ComponentResource):
         })
 
     # ---------------------------------------------------------------------------------------------------------
-    def _backend(self, name: str, key: str, svc: Service, tag: str | None) -> None:
+    def _backend(self, name: str, key: str, svc: Service, tag: str | None, *, iap: bool = False) -> None:
         cloud_run: dict[str, Any] = {"service": svc.name}
         if tag:
             cloud_run["tag"] = tag
@@ -185,6 +197,8 @@ class LoadBalancer(pulumi.ComponentResource):
             backends=[{"group": neg.id}], timeout_sec=self.args.timeout_seconds,
             security_policy=self.security_policy.id if self.security_policy is not None else None,
             log_config={"enable": True, "sample_rate": self.args.log_sample_rate},
+            # IAP with the Google-managed OAuth client (no client id): members of the project's organization.
+            iap={"enabled": True} if iap else None,
             description=f"{name} {key}", opts=child_opts(self))
 
     def _security_policy(self, name: str, args: LoadBalancerArgs,
