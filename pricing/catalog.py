@@ -35,7 +35,7 @@ UNITS = {
     "alarm-metric-month": "alarm metrics", "dashboard-month": "dashboards", "key-month": "keys",
     "secret-month": "secrets", "ACL-month": "web ACLs", "rule-month": "rules", "zone-month": "hosted zones",
     "version-month": "secret versions", "vCPU-second": "vCPU-seconds", "GiB-second": "GiB-seconds",
-    "condition-month": "conditions", "1M time series": "1M time series",
+    "condition-month": "conditions", "1M time series": "1M time series", "MAU": "MAU",
     "multiplier": "x",
 }
 
