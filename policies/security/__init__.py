@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from policies.common import Pack, waiver_audit_rule, waiver_valid_rule
 
-from . import rules_encryption, rules_exposure, rules_hardening, rules_iam, rules_resilience
+from . import rules_encryption, rules_exposure, rules_hardening, rules_iam, rules_identity, rules_resilience
 
 PACK = Pack(
     name="security",
@@ -22,6 +22,7 @@ PACK = Pack(
         *rules_resilience.RULES,
         *rules_iam.RULES,
         *rules_hardening.RULES,
+        *rules_identity.RULES,
         waiver_valid_rule(),
         waiver_audit_rule(),
     ],
