@@ -154,8 +154,8 @@ class Identity(pulumi.ComponentResource):
             "jwks_url": self.jwks_url, "hosted_ui_url": self.hosted_ui_url, "client_ids": self.client_ids,
         })
 
-    def _client(self, name: str, key: str, c: AppClientArgs, *, callback_urls: Sequence[pulumi.Input[str]] | None = None,
-                ) -> aws.cognito.UserPoolClient:
+    def _client(self, name: str, key: str, c: AppClientArgs, *,
+                callback_urls: Sequence[pulumi.Input[str]] | None = None) -> aws.cognito.UserPoolClient:
         """An app client: authorization code flow only, short tokens, revocation on, no user-existence leaks."""
         return aws.cognito.UserPoolClient(
             f"{name}-{key}", name=f"{name}-{key}", user_pool_id=self.user_pool.id,
