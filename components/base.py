@@ -74,6 +74,9 @@ KIT: tuple[Concern, ...] = (
             wiring=("grant_read", "grant_read_write"),
             extras={"components.gcp.bucket:Bucket": ("allow_usage_log_delivery",)}),
     Concern("monitoring", ("components.aws.monitoring:Monitoring",), ("components.gcp.monitoring:Monitoring",)),
+    Concern("identity", ("components.aws.identity:Identity",), ("components.gcp.identity:Identity",)),
+    Concern("secrets", ("components.aws.secrets:AppSecret",), ("components.gcp.secrets:AppSecret",),
+            wiring=("grant_read",)),
 )
 """The kit: one entry per concern (``docs/architecture.md`` shows it as a table; a test holds the classes to it)."""
 

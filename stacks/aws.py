@@ -214,4 +214,5 @@ def build_aws(settings: AwsSettings) -> StackComponents:
 
     return StackComponents(
         provider=provider, encryption_key=logs_key, network=network, load_balancer=lb, service=service,
-        database=database, cache=cache, buckets=buckets, access_logs=access_logs, monitoring=monitoring)
+        database=database, cache=cache, buckets=buckets, access_logs=access_logs, monitoring=monitoring,
+        identity=ident.identity, secrets=ident.secrets)

@@ -27,5 +27,9 @@ class StackComponents:
     access_logs: pulumi.ComponentResource | None
     """The bucket receiving the other buckets' access logs, when any bucket logs access."""
     monitoring: pulumi.ComponentResource
+    identity: pulumi.ComponentResource | None = None
+    """The user directory (Cognito user pool / Identity Platform); None with ``identity.enabled: false``."""
+    secrets: Mapping[str, pulumi.ComponentResource] = field(default_factory=dict)
+    """Application secrets by their settings name."""
     extra: Mapping[str, pulumi.Resource] = field(default_factory=dict)
     """What only one cloud has (GCP: the enabled APIs as ``api-<name>``)."""

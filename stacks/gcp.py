@@ -182,6 +182,7 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
 
     return StackComponents(
         provider=provider, encryption_key=kms, network=net, load_balancer=lb, service=svc, database=db,
-        cache=cache, buckets=buckets, access_logs=log_bucket, monitoring=mon,
+        cache=cache, buckets=buckets, access_logs=log_bucket, monitoring=mon, identity=ident.identity,
+        secrets=ident.secrets,
         extra={**{f"api-{api.split('.')[0]}": svc_api for api, svc_api in zip(apis, services, strict=True)},
                **ident.extra})

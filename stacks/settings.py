@@ -239,8 +239,8 @@ def aws_secret_refs(v: dict[str, str]) -> dict[str, str]:
     """Secrets Manager / SSM parameter ARNs or ``secret:NAME`` (an application secret), or ValueError."""
     for key, arn in v.items():
         if not re.match(r"^arn:aws[\w-]*:(secretsmanager|ssm):", arn) and app_secret_ref(arn) is None:
-            raise ValueError(f"{key} must be secret:NAME (a secret of secrets) or a Secrets Manager or SSM parameter "
-                             f"ARN, got {arn!r}")
+            raise ValueError(f"{key} must be a Secrets Manager or SSM parameter ARN or secret:NAME (a secret of "
+                             f"secrets), got {arn!r}")
     return v
 
 
@@ -249,8 +249,8 @@ def gcp_secret_refs(v: dict[str, str]) -> dict[str, str]:
     for key, path in v.items():
         if not re.fullmatch(r"projects/[^/]+/secrets/[^/]+(/versions/(\d+|latest))?", path) and \
                 app_secret_ref(path) is None:
-            raise ValueError(f"{key} must be secret:NAME (a secret of secrets) or a Secret Manager path "
-                             f"projects/P/secrets/S[/versions/V], got {path!r}")
+            raise ValueError(f"{key} must be a Secret Manager path projects/P/secrets/S[/versions/V] or secret:NAME "
+                             f"(a secret of secrets), got {path!r}")
     return v
 
 

@@ -230,7 +230,7 @@ GCP = {"cloud": "gcp", "environment": "dev", "region": "us-central1", "gcpProjec
      "backend-hosting:identity.clients.web.accessTokenMinutes does not apply to cloud gcp"),
     ({**BASE, "secrets": {"k": {"generate": False, "length": 50}}},
      "backend-hosting:secrets.k.length does not apply: generate is false"),
-    ({**BASE, "service": {"secrets": {"API_KEY": "plain-text"}}}, "must be secret:NAME"),
+    ({**BASE, "service": {"secrets": {"API_KEY": "plain-text"}}}, "or secret:NAME (a secret of secrets)"),
 ])
 def test_settings_refuse_with_one_line(values, error):
     with pytest.raises(SettingsError) as exc:
