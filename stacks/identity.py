@@ -54,9 +54,14 @@ class IdentityComponents:
 
 
 def _secret_values(settings: AwsSettings | GcpSettings) -> pulumi.Output[Any] | None:
-    if all(s.generate for s in settings.secrets.values()):
+    given = sorted(n for n, s in settings.secrets.items() if not s.generate)
+    if not given:
         return None
-    return pulumi.Config(NAMESPACE).require_secret_object(SECRET_VALUES_KEY)
+    values = pulumi.Config(NAMESPACE).get_secret_object(SECRET_VALUES_KEY)
+    if values is None:
+        raise SettingsError(f"{NAMESPACE}:{SECRET_VALUES_KEY}.{given[0]} is required (secrets.{given[0]}.generate is "
+                            f"false): pulumi config set --path --secret '{SECRET_VALUES_KEY}.{given[0]}' VALUE")
+    return values
 
 
 def _value_of(values: pulumi.Output[Any] | None, name: str) -> pulumi.Output[str] | None:

@@ -290,3 +290,19 @@ def test_component_pages(run_program, page, classes):
     assert documents_every_argument(doc, *classes) == []
     g = run_program(doc_example(doc))
     assert len(g) > 1
+
+
+def test_a_given_secret_value_comes_from_the_stack_secret_config(run_program):
+    from stacks.identity import build_identity_aws
+
+    settings = from_values({**BASE, "identity": {"enabled": False}, "secrets": {"api-key": {"generate": False}}})
+
+    def prog():
+        build_identity_aws(settings, opts=pulumi.ResourceOptions(), key="arn:aws:kms:us-east-1:1:key/k", tags={},
+                           prod=False)
+
+    g = run_program(prog, config={"backend-hosting:secretValues": json.dumps({"api-key": "from-config"})})
+    assert g.find("app-dev-api-key-value", "random:index/randomPassword:RandomPassword") is None
+    assert g.by_name("app-dev-api-key-value", "aws:secretsmanager/secretVersion:SecretVersion")
+    with pytest.raises(Exception, match=r"secretValues.api-key is required"):
+        run_program(prog)
