@@ -49,7 +49,7 @@ MODULE_SERVICE: dict[str, str] = {
     "budgets": "budgets", "cloudwatch": "cloudwatch", "ec2": "ec2", "ecr": "ecr", "ecs": "ecs",
     "elasticache": "elasticache", "iam": "iam", "kms": "kms", "lb": "elasticloadbalancing", "rds": "rds",
     "route53": "route53", "s3": "s3", "secretsmanager": "secretsmanager", "sns": "sns", "vpc": "ec2",
-    "wafv2": "wafv2", "sqs": "sqs", "ssm": "ssm", "events": "events",
+    "wafv2": "wafv2", "sqs": "sqs", "ssm": "ssm", "events": "events", "cognito": "cognito-idp",
 }
 GLOBAL_SERVICES = frozenset({"route53", "budgets"})
 """Services whose API is global (called in us-east-1 whatever the stack's region): no region condition."""
@@ -246,7 +246,7 @@ NAME_SCOPED: dict[str, tuple[str, ...]] = {
 }
 """Services whose resource ARNs carry the names the stack gives them: resource-name prefix ``{p}`` =
 ``<name>-<env>`` (regional ARNs ``arn:<partition>:<service>:<region>:<account>:<suffix>``)."""
-TAG_SCOPED = frozenset({"acm", "application-autoscaling", "ec2", "kms"})
+TAG_SCOPED = frozenset({"acm", "application-autoscaling", "ec2", "kms", "cognito-idp"})
 """Services whose ARNs carry generated ids: creates need ``aws:RequestTag/environment``, everything else
 ``aws:ResourceTag/environment`` = the stack's environment (untagged resources are out)."""
 SENSITIVE_READS = sorted([
@@ -318,7 +318,9 @@ def deploy_policy(facts: StackFacts, account: str, bucket: str, partition: str =
     readable = sorted(services - {"iam", "s3"})
     if readable:
         statements.append({"Sid": "ReadConfiguration", "Effect": "Allow",
-                           "Action": [f"{s}:{verb}*" for s in readable for verb in ("Describe", "Get", "List")],
+                           # cognito-idp: no List* (ListTagsForResource is on the tagged pool: ManageTaggedForStack)
+                           "Action": [f"{s}:{verb}*" for s in readable for verb in ("Describe", "Get", "List")
+                                      if not (s == "cognito-idp" and verb == "List")],
                            "Resource": "*"})
     named = sorted(services & set(NAME_SCOPED))
     if named:

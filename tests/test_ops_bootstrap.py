@@ -644,7 +644,8 @@ def test_every_type_the_stacks_declare_maps_to_a_service(stack: str) -> None:
               config={"backend-hosting:environment": stack})
     f = facts_from_graph(g, stack)
     brief = {"ec2", "ecs", "ecr", "elasticloadbalancing", "rds", "elasticache", "s3", "kms", "logs", "cloudwatch",
-             "sns", "secretsmanager", "wafv2", "acm", "route53", "budgets", "application-autoscaling", "iam"}
+             "sns", "secretsmanager", "wafv2", "acm", "route53", "budgets", "application-autoscaling", "iam",
+             "cognito-idp"}
     assert set(f.services) <= brief
     assert {"ec2", "ecs", "ecr", "elasticloadbalancing", "rds", "s3", "kms", "logs", "iam"} <= set(f.services)
 

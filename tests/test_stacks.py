@@ -47,7 +47,9 @@ def test_every_resource_uses_the_explicit_provider(run_stack, stack):
     assert len(providers) == 1, "exactly one AWS provider, declared by the stack"
     assert providers[0].inputs["region"] == stack_settings(stack).region
     assert "defaultTags" not in providers[0].inputs, "tags are passed explicitly, not as provider default_tags"
-    wrong = [f"{r.type} {r.name}: {r.provider_urn}" for r in custom(g) if r.provider_urn != providers[0].urn]
+    # Every AWS resource; pulumi_random's generated values need no region or credentials (its default provider).
+    wrong = [f"{r.type} {r.name}: {r.provider_urn}" for r in custom(g)
+             if r.type.startswith("aws:") and r.provider_urn != providers[0].urn]
     assert not wrong, "resources on a default provider:\n" + "\n".join(wrong)
     orphans = [r.name for r in custom(g) if r.parent is None]
     assert not orphans, f"custom resources outside any component: {orphans}"
