@@ -43,7 +43,18 @@ class _Svc(FakeService):
                                            opts=pulumi.ResourceOptions(parent=self))
 
 
+_CACHE: dict[str, object] = {}
+
+
 def _aws_identity(run_program, **kw):
+    """The identity program's graph, captured once per arguments (tests only read it)."""
+    key = repr(sorted(kw.items()))
+    if key not in _CACHE:
+        _CACHE[key] = _capture_identity(run_program, **kw)
+    return _CACHE[key]
+
+
+def _capture_identity(run_program, **kw):
     def prog():
         ident = Identity("id", IdentityArgs(clients={
             "web": AppClientArgs(type="public", callback_urls=["https://app.example.com/cb"], access_token_minutes=15),
