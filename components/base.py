@@ -84,6 +84,9 @@ KIT: tuple[Concern, ...] = (
                     "components.gcp.job:Job": ("grant_run",)}),
     Concern("queues", ("components.aws.queue:Queue",), ("components.gcp.queue:Queue",),
             wiring=("grant_send", "grant_consume")),
+    Concern("identity", ("components.aws.identity:Identity",), ("components.gcp.identity:Identity",)),
+    Concern("secrets", ("components.aws.secrets:AppSecret",), ("components.gcp.secrets:AppSecret",),
+            wiring=("grant_read",)),
 )
 """The kit: one entry per concern (``docs/architecture.md`` shows it as a table; a test holds the classes to it)."""
 

@@ -51,7 +51,7 @@ MODULE_SERVICE: dict[str, str] = {
     "elasticache": "elasticache", "iam": "iam", "kms": "kms", "lb": "elasticloadbalancing", "rds": "rds",
     "route53": "route53", "s3": "s3", "secretsmanager": "secretsmanager", "sns": "sns", "vpc": "ec2",
     "wafv2": "wafv2", "sqs": "sqs", "ssm": "ssm", "events": "events", "scheduler": "scheduler",
-    "servicediscovery": "servicediscovery",
+    "servicediscovery": "servicediscovery", "cognito": "cognito-idp",
 }
 GLOBAL_SERVICES = frozenset({"route53", "budgets"})
 """Services whose API is global (called in us-east-1 whatever the stack's region): no region condition."""
@@ -249,7 +249,7 @@ NAME_SCOPED: dict[str, tuple[str, ...]] = {
 }
 """Services whose resource ARNs carry the names the stack gives them: resource-name prefix ``{p}`` =
 ``<name>-<env>`` (regional ARNs ``arn:<partition>:<service>:<region>:<account>:<suffix>``)."""
-TAG_SCOPED = frozenset({"acm", "application-autoscaling", "ec2", "kms", "servicediscovery"})
+TAG_SCOPED = frozenset({"acm", "application-autoscaling", "ec2", "kms", "servicediscovery", "cognito-idp"})
 """Services whose ARNs carry generated ids: creates need ``aws:RequestTag/environment``, everything else
 ``aws:ResourceTag/environment`` = the stack's environment (untagged resources are out)."""
 SENSITIVE_READS = sorted([
@@ -321,7 +321,9 @@ def deploy_policy(facts: StackFacts, account: str, bucket: str, partition: str =
     readable = sorted(services - {"iam", "s3"})
     if readable:
         statements.append({"Sid": "ReadConfiguration", "Effect": "Allow",
-                           "Action": [f"{s}:{verb}*" for s in readable for verb in ("Describe", "Get", "List")],
+                           # cognito-idp: no List* (ListTagsForResource is on the tagged pool: ManageTaggedForStack)
+                           "Action": [f"{s}:{verb}*" for s in readable for verb in ("Describe", "Get", "List")
+                                      if not (s == "cognito-idp" and verb == "List")],
                            "Resource": "*"})
     named = sorted(services & set(NAME_SCOPED))
     if named:
@@ -747,11 +749,26 @@ def _ensure_role(iam: Any, facts: StackFacts, trust: dict[str, Any], account: st
 
 
 def split_policy(policy: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(allows, denies) of a deploy policy: the allows are the role's inline policy, the denies its attached
-    guardrails policy (IAM caps a role's inline policies at 10,240 characters, a managed policy at 6,144)."""
-    allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    """(allows, denies) of a deploy policy: the scoped allows are the role's inline policy, the denies its attached
+    guardrails policy; the read-only ``ReadConfiguration`` allow goes to a managed policy of its own
+    (:func:`read_policy`). IAM caps a role's inline policies at 10,240 characters, a managed policy at 6,144."""
+    allows = [s for s in policy["Statement"] if s["Effect"] == "Allow" and s.get("Sid") != READ_SID]
     denies = [s for s in policy["Statement"] if s["Effect"] != "Allow"]
     return ({"Version": policy["Version"], "Statement": allows}, {"Version": policy["Version"], "Statement": denies})
+
+
+READ_SID = "ReadConfiguration"
+
+
+def read_policy(policy: dict[str, Any]) -> dict[str, Any] | None:
+    """The deploy policy's read-only statement (``Describe*``/``Get*``/``List*`` on ``*``) as a managed policy."""
+    reads = [s for s in policy["Statement"] if s.get("Sid") == READ_SID]
+    return {"Version": policy["Version"], "Statement": reads} if reads else None
+
+
+def reads_name(stack: str) -> str:
+    """The managed policy holding a deploy role's configuration reads."""
+    return f"{PROJECT}-deploy-reads-{stack}"
 
 
 def guardrails_name(stack: str) -> str:
@@ -759,15 +776,19 @@ def guardrails_name(stack: str) -> str:
     return f"{PROJECT}-deploy-guardrails-{stack}"
 
 
-def _put_role_policy(iam: Any, stack: str, policy: dict[str, Any], guardrails_arn: str) -> None:
-    """The deploy role's only permissions: the inline allows and the guardrails policy; anything else goes."""
+def _put_role_policy(iam: Any, stack: str, policy: dict[str, Any], guardrails_arn: str,
+                     reads_arn: str | None = None) -> None:
+    """The deploy role's only permissions: the inline allows, the guardrails policy and the reads policy; anything
+    else goes."""
     name = role_name(stack)
+    wanted = [guardrails_arn, *([reads_arn] if reads_arn else [])]
     attached = [a["PolicyArn"] for a in iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", [])]
     for arn in attached:
-        if arn != guardrails_arn:
+        if arn not in wanted:
             iam.detach_role_policy(RoleName=name, PolicyArn=arn)
-    if guardrails_arn not in attached:
-        iam.attach_role_policy(RoleName=name, PolicyArn=guardrails_arn)
+    for arn in wanted:
+        if arn not in attached:
+            iam.attach_role_policy(RoleName=name, PolicyArn=arn)
     for inline in iam.list_role_policies(RoleName=name).get("PolicyNames", []):
         if inline != ROLE_POLICY_NAME:
             iam.delete_role_policy(RoleName=name, PolicyName=inline)
@@ -966,8 +987,13 @@ def run(opts: Options, session: Any, facts_for: Callable[[str], StackFacts]) -> 
         guard = _ensure_managed_policy(iam, guardrails_name(f.stack), "deploy guardrails", f.stack, denies, account,
                                        opts.dry_run, result.actions,
                                        f"What the deploy role of stack {f.stack} may never do (ops bootstrap)")
+        reads = read_policy(policy)
+        reads_arn = _ensure_managed_policy(iam, reads_name(f.stack), "deploy reads", f.stack, reads, account,
+                                           opts.dry_run, result.actions,
+                                           f"Configuration reads of the deploy role of stack {f.stack} (ops bootstrap)"
+                                           ) if reads else None
         if not opts.dry_run:
-            _put_role_policy(iam, f.stack, allows, guard)
+            _put_role_policy(iam, f.stack, allows, guard, reads_arn)
         result.stack_init[f.stack] = (f"pulumi stack init {f.stack} --secrets-provider "
                                       f"\"{secrets_provider(f.stack, opts.region)}\"")
     return result

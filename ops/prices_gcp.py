@@ -149,6 +149,10 @@ RECIPES: dict[str, GcpRecipe] = {
         GcpSku("access", r"^Secret access operations", "10k operations", "Secret Manager access operations",
                10_000.0),
     )),
+    "identityplatform": GcpRecipe(("Identity Platform",), (
+        GcpSku("mau:tier1", r"^Identity Platform Monthly Active Users? - Tier 1", "MAU",
+               "Identity Platform MAU, Tier 1 providers (email, social)"),
+    )),
     "kms": GcpRecipe(("Cloud Key Management Service (KMS)",), (
         GcpSku("key-version:software", r"^Active software symmetric key versions", "version-month",
                "Cloud KMS active key version, SOFTWARE protection level"),

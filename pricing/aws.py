@@ -103,6 +103,11 @@ free("log group settings are free; ingestion and storage are priced on the log g
 free("WAF associations and logging settings are free; rule groups are counted as rules of the web ACL",
      "aws:wafv2/webAclAssociation:WebAclAssociation", "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
      "aws:wafv2/ruleGroup:RuleGroup", "aws:wafv2/ipSet:IpSet", "aws:wafv2/regexPatternSet:RegexPatternSet")
+free("Cognito app clients, domains and resource servers are free; monthly active users are priced on the pool",
+     "aws:cognito/userPoolClient:UserPoolClient", "aws:cognito/userPoolDomain:UserPoolDomain",
+     "aws:cognito/resourceServer:ResourceServer", "aws:cognito/userGroup:UserGroup")
+free("generated values live in the Pulumi state, not in a cloud", "random:index/randomPassword:RandomPassword",
+     "random:index/randomString:RandomString", "random:index/randomId:RandomId")
 free("IAM-side and account-level settings", "aws:ec2/ebsEncryptionByDefault:EbsEncryptionByDefault",
      "aws:ec2/serialConsoleAccess:SerialConsoleAccess", "aws:ec2/instanceMetadataDefaults:InstanceMetadataDefaults")
 
@@ -667,6 +672,24 @@ def secret(p: Pricing) -> None:
              "secret")
     n, _ = p.usage("monthly_api_requests")
     p.charge("API requests", n / 10_000, "10k requests", "secretsmanager", "api-requests", usage_based=True)
+
+
+COGNITO_FREE_MAU = {"ESSENTIALS": 10_000, "LITE": 10_000, "PLUS": 0}
+"""Monthly active users free per account by feature plan (Plus has no free tier; the free MAUs are the account's,
+counted here per pool: a second pool in the account is overestimated by at most the free tier)."""
+
+
+@pricer("aws:cognito/userPool:UserPool")
+def cognito_user_pool(p: Pricing) -> None:
+    """Monthly active users beyond the feature plan's free tier (usage), at the plan's per-MAU price."""
+    tier = str(p.res.get("userPoolTier") or "ESSENTIALS").upper()
+    if tier not in COGNITO_FREE_MAU:
+        tier = "ESSENTIALS"
+    mau, _ = p.usage("monthly_active_users")
+    billable = max(0.0, float(mau) - COGNITO_FREE_MAU[tier])
+    free_note = f"beyond {COGNITO_FREE_MAU[tier]:,} free" if COGNITO_FREE_MAU[tier] else "no free tier"
+    p.charge(f"monthly active users, {tier.title()} ({mau:,.0f} MAU, {free_note})", billable, "MAU", "cognito",
+             f"mau:{tier.lower()}", usage_based=True)
 
 
 @pricer("aws:wafv2/webAcl:WebAcl")

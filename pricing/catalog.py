@@ -36,7 +36,7 @@ UNITS = {
     "secret-month": "secrets", "ACL-month": "web ACLs", "rule-month": "rules", "zone-month": "hosted zones",
     "version-month": "secret versions", "vCPU-second": "vCPU-seconds", "GiB-second": "GiB-seconds",
     "condition-month": "conditions", "1M time series": "1M time series", "policy-month": "policies",
-    "TiB": "TiB", "job-month": "job-months",
+    "TiB": "TiB", "job-month": "job-months", "MAU": "MAU",
     "multiplier": "x",
 }
 

@@ -38,6 +38,9 @@ free("IAM, service accounts and enabled APIs are free",
      "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "gcp:kms/keyRing:KeyRing",
      "gcp:pubsub/topicIAMMember:TopicIAMMember", "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember",
      "gcp:cloudrunv2/jobIamMember:JobIamMember")
+free("IAP access bindings and generated values cost nothing (a secret's rotation topic is priced as a Pub/Sub topic: "
+     "a few notifications a year)",
+     "gcp:iap/webBackendServiceIamMember:WebBackendServiceIamMember")
 free("databases and users inside a Cloud SQL instance are free; the instance is priced",
      "gcp:sql/database:Database", "gcp:sql/user:User")
 free("notification channels, dashboards, budgets and service identities are free",
@@ -241,6 +244,20 @@ def gcp_secret(p: Pricing) -> None:
     """Access operations (usage); versions are priced on the secret versions."""
     n, _ = p.usage("monthly_access_operations")
     p.charge("access operations", n / 10_000, "10k operations", "secretmanager", "access", usage_based=True)
+
+
+IDENTITY_PLATFORM_FREE_MAU = 49_999
+"""Tier 1 monthly active users Identity Platform does not charge for."""
+
+
+@pricer("gcp:identityplatform/config:Config")
+def identity_platform(p: Pricing) -> None:
+    """Tier 1 monthly active users beyond the free 49,999 (usage), all at the first paid band's price (an
+    overestimate above 100,000 MAU, where the price per MAU falls)."""
+    mau, _ = p.usage("monthly_active_users")
+    p.charge(f"monthly active users, Tier 1 ({mau:,.0f} MAU, beyond 49,999 free)",
+             max(0.0, float(mau) - IDENTITY_PLATFORM_FREE_MAU), "MAU", "identityplatform", "mau:tier1",
+             usage_based=True)
 
 
 @pricer("gcp:secretmanager/secretVersion:SecretVersion")

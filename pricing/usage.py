@@ -84,6 +84,13 @@ class SecretUsage(_Usage):
     monthly_api_requests: float = Field(10_000, ge=0, description="API requests (GetSecretValue...) per month.")
 
 
+class CognitoUserPoolUsage(_Usage):
+    """Cognito user pool."""
+
+    monthly_active_users: float = Field(
+        1_000, ge=0, description="Users with an identity operation (sign-up, sign-in, token refresh...) in a month.")
+
+
 class WebAclUsage(_Usage):
     """WAF v2 web ACL."""
 
@@ -218,6 +225,13 @@ class GcpSecretUsage(_Usage):
     monthly_access_operations: float = Field(10_000, ge=0, description="Access operations per month.")
 
 
+class IdentityPlatformUsage(_Usage):
+    """Identity Platform (the project's configuration)."""
+
+    monthly_active_users: float = Field(
+        1_000, ge=0, description="Users signing in with email or a social provider (Tier 1) in a month.")
+
+
 class GcpKmsKeyUsage(_Usage):
     """Cloud KMS crypto key."""
 
@@ -274,6 +288,7 @@ USAGE_MODELS: dict[str, type[_Usage]] = {
     "aws:kms/key:Key": KmsKeyUsage,
     "aws:secretsmanager/secret:Secret": SecretUsage,
     "aws:wafv2/webAcl:WebAcl": WebAclUsage,
+    "aws:cognito/userPool:UserPool": CognitoUserPoolUsage,
     "aws:ecr/repository:Repository": EcrRepositoryUsage,
     "aws:ecs/service:Service": EcsServiceUsage,
     "aws:rds/instance:Instance": RdsInstanceUsage,
@@ -296,6 +311,7 @@ USAGE_MODELS: dict[str, type[_Usage]] = {
     "gcp:artifactregistry/repository:Repository": ArtifactRegistryUsage,
     "gcp:secretmanager/secret:Secret": GcpSecretUsage,
     "gcp:kms/cryptoKey:CryptoKey": GcpKmsKeyUsage,
+    "gcp:identityplatform/config:Config": IdentityPlatformUsage,
     "gcp:compute/securityPolicy:SecurityPolicy": CloudArmorUsage,
     "gcp:monitoring/alertPolicy:AlertPolicy": AlertPolicyUsage,
     "gcp:pubsub/topic:Topic": PubSubTopicUsage,

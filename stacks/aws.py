@@ -12,6 +12,7 @@ and, in prod, ``protect`` on everything stateful.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -41,6 +42,7 @@ from components.aws.web_service import WebRoute, WebService, WebServiceArgs
 from components.aws.worker import Worker, WorkerArgs
 
 from .composition import StackComponents
+from .identity import build_identity_aws, wire_identity_aws
 from .naming import boundary_policy_name
 from .settings import AwsServiceSpec, AwsSettings, SettingsError
 
@@ -146,6 +148,9 @@ def build_aws(settings: AwsSettings) -> StackComponents:
         for b in settings.storage.buckets
     }
 
+    # Identity and application secrets (stacks/identity.py): before the services, which get AUTH_* and secret:NAME.
+    ident = build_identity_aws(settings, opts=opts, key=data_key, tags=tags, prod=prod)
+
     # -- services and queues --------------------------------------------------------------------------------
     services_cfg = settings.services
     internal_names = sorted(n for n, s in services_cfg.items() if s.kind == "web" and s.internal)
@@ -164,7 +169,7 @@ def build_aws(settings: AwsSettings) -> StackComponents:
 
     services: dict[str, WebService | Worker | Job] = {}
     for sname, spec in services_cfg.items():
-        environment, secrets = _service_environment(settings, spec, database, cache, buckets, queues)
+        environment, secrets = _service_environment(settings, spec, database, cache, buckets, queues, ident)
         task = dict(
             cluster=cluster, network=network, image=spec.image, command=spec.command, family=f"{base}-{sname}",
             cpu=spec.cpu, memory=spec.memory, architecture=spec.architecture, environment=environment,
@@ -219,6 +224,12 @@ def build_aws(settings: AwsSettings) -> StackComponents:
                 target_svc = services[target]
                 assert isinstance(target_svc, WebService)  # check_services: an internal web service
                 target_svc.allow_from(svc)
+    # Sign-in on the protected paths forwards to the first public web service's primary target group (the routes
+    # keep priorities >= 10; sign-in rules take 1-9), and each service may read the app secrets it references.
+    protected = next((s.target_groups["primary"].arn for s in services.values()
+                      if isinstance(s, WebService) and not s.args.internal), None)
+    wire_identity_aws(ident, settings, load_balancer=lb, protected_target_group_arn=protected,
+                      services={n: (s, services_cfg[n].secrets) for n, s in services.items()})
 
     m = settings.monitoring
     watch: list[Watch] = []
@@ -277,7 +288,7 @@ def build_aws(settings: AwsSettings) -> StackComponents:
     return StackComponents(
         provider=provider, encryption_key=logs_key, network=network, load_balancer=lb, service=first_public,
         database=database, cache=cache, buckets=buckets, access_logs=access_logs, monitoring=monitoring,
-        cluster=cluster, services=services, queues=queues)
+        cluster=cluster, services=services, queues=queues, identity=ident.identity, secrets=ident.secrets)
 
 
 def _env_name(name: str) -> str:
@@ -286,10 +297,10 @@ def _env_name(name: str) -> str:
 
 def _service_environment(settings: AwsSettings, spec: AwsServiceSpec, database: DatabaseBase | None,
                          cache: CacheBase | None, buckets: Mapping[str, Bucket], queues: Mapping[str, Queue],
-                         ) -> tuple[dict[str, pulumi.Input[str]], dict[str, pulumi.Input[str]]]:
+                         ident: Any) -> tuple[dict[str, pulumi.Input[str]], dict[str, pulumi.Input[str]]]:
     """Environment variables and secrets of one service: only what its ``uses`` names (DB_*, CACHE_*,
     BUCKET_<NAME>, QUEUE_<NAME>_URL, SERVICE_<NAME>_URL), then its own ``environment`` and ``secrets``."""
-    environment: dict[str, pulumi.Input[str]] = {"APP_ENVIRONMENT": settings.environment}
+    environment: dict[str, pulumi.Input[str]] = {"APP_ENVIRONMENT": settings.environment, **ident.environment}
     secrets: dict[str, pulumi.Input[str]] = {}
     if "database" in spec.uses and database is not None:
         environment.update(DB_HOST=database.address, DB_PORT=database.port.apply(str),
@@ -308,5 +319,5 @@ def _service_environment(settings: AwsSettings, spec: AwsServiceSpec, database: 
         # An internal web service's Service Connect name is its settings name (WebService.url says the same).
         environment[f"SERVICE_{_env_name(name)}_URL"] = f"http://{name}:{settings.services[name].port}"
     environment.update(spec.environment)
-    secrets.update(spec.secrets)
+    secrets.update(ident.resolve_secrets(spec.secrets))  # secret:NAME -> the app secret's ARN
     return environment, secrets

@@ -35,6 +35,10 @@ class StackComponents:
     """By the service's settings name (``services``): web services, workers and jobs."""
     queues: Mapping[str, pulumi.ComponentResource] = field(default_factory=dict)
     """By the queue's settings name (``queues``)."""
+    identity: pulumi.ComponentResource | None = None
+    """The user directory (Cognito user pool / Identity Platform); None with ``identity.enabled: false``."""
+    secrets: Mapping[str, pulumi.ComponentResource] = field(default_factory=dict)
+    """Application secrets by their settings name."""
     extra: Mapping[str, pulumi.Resource] = field(default_factory=dict)
     """What only one cloud has (GCP: the enabled APIs as ``api-<name>``)."""
     services: dict[str, Any] = field(default_factory=dict)

@@ -34,6 +34,7 @@ from components.gcp.queue import Queue, QueueArgs
 from components.gcp.service import SecretRef, Service, ServiceArgs, network_tag_for
 
 from .composition import StackComponents
+from .identity import build_identity_gcp, wire_identity_gcp
 from .settings import GcpServiceSpec, GcpSettings, Route, SettingsError
 
 APIS: tuple[str, ...] = (
@@ -60,7 +61,8 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
 
     scheduled = any(s.kind == "job" and s.schedule is not None for s in settings.services.values())
     apis = [*APIS, *(["billingbudgets.googleapis.com"] if settings.gcp_billing_account else []),
-            *(["pubsub.googleapis.com"] if settings.queues else []),
+            *(["pubsub.googleapis.com"] if settings.queues or any(
+                s.rotation_days for s in settings.secrets.values()) else []),
             *(["cloudscheduler.googleapis.com"] if scheduled else [])]
     if not settings.cache.enabled:
         apis.remove("redis.googleapis.com")  # no Memorystore (e.g. the dev profile): nothing to enable it for
@@ -68,7 +70,8 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
                for api in apis]
     opts = pulumi.ResourceOptions(provider=provider, depends_on=enabled)
 
-    purposes = [*DEFAULT_PURPOSES, *(["pubsub"] if settings.queues else [])]
+    rotates = any(s.rotation_days for s in settings.secrets.values())  # rotation notifications are Pub/Sub too
+    purposes = [*DEFAULT_PURPOSES, *(["pubsub"] if settings.queues or rotates else [])]
     kms = EncryptionKey(f"{prefix}-kms", EncryptionKeyArgs(location=region, purposes=purposes, labels=labels,
                                                            protect=prod), opts)
 
@@ -114,6 +117,8 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
 
     # -- queues' topic ids are fixed names, so publishers' environments do not wait for the topics -------------
     queue_topics = {q: f"{prefix}-{q}" for q in settings.queues}
+    # Identity and application secrets (stacks/identity.py): before the services, which get AUTH_* and secret:NAME.
+    ident = build_identity_gcp(settings, opts=opts, kms=kms, labels=labels, prod=prod)
 
     # -- services: internal ones first (their callers get their URLs), in dependency order -----------------------
     own_registry = f"{region}-docker.pkg.dev/{project}/"
@@ -122,7 +127,7 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
         spec = settings.services[svc_name]
         components[svc_name] = _service(
             settings, svc_name, spec, net=net, kms=kms, db=db, cache=cache, buckets=buckets,
-            queue_topics=queue_topics, built=components, own_registry=own_registry, opts=opts)
+            queue_topics=queue_topics, built=components, own_registry=own_registry, opts=opts, ident=ident)
 
     # -- queues: topic, push subscription to the consumer, dead-letter topic ------------------------------------
     queues: dict[str, Queue] = {}
@@ -144,8 +149,11 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
     lb = LoadBalancer(f"{prefix}-lb", LoadBalancerArgs(
         routes=routes, domain_name=settings.dns.domain_name, log_sample_rate=1.0 if prod else 0.5,
         security_policy=settings.load_balancer.waf,
-        rate_limit_per_minute=math.ceil(settings.load_balancer.rate_limit_per_5min / 5), labels=labels), opts) \
+        rate_limit_per_minute=math.ceil(settings.load_balancer.rate_limit_per_5min / 5), labels=labels,
+        iap_paths=settings.identity.protected_paths if settings.identity.enabled else ()), opts) \
         if routes else None
+    if lb is not None:
+        wire_identity_gcp(ident, settings, opts=opts, load_balancer=lb)
 
     # -- wiring: every uses entry is exactly one wiring call ------------------------------------------------------
     for svc_name, spec in settings.services.items():
@@ -208,8 +216,9 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
     return StackComponents(
         provider=provider, encryption_key=kms, network=net, load_balancer=lb, service=first,  # type: ignore[arg-type]
         database=db, cache=cache, buckets=buckets, access_logs=log_bucket, monitoring=mon,
-        extra={f"api-{api.split('.')[0]}": svc_api for api, svc_api in zip(apis, enabled, strict=True)},
-        services=dict(components), queues=dict(queues))
+        extra={**{f"api-{api.split('.')[0]}": svc_api for api, svc_api in zip(apis, enabled, strict=True)},
+               **ident.extra},
+        services=dict(components), queues=dict(queues), identity=ident.identity, secrets=ident.secrets)
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------------
@@ -258,14 +267,15 @@ def route_names(service: str, routes: list[Route]) -> dict[str, Route]:
 
 def _service(settings: GcpSettings, svc_name: str, spec: GcpServiceSpec, *, net: Network, kms: EncryptionKey,
              db: Database | None, cache: Cache | None, buckets: dict[str, Bucket], queue_topics: dict[str, str],
-             built: dict[str, Service | Job], own_registry: str, opts: pulumi.ResourceOptions) -> Service | Job:
+             built: dict[str, Service | Job], own_registry: str, opts: pulumi.ResourceOptions,
+             ident: Any) -> Service | Job:
     """One service's component with its environment: ``DB_*``, ``CACHE_*``, ``BUCKET_<NAME>``,
     ``QUEUE_<NAME>_TOPIC`` (send) and ``SERVICE_<NAME>_URL`` for what it uses, nothing else."""
     prefix = f"{settings.name}-{settings.environment}"
     d = settings.database
     uses = set(spec.uses)
-    environment: dict[str, pulumi.Input[str]] = dict(spec.environment)
-    secrets: dict[str, SecretRef] = dict(spec.secrets)
+    environment: dict[str, pulumi.Input[str]] = {**ident.environment, **spec.environment}
+    secrets: dict[str, SecretRef] = ident.resolve_secrets(spec.secrets)  # secret:NAME -> the app secret
     if "database" in uses and db is not None:
         # With IAM login the app logs in as its service account (DB_USER is SERVICE_ACCOUNT without
         # .gserviceaccount.com); otherwise with the password in passwordSecret, injected by reference.

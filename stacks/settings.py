@@ -193,20 +193,69 @@ def cloud_run_memory(v: int, cpu: int | None) -> int:
     return v
 
 
+_APP_SECRET_REF = re.compile(r"secret:([a-z][a-z0-9-]{0,39})")
+
+
+def app_secret_ref(value: str) -> str | None:
+    """The name of an application secret a service references as ``secret:NAME`` (None for an ARN or path)."""
+    m = _APP_SECRET_REF.fullmatch(value)
+    return m.group(1) if m else None
+
+
 def aws_secret_refs(v: dict[str, str]) -> dict[str, str]:
-    """Secrets Manager / SSM parameter ARNs, or ValueError."""
+    """Secrets Manager / SSM parameter ARNs or ``secret:NAME`` (an application secret), or ValueError."""
     for key, arn in v.items():
-        if not re.match(r"^arn:aws[\w-]*:(secretsmanager|ssm):", arn):
-            raise ValueError(f"{key} must be a Secrets Manager or SSM parameter ARN, got {arn!r}")
+        if not re.match(r"^arn:aws[\w-]*:(secretsmanager|ssm):", arn) and app_secret_ref(arn) is None:
+            raise ValueError(f"{key} must be a Secrets Manager or SSM parameter ARN or secret:NAME (a secret of "
+                             f"secrets), got {arn!r}")
     return v
 
 
 def gcp_secret_refs(v: dict[str, str]) -> dict[str, str]:
-    """Secret Manager paths, or ValueError."""
+    """Secret Manager paths or ``secret:NAME`` (an application secret), or ValueError."""
     for key, path in v.items():
-        if not re.fullmatch(r"projects/[^/]+/secrets/[^/]+(/versions/(\d+|latest))?", path):
-            raise ValueError(f"{key} must be a Secret Manager path projects/P/secrets/S[/versions/V], got {path!r}")
+        if not re.fullmatch(r"projects/[^/]+/secrets/[^/]+(/versions/(\d+|latest))?", path) and \
+                app_secret_ref(path) is None:
+            raise ValueError(f"{key} must be a Secret Manager path projects/P/secrets/S[/versions/V] or secret:NAME "
+                             f"(a secret of secrets), got {path!r}")
     return v
+
+
+def check_app_secrets(settings: Any, values: Mapping[str, Any]) -> str | None:
+    """Rules across ``secrets``, ``identity`` and the services, as ``key: problem``: every ``secret:NAME`` a
+    service references exists, rotation settings fit the cloud, and what Identity Platform cannot set is refused
+    on gcp."""
+    known = getattr(settings, "secrets", None) or {}
+    refs: list[tuple[str, dict[str, str]]] = []
+    for name, spec in (getattr(settings, "services", None) or {}).items():
+        refs.append((f"services.{name}.secrets", spec.secrets))
+    for where, secrets in refs:
+        for env_name, ref in secrets.items():
+            target = app_secret_ref(ref)
+            if target is not None and target not in known:
+                have = ", ".join(sorted(known)) or "none"
+                return f"{where}.{env_name}: {ref} names no secret of secrets ({have})"
+    given = values.get("secrets") if isinstance(values.get("secrets"), Mapping) else {}
+    for name, secret in known.items():
+        raw = given.get(name) if isinstance(given.get(name), Mapping) else {}
+        if settings.cloud == "gcp" and "rotationFunctionArn" in raw:
+            return f"secrets.{name}.rotationFunctionArn does not apply to cloud gcp (it is an aws setting)"
+        if settings.cloud == "aws" and (secret.rotation_days is None) != (secret.rotation_function_arn is None):
+            return (f"secrets.{name}: rotationDays and rotationFunctionArn go together on aws (Secrets Manager "
+                    "rotates with a Lambda)")
+        if not secret.generate and "length" in raw:
+            return f"secrets.{name}.length does not apply: generate is false (the value comes from secretValues)"
+    ident = values.get("identity") if isinstance(values.get("identity"), Mapping) else {}
+    if settings.cloud == "gcp":
+        if "passwordMinLength" in ident:
+            return ("identity.passwordMinLength does not apply to cloud gcp: pulumi-gcp does not expose Identity "
+                    "Platform's password policy (docs/identity.md)")
+        for cname, client in (ident.get("clients") or {}).items():
+            for k in ("accessTokenMinutes", "refreshTokenDays"):
+                if isinstance(client, Mapping) and k in client:
+                    return (f"identity.clients.{cname}.{k} does not apply to cloud gcp: Identity Platform ID tokens "
+                            "live one hour and refresh tokens until revoked")
+    return None
 
 
 # -- services and queues (a stack is any number of them) ----------------------------------------------------------
@@ -859,6 +908,8 @@ class IdentitySettings(_Model):
     password_min_length: int = Field(12, ge=12, le=99, description="Minimum password length (12 or more; upper, "
                                      "lower, digit and symbol required).")
     deletion_protection: bool = Field(False, description="Refuse deletion of the user directory through the API.")
+    self_sign_up: bool = Field(False, description="Let users sign themselves up; false: only administrators create "
+                               "users.")
     clients: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,39}$")], AppClient] = Field(
         default_factory=lambda: {"web": AppClient(type="public", callback_urls=["http://localhost:3000/callback"],
                                                   logout_urls=["http://localhost:3000/"])},
@@ -1158,6 +1209,9 @@ def _aliases(model: type[BaseModel]) -> dict[str, str]:
 
 SECTIONS = tuple(dict.fromkeys([*_aliases(AwsSettings), *_aliases(GcpSettings)]))
 """Top-level keys of either cloud, camelCase."""
+SECRET_VALUES_KEY = "secretValues"
+"""The stack's secret config holding the values of application secrets with ``generate: false``
+(``pulumi config set --path --secret 'secretValues.NAME' ...``): read by the stack as a secret, not a setting."""
 SCALAR_KEYS = frozenset({"environment", "region", "cloud", "name", "gcpProject", "gcpBillingAccount"})
 
 
@@ -1327,7 +1381,8 @@ def from_values(values: Mapping[str, Any], source: str = "stack config") -> Sett
         if isinstance(value, Mapping):  # a section's own rule: the message says what is wrong with it
             raise SettingsError(f"{source}: {NAMESPACE}:{key} is invalid: {msg}") from None
         raise SettingsError(f"{source}: {NAMESPACE}:{key} = {json.dumps(value)} is invalid: {msg}") from None
-    problem = _check_applicable(settings, values) or check_services(settings, values)
+    problem = _check_applicable(settings, values) or check_services(settings, values) or \
+        check_app_secrets(settings, values)
     if problem:
         raise SettingsError(f"{source}: {NAMESPACE}:{problem}")
     return settings  # type: ignore[return-value]
@@ -1380,6 +1435,7 @@ def from_stack_file(path: str | Path) -> Settings:
     check_namespaces([k for k in raw if isinstance(k, str)], path.name)
     prefix = f"{NAMESPACE}:"
     values = {k[len(prefix):]: v for k, v in raw.items() if isinstance(k, str) and k.startswith(prefix)}
+    values.pop(SECRET_VALUES_KEY, None)
     unknown = [k for k in values if k not in SECTIONS and k != "service"]
     if unknown:
         raise SettingsError(f"{path.name}: {_unknown_key_message(values.get('cloud', 'aws'), (unknown[0],))}")
@@ -1410,6 +1466,6 @@ def load() -> Settings:
     # Keys in our namespace that neither model knows are a typo, not something to ignore.
     prefix = f"{NAMESPACE}:"
     for full in keys:
-        if full.startswith(prefix) and full[len(prefix):] not in (*SECTIONS, "service", "secretValues"):
+        if full.startswith(prefix) and full[len(prefix):] not in (*SECTIONS, "service", SECRET_VALUES_KEY):
             raise SettingsError(f"{source}: {_unknown_key_message(values.get('cloud', 'aws'), (full[len(prefix):],))}")
     return from_values(values, source=source)

@@ -69,6 +69,9 @@ def test_each_service_is_wired_to_exactly_what_it_uses(stacks, stack):
         cache_secret = g.by_name(f"{p}-cache-auth", "gcp:secretmanager/secret:Secret").id
         cache_grants = {(f"secretIamMember:{cache_secret}", "roles/secretmanager.secretAccessor")}
         cache_paths = {f"{p}-cache-from-{p}-api": ["6378"]}
+    if stack == "gcp-prod":  # the api reads the session key (secret:session-key), that secret only
+        secret = g.by_name(f"{p}-session-key-secret", "gcp:secretmanager/secret:Secret").id
+        cache_grants = cache_grants | {(f"secretIamMember:{secret}", "roles/secretmanager.secretAccessor")}
     assert grants(g, member(g, f"{p}-api-sa")) == SQL_ROLES | cache_grants | {
         (f"bucketIAMMember:{bucket}", "roles/storage.objectUser"),
         (f"topicIAMMember:{p}-jobs", "roles/pubsub.publisher")}
@@ -110,9 +113,12 @@ def test_each_service_gets_the_environment_of_what_it_uses(stacks, stack):
 
     db = {"DB_HOST", "DB_PORT", "DB_NAME", "DB_IAM_AUTH", "DB_CONNECTION_NAME"}
     cache = set() if stack == "gcp-dev" else {"CACHE_HOST", "CACHE_PORT", "CACHE_TLS", "CACHE_AUTH"}  # ADR 12
-    assert env(f"{p}-api-run") == {"SERVICE_ACCOUNT", *db, *cache, "BUCKET_ASSETS", "QUEUE_JOBS_TOPIC"}
-    assert env(f"{p}-worker-run") == {"SERVICE_ACCOUNT", *db}
-    assert env(f"{p}-nightly-job") == env(f"{p}-migrate-job") == {"SERVICE_ACCOUNT", *db}
+    auth = {"AUTH_ISSUER", "AUTH_JWKS_URL", "AUTH_CLIENT_IDS"}  # every service verifies end-user tokens itself
+    app_secret = {"SESSION_SIGNING_KEY"} if stack == "gcp-prod" else set()  # secret:session-key, by reference
+    assert env(f"{p}-api-run") == {"SERVICE_ACCOUNT", *db, *cache, *auth, *app_secret, "BUCKET_ASSETS",
+                                   "QUEUE_JOBS_TOPIC"}
+    assert env(f"{p}-worker-run") == {"SERVICE_ACCOUNT", *db, *auth}
+    assert env(f"{p}-nightly-job") == env(f"{p}-migrate-job") == {"SERVICE_ACCOUNT", *db, *auth}
     envs = {e["name"]: e for e in g.inputs(f"{p}-api-run")["template"]["containers"][0]["envs"]}
     assert envs["QUEUE_JOBS_TOPIC"]["value"] == f"projects/acme-backend-{stack[4:]}/topics/{p}-jobs"
     if cache:

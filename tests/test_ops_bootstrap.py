@@ -26,6 +26,7 @@ from ops.bootstrap import (
     boundary_policy,
     deploy_policy,
     facts_from_graph,
+    read_policy,
     split_policy,
     write_api_calls,
 )
@@ -187,7 +188,9 @@ def _role_policy(session: boto3.Session, stack: str) -> dict[str, Any]:
     iam = session.client("iam")
     name = f"backend-hosting-deploy-{stack}"
     guard = f"arn:aws:iam::{ACCOUNT}:policy/backend-hosting-deploy-guardrails-{stack}"
-    assert [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]] == [guard]
+    reads = f"arn:aws:iam::{ACCOUNT}:policy/backend-hosting-deploy-reads-{stack}"
+    assert sorted(p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]) == \
+        sorted([guard, reads])
     assert iam.list_role_policies(RoleName=name)["PolicyNames"] == ["pulumi-deploy"]
     doc = iam.get_role_policy(RoleName=name, PolicyName="pulumi-deploy")["PolicyDocument"]
     doc = json.loads(doc) if isinstance(doc, str) else doc
@@ -196,7 +199,12 @@ def _role_policy(session: boto3.Session, stack: str) -> dict[str, Any]:
     denies = json.loads(denies) if isinstance(denies, str) else denies
     assert all(s["Effect"] == "Allow" for s in doc["Statement"])
     assert all(s["Effect"] == "Deny" for s in denies["Statement"])
-    return {"Version": "2012-10-17", "Statement": doc["Statement"] + denies["Statement"]}
+    rv = iam.get_policy(PolicyArn=reads)["Policy"]["DefaultVersionId"]
+    read_doc = iam.get_policy_version(PolicyArn=reads, VersionId=rv)["PolicyVersion"]["Document"]
+    read_doc = json.loads(read_doc) if isinstance(read_doc, str) else read_doc
+    # the reads policy: the one read-only allow (Describe*/Get*/List* on *), apart for IAM's size quotas
+    assert [s["Sid"] for s in read_doc["Statement"]] == ["ReadConfiguration"]
+    return {"Version": "2012-10-17", "Statement": doc["Statement"] + read_doc["Statement"] + denies["Statement"]}
 
 
 def _listed(value: str | list[str]) -> list[str]:
@@ -650,7 +658,8 @@ def test_every_type_the_stacks_declare_maps_to_a_service(stack: str) -> None:
     f = facts_from_graph(g, stack)
     brief = {"ec2", "ecs", "ecr", "elasticloadbalancing", "rds", "elasticache", "s3", "kms", "logs", "cloudwatch",
              "sns", "secretsmanager", "wafv2", "acm", "route53", "budgets", "application-autoscaling", "iam",
-             "sqs", "scheduler", "events", "servicediscovery"}  # issue 9: queues, schedules, failed-run rules
+             "sqs", "scheduler", "events", "servicediscovery",
+             "cognito-idp"}  # issue 9: queues, schedules, failed-run rules; issue 12: user pools
     assert set(f.services) <= brief
     assert {"ec2", "ecs", "ecr", "elasticloadbalancing", "rds", "s3", "kms", "logs", "iam"} <= set(f.services)
 
@@ -680,6 +689,10 @@ def test_the_real_stacks_policies_fit_iam_quotas(stack: str) -> None:
                                                 hosted_zone_ids=["Z0123456789ABCDEFGHIJ"]))
     assert len(json.dumps(allows, separators=(",", ":"))) < 10240
     assert len(json.dumps(denies, separators=(",", ":"))) < 6144
+    reads = read_policy(deploy_policy(f, ACCOUNT, f"backend-hosting-state-{ACCOUNT}-ap-southeast-2",
+                                      secrets_key_arn=key, state_key_arn=key,
+                                      hosted_zone_ids=["Z0123456789ABCDEFGHIJ"]))
+    assert reads is not None and len(json.dumps(reads, separators=(",", ":"))) < 6144
 
 
 def _dns_graph(stack: str) -> Graph:

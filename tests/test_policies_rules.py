@@ -90,6 +90,12 @@ REDIS = "gcp:redis/instance:Instance"
 GCS = "gcp:storage/bucket:Bucket"
 SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 SSM = "aws:ssm/parameter:Parameter"
+POOL = "aws:cognito/userPool:UserPool"
+CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
+IDP = "gcp:identityplatform/config:Config"
+LRULE = "aws:lb/listenerRule:ListenerRule"
+SMS = "aws:secretsmanager/secret:Secret"
+SMROT = "aws:secretsmanager/secretRotation:SecretRotation"
 
 bucket = R(BUCKET, "b", bucket="my-bucket")
 pab_ok = R(PAB, "b-pab", deps={"bucket": [bucket]}, blockPublicAcls=True, blockPublicPolicy=True,
@@ -661,6 +667,47 @@ CASES: list[Case] = [
     Case("waiver-valid", [], [], stack_config={"proj:waivers": [
         {"policy": "rds-not-public", "resource": "db-*",
          "reason": "the reporting replica is reachable from the office VPN only, reviewed by security"}]}),
+    # --- identity (rules_identity.py) ---
+    Case("cognito-mfa-in-prod", [R(POOL, "pool", mfaConfiguration="OFF")], ["pool"], env="prod"),
+    Case("cognito-mfa-in-prod", [R(POOL, "pool", mfaConfiguration="ON")], [], env="prod"),
+    Case("cognito-mfa-in-prod", [R(POOL, "pool", mfaConfiguration="OFF")], [], env="dev", id="dev-may-turn-mfa-off"),
+    Case("cognito-mfa-in-prod", [R(IDP, "idp", mfa={"state": "DISABLED"})], ["idp"], env="prod"),
+    Case("cognito-mfa-in-prod", [R(IDP, "idp", mfa={"state": "MANDATORY"})], [], env="prod"),
+    Case("cognito-deletion-protection", [R(POOL, "pool", deletionProtection="INACTIVE")], ["pool"], env="prod"),
+    Case("cognito-deletion-protection", [R(POOL, "pool", deletionProtection="ACTIVE")], [], env="prod"),
+    Case("cognito-token-lifetime", [R(CLIENT, "c", accessTokenValidity=2, idTokenValidity=1,
+                                      tokenValidityUnits={"accessToken": "hours", "idToken": "hours"})], ["c"]),
+    Case("cognito-token-lifetime", [R(CLIENT, "c")], ["c"], config={"maxMinutes": 30},
+         id="cognito-default-one-hour-over-a-30-minute-limit"),
+    Case("cognito-token-lifetime", [R(CLIENT, "c", accessTokenValidity=60, idTokenValidity=15,
+                                      tokenValidityUnits={"accessToken": "minutes", "idToken": "minutes"})], []),
+    Case("cognito-refresh-token-lifetime", [R(CLIENT, "c", refreshTokenValidity=365)], ["c"]),
+    Case("cognito-refresh-token-lifetime", [R(CLIENT, "c", refreshTokenValidity=12,
+                                              tokenValidityUnits={"refreshToken": "hours"})], []),
+    Case("cognito-public-client-secret", [R(CLIENT, "spa", generateSecret=True, allowedOauthFlows=["code"],
+                                            callbackUrls=["http://localhost:3000/cb", "myapp://callback"])],
+         ["spa"]),
+    Case("cognito-public-client-secret", [R(CLIENT, "spa", generateSecret=True, allowedOauthFlows=["implicit"])],
+         ["spa"], id="implicit-client-with-secret"),
+    Case("cognito-public-client-secret", [R(CLIENT, "server", generateSecret=True, allowedOauthFlows=["code"],
+                                            callbackUrls=["https://app.example.com/cb"])], []),
+    Case("cognito-public-client-secret", [R(CLIENT, "spa", generateSecret=False, allowedOauthFlows=["code"],
+                                            callbackUrls=["http://localhost:3000/cb"])], [], id="public-no-secret"),
+    Case("cognito-no-implicit-flow", [R(CLIENT, "c", allowedOauthFlows=["code", "implicit"])], ["c"]),
+    Case("cognito-no-implicit-flow", [R(CLIENT, "c", allowedOauthFlows=["code"])], []),
+    Case("lb-admin-routes-authenticated", [R(LRULE, "admin", priority=5,
+         conditions=[{"pathPattern": {"values": ["/admin/*"]}}],
+         actions=[{"type": "forward", "targetGroupArn": "arn:aws:elasticloadbalancing:tg"}])], ["admin"]),
+    Case("lb-admin-routes-authenticated", [R(LRULE, "admin", priority=5,
+         conditions=[{"pathPattern": {"values": ["/v1/admin*"]}}],
+         actions=[{"type": "forward", "forward": {"targetGroups": [{"arn": "tg"}]}}])], ["admin"],
+         id="nested-admin-path-weighted-forward"),
+    Case("lb-admin-routes-authenticated", [R(LRULE, "admin", priority=1,
+         conditions=[{"pathPattern": {"values": ["/admin/*"]}}],
+         actions=[{"type": "authenticate-cognito", "order": 1, "authenticateCognito": {"userPoolArn": "arn"}},
+                  {"type": "forward", "order": 2, "targetGroupArn": "tg"}]),
+         R(LRULE, "v1", priority=10, conditions=[{"pathPattern": {"values": ["/v1/*"]}}],
+           actions=[{"type": "forward", "targetGroupArn": "tg"}])], []),
 ]
 
 

@@ -82,6 +82,10 @@ class LoadBalancerArgs:
     """Backend request timeout."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Labels on the address, forwarding rules and security policy."""
+    iap_paths: Sequence[str] = ()
+    """Path patterns (e.g. ``/admin/*``) that only people admitted by Identity-Aware Proxy reach: they route to
+    a backend service of their own (``protected``, same Cloud Run service) with IAP on; who is admitted is
+    ``Identity.require_sign_in`` (``roles/iap.httpsResourceAccessor``)."""
 
     def __post_init__(self) -> None:
         if self.service is not None and self.routes:
@@ -102,6 +106,10 @@ class LoadBalancerArgs:
                 raise ValueError(f"LoadBalancerArgs.routes[{r.name}]: weights are 0..1000, not both 0")
         if not 1 <= self.waf_sensitivity <= 4:
             raise ValueError(f"LoadBalancerArgs.waf_sensitivity {self.waf_sensitivity}: use 1 to 4")
+        taken = {p for r in self.routes if r.path for p in (r.path, f"{r.path}/*")}
+        for path in self.iap_paths:
+            if not path.startswith("/") or path in taken:
+                raise ValueError(f"LoadBalancerArgs.iap_paths: {path!r} must be a path other than a route's own")
         if not 0 <= self.log_sample_rate <= 1:
             raise ValueError(f"LoadBalancerArgs.log_sample_rate {self.log_sample_rate}: use 0 to 1")
 
@@ -150,6 +158,8 @@ class LoadBalancer(pulumi.ComponentResource):
             self._backend(name, route.name, route.service, None)
             if route.canary_weight > 0:
                 self._backend(name, f"{route.name}-canary", route.service, CANARY_TAG)
+        if args.iap_paths:  # a backend of its own, with IAP on, for the first route's service
+            self._backend(name, "protected", args.routes[0].service, None, iap=True)
 
         # -- HTTPS URL map: a path matcher per host; a path prefix is /p and /p/*; 404 otherwise ----------------
         first = self.backends[args.routes[0].name]
@@ -231,6 +241,8 @@ class LoadBalancer(pulumi.ComponentResource):
             for r in sorted((r for r in rules if r.key[1] != "/"), key=lambda r: r.key[1]):
                 target = self._target(r)
                 path_rules.append({"paths": [r.path, f"{r.path}/*"], **target})
+            if self.args.iap_paths:  # the longest matching path wins, so /v1/admin/* beats /v1/*
+                path_rules.append({"paths": list(self.args.iap_paths), "service": self.backends["protected"].id})
             matcher_name = "api" if host == "*" else f"host-{i}"
             matcher: dict[str, Any] = {"name": matcher_name, "path_rules": path_rules}
             if default is None:
@@ -245,7 +257,7 @@ class LoadBalancer(pulumi.ComponentResource):
             host_rules.append({"hosts": [host], "path_matcher": matcher_name})
         return host_rules, matchers
 
-    def _backend(self, name: str, key: str, svc: Service, tag: str | None) -> None:
+    def _backend(self, name: str, key: str, svc: Service, tag: str | None, *, iap: bool = False) -> None:
         cloud_run: dict[str, Any] = {"service": svc.name}
         if tag:
             cloud_run["tag"] = tag
@@ -259,6 +271,8 @@ class LoadBalancer(pulumi.ComponentResource):
             backends=[{"group": neg.id}], timeout_sec=self.args.timeout_seconds,
             security_policy=self.security_policy.id if self.security_policy is not None else None,
             log_config={"enable": True, "sample_rate": self.args.log_sample_rate},
+            # IAP with the Google-managed OAuth client (no client id): members of the project's organization.
+            iap={"enabled": True} if iap else None,
             description=f"{name} {key}", opts=child_opts(self))
 
     def _security_policy(self, name: str, args: LoadBalancerArgs,

@@ -18,6 +18,7 @@ from . import (
     rules_gcp_workloads,
     rules_hardening,
     rules_iam,
+    rules_identity,
     rules_resilience,
     rules_serverless,
 )
@@ -43,6 +44,7 @@ PACK = Pack(
         *rules_containers.RULES,
         *rules_gcp_workloads.RULES,
         *rules_aws_workloads.RULES,
+        *rules_identity.RULES,
         waiver_valid_rule(),
         waiver_audit_rule(),
     ],

@@ -318,21 +318,6 @@ def not_prod(ctx: Context, r: Res) -> bool:
 
 
 @resource_rule(
-    "cognito-mfa-in-prod", category=EXPOSURE, severity="high", types=(USER_POOL,),
-    description="Cognito user pools offer or require MFA (mfa_configuration ON or OPTIONAL), unless the environment "
-                "is known not to be prod (prod).",
-    remediation="Set mfa_configuration=\"ON\" (or \"OPTIONAL\") with software_token_mfa_configuration={enabled: "
-                "True}.",
-)
-def cognito_mfa(r: Res, ctx: Context) -> Iterator[str]:
-    if not_prod(ctx, r):
-        return
-    v = r.get("mfaConfiguration")
-    if not is_unknown(v) and str(v or "OFF").upper() == "OFF":
-        yield "mfaConfiguration is OFF in prod"
-
-
-@resource_rule(
     "cognito-password-policy", category=EXPOSURE, severity="medium", types=(USER_POOL,),
     description="Cognito user pools require passwords of at least minimumLength characters, and passwords shorter "
                 "than 12 characters combine character classes (unset fields keep Cognito's default: 8 "
@@ -484,7 +469,7 @@ def gcf_plaintext(r: Res, ctx: Context) -> Iterator[str]:
 RULES = [
     apigw_access_logs, apigw_authorization, apigw_domain_tls, apigw_waf, apigw_xray,
     lambda_runtime, lambda_url_auth, lambda_env_kms, lambda_dlq, lambda_tracing,
-    cognito_mfa, cognito_password, cognito_advanced,
+    cognito_password, cognito_advanced,
     gcf_runtime, gcf_https_only, gcf_not_public, gcf_plaintext,
 ]
 
@@ -500,9 +485,6 @@ RATIONALE = {
     "lambda-env-kms": "Advisory: Lambda always encrypts environment variables; a customer-managed key is hygiene.",
     "lambda-dead-letter-queue": "Advisory: reliability hygiene; on-failure destinations are an alternative.",
     "lambda-xray-tracing": "Advisory: observability hygiene.",
-    "cognito-mfa-in-prod": "Mandatory unless the environment is known not to be prod (an unknown environment is "
-                           "judged as prod): a production user pool without any MFA is an authentication defect; "
-                           "OPTIONAL is accepted (consumer apps).",
     "cognito-advanced-security": "Advisory: threat protection needs the paid Plus tier.",
     "cloudfunctions-not-public": "Mandatory: allUsers invoker with ALLOW_ALL ingress is public exposure (Checkov "
                                  "CKV_GCP_107); a deliberate public webhook is a waiver.",

@@ -107,6 +107,21 @@ def unencrypted_data() -> None:
                        billing_mode="PAY_PER_REQUEST")
 
 
+
+def weak_identity() -> None:
+    """A prod user pool without MFA or deletion protection, a browser client with a secret, the implicit flow and
+    day-long tokens, an admin route with no sign-in, and a secret that never rotates."""
+    pool = aws.cognito.UserPool("users", mfa_configuration="OFF", deletion_protection="INACTIVE")
+    aws.cognito.UserPoolClient("spa", user_pool_id=pool.id, generate_secret=True, allowed_oauth_flows=["implicit"],
+                               allowed_oauth_flows_user_pool_client=True, callback_urls=["http://localhost:3000/cb"],
+                               access_token_validity=24, id_token_validity=24, refresh_token_validity=3650,
+                               token_validity_units={"access_token": "hours", "id_token": "hours",
+                                                     "refresh_token": "days"})
+    aws.lb.ListenerRule("admin", listener_arn="arn:aws:elasticloadbalancing:us-east-1:1:listener/app/x/1/2",
+                        priority=5, conditions=[{"path_pattern": {"values": ["/admin/*"]}}],
+                        actions=[{"type": "forward", "target_group_arn": "arn:aws:elasticloadbalancing:tg"}])
+    aws.secretsmanager.Secret("api-key", name="api-key")
+
 PROGRAMS = {
     "aws-public-bucket": (public_bucket, [
         ("s3-bucket-no-public-acl", "site-acl"), ("s3-bucket-policy-not-public", "site-policy"),
@@ -150,4 +165,10 @@ PROGRAMS = {
         ("ssm-parameter-secure-string", "db-password"), ("cloudtrail-log-validation", "trail"),
         ("cloudtrail-encrypted", "trail"), ("dynamodb-pitr-enabled", "orders"), ("required-tags", "orders"),
     ], DEV),
+    "aws-weak-identity": (weak_identity, [
+        ("cognito-mfa-in-prod", "users"), ("cognito-deletion-protection", "users"),
+        ("cognito-no-implicit-flow", "spa"), ("cognito-public-client-secret", "spa"),
+        ("cognito-token-lifetime", "spa"), ("cognito-refresh-token-lifetime", "spa"),
+        ("lb-admin-routes-authenticated", "admin"), ("secretsmanager-rotation", "api-key"),
+    ], PROD),
 }
