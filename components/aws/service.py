@@ -11,25 +11,15 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.common import aws_context, child_opts, service_principal_policy, tag_set
+from components.aws.common import child_opts, tag_set
 from components.aws.load_balancer import LoadBalancer
 from components.aws.network import Network
+from components.aws.task import ecs_task_roles, secret_resource_arn, secret_statements, volume_name
+
+__all__ = ["Service", "ServiceArgs", "secret_resource_arn"]
 
 DEFAULT_IMAGE = "public.ecr.aws/nginx/nginx:stable-alpine"
 CONTAINER_NAME = "app"
-
-
-def secret_resource_arn(value_from: str) -> str:
-    """The IAM resource of a ``valueFrom`` reference.
-
-    Secrets Manager references may name a JSON key, version stage and version id after the secret ARN
-    (``arn:aws:secretsmanager:r:a:secret:name-AbCdEf:password::``): IAM wants the secret's own ARN (7 parts).
-    SSM parameter ARNs are returned unchanged.
-    """
-    parts = value_from.split(":")
-    if len(parts) > 7 and parts[2] == "secretsmanager":
-        return ":".join(parts[:7])
-    return value_from
 
 
 @dataclass
@@ -165,20 +155,9 @@ class Service(pulumi.ComponentResource):
             tags=tag_set(tags, f"{name}-logs"), opts=child_opts(self))
 
         # -- roles (trusted by ECS tasks of this account only: the confused-deputy conditions) -------------------
-        ctx = aws_context(self)
-        trust = service_principal_policy(
-            "ecs-tasks.amazonaws.com", source_account=ctx.account_id,
-            source_arn=pulumi.Output.concat("arn:", ctx.partition, ":ecs:", ctx.region, ":", ctx.account_id, ":*"))
-        self.execution_role = aws.iam.Role(
-            f"{name}-execution", description=f"ECS agent for {name}: pull the image, write logs, read secrets",
-            assume_role_policy=trust, permissions_boundary=args.permissions_boundary,
-            tags=tag_set(tags, f"{name}-execution"), opts=child_opts(self))
-        aws.iam.RolePolicy(f"{name}-execution", role=self.execution_role.id,
-                           policy=self._execution_policy(args, region), opts=child_opts(self))
-        self.task_role = aws.iam.Role(
-            f"{name}-task", description=f"The {name} application; permissions come from grants only",
-            assume_role_policy=trust, permissions_boundary=args.permissions_boundary,
-            tags=tag_set(tags, f"{name}-task"), opts=child_opts(self))
+        self.execution_role, self.task_role = ecs_task_roles(
+            self, name, permissions_boundary=args.permissions_boundary, tags=tags,
+            execution_policy=lambda: self._execution_policy(args, region))
 
         # -- security group: 443 out (data stores add their egress rule in allow_from); no ingress until wired ---
         self.security_group = aws.ec2.SecurityGroup(
@@ -201,7 +180,7 @@ class Service(pulumi.ComponentResource):
             runtime_platform={"operating_system_family": "LINUX",
                               "cpu_architecture": "ARM64" if args.architecture == "arm64" else "X86_64"},
             execution_role_arn=self.execution_role.arn, task_role_arn=self.task_role.arn,
-            volumes=[{"name": _volume_name(p)} for p in args.writable_paths],
+            volumes=[{"name": volume_name(p)} for p in args.writable_paths],
             container_definitions=self._container_definitions(args, region),
             tags=tag_set(tags, f"{name}-task"), opts=child_opts(self))
 
@@ -279,7 +258,7 @@ class Service(pulumi.ComponentResource):
     def _execution_policy(self, args: ServiceArgs, region: pulumi.Output[str]) -> pulumi.Output[str]:
         """Pull from the own repository, write the own log group, read exactly the listed secrets."""
         static = pulumi.Output.from_input(self._execution_statements(args))
-        secret_part = self._secret_statements(args, region)
+        secret_part = secret_statements(args.secrets, args.secrets_kms_key_arn, region)
         return pulumi.Output.all(static, secret_part).apply(
             lambda parts: json.dumps({"Version": "2012-10-17", "Statement": [*parts[0], *parts[1]]}))
 
@@ -300,36 +279,6 @@ class Service(pulumi.ComponentResource):
             },
         ]
 
-    def _secret_statements(self, args: ServiceArgs, region: pulumi.Output[str]) -> pulumi.Output[list[Any]]:
-        values = list(args.secrets.values())
-        if not values:
-            return pulumi.Output.from_input([])
-        kms = args.secrets_kms_key_arn
-
-        def read_statements(resolved: list[Any]) -> list[dict[str, Any]]:
-            refs = [str(v) for v in resolved[:-3]]
-            kms_arn, sm_host, ssm_host = resolved[-3:]
-            sm = sorted({secret_resource_arn(r) for r in refs if ":ssm:" not in r})
-            ssm = sorted({r for r in refs if ":ssm:" in r})
-            out: list[dict[str, Any]] = []
-            if sm:
-                out.append({"Sid": "ReadListedSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                            "Resource": sm})
-            if ssm:
-                out.append({"Sid": "ReadListedParameters", "Effect": "Allow", "Action": "ssm:GetParameters",
-                            "Resource": ssm})
-            if kms_arn:
-                out.append({"Sid": "DecryptListedSecrets", "Effect": "Allow", "Action": "kms:Decrypt",
-                            "Resource": kms_arn,
-                            "Condition": {"StringEquals": {"kms:ViaService": [sm_host, ssm_host]}}})
-            return out
-
-        return pulumi.Output.all(
-            *values, kms if kms is not None else "",
-            pulumi.Output.concat("secretsmanager.", region, ".amazonaws.com"),
-            pulumi.Output.concat("ssm.", region, ".amazonaws.com"),
-        ).apply(read_statements)
-
     def _container_definitions(self, args: ServiceArgs, region: pulumi.Output[str]) -> pulumi.Output[str]:
         command = list(args.health_check_command or [
             "CMD-SHELL", f"wget -q -O /dev/null http://127.0.0.1:{args.port}{args.health_check_path} || exit 1"])
@@ -343,7 +292,7 @@ class Service(pulumi.ComponentResource):
             "portMappings": [{"containerPort": args.port, "protocol": "tcp", "name": "http"}],
             "environment": [{"name": k, "value": v} for k, v in sorted(args.environment.items())],
             "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(args.secrets.items())],
-            "mountPoints": [{"sourceVolume": _volume_name(p), "containerPath": p, "readOnly": False}
+            "mountPoints": [{"sourceVolume": volume_name(p), "containerPath": p, "readOnly": False}
                             for p in args.writable_paths],
             "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
             "healthCheck": {"command": command, "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 30},
@@ -368,7 +317,3 @@ class Service(pulumi.ComponentResource):
             opts=child_opts(self))
         load_balancer.allow_to(self.security_group, self.args.port, name)
         return rule
-
-
-def _volume_name(path: str) -> str:
-    return "scratch" + re.sub(r"[^A-Za-z0-9]+", "-", path).rstrip("-")

@@ -35,6 +35,67 @@ def secret_resource_arn(value_from: str) -> str:
     return value_from
 
 
+def secret_statements(secrets: Mapping[str, pulumi.Input[str]], kms_key_arn: pulumi.Input[str] | None,
+                      region: pulumi.Output[str]) -> pulumi.Output[list[Any]]:
+    """An execution role's statements for exactly the listed ``valueFrom`` references: ``GetSecretValue`` on the
+    Secrets Manager ARNs, ``GetParameters`` on the SSM ARNs, and ``kms:Decrypt`` on their key through those two
+    services only."""
+    values = list(secrets.values())
+    if not values:
+        return pulumi.Output.from_input([])
+    kms = kms_key_arn
+
+    def read(resolved: list[Any]) -> list[dict[str, Any]]:
+        refs = [str(v) for v in resolved[:-3]]
+        kms_arn, sm_host, ssm_host = resolved[-3:]
+        sm = sorted({secret_resource_arn(r) for r in refs if ":ssm:" not in r})
+        ssm = sorted({r for r in refs if ":ssm:" in r})
+        out: list[dict[str, Any]] = []
+        if sm:
+            out.append({"Sid": "ReadListedSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                        "Resource": sm})
+        if ssm:
+            out.append({"Sid": "ReadListedParameters", "Effect": "Allow", "Action": "ssm:GetParameters",
+                        "Resource": ssm})
+        if kms_arn:
+            out.append({"Sid": "DecryptListedSecrets", "Effect": "Allow", "Action": "kms:Decrypt",
+                        "Resource": kms_arn,
+                        "Condition": {"StringEquals": {"kms:ViaService": [sm_host, ssm_host]}}})
+        return out
+
+    return pulumi.Output.all(
+        *values, kms if kms is not None else "",
+        pulumi.Output.concat("secretsmanager.", region, ".amazonaws.com"),
+        pulumi.Output.concat("ssm.", region, ".amazonaws.com"),
+    ).apply(read)
+
+
+def ecs_task_roles(parent: pulumi.Resource, name: str, *, permissions_boundary: pulumi.Input[str] | None,
+                   tags: Mapping[str, str], execution_policy: Any) -> tuple[aws.iam.Role, aws.iam.Role]:
+    """The execution role (with its inline policy, built by ``execution_policy()``) and the task role of an ECS
+    workload, both trusted by ECS tasks of this account only (the confused-deputy conditions)."""
+    ctx = aws_context(parent)
+    trust = service_principal_policy(
+        "ecs-tasks.amazonaws.com", source_account=ctx.account_id,
+        source_arn=pulumi.Output.concat("arn:", ctx.partition, ":ecs:", ctx.region, ":", ctx.account_id, ":*"))
+    execution_role = aws.iam.Role(
+        f"{name}-execution", description=f"ECS agent for {name}: pull the image, write logs, read secrets",
+        assume_role_policy=trust, permissions_boundary=permissions_boundary,
+        tags=tag_set(tags, f"{name}-execution"), opts=child_opts(parent))
+    aws.iam.RolePolicy(f"{name}-execution", role=execution_role.id, policy=execution_policy(),
+                       opts=child_opts(parent))
+    task_role = aws.iam.Role(
+        f"{name}-task", description=f"The {name} application; permissions come from grants only",
+        assume_role_policy=trust, permissions_boundary=permissions_boundary,
+        tags=tag_set(tags, f"{name}-task"), opts=child_opts(parent))
+    return execution_role, task_role
+
+
+def volume_name(path: str) -> str:
+    """The task volume of a writable path (``/tmp`` -> ``scratch-tmp``)."""
+    return "scratch" + re.sub(r"[^A-Za-z0-9]+", "-", path).rstrip("-")
+
+
 @dataclass
 class TaskArgs:
     """What every workload takes. Defaults: one small ARM task, no secrets, 7-day logs, non-root, read-only root
@@ -104,21 +165,9 @@ class TaskComponent(pulumi.ComponentResource):
             f"{name}-logs", retention_in_days=args.log_retention_days, kms_key_id=args.kms_key_arn,
             tags=tag_set(tags, f"{name}-logs"), opts=child_opts(self))
 
-        # Roles trusted by ECS tasks of this account only (the confused-deputy conditions).
-        ctx = aws_context(self)
-        trust = service_principal_policy(
-            "ecs-tasks.amazonaws.com", source_account=ctx.account_id,
-            source_arn=pulumi.Output.concat("arn:", ctx.partition, ":ecs:", ctx.region, ":", ctx.account_id, ":*"))
-        self.execution_role = aws.iam.Role(
-            f"{name}-execution", description=f"ECS agent for {name}: pull the image, write logs, read secrets",
-            assume_role_policy=trust, permissions_boundary=args.permissions_boundary,
-            tags=tag_set(tags, f"{name}-execution"), opts=child_opts(self))
-        aws.iam.RolePolicy(f"{name}-execution", role=self.execution_role.id,
-                           policy=self._execution_policy(args, region), opts=child_opts(self))
-        self.task_role = aws.iam.Role(
-            f"{name}-task", description=f"The {name} application; permissions come from grants only",
-            assume_role_policy=trust, permissions_boundary=args.permissions_boundary,
-            tags=tag_set(tags, f"{name}-task"), opts=child_opts(self))
+        self.execution_role, self.task_role = ecs_task_roles(
+            self, name, permissions_boundary=args.permissions_boundary, tags=tags,
+            execution_policy=lambda: self._execution_policy(args, region))
 
         # 443 out (AWS APIs, the image registry); data stores and internal services add their exact paths.
         self.security_group = aws.ec2.SecurityGroup(
@@ -135,7 +184,7 @@ class TaskComponent(pulumi.ComponentResource):
             runtime_platform={"operating_system_family": "LINUX",
                               "cpu_architecture": "ARM64" if args.architecture == "arm64" else "X86_64"},
             execution_role_arn=self.execution_role.arn, task_role_arn=self.task_role.arn,
-            volumes=[{"name": _volume_name(p)} for p in args.writable_paths],
+            volumes=[{"name": volume_name(p)} for p in args.writable_paths],
             container_definitions=self._container_definitions(args, region, port, health_check),
             tags=tag_set(tags, f"{name}-task"), opts=child_opts(self))
 
@@ -156,40 +205,9 @@ class TaskComponent(pulumi.ComponentResource):
             {"Sid": "WriteOwnLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
              "Resource": [self.log_group.arn, pulumi.Output.concat(self.log_group.arn, ":log-stream:*")]},
         ]
-        secret_part = self._secret_statements(args, region)
+        secret_part = secret_statements(args.secrets, args.secrets_kms_key_arn, region)
         return pulumi.Output.all(pulumi.Output.from_input(static), secret_part).apply(
             lambda parts: json.dumps({"Version": "2012-10-17", "Statement": [*parts[0], *parts[1]]}))
-
-    @staticmethod
-    def _secret_statements(args: TaskArgs, region: pulumi.Output[str]) -> pulumi.Output[list[Any]]:
-        values = list(args.secrets.values())
-        if not values:
-            return pulumi.Output.from_input([])
-        kms = args.secrets_kms_key_arn
-
-        def read(resolved: list[Any]) -> list[dict[str, Any]]:
-            refs = [str(v) for v in resolved[:-3]]
-            kms_arn, sm_host, ssm_host = resolved[-3:]
-            sm = sorted({secret_resource_arn(r) for r in refs if ":ssm:" not in r})
-            ssm = sorted({r for r in refs if ":ssm:" in r})
-            out: list[dict[str, Any]] = []
-            if sm:
-                out.append({"Sid": "ReadListedSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                            "Resource": sm})
-            if ssm:
-                out.append({"Sid": "ReadListedParameters", "Effect": "Allow", "Action": "ssm:GetParameters",
-                            "Resource": ssm})
-            if kms_arn:
-                out.append({"Sid": "DecryptListedSecrets", "Effect": "Allow", "Action": "kms:Decrypt",
-                            "Resource": kms_arn,
-                            "Condition": {"StringEquals": {"kms:ViaService": [sm_host, ssm_host]}}})
-            return out
-
-        return pulumi.Output.all(
-            *values, kms if kms is not None else "",
-            pulumi.Output.concat("secretsmanager.", region, ".amazonaws.com"),
-            pulumi.Output.concat("ssm.", region, ".amazonaws.com"),
-        ).apply(read)
 
     def _container_definitions(self, args: TaskArgs, region: pulumi.Output[str], port: int | None,
                                health_check: Sequence[str] | None) -> pulumi.Output[str]:
@@ -202,7 +220,7 @@ class TaskComponent(pulumi.ComponentResource):
             "privileged": False,
             "environment": [{"name": k, "value": v} for k, v in sorted(args.environment.items())],
             "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(args.secrets.items())],
-            "mountPoints": [{"sourceVolume": _volume_name(p), "containerPath": p, "readOnly": False}
+            "mountPoints": [{"sourceVolume": volume_name(p), "containerPath": p, "readOnly": False}
                             for p in args.writable_paths],
             "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
             "stopTimeout": 30,
@@ -218,7 +236,3 @@ class TaskComponent(pulumi.ComponentResource):
             container["healthCheck"] = {"command": list(health_check), "interval": 30, "timeout": 5, "retries": 3,
                                         "startPeriod": 30}
         return pulumi.Output.json_dumps([container])
-
-
-def _volume_name(path: str) -> str:
-    return "scratch" + re.sub(r"[^A-Za-z0-9]+", "-", path).rstrip("-")
