@@ -60,9 +60,10 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
     popts = pulumi.ResourceOptions(provider=provider)
 
     scheduled = any(s.kind == "job" and s.schedule is not None for s in settings.services.values())
+    # Pub/Sub carries the queues and the app secrets' rotation notifications (both on the `pubsub` key).
+    pubsub = bool(settings.queues) or any(s.rotation_days for s in settings.secrets.values())
     apis = [*APIS, *(["billingbudgets.googleapis.com"] if settings.gcp_billing_account else []),
-            *(["pubsub.googleapis.com"] if settings.queues or any(
-                s.rotation_days for s in settings.secrets.values()) else []),
+            *(["pubsub.googleapis.com"] if pubsub else []),
             *(["cloudscheduler.googleapis.com"] if scheduled else [])]
     if not settings.cache.enabled:
         apis.remove("redis.googleapis.com")  # no Memorystore (e.g. the dev profile): nothing to enable it for
@@ -70,8 +71,7 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
                for api in apis]
     opts = pulumi.ResourceOptions(provider=provider, depends_on=enabled)
 
-    rotates = any(s.rotation_days for s in settings.secrets.values())  # rotation notifications are Pub/Sub too
-    purposes = [*DEFAULT_PURPOSES, *(["pubsub"] if settings.queues or rotates else [])]
+    purposes = [*DEFAULT_PURPOSES, *(["pubsub"] if pubsub else [])]
     kms = EncryptionKey(f"{prefix}-kms", EncryptionKeyArgs(location=region, purposes=purposes, labels=labels,
                                                            protect=prod), opts)
 
