@@ -154,16 +154,6 @@ def review(stack: str, program: Path, *, policy_packs: Sequence[str] = (), polic
     return report
 
 
-def close_event_loops() -> None:  # kept for callers that ran a program in-process
-    """Close the runtime's event loops before the process exits (else asyncio may print teardown noise)."""
-    import asyncio
-    import gc
-
-    for obj in gc.get_objects():
-        if isinstance(obj, asyncio.AbstractEventLoop) and not obj.is_closed() and not obj.is_running():
-            obj.close()
-
-
 def _diff_against(args: argparse.Namespace, head: Report, stack: str) -> tuple[Diff, Report]:
     """Review the same stack at ``--base`` and compare it with the working tree's review (and the base review)."""
     from .diff import base_workdir, checkout, compare
