@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -14,12 +13,22 @@ import pulumi_aws as aws
 from components.aws.common import child_opts, tag_set
 from components.aws.load_balancer import LoadBalancer
 from components.aws.network import Network
-from components.aws.task import ecs_task_roles, secret_resource_arn, secret_statements, volume_name
+from components.aws.task import (
+    CONTAINER_NAME,
+    check_container_inputs,
+    container_definitions,
+    ecs_task_roles,
+    execution_policy,
+    fargate_service,
+    scaling_target,
+    secret_resource_arn,
+    utilisation_policies,
+    volume_name,
+)
 
 __all__ = ["Service", "ServiceArgs", "secret_resource_arn"]
 
 DEFAULT_IMAGE = "public.ecr.aws/nginx/nginx:stable-alpine"
-CONTAINER_NAME = "app"
 
 
 @dataclass
@@ -97,12 +106,7 @@ class ServiceArgs:
     def __post_init__(self) -> None:
         if not 0 <= self.min_count <= self.max_count:
             raise ValueError(f"ServiceArgs: need 0 <= min_count ({self.min_count}) <= max_count ({self.max_count})")
-        for key in self.environment:
-            if re.search(r"(?i)(password|secret|token|api_?key|private_?key)", key):
-                raise ValueError(f"ServiceArgs.environment[{key!r}] looks like a secret: pass its ARN in secrets")
-        for key, value in self.secrets.items():
-            if isinstance(value, str) and not re.match(r"^arn:aws[\w-]*:(secretsmanager|ssm):", value):
-                raise ValueError(f"ServiceArgs.secrets[{key!r}] must be a Secrets Manager or SSM ARN, got {value!r}")
+        check_container_inputs("ServiceArgs", self.environment, self.secrets)
 
 
 class Service(pulumi.ComponentResource):
@@ -199,49 +203,25 @@ class Service(pulumi.ComponentResource):
             if unknown:
                 raise ValueError(f"Service {name}: no target groups {unknown} on the load balancer")
             depends = [lb.https_listener, *lb.listener_rules.values()]
-        ignore = ["desiredCount"]
-        if args.image_managed_externally:
-            ignore.append("taskDefinition")
-        self.service = aws.ecs.Service(
-            f"{name}-service", cluster=self.cluster.arn, task_definition=self.task_definition.arn,
-            desired_count=args.desired_count, launch_type="FARGATE", platform_version="LATEST",
+        self.service = fargate_service(
+            self, name, cluster_arn=self.cluster.arn, task_definition_arn=self.task_definition.arn,
+            desired_count=args.desired_count, tags=tags, image_managed_externally=args.image_managed_externally,
             network_configuration={"subnets": net.app_subnet_ids, "security_groups": [self.security_group.id],
                                    "assign_public_ip": net.app_subnets_public},
+            depends_on=depends,
             load_balancers=[{"target_group_arn": lb.target_groups[k].arn, "container_name": CONTAINER_NAME,
                              "container_port": args.port} for k in keys] if lb else None,
-            health_check_grace_period_seconds=args.health_check_grace_seconds if keys else None,
-            deployment_circuit_breaker={"enable": True, "rollback": True},
-            deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
-            enable_ecs_managed_tags=True, propagate_tags="SERVICE", enable_execute_command=False,
-            wait_for_steady_state=False, tags=tag_set(tags, f"{name}-service"),
-            opts=child_opts(self, depends_on=depends, ignore_changes=ignore))
+            health_check_grace_period_seconds=args.health_check_grace_seconds if keys else None)
 
         # -- autoscaling ----------------------------------------------------------------------------------------
-        resource_id = pulumi.Output.concat("service/", self.cluster.name, "/", self.service.name)
-        self.scaling_target = aws.appautoscaling.Target(
-            f"{name}-scaling", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
-            resource_id=resource_id, min_capacity=args.min_count, max_capacity=args.max_count,
-            tags=tag_set(tags, f"{name}-scaling"), opts=child_opts(self))
-        self.scaling_policies = {}
-        metrics: list[tuple[str, str, float, pulumi.Input[str] | None]] = [
-            ("cpu", "ECSServiceAverageCPUUtilization", args.cpu_target, None),
-            ("memory", "ECSServiceAverageMemoryUtilization", args.memory_target, None),
-        ]
+        self.scaling_target = scaling_target(self, name, cluster_name=self.cluster.name, service=self.service,
+                                             min_count=args.min_count, max_count=args.max_count, tags=tags)
+        requests = None
         if args.requests_per_target is not None and lb is not None and keys:
-            label = pulumi.Output.concat(lb.arn_suffix, "/", lb.target_groups[keys[0]].arn_suffix)
-            metrics.append(("requests", "ALBRequestCountPerTarget", float(args.requests_per_target), label))
-        for key, metric, target, label in metrics:
-            predefined: dict[str, Any] = {"predefined_metric_type": metric}
-            if label is not None:
-                predefined["resource_label"] = label
-            self.scaling_policies[key] = aws.appautoscaling.Policy(
-                f"{name}-{key}", policy_type="TargetTrackingScaling", resource_id=self.scaling_target.resource_id,
-                scalable_dimension=self.scaling_target.scalable_dimension,
-                service_namespace=self.scaling_target.service_namespace,
-                target_tracking_scaling_policy_configuration={
-                    "target_value": target, "predefined_metric_specification": predefined,
-                    "scale_in_cooldown": 300, "scale_out_cooldown": 60},
-                opts=child_opts(self))
+            requests = (float(args.requests_per_target),
+                        pulumi.Output.concat(lb.arn_suffix, "/", lb.target_groups[keys[0]].arn_suffix))
+        self.scaling_policies = utilisation_policies(self, name, self.scaling_target, cpu_target=args.cpu_target,
+                                                     memory_target=args.memory_target, requests=requests)
 
         self.register_outputs({
             "cluster_name": self.cluster.name,
@@ -257,51 +237,16 @@ class Service(pulumi.ComponentResource):
     # ---------------------------------------------------------------------------------------------------------
     def _execution_policy(self, args: ServiceArgs, region: pulumi.Output[str]) -> pulumi.Output[str]:
         """Pull from the own repository, write the own log group, read exactly the listed secrets."""
-        static = pulumi.Output.from_input(self._execution_statements(args))
-        secret_part = secret_statements(args.secrets, args.secrets_kms_key_arn, region)
-        return pulumi.Output.all(static, secret_part).apply(
-            lambda parts: json.dumps({"Version": "2012-10-17", "Statement": [*parts[0], *parts[1]]}))
-
-    def _execution_statements(self, args: ServiceArgs) -> list[dict[str, Any]]:
-        return [
-            {
-                # GetAuthorizationToken has no resource-level permissions: "*" is the only valid resource.
-                "Sid": "EcrAuth", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*",
-            },
-            {
-                "Sid": "PullOwnImages", "Effect": "Allow",
-                "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                "Resource": self.repository.arn,
-            },
-            {
-                "Sid": "WriteOwnLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": [self.log_group.arn, pulumi.Output.concat(self.log_group.arn, ":log-stream:*")],
-            },
-        ]
+        return execution_policy(repository_arn=self.repository.arn, log_group=self.log_group, secrets=args.secrets,
+                                secrets_kms_key_arn=args.secrets_kms_key_arn, region=region,
+                                pull_sid="PullOwnImages")
 
     def _container_definitions(self, args: ServiceArgs, region: pulumi.Output[str]) -> pulumi.Output[str]:
-        command = list(args.health_check_command or [
-            "CMD-SHELL", f"wget -q -O /dev/null http://127.0.0.1:{args.port}{args.health_check_path} || exit 1"])
-        container: dict[str, Any] = {
-            "name": CONTAINER_NAME,
-            "image": args.image,
-            "essential": True,
-            "user": args.user,
-            "readonlyRootFilesystem": True,
-            "privileged": False,
-            "portMappings": [{"containerPort": args.port, "protocol": "tcp", "name": "http"}],
-            "environment": [{"name": k, "value": v} for k, v in sorted(args.environment.items())],
-            "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(args.secrets.items())],
-            "mountPoints": [{"sourceVolume": volume_name(p), "containerPath": p, "readOnly": False}
-                            for p in args.writable_paths],
-            "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
-            "healthCheck": {"command": command, "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 30},
-            "stopTimeout": 30,
-            "logConfiguration": {"logDriver": "awslogs", "options": {
-                "awslogs-group": self.log_group.name, "awslogs-region": region,
-                "awslogs-stream-prefix": CONTAINER_NAME}},
-        }
-        return pulumi.Output.json_dumps([container])
+        health = args.health_check_command or [
+            "CMD-SHELL", f"wget -q -O /dev/null http://127.0.0.1:{args.port}{args.health_check_path} || exit 1"]
+        return container_definitions(image=args.image, user=args.user, environment=args.environment,
+                                     secrets=args.secrets, writable_paths=args.writable_paths,
+                                     log_group=self.log_group, region=region, port=args.port, health_check=health)
 
     # -- wiring ----------------------------------------------------------------------------------------------
     def allow_from(self, load_balancer: LoadBalancer) -> aws.vpc.SecurityGroupIngressRule:

@@ -26,6 +26,17 @@ CONTAINER_NAME = "app"
 _SECRET_KEY = re.compile(r"(?i)(password|secret|token|api_?key|private_?key)")
 
 
+def check_container_inputs(what: str, environment: Mapping[str, Any], secrets: Mapping[str, Any]) -> None:
+    """Refuse a plain environment variable named like a secret, and a secret that is not a Secrets Manager or SSM
+    ARN (a literal value would land in the task definition)."""
+    for key in environment:
+        if _SECRET_KEY.search(key):
+            raise ValueError(f"{what}.environment[{key!r}] looks like a secret: pass its ARN in secrets")
+    for key, value in secrets.items():
+        if isinstance(value, str) and not re.match(r"^arn:aws[\w-]*:(secretsmanager|ssm):", value):
+            raise ValueError(f"{what}.secrets[{key!r}] must be a Secrets Manager or SSM ARN, got {value!r}")
+
+
 def secret_resource_arn(value_from: str) -> str:
     """The IAM resource of a ``valueFrom`` reference: a Secrets Manager ARN without its JSON key, version stage
     and version id (7 parts); SSM parameter ARNs unchanged."""
@@ -96,6 +107,117 @@ def volume_name(path: str) -> str:
     return "scratch" + re.sub(r"[^A-Za-z0-9]+", "-", path).rstrip("-")
 
 
+def execution_policy(*, repository_arn: pulumi.Input[str], log_group: aws.cloudwatch.LogGroup,
+                     secrets: Mapping[str, pulumi.Input[str]], secrets_kms_key_arn: pulumi.Input[str] | None,
+                     region: pulumi.Output[str], pull_sid: str) -> pulumi.Output[str]:
+    """An execution role's policy: ECR sign-in, pull from ``repository_arn`` only, write ``log_group`` only, read
+    exactly the listed secrets (:func:`secret_statements`)."""
+    static: list[dict[str, Any]] = [
+        # GetAuthorizationToken has no resource-level permissions: "*" is the only valid resource.
+        {"Sid": "EcrAuth", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {"Sid": pull_sid, "Effect": "Allow",
+         "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+         "Resource": repository_arn},
+        {"Sid": "WriteOwnLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":log-stream:*")]},
+    ]
+    secret_part = secret_statements(secrets, secrets_kms_key_arn, region)
+    return pulumi.Output.all(pulumi.Output.from_input(static), secret_part).apply(
+        lambda parts: json.dumps({"Version": "2012-10-17", "Statement": [*parts[0], *parts[1]]}))
+
+
+def container_definitions(*, image: str, user: str, environment: Mapping[str, pulumi.Input[str]],
+                          secrets: Mapping[str, pulumi.Input[str]], writable_paths: Sequence[str],
+                          log_group: aws.cloudwatch.LogGroup, region: pulumi.Output[str],
+                          command: Sequence[str] | None = None, port: int | None = None,
+                          health_check: Sequence[str] | None = None) -> pulumi.Output[str]:
+    """The one hardened container (``app``) of a task definition: non-root, read-only root filesystem with
+    task-local scratch volumes, all capabilities dropped, secrets by reference, logs to ``log_group``."""
+    container: dict[str, Any] = {
+        "name": CONTAINER_NAME,
+        "image": image,
+        "essential": True,
+        "user": user,
+        "readonlyRootFilesystem": True,
+        "privileged": False,
+        "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+        "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(secrets.items())],
+        "mountPoints": [{"sourceVolume": volume_name(p), "containerPath": p, "readOnly": False}
+                        for p in writable_paths],
+        "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
+        "stopTimeout": 30,
+        "logConfiguration": {"logDriver": "awslogs", "options": {
+            "awslogs-group": log_group.name, "awslogs-region": region, "awslogs-stream-prefix": CONTAINER_NAME}},
+    }
+    if command:
+        container["command"] = list(command)
+    if port is not None:
+        container["portMappings"] = [{"containerPort": port, "protocol": "tcp", "name": "http"}]
+    if health_check:
+        container["healthCheck"] = {"command": list(health_check), "interval": 30, "timeout": 5, "retries": 3,
+                                    "startPeriod": 30}
+    return pulumi.Output.json_dumps([container])
+
+
+def fargate_service(parent: pulumi.Resource, name: str, *, cluster_arn: pulumi.Input[str],
+                    task_definition_arn: pulumi.Input[str], desired_count: int,
+                    network_configuration: Mapping[str, Any], tags: Mapping[str, str],
+                    image_managed_externally: bool, depends_on: Sequence[pulumi.Resource] = (),
+                    **extra: Any) -> aws.ecs.Service:
+    """An ECS Fargate service with the house rules: circuit breaker with rollback, 100/200 % deployment bounds,
+    managed and propagated tags, no ECS Exec; it ignores ``desiredCount`` (autoscaling owns it) and, when an
+    external deployer owns revisions, ``taskDefinition``. ``extra``: load balancers, Service Connect, ..."""
+    ignore = ["desiredCount"]
+    if image_managed_externally:
+        ignore.append("taskDefinition")
+    return aws.ecs.Service(
+        f"{name}-service", cluster=cluster_arn, task_definition=task_definition_arn, desired_count=desired_count,
+        launch_type="FARGATE", platform_version="LATEST", network_configuration=network_configuration,
+        deployment_circuit_breaker={"enable": True, "rollback": True},
+        deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
+        enable_ecs_managed_tags=True, propagate_tags="SERVICE", enable_execute_command=False,
+        wait_for_steady_state=False, tags=tag_set(tags, f"{name}-service"),
+        opts=child_opts(parent, depends_on=list(depends_on), ignore_changes=ignore), **extra)
+
+
+def scaling_target(parent: pulumi.Resource, name: str, *, cluster_name: pulumi.Input[str],
+                   service: aws.ecs.Service, min_count: int, max_count: int,
+                   tags: Mapping[str, str]) -> aws.appautoscaling.Target:
+    """The Application Auto Scaling target of an ECS service's desired count."""
+    return aws.appautoscaling.Target(
+        f"{name}-scaling", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
+        resource_id=pulumi.Output.concat("service/", cluster_name, "/", service.name),
+        min_capacity=min_count, max_capacity=max_count, tags=tag_set(tags, f"{name}-scaling"),
+        opts=child_opts(parent))
+
+
+def utilisation_policies(parent: pulumi.Resource, name: str, target: aws.appautoscaling.Target, *,
+                         cpu_target: float, memory_target: float,
+                         requests: tuple[float, pulumi.Input[str]] | None = None,
+                         ) -> dict[str, aws.appautoscaling.Policy]:
+    """Target tracking on average CPU and memory, and on ALB requests per target when ``requests`` gives the
+    target value and the ``<lb arn suffix>/<target group arn suffix>`` label."""
+    metrics: list[tuple[str, str, float, pulumi.Input[str] | None]] = [
+        ("cpu", "ECSServiceAverageCPUUtilization", cpu_target, None),
+        ("memory", "ECSServiceAverageMemoryUtilization", memory_target, None),
+    ]
+    if requests is not None:
+        metrics.append(("requests", "ALBRequestCountPerTarget", requests[0], requests[1]))
+    policies: dict[str, aws.appautoscaling.Policy] = {}
+    for key, metric, value, label in metrics:
+        predefined: dict[str, Any] = {"predefined_metric_type": metric}
+        if label is not None:
+            predefined["resource_label"] = label
+        policies[key] = aws.appautoscaling.Policy(
+            f"{name}-{key}", policy_type="TargetTrackingScaling", resource_id=target.resource_id,
+            scalable_dimension=target.scalable_dimension, service_namespace=target.service_namespace,
+            target_tracking_scaling_policy_configuration={
+                "target_value": value, "predefined_metric_specification": predefined,
+                "scale_in_cooldown": 300, "scale_out_cooldown": 60},
+            opts=child_opts(parent))
+    return policies
+
+
 @dataclass
 class TaskArgs:
     """What every workload takes. Defaults: one small ARM task, no secrets, 7-day logs, non-root, read-only root
@@ -138,12 +260,7 @@ class TaskArgs:
     """Tags on every resource that takes them."""
 
     def _check(self, what: str) -> None:
-        for key in self.environment:
-            if _SECRET_KEY.search(key):
-                raise ValueError(f"{what}.environment[{key!r}] looks like a secret: pass its ARN in secrets")
-        for key, value in self.secrets.items():
-            if isinstance(value, str) and not re.match(r"^arn:aws[\w-]*:(secretsmanager|ssm):", value):
-                raise ValueError(f"{what}.secrets[{key!r}] must be a Secrets Manager or SSM ARN, got {value!r}")
+        check_container_inputs(what, self.environment, self.secrets)
 
 
 class TaskComponent(pulumi.ComponentResource):
@@ -193,46 +310,16 @@ class TaskComponent(pulumi.ComponentResource):
         return {"subnets": net.app_subnet_ids, "security_groups": [self.security_group.id],
                 "assign_public_ip": net.app_subnets_public}
 
-    # -- execution role ---------------------------------------------------------------------------------------
+    # -- execution role and container ------------------------------------------------------------------------
     def _execution_policy(self, args: TaskArgs, region: pulumi.Output[str]) -> pulumi.Output[str]:
         """Pull from the cluster's repository, write the own log group, read exactly the listed secrets."""
-        static: list[dict[str, Any]] = [
-            # GetAuthorizationToken has no resource-level permissions: "*" is the only valid resource.
-            {"Sid": "EcrAuth", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-            {"Sid": "PullClusterImages", "Effect": "Allow",
-             "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-             "Resource": args.cluster.repository.arn},
-            {"Sid": "WriteOwnLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-             "Resource": [self.log_group.arn, pulumi.Output.concat(self.log_group.arn, ":log-stream:*")]},
-        ]
-        secret_part = secret_statements(args.secrets, args.secrets_kms_key_arn, region)
-        return pulumi.Output.all(pulumi.Output.from_input(static), secret_part).apply(
-            lambda parts: json.dumps({"Version": "2012-10-17", "Statement": [*parts[0], *parts[1]]}))
+        return execution_policy(repository_arn=args.cluster.repository.arn, log_group=self.log_group,
+                                secrets=args.secrets, secrets_kms_key_arn=args.secrets_kms_key_arn, region=region,
+                                pull_sid="PullClusterImages")
 
     def _container_definitions(self, args: TaskArgs, region: pulumi.Output[str], port: int | None,
                                health_check: Sequence[str] | None) -> pulumi.Output[str]:
-        container: dict[str, Any] = {
-            "name": CONTAINER_NAME,
-            "image": args.image,
-            "essential": True,
-            "user": args.user,
-            "readonlyRootFilesystem": True,
-            "privileged": False,
-            "environment": [{"name": k, "value": v} for k, v in sorted(args.environment.items())],
-            "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(args.secrets.items())],
-            "mountPoints": [{"sourceVolume": volume_name(p), "containerPath": p, "readOnly": False}
-                            for p in args.writable_paths],
-            "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
-            "stopTimeout": 30,
-            "logConfiguration": {"logDriver": "awslogs", "options": {
-                "awslogs-group": self.log_group.name, "awslogs-region": region,
-                "awslogs-stream-prefix": CONTAINER_NAME}},
-        }
-        if args.command:
-            container["command"] = list(args.command)
-        if port is not None:
-            container["portMappings"] = [{"containerPort": port, "protocol": "tcp", "name": "http"}]
-        if health_check:
-            container["healthCheck"] = {"command": list(health_check), "interval": 30, "timeout": 5, "retries": 3,
-                                        "startPeriod": 30}
-        return pulumi.Output.json_dumps([container])
+        return container_definitions(image=args.image, user=args.user, environment=args.environment,
+                                     secrets=args.secrets, writable_paths=args.writable_paths,
+                                     log_group=self.log_group, region=region, command=args.command, port=port,
+                                     health_check=health_check)

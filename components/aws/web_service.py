@@ -14,7 +14,7 @@ import pulumi_aws as aws
 
 from .common import Connectable, allow_ingress, child_opts, tag_set
 from .load_balancer import LoadBalancer, rule_priorities
-from .task import CONTAINER_NAME, TaskArgs, TaskComponent
+from .task import CONTAINER_NAME, TaskArgs, TaskComponent, fargate_service, scaling_target, utilisation_policies
 
 
 @dataclass(frozen=True)
@@ -139,51 +139,24 @@ class WebService(TaskComponent):
                 self.listener_rules[route.key] = self._rule(name, route, route.priority or derived[route.key], lb)
             depends = [lb.https_listener, *self.listener_rules.values()]
 
-        # -- the ECS service ------------------------------------------------------------------------------------
-        ignore = ["desiredCount"]
-        if args.image_managed_externally:
-            ignore.append("taskDefinition")
-        self.service = aws.ecs.Service(
-            f"{name}-service", cluster=args.cluster.arn, task_definition=self.task_definition.arn,
+        # -- the ECS service and its autoscaling ----------------------------------------------------------------
+        self.service = fargate_service(
+            self, name, cluster_arn=args.cluster.arn, task_definition_arn=self.task_definition.arn,
             desired_count=args.desired_count if args.desired_count is not None else args.min_count,
-            launch_type="FARGATE", platform_version="LATEST",
-            network_configuration=self._network_configuration(args),
+            network_configuration=self._network_configuration(args), tags=tags,
+            image_managed_externally=args.image_managed_externally, depends_on=depends,
             load_balancers=[{"target_group_arn": self.target_groups["primary"].arn, "container_name": CONTAINER_NAME,
                              "container_port": args.port}] if lb is not None else None,
             health_check_grace_period_seconds=args.health_check_grace_seconds if lb is not None else None,
-            service_connect_configuration=self._service_connect(name, args),
-            deployment_circuit_breaker={"enable": True, "rollback": True},
-            deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
-            enable_ecs_managed_tags=True, propagate_tags="SERVICE", enable_execute_command=False,
-            wait_for_steady_state=False, tags=tag_set(tags, f"{name}-service"),
-            opts=child_opts(self, depends_on=depends, ignore_changes=ignore))
-
-        # -- autoscaling ----------------------------------------------------------------------------------------
-        self.scaling_target = aws.appautoscaling.Target(
-            f"{name}-scaling", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
-            resource_id=pulumi.Output.concat("service/", args.cluster.name, "/", self.service.name),
-            min_capacity=args.min_count, max_capacity=args.max_count, tags=tag_set(tags, f"{name}-scaling"),
-            opts=child_opts(self))
-        self.scaling_policies = {}
-        metrics: list[tuple[str, str, float, pulumi.Input[str] | None]] = [
-            ("cpu", "ECSServiceAverageCPUUtilization", args.cpu_target, None),
-            ("memory", "ECSServiceAverageMemoryUtilization", args.memory_target, None),
-        ]
+            service_connect_configuration=self._service_connect(name, args))
+        self.scaling_target = scaling_target(self, name, cluster_name=args.cluster.name, service=self.service,
+                                             min_count=args.min_count, max_count=args.max_count, tags=tags)
+        requests = None
         if args.requests_per_target is not None and lb is not None:
-            label = pulumi.Output.concat(lb.arn_suffix, "/", self.target_groups["primary"].arn_suffix)
-            metrics.append(("requests", "ALBRequestCountPerTarget", float(args.requests_per_target), label))
-        for key, metric, target, label in metrics:
-            predefined: dict[str, Any] = {"predefined_metric_type": metric}
-            if label is not None:
-                predefined["resource_label"] = label
-            self.scaling_policies[key] = aws.appautoscaling.Policy(
-                f"{name}-{key}", policy_type="TargetTrackingScaling", resource_id=self.scaling_target.resource_id,
-                scalable_dimension=self.scaling_target.scalable_dimension,
-                service_namespace=self.scaling_target.service_namespace,
-                target_tracking_scaling_policy_configuration={
-                    "target_value": target, "predefined_metric_specification": predefined,
-                    "scale_in_cooldown": 300, "scale_out_cooldown": 60},
-                opts=child_opts(self))
+            requests = (float(args.requests_per_target),
+                        pulumi.Output.concat(lb.arn_suffix, "/", self.target_groups["primary"].arn_suffix))
+        self.scaling_policies = utilisation_policies(self, name, self.scaling_target, cpu_target=args.cpu_target,
+                                                     memory_target=args.memory_target, requests=requests)
 
         # -- URLs -----------------------------------------------------------------------------------------------
         self.route_urls = {}

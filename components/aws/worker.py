@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .common import child_opts, tag_set
-from .task import TaskArgs, TaskComponent
+from .task import TaskArgs, TaskComponent, fargate_service, scaling_target
 
 
 @dataclass
@@ -67,28 +67,18 @@ class Worker(TaskComponent):
         self.args = args
         tags = args.tags
         self._task(name, args)
-        ignore = ["desiredCount"]
-        if args.image_managed_externally:
-            ignore.append("taskDefinition")
         namespace = args.cluster.namespace
         if args.uses_service_connect and namespace is None:
             raise ValueError(f"Worker {name}: Service Connect needs the cluster's service_connect_namespace")
-        self.service = aws.ecs.Service(
-            f"{name}-service", cluster=args.cluster.arn, task_definition=self.task_definition.arn,
+        self.service = fargate_service(
+            self, name, cluster_arn=args.cluster.arn, task_definition_arn=self.task_definition.arn,
             desired_count=args.desired_count if args.desired_count is not None else args.min_count,
-            launch_type="FARGATE", platform_version="LATEST", network_configuration=self._network_configuration(args),
+            network_configuration=self._network_configuration(args), tags=tags,
+            image_managed_externally=args.image_managed_externally,
             service_connect_configuration={"enabled": True, "namespace": namespace.arn}
-            if args.uses_service_connect and namespace is not None else None,
-            deployment_circuit_breaker={"enable": True, "rollback": True},
-            deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
-            enable_ecs_managed_tags=True, propagate_tags="SERVICE", enable_execute_command=False,
-            wait_for_steady_state=False, tags=tag_set(tags, f"{name}-service"),
-            opts=child_opts(self, ignore_changes=ignore))
-        self.scaling_target = aws.appautoscaling.Target(
-            f"{name}-scaling", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
-            resource_id=pulumi.Output.concat("service/", args.cluster.name, "/", self.service.name),
-            min_capacity=args.min_count, max_capacity=args.max_count, tags=tag_set(tags, f"{name}-scaling"),
-            opts=child_opts(self))
+            if args.uses_service_connect and namespace is not None else None)
+        self.scaling_target = scaling_target(self, name, cluster_name=args.cluster.name, service=self.service,
+                                             min_count=args.min_count, max_count=args.max_count, tags=tags)
         target = {"resource_id": self.scaling_target.resource_id,
                   "scalable_dimension": self.scaling_target.scalable_dimension,
                   "service_namespace": self.scaling_target.service_namespace}
