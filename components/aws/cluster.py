@@ -16,6 +16,28 @@ from components.base import with_aliases
 from .common import child_opts, tag_set
 
 
+def image_repository(parent: pulumi.Resource, name: str, *, kms_key_arn: pulumi.Input[str] | None,
+                     image_retention_count: int, tags: Mapping[str, str]) -> aws.ecr.Repository:
+    """An ECR repository with immutable tags, scan on push, KMS encryption (``kms_key_arn``, else the AWS-managed
+    key), never force-deleted, and a lifecycle policy keeping the last ``image_retention_count`` images."""
+    encryption: dict[str, Any] = {"encryption_type": "KMS"}
+    if kms_key_arn is not None:
+        encryption["kms_key"] = kms_key_arn
+    repository = aws.ecr.Repository(
+        f"{name}-repo", image_tag_mutability="IMMUTABLE", image_scanning_configuration={"scan_on_push": True},
+        encryption_configurations=[encryption], force_delete=False, tags=tag_set(tags, f"{name}-repo"),
+        opts=child_opts(parent))
+    aws.ecr.LifecyclePolicy(
+        f"{name}-repo", repository=repository.name,
+        policy=json.dumps({"rules": [{
+            "rulePriority": 1, "description": f"Keep the last {image_retention_count} images",
+            "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
+                          "countNumber": image_retention_count},
+            "action": {"type": "expire"}}]}),
+        opts=child_opts(parent))
+    return repository
+
+
 @dataclass
 class ClusterArgs:
     """Arguments of :class:`Cluster`. Defaults: Container Insights on, a KMS-encrypted immutable repository
@@ -55,21 +77,8 @@ class Cluster(pulumi.ComponentResource):
         args = args or ClusterArgs()
         self.args = args
         tags = args.tags
-        encryption: dict[str, Any] = {"encryption_type": "KMS"}
-        if args.kms_key_arn is not None:
-            encryption["kms_key"] = args.kms_key_arn
-        self.repository = aws.ecr.Repository(
-            f"{name}-repo", image_tag_mutability="IMMUTABLE", image_scanning_configuration={"scan_on_push": True},
-            encryption_configurations=[encryption], force_delete=False, tags=tag_set(tags, f"{name}-repo"),
-            opts=child_opts(self))
-        aws.ecr.LifecyclePolicy(
-            f"{name}-repo", repository=self.repository.name,
-            policy=json.dumps({"rules": [{
-                "rulePriority": 1, "description": f"Keep the last {args.image_retention_count} images",
-                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
-                              "countNumber": args.image_retention_count},
-                "action": {"type": "expire"}}]}),
-            opts=child_opts(self))
+        self.repository = image_repository(self, name, kms_key_arn=args.kms_key_arn,
+                                           image_retention_count=args.image_retention_count, tags=tags)
         self.namespace = None
         if args.service_connect_namespace:
             self.namespace = aws.servicediscovery.HttpNamespace(

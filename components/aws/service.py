@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.cluster import image_repository
 from components.aws.common import child_opts, tag_set
 from components.aws.load_balancer import LoadBalancer
 from components.aws.network import Network
 from components.aws.task import (
     CONTAINER_NAME,
+    TaskComponent,
+    TaskSpec,
     check_container_inputs,
-    container_definitions,
-    ecs_task_roles,
-    execution_policy,
     fargate_service,
     scaling_target,
     secret_resource_arn,
     utilisation_policies,
-    volume_name,
 )
 
 __all__ = ["Service", "ServiceArgs", "secret_resource_arn"]
@@ -55,6 +53,8 @@ class ServiceArgs:
     """Port the container listens on (and the target groups forward to)."""
     health_check_path: str = "/healthz"
     """Path of the container health check (the ALB target groups probe it too)."""
+    command: Sequence[str] | None = None
+    """Command overriding the image's (None: the image's own)."""
     health_check_command: Sequence[str] | None = None
     """Container health-check command; None: ``wget`` the health path on localhost (busybox/alpine images)."""
     user: str = "1000:1000"
@@ -109,7 +109,7 @@ class ServiceArgs:
         check_container_inputs("ServiceArgs", self.environment, self.secrets)
 
 
-class Service(pulumi.ComponentResource):
+class Service(TaskComponent):
     """A Fargate service behind the load balancer, with its own image repository, cluster, least-privilege
     roles, encrypted logs, a security group closed until wired, circuit-breaker deployments and autoscaling."""
 
@@ -129,64 +129,22 @@ class Service(pulumi.ComponentResource):
         self.args = args
         tags = args.tags
         net = args.network
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
 
-        # -- image repository -----------------------------------------------------------------------------------
-        encryption: dict[str, Any] = {"encryption_type": "KMS"}
-        if args.kms_key_arn is not None:
-            encryption["kms_key"] = args.kms_key_arn
-        self.repository = aws.ecr.Repository(
-            f"{name}-repo", image_tag_mutability="IMMUTABLE", image_scanning_configuration={"scan_on_push": True},
-            encryption_configurations=[encryption], force_delete=False, tags=tag_set(tags, f"{name}-repo"),
-            opts=child_opts(self))
-        aws.ecr.LifecyclePolicy(
-            f"{name}-repo", repository=self.repository.name,
-            policy=json.dumps({"rules": [{
-                "rulePriority": 1,
-                "description": f"Keep the last {args.image_retention_count} images",
-                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
-                              "countNumber": args.image_retention_count},
-                "action": {"type": "expire"},
-            }]}),
-            opts=child_opts(self))
-
-        # -- cluster and logs -----------------------------------------------------------------------------------
+        self.repository = image_repository(self, name, kms_key_arn=args.kms_key_arn,
+                                           image_retention_count=args.image_retention_count, tags=tags)
         self.cluster = aws.ecs.Cluster(
             f"{name}-cluster", settings=[{"name": "containerInsights", "value": "enabled"}],
             tags=tag_set(tags, f"{name}-cluster"), opts=child_opts(self))
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", retention_in_days=args.log_retention_days, kms_key_id=args.kms_key_arn,
-            tags=tag_set(tags, f"{name}-logs"), opts=child_opts(self))
-
-        # -- roles (trusted by ECS tasks of this account only: the confused-deputy conditions) -------------------
-        self.execution_role, self.task_role = ecs_task_roles(
-            self, name, permissions_boundary=args.permissions_boundary, tags=tags,
-            execution_policy=lambda: self._execution_policy(args, region))
-
-        # -- security group: 443 out (data stores add their egress rule in allow_from); no ingress until wired ---
-        self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-tasks", vpc_id=net.vpc_id, description=f"Tasks of {name}: ingress only from wired peers",
-            tags=tag_set(tags, f"{name}-tasks"), opts=child_opts(self))
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-tasks-https", security_group_id=self.security_group.id, ip_protocol="tcp", from_port=443,
-            to_port=443, cidr_ipv4="0.0.0.0/0", description="HTTPS to AWS APIs and the internet",
-            tags=tag_set(tags, f"{name}-tasks-https"), opts=child_opts(self))
+        # log group, roles (trusted by ECS tasks of this account only), a security group with 443 out and no
+        # ingress until wired, and the task definition: the same as every workload of the shared cluster
+        health = args.health_check_command or [
+            "CMD-SHELL", f"wget -q -O /dev/null http://127.0.0.1:{args.port}{args.health_check_path} || exit 1"]
+        self._task(name, args, port=args.port, health_check=health)
         for port in args.egress_vpc_ports:
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-tasks-vpc-{port}", security_group_id=self.security_group.id, ip_protocol="tcp",
                 from_port=port, to_port=port, cidr_ipv4=net.cidr, description=f"To data stores in the VPC on {port}",
                 tags=tag_set(tags, f"{name}-tasks-vpc-{port}"), opts=child_opts(self))
-
-        # -- task definition ------------------------------------------------------------------------------------
-        self.task_definition = aws.ecs.TaskDefinition(
-            f"{name}-task", family=args.family or name, requires_compatibilities=["FARGATE"], network_mode="awsvpc",
-            cpu=str(args.cpu), memory=str(args.memory),
-            runtime_platform={"operating_system_family": "LINUX",
-                              "cpu_architecture": "ARM64" if args.architecture == "arm64" else "X86_64"},
-            execution_role_arn=self.execution_role.arn, task_role_arn=self.task_role.arn,
-            volumes=[{"name": volume_name(p)} for p in args.writable_paths],
-            container_definitions=self._container_definitions(args, region),
-            tags=tag_set(tags, f"{name}-task"), opts=child_opts(self))
 
         # -- service --------------------------------------------------------------------------------------------
         lb = args.load_balancer
@@ -206,9 +164,7 @@ class Service(pulumi.ComponentResource):
         self.service = fargate_service(
             self, name, cluster_arn=self.cluster.arn, task_definition_arn=self.task_definition.arn,
             desired_count=args.desired_count, tags=tags, image_managed_externally=args.image_managed_externally,
-            network_configuration={"subnets": net.app_subnet_ids, "security_groups": [self.security_group.id],
-                                   "assign_public_ip": net.app_subnets_public},
-            depends_on=depends,
+            network_configuration=self._network_configuration(args), depends_on=depends,
             load_balancers=[{"target_group_arn": lb.target_groups[k].arn, "container_name": CONTAINER_NAME,
                              "container_port": args.port} for k in keys] if lb else None,
             health_check_grace_period_seconds=args.health_check_grace_seconds if keys else None)
@@ -235,18 +191,11 @@ class Service(pulumi.ComponentResource):
         })
 
     # ---------------------------------------------------------------------------------------------------------
-    def _execution_policy(self, args: ServiceArgs, region: pulumi.Output[str]) -> pulumi.Output[str]:
-        """Pull from the own repository, write the own log group, read exactly the listed secrets."""
-        return execution_policy(repository_arn=self.repository.arn, log_group=self.log_group, secrets=args.secrets,
-                                secrets_kms_key_arn=args.secrets_kms_key_arn, region=region,
-                                pull_sid="PullOwnImages")
+    _pull_sid = "PullOwnImages"
 
-    def _container_definitions(self, args: ServiceArgs, region: pulumi.Output[str]) -> pulumi.Output[str]:
-        health = args.health_check_command or [
-            "CMD-SHELL", f"wget -q -O /dev/null http://127.0.0.1:{args.port}{args.health_check_path} || exit 1"]
-        return container_definitions(image=args.image, user=args.user, environment=args.environment,
-                                     secrets=args.secrets, writable_paths=args.writable_paths,
-                                     log_group=self.log_group, region=region, port=args.port, health_check=health)
+    def _repository_arn(self, args: TaskSpec) -> pulumi.Input[str]:
+        """The service's own repository."""
+        return self.repository.arn
 
     # -- wiring ----------------------------------------------------------------------------------------------
     def allow_from(self, load_balancer: LoadBalancer) -> aws.vpc.SecurityGroupIngressRule:

@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import pulumi
 import pulumi_aws as aws
@@ -218,6 +218,28 @@ def utilisation_policies(parent: pulumi.Resource, name: str, target: aws.appauto
     return policies
 
 
+class TaskSpec(Protocol):
+    """What :meth:`TaskComponent._task` reads from a workload's arguments (:class:`TaskArgs` and the standalone
+    :class:`~components.aws.service.ServiceArgs` both have it)."""
+
+    network: Network
+    image: str
+    command: Sequence[str] | None
+    family: str | None
+    cpu: int
+    memory: int
+    architecture: Literal["arm64", "x86_64"]
+    environment: Mapping[str, pulumi.Input[str]]
+    secrets: Mapping[str, pulumi.Input[str]]
+    secrets_kms_key_arn: pulumi.Input[str] | None
+    kms_key_arn: pulumi.Input[str] | None
+    log_retention_days: int
+    user: str
+    writable_paths: Sequence[str]
+    permissions_boundary: pulumi.Input[str] | None
+    tags: Mapping[str, str]
+
+
 @dataclass
 class TaskArgs:
     """What every workload takes. Defaults: one small ARM task, no secrets, 7-day logs, non-root, read-only root
@@ -273,7 +295,7 @@ class TaskComponent(pulumi.ComponentResource):
     security_group: aws.ec2.SecurityGroup
     task_definition: aws.ecs.TaskDefinition
 
-    def _task(self, name: str, args: TaskArgs, *, port: int | None = None,
+    def _task(self, name: str, args: TaskSpec, *, port: int | None = None,
               health_check: Sequence[str] | None = None) -> None:
         tags = args.tags
         net = args.network
@@ -305,19 +327,26 @@ class TaskComponent(pulumi.ComponentResource):
             container_definitions=self._container_definitions(args, region, port, health_check),
             tags=tag_set(tags, f"{name}-task"), opts=child_opts(self))
 
-    def _network_configuration(self, args: TaskArgs) -> dict[str, Any]:
+    def _network_configuration(self, args: TaskSpec) -> dict[str, Any]:
         net = args.network
         return {"subnets": net.app_subnet_ids, "security_groups": [self.security_group.id],
                 "assign_public_ip": net.app_subnets_public}
 
     # -- execution role and container ------------------------------------------------------------------------
-    def _execution_policy(self, args: TaskArgs, region: pulumi.Output[str]) -> pulumi.Output[str]:
-        """Pull from the cluster's repository, write the own log group, read exactly the listed secrets."""
-        return execution_policy(repository_arn=args.cluster.repository.arn, log_group=self.log_group,
-                                secrets=args.secrets, secrets_kms_key_arn=args.secrets_kms_key_arn, region=region,
-                                pull_sid="PullClusterImages")
+    _pull_sid = "PullClusterImages"
 
-    def _container_definitions(self, args: TaskArgs, region: pulumi.Output[str], port: int | None,
+    def _repository_arn(self, args: TaskSpec) -> pulumi.Input[str]:
+        """The repository the execution role may pull from: the shared cluster's."""
+        assert isinstance(args, TaskArgs)
+        return args.cluster.repository.arn
+
+    def _execution_policy(self, args: TaskSpec, region: pulumi.Output[str]) -> pulumi.Output[str]:
+        """Pull from the workload's repository, write the own log group, read exactly the listed secrets."""
+        return execution_policy(repository_arn=self._repository_arn(args), log_group=self.log_group,
+                                secrets=args.secrets, secrets_kms_key_arn=args.secrets_kms_key_arn, region=region,
+                                pull_sid=self._pull_sid)
+
+    def _container_definitions(self, args: TaskSpec, region: pulumi.Output[str], port: int | None,
                                health_check: Sequence[str] | None) -> pulumi.Output[str]:
         return container_definitions(image=args.image, user=args.user, environment=args.environment,
                                      secrets=args.secrets, writable_paths=args.writable_paths,
