@@ -2,10 +2,10 @@
 
 Each stack's captured graph is moved to a SEA region (every input and config string naming the stack's home
 region, ``us-east-1`` or ``us-central1``, now names the SEA region: provider region, resource regions and
-locations in either case, zones, ARNs) and priced with ``pricing/catalog``. Moving a captured graph instead of capturing the
-program again keeps this module fast; pricing the moved graphs gives exactly the totals and missing rows of
-``python -m review STACK`` run on a copy of the program whose stack file names the SEA region (checked for all
-ten pairs when the catalog rows were added).
+locations in either case, zones, ARNs) and priced with ``pricing/catalog``. Moving a captured graph instead of
+capturing the program again keeps this module fast; pricing the moved graphs gives exactly the totals and missing
+rows of ``python -m review STACK`` run on a copy of the program whose stack file names the SEA region (checked for
+all ten pairs when the catalog rows were added).
 
 :data:`STILL_MISSING` lists, per stack and region, the catalog rows no citable source was found for (docs/cost.md
 says what was searched). The test asserts the missing rows are exactly these: a row we found that goes missing
