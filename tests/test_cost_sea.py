@@ -32,7 +32,8 @@ STACKS = {"dev": "aws", "staging": "aws", "prod": "aws", "gcp-dev": "gcp", "gcp-
 
 _ELASTICACHE = {"elasticache/node:cache.m7g.large", "elasticache/node:cache.t4g.small",
                 "elasticache/serverless:valkey:data-gb-hour", "elasticache/serverless:valkey:ecpu-million"}
-_JAKARTA_ALL = {"fargate/vcpu-hour:arm64", "fargate/gb-hour:arm64", "kms/requests", "scheduler/invocations"}
+_JAKARTA_ALL = {"fargate/vcpu-hour:arm64", "fargate/gb-hour:arm64", "kms/requests", "scheduler/invocations",
+                "s3/storage:standard", "s3/requests:put", "s3/requests:get"}
 _JAKARTA_EDGE = {"vpc/nat-gateway-hour", "vpc/nat-gateway-gb", "wafv2/web-acl", "wafv2/rule", "wafv2/requests"}
 _ARMOR = {"cloudarmor/policy", "cloudarmor/rule", "cloudarmor/requests"}
 _MEMORYSTORE_HA = {"memorystore/redis:standard:m2", "memorystore/redis:read-replica:m2"}
