@@ -112,10 +112,15 @@ def test_multi_az_rows_agree_with_the_multiplier(catalog: Catalog) -> None:
 
 def test_lookup_never_borrows_another_region(catalog: Catalog) -> None:
     assert catalog.get("aws", "eu-north-1", "elb", "alb-hour") is None
-    assert catalog.get("aws", "ap-southeast-3", "kms", "key") is None  # a partly covered region: no borrowing
+    # A partly covered region: Singapore has a NAT price, Jakarta has none, and Jakarta never borrows it.
+    assert catalog.get("aws", "ap-southeast-1", "vpc", "nat-gateway-hour").usd == 0.059
+    assert catalog.get("aws", "ap-southeast-3", "vpc", "nat-gateway-hour") is None
     assert catalog.get("aws", "us-east-1", "elb", "alb-hour").usd == 0.0225
     # Global prices (Route 53) apply in any region, including uncovered ones.
     assert catalog.get("aws", "eu-north-1", "route53", "hosted-zone").usd == 0.5
+    # KMS publishes one key price for every region: a global row, not Singapore's row copied to Jakarta.
+    key = catalog.get("aws", "ap-southeast-3", "kms", "key")
+    assert key is not None and key.region == "global" and key.usd == 1 and "aws.amazon.com/kms/pricing" in key.source
     assert catalog.get("gcp", "us-central1", "cloudrun", "requests").region == "global"
 
 
