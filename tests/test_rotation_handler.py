@@ -29,18 +29,30 @@ OLD = "initial-value-from-pulumi-random-Aa1!" + "x" * 28  # 64 characters, as Pu
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
 
+@pytest.fixture(scope="module")
+def account() -> Iterator[object]:
+    """One mocked account for the module (starting moto costs more than the tests)."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+            mp.delenv(key, raising=False)
+        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        mp.setenv("AWS_DEFAULT_REGION", REGION)
+        mp.setenv("ROTATION_SPECS", json.dumps({NAME: {"length": 64, "excludeCharacters": EXCLUDED}}))
+        with mock_aws():
+            yield boto3.client("secretsmanager", region_name=REGION)
+
+
 @pytest.fixture
-def sm(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("ROTATION_SPECS", json.dumps({NAME: {"length": 64, "excludeCharacters": EXCLUDED}}))
-    with mock_aws():
-        client = boto3.client("secretsmanager", region_name=REGION)
-        client.create_secret(Name=NAME, SecretString=OLD)
-        yield client
+def sm(account) -> Iterator[object]:
+    """The declared secret, fresh, with the value Pulumi first wrote."""
+    account.create_secret(Name=NAME, SecretString=OLD)
+    yield account
+    for name in (NAME, "someone-elses"):
+        try:
+            account.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+        except account.exceptions.ResourceNotFoundException:
+            pass
 
 
 def start_rotation(client, token: str, name: str = NAME) -> str:
