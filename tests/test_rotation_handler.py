@@ -8,6 +8,7 @@ value. The function's side is ``lambda_handler`` called once per step, as Secret
 
 from __future__ import annotations
 
+import contextlib
 import json
 import string
 import time
@@ -49,10 +50,8 @@ def sm(account) -> Iterator[object]:
     account.create_secret(Name=NAME, SecretString=OLD)
     yield account
     for name in (NAME, "someone-elses"):
-        try:
+        with contextlib.suppress(account.exceptions.ResourceNotFoundException):
             account.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
-        except account.exceptions.ResourceNotFoundException:
-            pass
 
 
 def start_rotation(client, token: str, name: str = NAME) -> str:
