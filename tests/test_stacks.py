@@ -231,9 +231,8 @@ def test_dev_public_tasks_are_a_recorded_waiver(run_stack):
     for w in s.waivers:
         assert {r.type for r in g if fnmatch.fnmatchcase(r.name, w.resource)} == {"aws:ecs/service:Service"}
     assert not stack_settings("staging").waivers, "staging needs no waiver"
-    # prod's only waiver: the generated session key has no rotation Lambda yet (docs/identity.md)
-    assert [(w.policy, w.resource) for w in stack_settings("prod").waivers] == [
-        ("secretsmanager-rotation", "app-prod-session-key-secret")]
+    # prod needs no waiver: its generated session key rotates (the project's rotation function, every 90 days)
+    assert not stack_settings("prod").waivers
 
 
 def test_staging_has_the_prod_shape_at_smaller_sizes(run_stack):
