@@ -12,7 +12,7 @@ import pytest
 from helpers import FakeService, doc_example, documents_every_argument
 
 from components.aws.identity import AppClientArgs, Identity, IdentityArgs
-from components.aws.secrets import AppSecret, AppSecretArgs
+from components.aws.secrets import AppSecret, AppSecretArgs, SecretRotatorArgs
 from components.gcp.identity import Identity as GcpIdentity
 from components.gcp.identity import IdentityArgs as GcpIdentityArgs
 from components.gcp.secrets import AppSecret as GcpAppSecret
@@ -322,7 +322,7 @@ def test_gcp_prod_puts_iap_on_the_protected_backend(run_stack):
 
 # -- component pages ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("page", "classes"), [
-    ("identity.md", (IdentityArgs, AppClientArgs)), ("app_secret.md", (AppSecretArgs,)),
+    ("identity.md", (IdentityArgs, AppClientArgs)), ("app_secret.md", (AppSecretArgs, SecretRotatorArgs)),
     ("gcp-identity.md", (GcpIdentityArgs,)), ("gcp-app-secret.md", (GcpAppSecretArgs,)),
 ])
 def test_component_pages(run_program, page, classes):
