@@ -1210,10 +1210,15 @@ def with_secret_defaults(values: Mapping[str, Any], environment: str) -> dict[st
     secrets = values.get("secrets")
     defaults = SECRET_PROFILES[environment]
     if isinstance(secrets, Mapping) and defaults:
-        out["secrets"] = {
-            name: deep_merge(defaults, spec) if isinstance(spec, Mapping) and spec.get("generate", True) is not False
-            else spec for name, spec in secrets.items()}
+        out["secrets"] = {name: deep_merge(defaults, spec) if isinstance(spec, Mapping) and _generated(spec) else spec
+                          for name, spec in secrets.items()}
     return out
+
+
+def _generated(spec: Mapping[str, Any]) -> bool:
+    """Whether a raw ``secrets.<name>`` says its value is generated (what pydantic reads as false is false)."""
+    value = spec.get("generate", True)
+    return not (value is False or str(value).strip().lower() in ("0", "off", "f", "false", "n", "no"))
 
 
 def with_kind_defaults(values: Mapping[str, Any], cloud: str, environment: str) -> dict[str, Any]:

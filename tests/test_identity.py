@@ -262,6 +262,7 @@ def test_settings_refuse_with_one_line(values, error):
     ("prod", {"rotationDays": 30}, 30),                 # the stack file says otherwise
     ("prod", {"rotationDays": None}, None),             # turned off (the rotation rule then needs a waiver)
     ("prod", {"generate": False}, None),                # a given value gets no default: the cloud cannot rotate it
+    ("prod", {"generate": "false"}, None),              # however the stack file spells false
     ("prod", {"generate": False, "rotationDays": 7,
               "rotationFunctionArn": "arn:aws:lambda:us-east-1:1:function:f"}, 7),  # your own function may
     ("staging", {}, None),
