@@ -51,7 +51,7 @@ MODULE_SERVICE: dict[str, str] = {
     "elasticache": "elasticache", "iam": "iam", "kms": "kms", "lb": "elasticloadbalancing", "rds": "rds",
     "route53": "route53", "s3": "s3", "secretsmanager": "secretsmanager", "sns": "sns", "vpc": "ec2",
     "wafv2": "wafv2", "sqs": "sqs", "ssm": "ssm", "events": "events", "scheduler": "scheduler",
-    "servicediscovery": "servicediscovery", "cognito": "cognito-idp",
+    "servicediscovery": "servicediscovery", "cognito": "cognito-idp", "lambda": "lambda",
 }
 GLOBAL_SERVICES = frozenset({"route53", "budgets"})
 """Services whose API is global (called in us-east-1 whatever the stack's region): no region condition."""
@@ -246,6 +246,7 @@ NAME_SCOPED: dict[str, tuple[str, ...]] = {
     "wafv2": ("regional/webacl/{p}-*/*",),
     "cloudwatch": ("alarm:{p}-*",),
     "scheduler": ("schedule/*/{p}-*", "schedule-group/{p}-*"),
+    "lambda": ("function:{p}-*",),  # the secret rotation function (its name, its invoke permissions)
 }
 """Services whose resource ARNs carry the names the stack gives them: resource-name prefix ``{p}`` =
 ``<name>-<env>`` (regional ARNs ``arn:<partition>:<service>:<region>:<account>:<suffix>``)."""
@@ -530,6 +531,17 @@ def boundary_policy(facts: StackFacts, account: str, partition: str = "aws",
         statements.append({"Sid": "PassStackTaskRoles", "Effect": "Allow", "Action": "iam:PassRole",
                            "Resource": f"arn:{partition}:iam::{account}:role/{prefix}-*",
                            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}})
+    if "lambda" in services:  # the secret rotation function (components.aws.secrets.SecretRotator)
+        statements.append({"Sid": "RotateStackSecrets", "Effect": "Allow",
+                           "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+                                      "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+                           "Resource": [f"arn:{arn.format(svc='secretsmanager')}:secret:{p}"
+                                        for p in (f"{prefix}-*", f"{prefix}/*")]})
+        # no resource-level permission exists for these two
+        statements.append({"Sid": "GenerateSecretValues", "Effect": "Allow",
+                           "Action": "secretsmanager:GetRandomPassword", "Resource": "*"})
+        statements.append({"Sid": "TraceFunctions", "Effect": "Allow",
+                           "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Resource": "*"})
     if "rds" in services:  # IAM database authentication (the resource id is not known before the stack runs)
         statements.append({"Sid": "ConnectToDatabases", "Effect": "Allow", "Action": "rds-db:connect",
                            "Resource": f"arn:{arn.format(svc='rds-db')}:dbuser:*/*"})

@@ -198,6 +198,10 @@ RECIPES: dict[str, Recipe] = {
                                                 "Requests-FIFO-RBP": ("requests:fifo", 1_000_000.0)})),
     "scheduler": Recipe("AWSEvents", _by_usage({"Scheduler-Invocation": ("invocations", 1_000_000.0),
                                                 "Scheduler-Invocations": ("invocations", 1_000_000.0)})),
+    # Lambda: requests per million, duration per GB-second by architecture (the first tier of each).
+    "lambda": Recipe("AWSLambda", _by_usage({"Request": ("requests", 1_000_000.0),
+                                             "Lambda-GB-Second": ("gb-second:x86_64", 1.0),
+                                             "Lambda-GB-Second-ARM": ("gb-second:arm64", 1.0)})),
 }
 # The Price List also lists the ECS-on-EC2 and Windows variants and tiers; the classifiers keep what we price.
 

@@ -85,6 +85,7 @@ free("database and cache configuration objects", "aws:rds/subnetGroup:SubnetGrou
      "aws:elasticache/userGroup:UserGroup", "aws:elasticache/userGroupAssociation:UserGroupAssociation")
 free("key aliases, grants and policies are free; keys are priced", "aws:kms/alias:Alias", "aws:kms/grant:Grant",
      "aws:kms/keyPolicy:KeyPolicy")
+free("Lambda permissions are free; invocations are priced on the function", "aws:lambda/permission:Permission")
 free("secret versions, policies and rotation settings are free; secrets are priced",
      "aws:secretsmanager/secretVersion:SecretVersion", "aws:secretsmanager/secretPolicy:SecretPolicy",
      "aws:secretsmanager/secretRotation:SecretRotation")
@@ -264,6 +265,38 @@ def scheduler_schedule(p: Pricing) -> None:
         raise Free("a disabled schedule is not invoked")
     runs = runs_per_month(expr) if isinstance(expr, str) else 1.0
     p.charge(f"invocations ({runs:g} a month)", runs / 1e6, "1M requests", "scheduler", "invocations")
+
+
+ROTATION_STEPS = 4
+"""Invocations of a rotation function per rotation (createSecret, setSecret, testSecret, finishSecret)."""
+
+
+@pricer("aws:lambda/function:Function")
+def lambda_function(p: Pricing) -> None:
+    """Lambda requests and duration (GB-seconds at the function's memory and architecture). Invocations: the usage
+    file's ``monthly_requests``, else 4 per rotation of each secret the function rotates (its SecretRotation
+    schedules). The free tier (1M requests, 400,000 GB-seconds a month per account) is not deducted."""
+    requests, given = p.usage("monthly_requests")
+    if not given or requests is None:
+        requests = 0.0
+        for rot in p.est.by_type.get("aws:secretsmanager/secretRotation:SecretRotation", []):
+            if p.res.urn in rot.property_dependencies.get("rotationLambdaArn", []):
+                days = rot.get("rotationRules.automaticallyAfterDays")
+                if isinstance(days, (int, float)) and not isinstance(days, bool) and days > 0:
+                    requests += ROTATION_STEPS * (730 / 24) / float(days)
+    requests = float(requests)
+    if requests == 0:
+        raise Free("no invocations: no monthly_requests in the usage file and no rotation schedule")
+    duration_ms, _ = p.usage("average_duration_ms")
+    memory = p.res.get("memorySize")
+    memory_gb = (float(memory) if isinstance(memory, (int, float)) and not isinstance(memory, bool) else 128.0) / 1024
+    archs = p.res.get("architectures")
+    arch = "arm64" if isinstance(archs, list) and archs == ["arm64"] else "x86_64"
+    p.charge(f"requests ({requests:g} a month)", requests / 1e6, "1M requests", "lambda", "requests",
+             usage_based=True)
+    p.charge(f"duration ({arch}, {memory_gb * 1024:g} MB x {float(duration_ms):g} ms)",
+             requests * float(duration_ms) / 1000 * memory_gb, "GB-second", "lambda", f"gb-second:{arch}",
+             usage_based=True)
 
 
 @pricer("aws:sqs/queue:Queue")

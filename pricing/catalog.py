@@ -35,6 +35,7 @@ UNITS = {
     "alarm-metric-month": "alarm metrics", "dashboard-month": "dashboards", "key-month": "keys",
     "secret-month": "secrets", "ACL-month": "web ACLs", "rule-month": "rules", "zone-month": "hosted zones",
     "version-month": "secret versions", "vCPU-second": "vCPU-seconds", "GiB-second": "GiB-seconds",
+    "GB-second": "GB-seconds",
     "condition-month": "conditions", "1M time series": "1M time series", "policy-month": "policies",
     "TiB": "TiB", "job-month": "job-months", "MAU": "MAU",
     "multiplier": "x",

@@ -130,6 +130,15 @@ class SqsQueueUsage(_Usage):
         "visibility; per 64 KB chunk).")
 
 
+class LambdaFunctionUsage(_Usage):
+    """Lambda function (on-demand invocations)."""
+
+    monthly_requests: float | None = Field(
+        None, ge=0, description="Invocations per month; default: 4 per rotation of each Secrets Manager secret the "
+        "function rotates (one per rotation step, from the schedules' automatically_after_days), else 0.")
+    average_duration_ms: float = Field(1000.0, ge=0, description="Average billed duration of one invocation, ms.")
+
+
 class RdsInstanceUsage(_Usage):
     """RDS DB instance."""
 
@@ -299,6 +308,7 @@ USAGE_MODELS: dict[str, type[_Usage]] = {
     "aws:elasticache/serverlessCache:ServerlessCache": ServerlessCacheUsage,
     "aws:ecs/taskDefinition:TaskDefinition": EcsTaskDefinitionUsage,
     "aws:sqs/queue:Queue": SqsQueueUsage,
+    "aws:lambda/function:Function": LambdaFunctionUsage,
     "aws:route53/record:Record": Route53RecordUsage,
     "gcp:cloudrunv2/service:Service": CloudRunUsage,
     "gcp:cloudrun/service:Service": CloudRunUsage,

@@ -149,7 +149,8 @@ def build_aws(settings: AwsSettings) -> StackComponents:
     }
 
     # Identity and application secrets (stacks/identity.py): before the services, which get AUTH_* and secret:NAME.
-    ident = build_identity_aws(settings, opts=opts, key=data_key, tags=tags, prod=prod)
+    ident = build_identity_aws(settings, opts=opts, key=data_key, tags=tags, prod=prod, logs_key_arn=logs_key.arn,
+                               log_retention_days=retention, permissions_boundary=boundary)
 
     # -- services and queues --------------------------------------------------------------------------------
     services_cfg = settings.services

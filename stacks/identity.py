@@ -36,6 +36,8 @@ class IdentityComponents:
     """Plain environment variables for every service (token verification settings; never a secret)."""
     extra: dict[str, pulumi.Resource] = field(default_factory=dict)
     """GCP: the APIs enabled for identity (``api-identitytoolkit``, ``api-iap``)."""
+    rotator: Any | None = None
+    """AWS: the ``SecretRotator`` of the generated secrets that rotate (None when none does)."""
 
     def resolve_secrets(self, refs: Mapping[str, Any]) -> dict[str, Any]:
         """A service's secrets with each ``secret:NAME`` replaced by the application secret (AWS: its ARN; GCP:
@@ -79,12 +81,16 @@ def _value_of(values: pulumi.Output[Any] | None, name: str) -> pulumi.Output[str
 
 # -- AWS ------------------------------------------------------------------------------------------------------------
 def build_identity_aws(settings: AwsSettings, *, opts: pulumi.ResourceOptions, key: Any | None,
-                       tags: Mapping[str, str], prod: bool) -> IdentityComponents:
+                       tags: Mapping[str, str], prod: bool, logs_key_arn: pulumi.Input[str] | None = None,
+                       log_retention_days: int = 30,
+                       permissions_boundary: pulumi.Input[str] | None = None) -> IdentityComponents:
     """The user pool, its clients and domain (``identity.enabled``) and the application secrets, encrypted with
-    ``key`` (the stack key) or, when None (a key per component), one key for all application secrets."""
+    ``key`` (the stack key) or, when None (a key per component), one key for all application secrets. Generated
+    secrets with ``rotationDays`` (and no function of their own) are rotated by one ``SecretRotator``, whose log
+    group is encrypted with ``logs_key_arn`` (required then) and whose role carries ``permissions_boundary``."""
     from components.aws.identity import AppClientArgs, Identity, IdentityArgs
     from components.aws.kms import EncryptionKey, EncryptionKeyArgs
-    from components.aws.secrets import AppSecret, AppSecretArgs
+    from components.aws.secrets import AppSecret, AppSecretArgs, SecretRotator, SecretRotatorArgs
 
     base = f"{settings.name}-{settings.environment}"
     out = IdentityComponents(identity=None)
@@ -110,6 +116,14 @@ def build_identity_aws(settings: AwsSettings, *, opts: pulumi.ResourceOptions, k
                 value=None if s.generate else _value_of(values, name), length=s.length,
                 rotation_days=s.rotation_days, rotation_function_arn=s.rotation_function_arn, kms_key=key,
                 tags=tags, protect=prod), opts=opts)
+        rotated = [out.secrets[n] for n, s in sorted(settings.secrets.items())
+                   if s.rotation_days is not None and s.rotation_function_arn is None]
+        if rotated:
+            if logs_key_arn is None:
+                raise ValueError("build_identity_aws: rotated secrets need logs_key_arn (the rotation function's logs)")
+            out.rotator = SecretRotator(f"{base}-secret-rotation", SecretRotatorArgs(
+                secrets=rotated, log_kms_key_arn=logs_key_arn, log_retention_days=log_retention_days,
+                permissions_boundary=permissions_boundary, tags=tags), opts=opts)
     return out
 
 

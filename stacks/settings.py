@@ -240,9 +240,13 @@ def check_app_secrets(settings: Any, values: Mapping[str, Any]) -> str | None:
         raw = given.get(name) if isinstance(given.get(name), Mapping) else {}
         if settings.cloud == "gcp" and "rotationFunctionArn" in raw:
             return f"secrets.{name}.rotationFunctionArn does not apply to cloud gcp (it is an aws setting)"
-        if settings.cloud == "aws" and (secret.rotation_days is None) != (secret.rotation_function_arn is None):
-            return (f"secrets.{name}: rotationDays and rotationFunctionArn go together on aws (Secrets Manager "
-                    "rotates with a Lambda)")
+        if secret.rotation_function_arn is not None and secret.rotation_days is None:
+            return f"secrets.{name}.rotationFunctionArn needs rotationDays (how often Secrets Manager calls it)"
+        if not secret.generate and secret.rotation_days is not None and secret.rotation_function_arn is None:
+            own = " or name your own rotation function (rotationFunctionArn)" if settings.cloud == "aws" else ""
+            return (f"secrets.{name}.rotationDays does not apply: generate is false, and a value set with pulumi "
+                    f"config set --secret cannot be rotated by the cloud; rotate it outside the stack{own} and "
+                    "waive the rotation rule (docs/identity.md#secret-rotation)")
         if not secret.generate and "length" in raw:
             return f"secrets.{name}.length does not apply: generate is false (the value comes from secretValues)"
     ident = values.get("identity") if isinstance(values.get("identity"), Mapping) else {}
@@ -952,11 +956,14 @@ class AppSecret(_Model):
                            "the stack's secret config backend-hosting:secretValues.<name> "
                            "(`pulumi config set --secret`).")
     length: int = Field(40, ge=16, le=4096, description="Length of a generated value.")
-    rotation_days: int | None = Field(None, ge=1, le=1000, description="Rotate every N days (AWS: a rotation "
-                                      "schedule needs a rotation function ARN; GCP: rotation notifications on a "
-                                      "Pub/Sub topic); null: no rotation.")
+    rotation_days: int | None = Field(None, ge=1, le=1000, description="Rotate a generated value every N days "
+                                      "(AWS: the project's rotation Lambda, or rotationFunctionArn; GCP: rotation "
+                                      "notifications on a Pub/Sub topic); null: no rotation. Default: 90 in prod for "
+                                      "generated secrets (SECRET_PROFILES). Refused on a given value (generate: "
+                                      "false) without rotationFunctionArn: the cloud cannot make one up.")
     rotation_function_arn: str | None = Field(None, pattern=r"^arn:aws[\w-]*:lambda:",
-                                              description="AWS: the Lambda that rotates this secret.")
+                                              description="AWS: your own Lambda that rotates this secret instead of "
+                                              "the project's (e.g. a third party's API key); needs rotationDays.")
 
 
 # -- the stack ----------------------------------------------------------------------------------------------------
@@ -1186,6 +1193,34 @@ KIND_PROFILES: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
 """Per-environment sizes of each service kind: a stack file names its services and says only what differs."""
 
 
+SECRET_PROFILES: dict[str, dict[str, Any]] = {
+    "dev": {},
+    "staging": {},
+    "prod": {"rotationDays": 90},
+}
+"""Per-environment defaults under each **generated** application secret (``secrets.<name>``, ``generate`` not
+false): prod rotates them every 90 days (the security pack's longest allowed interval); ``rotationDays: null`` in the
+stack file turns it off (and then needs a waiver in prod). A given value gets no default: it cannot be rotated by the
+cloud."""
+
+
+def with_secret_defaults(values: Mapping[str, Any], environment: str) -> dict[str, Any]:
+    """``values`` with :data:`SECRET_PROFILES` merged under each generated secret."""
+    out = dict(values)
+    secrets = values.get("secrets")
+    defaults = SECRET_PROFILES[environment]
+    if isinstance(secrets, Mapping) and defaults:
+        out["secrets"] = {name: deep_merge(defaults, spec) if isinstance(spec, Mapping) and _generated(spec) else spec
+                          for name, spec in secrets.items()}
+    return out
+
+
+def _generated(spec: Mapping[str, Any]) -> bool:
+    """Whether a raw ``secrets.<name>`` says its value is generated (what pydantic reads as false is false)."""
+    value = spec.get("generate", True)
+    return not (value is False or str(value).strip().lower() in ("0", "off", "f", "false", "n", "no"))
+
+
 def with_kind_defaults(values: Mapping[str, Any], cloud: str, environment: str) -> dict[str, Any]:
     """``values`` with each service's kind defaults (:data:`KIND_PROFILES`) merged under it."""
     out = dict(values)
@@ -1360,7 +1395,7 @@ def from_values(values: Mapping[str, Any], source: str = "stack config") -> Sett
     if "service" in values:
         raise SettingsError(f"{source}: {MIGRATED_SERVICE}")
     model = MODELS[cloud]
-    merged = deep_merge(profile(cloud, env), with_kind_defaults(values, cloud, env))
+    merged = deep_merge(profile(cloud, env), with_secret_defaults(with_kind_defaults(values, cloud, env), env))
     try:
         settings = model.model_validate(merged)
     except ValidationError as exc:

@@ -13,7 +13,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .settings import CLOUD_PROFILES, CLOUDS, ENVIRONMENTS, KIND_PROFILES, MODELS, PROFILES, from_values
+from .settings import (
+    CLOUD_PROFILES,
+    CLOUDS,
+    ENVIRONMENTS,
+    KIND_PROFILES,
+    MODELS,
+    PROFILES,
+    SECRET_PROFILES,
+    from_values,
+)
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 _SAMPLE = {"aws": {"region": "us-east-1"}, "gcp": {"region": "us-central1", "cloud": "gcp",
@@ -181,6 +190,13 @@ def render() -> str:
         for kind in ("web", "worker", "job"):
             cells = [_value(KIND_PROFILES[cloud][env][kind]) for env in ENVIRONMENTS]
             lines.append(f"| {cloud} | {kind} | {' | '.join(cells)} |")
+    lines.extend(["", "## Application secret defaults per environment", "",
+                  "Each **generated** secret (`secrets.<name>`, `generate` not false) starts from these defaults on "
+                  "both clouds (`SECRET_PROFILES`); a secret whose value is given (`generate: false`) gets none. "
+                  "`rotationDays: null` turns rotation off (prod then needs a waiver).", "",
+                  "| dev | staging | prod |", "|---|---|---|",
+                  "| " + " | ".join(_value(SECRET_PROFILES[e]) if SECRET_PROFILES[e] else "-" for e in ENVIRONMENTS)
+                  + " |"])
     lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

@@ -134,6 +134,10 @@ VALUE_KEYS: dict[str, list[str]] = {
         "rules.0.applyServerSideEncryptionByDefault.sseAlgorithm", "rules.0.bucketKeyEnabled"],
     "aws:cloudwatch/metricAlarm:MetricAlarm": ["threshold", "comparisonOperator"],
     "aws:budgets/budget:Budget": ["limitAmount", "timeUnit"],
+    "aws:lambda/function:Function": ["runtime", "architectures", "handler", "memorySize", "timeout",
+                                     "tracingConfig.mode"],
+    "aws:lambda/permission:Permission": ["action", "principal", "sourceAccount"],
+    "aws:secretsmanager/secretRotation:SecretRotation": ["rotationRules.automaticallyAfterDays"],
 }
 """Per type, the inputs recorded in ``values`` (dotted paths; list items by index)."""
 

@@ -385,3 +385,42 @@ def test_a_partial_estimate_is_marked_in_the_base_diff() -> None:
     assert d.to_json()["cost"]["partial_after"] is True and d.to_json()["cost"]["partial_before"] is False
     complete = Diff("main", [], cost_before=10.0, cost_after=12.5, new_violations=[], fixed_violations=[])
     assert "partial" not in diff_text(complete)
+
+
+# -- Lambda ------------------------------------------------------------------------------------------------------
+
+def _rotation_function(days: tuple[int, ...] = (30, 90), arch: str = "arm64", memory: int = 256) -> None:
+    fn = aws.lambda_.Function("rotate", role="arn:aws:iam::123456789012:role/r", runtime="python3.13",
+                              handler="h.handler", architectures=[arch], memory_size=memory,
+                              code=pulumi.AssetArchive({}))
+    aws.lambda_.Permission("invoke", action="lambda:InvokeFunction", function=fn.name,
+                           principal="secretsmanager.amazonaws.com")
+    for i, d in enumerate(days):
+        aws.secretsmanager.SecretRotation(f"rot{i}", secret_id=f"s{i}", rotation_lambda_arn=fn.arn,
+                                          rotation_rules={"automatically_after_days": d})
+
+
+def test_a_rotation_function_is_invoked_four_times_per_rotation() -> None:
+    """Rows (tests/fixtures/catalog/aws-us-east-1.csv): lambda/requests 0.20 per 1M, lambda/gb-second:arm64
+    0.0000133334 and :x86_64 0.0000166667; 1,000 ms per invocation by default; 730/24 days a month."""
+    report = _estimate(lambda: _rotation_function())
+    fn = _by_name(report, "rotate")
+    runs = 4 * (730 / 24) / 30 + 4 * (730 / 24) / 90
+    (requests, duration) = fn.components
+    assert requests.quantity == pytest.approx(runs / 1e6, abs=1e-6) and requests.unit_price == 0.2
+    assert duration.quantity == pytest.approx(runs * 1.0 * 0.25, rel=1e-4) and duration.unit_price == 0.0000133334
+    assert fn.monthly == pytest.approx(runs / 1e6 * 0.2 + runs * 0.25 * 0.0000133334, rel=1e-4)
+    assert not report.unpriced and not report.partial  # the permission is free, the schedules too
+    x86 = _by_name(_estimate(lambda: _rotation_function(days=(30,), arch="x86_64")), "rotate").components[1]
+    assert x86.unit_price == 0.0000166667
+
+
+def test_a_function_with_no_schedule_and_no_usage_costs_nothing(tmp_path) -> None:
+    report = _estimate(lambda: _rotation_function(days=()))
+    assert all(r.name != "rotate" for r in report.resources) and not report.partial
+    usage = tmp_path / "usage.yaml"
+    usage.write_text("resource_usage:\n  rotate:\n    monthly_requests: 2000000\n    average_duration_ms: 200\n")
+    fn = _by_name(estimate_graph(run_callable(lambda: _rotation_function(days=()),
+                                              config={"aws:region": "us-east-1"}), usage), "rotate")
+    gb_seconds = 2e6 * 0.2 * 0.25  # 200 ms at 256 MB
+    assert [round(c.monthly, 4) for c in fn.components] == [round(2 * 0.2, 4), round(gb_seconds * 0.0000133334, 4)]

@@ -12,7 +12,7 @@ import pytest
 from helpers import FakeService, doc_example, documents_every_argument
 
 from components.aws.identity import AppClientArgs, Identity, IdentityArgs
-from components.aws.secrets import AppSecret, AppSecretArgs
+from components.aws.secrets import AppSecret, AppSecretArgs, SecretRotatorArgs
 from components.gcp.identity import Identity as GcpIdentity
 from components.gcp.identity import IdentityArgs as GcpIdentityArgs
 from components.gcp.secrets import AppSecret as GcpAppSecret
@@ -162,9 +162,9 @@ def test_secret_grant_is_exactly_this_secret_and_its_key_via_secrets_manager(run
     assert g.by_name("api-key-value", "random:index/randomPassword:RandomPassword").inputs["length"] == 40
 
 
-def test_rotation_needs_both_days_and_function():
-    with pytest.raises(ValueError, match="go together"):
-        AppSecretArgs(rotation_days=30)
+def test_a_function_of_your_own_needs_a_schedule():
+    with pytest.raises(ValueError, match="rotation_function_arn needs rotation_days"):
+        AppSecretArgs(rotation_function_arn="arn:aws:lambda:us-east-1:1:function:rotate")
 
 
 def test_gcp_identity_platform_and_iap_members(run_program):
@@ -231,8 +231,15 @@ GCP = {"cloud": "gcp", "environment": "dev", "region": "us-central1", "gcpProjec
 @pytest.mark.parametrize(("values", "error"), [
     ({**BASE, "services": {"api": {"kind": "web", "routes": [{"path": "/v1"}], "secrets": {"API_KEY": "secret:nope"}}}},
      "backend-hosting:services.api.secrets.API_KEY: secret:nope names no secret of secrets (none)"),
-    ({**BASE, "secrets": {"k": {"rotationDays": 30}}},
-     "backend-hosting:secrets.k: rotationDays and rotationFunctionArn go together on aws"),
+    ({**BASE, "secrets": {"k": {"generate": False, "rotationDays": 30}}},
+     "backend-hosting:secrets.k.rotationDays does not apply: generate is false, and a value set with pulumi config "
+     "set --secret cannot be rotated by the cloud; rotate it outside the stack or name your own rotation function "
+     "(rotationFunctionArn) and waive the rotation rule"),
+    ({**GCP, "secrets": {"k": {"generate": False, "rotationDays": 30}}},
+     "backend-hosting:secrets.k.rotationDays does not apply: generate is false, and a value set with pulumi config "
+     "set --secret cannot be rotated by the cloud; rotate it outside the stack and waive the rotation rule"),
+    ({**BASE, "secrets": {"k": {"rotationFunctionArn": "arn:aws:lambda:us-east-1:1:function:f"}}},
+     "backend-hosting:secrets.k.rotationFunctionArn needs rotationDays"),
     ({**GCP, "secrets": {"k": {"rotationFunctionArn": "arn:aws:lambda:us-east-1:1:function:f"}}},
      "backend-hosting:secrets.k.rotationFunctionArn does not apply to cloud gcp"),
     ({**GCP, "identity": {"passwordMinLength": 16}},
@@ -248,6 +255,26 @@ def test_settings_refuse_with_one_line(values, error):
     with pytest.raises(SettingsError) as exc:
         from_values(values)
     assert error in str(exc.value) and "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize(("env", "secret", "days"), [
+    ("prod", {}, 90),                                   # the prod profile rotates generated secrets
+    ("prod", {"rotationDays": 30}, 30),                 # the stack file says otherwise
+    ("prod", {"rotationDays": None}, None),             # turned off (the rotation rule then needs a waiver)
+    ("prod", {"generate": False}, None),                # a given value gets no default: the cloud cannot rotate it
+    ("prod", {"generate": "false"}, None),              # however the stack file spells false
+    ("prod", {"generate": False, "rotationDays": 7,
+              "rotationFunctionArn": "arn:aws:lambda:us-east-1:1:function:f"}, 7),  # your own function may
+    ("staging", {}, None),
+    ("dev", {}, None),
+])
+@pytest.mark.parametrize("cloud", ["aws", "gcp"])
+def test_generated_secrets_rotate_by_default_in_prod_on_both_clouds(cloud, env, secret, days):
+    if cloud == "gcp" and "rotationFunctionArn" in secret:
+        return
+    base = BASE if cloud == "aws" else GCP
+    s = from_values({**base, "environment": env, "secrets": {"k": secret}})
+    assert s.secrets["k"].rotation_days == days
 
 
 def test_settings_accept_a_secret_reference():
@@ -296,7 +323,7 @@ def test_gcp_prod_puts_iap_on_the_protected_backend(run_stack):
 
 # -- component pages ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("page", "classes"), [
-    ("identity.md", (IdentityArgs, AppClientArgs)), ("app_secret.md", (AppSecretArgs,)),
+    ("identity.md", (IdentityArgs, AppClientArgs)), ("app_secret.md", (AppSecretArgs, SecretRotatorArgs)),
     ("gcp-identity.md", (GcpIdentityArgs,)), ("gcp-app-secret.md", (GcpAppSecretArgs,)),
 ])
 def test_component_pages(run_program, page, classes):

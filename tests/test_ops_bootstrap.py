@@ -659,7 +659,8 @@ def test_every_type_the_stacks_declare_maps_to_a_service(stack: str) -> None:
     brief = {"ec2", "ecs", "ecr", "elasticloadbalancing", "rds", "elasticache", "s3", "kms", "logs", "cloudwatch",
              "sns", "secretsmanager", "wafv2", "acm", "route53", "budgets", "application-autoscaling", "iam",
              "sqs", "scheduler", "events", "servicediscovery",
-             "cognito-idp"}  # issue 9: queues, schedules, failed-run rules; issue 12: user pools
+             "cognito-idp", "lambda"}  # issue 9: queues, schedules, failed-run rules; issue 12: user pools, the
+    # secret rotation function
     assert set(f.services) <= brief
     assert {"ec2", "ecs", "ecr", "elasticloadbalancing", "rds", "s3", "kms", "logs", "iam"} <= set(f.services)
 
@@ -725,3 +726,25 @@ def test_a_record_without_a_hosted_zone_stops_the_bootstrap(session: boto3.Sessi
     assert main(argv, session=session, facts_for=lambda s: facts_from_graph(_dns_graph(s), s)) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no hosted zone in this account holds the record" in err
+
+
+def test_the_rotation_function_is_deployable_and_bounded(run_stack: Any) -> None:
+    """prod's secret rotation function: the deploy role manages Lambda only on the stack's function names and passes
+    roles to Lambda; the boundary lets a role rotate only the stack's secrets."""
+    facts = facts_from_graph(run_stack("prod"), "prod")
+    assert "lambda" in facts.services and "lambda.amazonaws.com" in facts.pass_to
+    policy = deploy_policy(facts, ACCOUNT, f"backend-hosting-state-{ACCOUNT}-us-east-1")
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    named = by_sid["StackNamedResources"]
+    assert "lambda:*" in named["Action"]
+    assert [r for r in named["Resource"] if ":lambda:" in r] == [f"arn:aws:lambda:*:{ACCOUNT}:function:app-prod-*"]
+    assert "lambda.amazonaws.com" in by_sid["PassStackRoles"]["Condition"]["StringEquals"]["iam:PassedToService"]
+    boundary = boundary_policy(facts, ACCOUNT)
+    rotate = next(s for s in boundary["Statement"] if s["Sid"] == "RotateStackSecrets")
+    assert rotate["Resource"] == [f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:app-prod-*",
+                                  f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:app-prod/*"]
+    assert not _allowed_by(boundary, "secretsmanager:PutSecretValue",
+                           f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:app-dev-session-key-abc123", None)
+    dev = facts_from_graph(run_stack("dev"), "dev")  # no rotated secret in dev: no Lambda permissions at all
+    assert "lambda" not in dev.services
+    assert "RotateStackSecrets" not in {s["Sid"] for s in boundary_policy(dev, ACCOUNT)["Statement"]}

@@ -180,7 +180,7 @@ def test_cli_api_failure_is_one_line_exit_1(client: Any, catalog_dir: Path, caps
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["prices", "refresh", "--service", "lambda", "--region", "eu-west-1"], "ops: unknown service 'lambda'"),
+    (["prices", "refresh", "--service", "dynamodb", "--region", "eu-west-1"], "ops: unknown service 'dynamodb'"),
     (["prices", "refresh", "--service", "elb"], "the following arguments are required: --region"),
     (["prices", "refresh", "--service", "elb", "--region", "Ireland"], "'Ireland' is not an AWS region code"),
     (["prices", "refresh", "--service", "elb", "--region", "eu-west-1", "--catalog-dir", "/nope"],
