@@ -1,0 +1,179 @@
+"""Service to service on AWS, the IAM half (identity.serviceAuth: iam, the default): an internal web service is a
+VPC Lattice service with IAM auth whose auth policy names exactly the task roles of the services that declare
+``uses: [services.<name>]``; each of those task roles holds exactly one statement allowing
+``vpc-lattice-svcs:Invoke`` on it; ECS registers the internal service's tasks in its target group. A service that
+does not declare it gets neither. One capture of a small stack file (docs/identity.md, "Service to service")."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from review.engine import capture_program
+
+REPO = Path(__file__).resolve().parent.parent
+ACCOUNT = "123456789012"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+SERVICES = {
+    "api": {"kind": "web", "routes": [{"path": "/v1"}], "uses": ["services.inner"]},
+    "inner": {"kind": "web", "internal": True, "port": 9000, "healthCheckPath": "/ready"},
+    "migrate": {"kind": "job", "command": ["python", "-m", "app.migrate"], "uses": ["database"]},
+}
+
+
+def write_project(directory: Path, services: dict, **extra: object) -> Path:
+    """A project running this repository's program with one dev stack file ``Pulumi.s2s.yaml``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "Pulumi.yaml", directory / "Pulumi.yaml")
+    (directory / "__main__.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(REPO)!r})\nfrom stacks import build\n\nbuild()\n")
+    config = {"backend-hosting:environment": "dev", "backend-hosting:region": "us-east-1",
+              "backend-hosting:budget": {"monthlyUsd": 500}, "backend-hosting:services": services,
+              **{f"backend-hosting:{k}": v for k, v in extra.items()}}
+    (directory / "Pulumi.s2s.yaml").write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+    return directory
+
+
+@pytest.fixture(scope="module")
+def g(tmp_path_factory):
+    return capture_program(write_project(tmp_path_factory.mktemp("s2s"), SERVICES), "s2s")
+
+
+def role_arn(g, name: str) -> str:
+    return g.by_name(name, "aws:iam/role:Role").outputs["arn"]
+
+
+def statements_of(g, role: str) -> list[dict]:
+    """Every statement of every inline policy on a role."""
+    name = g.by_name(role, "aws:iam/role:Role").outputs["name"]
+    return [st for r in g.by_type(ROLE_POLICY) if r.inputs["role"] == name
+            for st in json.loads(r.inputs["policy"])["Statement"]]
+
+
+def invoke_statements(g, role: str) -> list[dict]:
+    return [st for st in statements_of(g, role) if "vpc-lattice-svcs:Invoke" in json.dumps(st.get("Action"))]
+
+
+def test_the_internal_service_is_a_lattice_service_with_iam_auth_in_the_stack_network(g):
+    svc = g.by_name("app-dev-inner-lattice", "aws:vpclattice/service:Service")
+    assert svc.inputs["authType"] == "AWS_IAM"
+    net = g.by_name("app-dev-lattice-network", "aws:vpclattice/serviceNetwork:ServiceNetwork")
+    assert net.inputs["authType"] == "AWS_IAM"
+    [assoc] = g.by_type("aws:vpclattice/serviceNetworkServiceAssociation:ServiceNetworkServiceAssociation")
+    assert assoc.inputs["serviceIdentifier"] == svc.id
+    assert assoc.inputs["serviceNetworkIdentifier"] == net.id
+    [vpc] = g.by_type("aws:vpclattice/serviceNetworkVpcAssociation:ServiceNetworkVpcAssociation")
+    assert vpc.inputs["vpcIdentifier"] == g.by_type("aws:ec2/vpc:Vpc")[0].id
+    assert vpc.inputs["securityGroupIds"] == [g.by_name("app-dev-lattice-association",
+                                                        "aws:ec2/securityGroup:SecurityGroup").id]
+    # Only the internal service is in Lattice: one service, one target group, one listener.
+    assert len(g.by_type("aws:vpclattice/service:Service")) == 1
+
+
+def test_the_target_group_sends_http_to_the_task_port_and_the_listener_is_https(g):
+    tg = g.by_name("app-dev-inner-lattice", "aws:vpclattice/targetGroup:TargetGroup")
+    assert tg.inputs["type"] == "IP"
+    config = tg.inputs["config"]
+    assert (config["port"], config["protocol"], config["vpcIdentifier"]) == (
+        9000, "HTTP", g.by_type("aws:ec2/vpc:Vpc")[0].id)
+    assert (config["healthCheck"]["path"], config["healthCheck"]["port"]) == ("/ready", 9000)
+    [listener] = g.by_type("aws:vpclattice/listener:Listener")
+    assert (listener.inputs["protocol"], listener.inputs["port"]) == ("HTTPS", 443)
+    assert listener.inputs["defaultAction"] == {"forwards": [{"targetGroups": [
+        {"targetGroupIdentifier": tg.id, "weight": 100}]}]}
+
+
+def test_ecs_registers_the_internal_tasks_in_the_target_group_and_nothing_else(g):
+    tg = g.by_name("app-dev-inner-lattice", "aws:vpclattice/targetGroup:TargetGroup")
+    infra = g.by_name("app-dev-lattice-ecs-infrastructure", "aws:iam/role:Role")
+    inner = g.inputs("app-dev-inner-service", "aws:ecs/service:Service")
+    assert inner["vpcLatticeConfigurations"] == [
+        {"roleArn": infra.outputs["arn"], "portName": "http", "targetGroupArn": tg.outputs["arn"]}]
+    # The port name is the container's port mapping.
+    [c] = json.loads(g.inputs("app-dev-inner-task", "aws:ecs/taskDefinition:TaskDefinition")["containerDefinitions"])
+    assert c["portMappings"] == [{"containerPort": 9000, "protocol": "tcp", "name": "http"}]
+    assert "vpcLatticeConfigurations" not in g.inputs("app-dev-api-service", "aws:ecs/service:Service")
+    # The infrastructure role: trusted by ECS of this account, the AWS managed policy for Lattice, the boundary.
+    trust = json.loads(infra.inputs["assumeRolePolicy"])["Statement"]
+    assert [s["Principal"] for s in trust] == [{"Service": "ecs.amazonaws.com"}]
+    assert trust[0]["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+    [attachment] = g.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForVpcLattice"
+    assert infra.inputs["permissionsBoundary"].endswith(":policy/backend-hosting-boundary-s2s")
+
+
+def test_the_auth_policy_admits_exactly_the_declaring_callers_task_role(g):
+    svc = g.by_name("app-dev-inner-lattice", "aws:vpclattice/service:Service")
+    policies = {r.name: r for r in g.by_type("aws:vpclattice/authPolicy:AuthPolicy")}
+    assert set(policies) == {"app-dev-inner-lattice", "app-dev-lattice-network"}
+    policy = policies["app-dev-inner-lattice"]
+    assert policy.inputs["resourceIdentifier"] == svc.outputs["arn"]
+    api = role_arn(g, "app-dev-api-task")
+    assert json.loads(policy.inputs["policy"])["Statement"] == [{
+        "Sid": "DeclaredCallers", "Effect": "Allow", "Principal": {"AWS": [api]}, "Action": "vpc-lattice-svcs:Invoke",
+        "Resource": f"{svc.outputs['arn']}/*", "Condition": {"ArnEquals": {"aws:PrincipalArn": [api]}}}]
+    assert "\n" not in policy.inputs["policy"]  # Lattice refuses policies with newlines
+    # The network's own policy keeps other accounts out.
+    assert json.loads(policies["app-dev-lattice-network"].inputs["policy"])["Statement"][0]["Condition"] == {
+        "StringEquals": {"aws:PrincipalAccount": ACCOUNT}}
+
+
+def test_the_caller_holds_one_invoke_statement_and_the_others_none(g):
+    svc = g.by_name("app-dev-inner-lattice", "aws:vpclattice/service:Service")
+    assert invoke_statements(g, "app-dev-api-task") == [{
+        "Sid": "InvokeLatticeService", "Effect": "Allow", "Action": "vpc-lattice-svcs:Invoke",
+        "Resource": f"{svc.outputs['arn']}/*"}]
+    for other in ("app-dev-inner-task", "app-dev-migrate-task"):  # no uses: services.inner
+        assert invoke_statements(g, other) == []
+        assert role_arn(g, other) not in json.dumps([r.inputs for r in g.by_type(
+            "aws:vpclattice/authPolicy:AuthPolicy")])
+
+
+def test_security_groups_stay_plus_the_callers_path_into_the_network(g):
+    def sg(name: str) -> str:
+        return g.by_name(name, "aws:ec2/securityGroup:SecurityGroup").id
+
+    ingress = [(r.inputs["securityGroupId"], r.inputs.get("referencedSecurityGroupId") or r.inputs.get("prefixListId"),
+                r.inputs["fromPort"]) for r in g.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")]
+    inner, api, assoc = sg("app-dev-inner-tasks"), sg("app-dev-api-tasks"), sg("app-dev-lattice-association")
+    # Into the internal tasks: the caller (the Service Connect path, as before) and Lattice's prefix list.
+    assert {(peer, port) for s, peer, port in ingress if s == inner} == {
+        (api, 9000), ("com.amazonaws.us-east-1.vpc-lattice", 9000)}
+    # Into the service network: the caller only, on HTTPS.
+    assert {(peer, port) for s, peer, port in ingress if s == assoc} == {(api, 443)}
+
+
+def test_the_caller_gets_the_lattice_url(g):
+    [c] = json.loads(g.inputs("app-dev-api-task", "aws:ecs/taskDefinition:TaskDefinition")["containerDefinitions"])
+    env = {e["name"]: e["value"] for e in c["environment"]}
+    svc = g.by_name("app-dev-inner-lattice", "aws:vpclattice/service:Service")
+    assert env["SERVICE_INNER_URL"] == f"https://{svc.outputs['dnsEntries'][0]['domainName']}"
+    [m] = json.loads(g.inputs("app-dev-migrate-task", "aws:ecs/taskDefinition:TaskDefinition")["containerDefinitions"])
+    assert not [e for e in m["environment"] if e["name"].startswith("SERVICE_")]
+
+
+def test_the_component_page_runs_and_documents_every_argument(run_program):
+    from helpers import DOCS, doc_example, documents_every_argument
+
+    from components.aws.lattice import LatticeServiceArgs, ServiceNetworkArgs
+
+    page = DOCS / "lattice.md"
+    lg = run_program(doc_example(page))
+    assert not documents_every_argument(page, ServiceNetworkArgs, LatticeServiceArgs)
+    [policy] = [r for r in lg.by_type("aws:vpclattice/authPolicy:AuthPolicy") if r.name == "app-dev-users-lattice"]
+    api = lg.by_name("app-dev-api-task", "aws:iam/role:Role").outputs["arn"]
+    assert json.loads(policy.inputs["policy"])["Statement"][0]["Principal"] == {"AWS": [api]}
+
+
+def test_lattice_names_fit_the_service_rules():
+    from components.aws.lattice import lattice_name
+
+    assert lattice_name("app-dev-inner") == "app-dev-inner"
+    assert lattice_name("a--b-") == "a-b"
+    long = lattice_name("platform-team-app-staging-payments-reconciler")
+    assert len(long) <= 40 and long.startswith("platform-team-app-staging-payme-") and "--" not in long
+    assert long != lattice_name("platform-team-app-staging-payments-reconcilex")
