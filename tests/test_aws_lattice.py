@@ -177,3 +177,93 @@ def test_lattice_names_fit_the_service_rules():
     long = lattice_name("platform-team-app-staging-payments-reconciler")
     assert len(long) <= 40 and long.startswith("platform-team-app-staging-payme-") and "--" not in long
     assert long != lattice_name("platform-team-app-staging-payments-reconcilex")
+
+
+# -- the caller's side: docs/identity.md's SigV4 example, executed -----------------------------------------------
+def _signing_example(monkeypatch) -> dict:
+    """Run the identity page's SigV4 block with fixed credentials; returns its namespace."""
+    import re
+    import textwrap
+
+    text = (REPO / "docs" / "identity.md").read_text()
+    [block] = [textwrap.dedent(b) for b in re.findall(r"```python\n(.*?)```", text, re.S) if "vpc-lattice-svcs" in b]
+    for key, value in {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCY",
+                       "AWS_SESSION_TOKEN": "task-session-token", "AWS_REGION": "us-east-1",
+                       "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+                       "no_proxy": "*", "NO_PROXY": "*"}.items():
+        monkeypatch.setenv(key, value)
+    namespace: dict = {"__name__": "identity_example"}
+    exec(compile(block, "docs/identity.md", "exec"), namespace)
+    return namespace
+
+
+def _sigv4(method: str, url: str, headers: dict, secret: str) -> str:
+    """The SigV4 signature of a request, from the specification (not botocore): canonical request over the
+    signed headers with an UNSIGNED-PAYLOAD body hash, string to sign, HMAC key chain."""
+    import hashlib
+    import hmac
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    lower = {k.lower(): v for k, v in headers.items()}
+    auth = lower["authorization"]
+    scope = auth.split("Credential=")[1].split(",")[0].split("/", 1)[1]
+    signed = auth.split("SignedHeaders=")[1].split(",")[0]
+    lower["host"] = parts.netloc
+    query = "&".join(sorted(parts.query.split("&"))) if parts.query else ""
+    canonical = "\n".join([method, parts.path or "/", query,
+                           "".join(f"{h}:{lower[h].strip()}\n" for h in signed.split(";")), signed,
+                           "UNSIGNED-PAYLOAD"])
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", lower["x-amz-date"], scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + secret).encode()
+    for part in scope.split("/"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def test_the_documented_caller_signs_for_lattice_by_the_sigv4_specification(monkeypatch):
+    ns = _signing_example(monkeypatch)
+    url = "https://app-prod-inner-0a1b2c3d.7d67968.vpc-lattice-svcs.us-east-1.on.aws/v1/orders?b=2&a=1"
+    headers = ns["signed_headers"]("POST", url, b'{"id": 1}', {"content-type": "application/json"})
+    lower = {k.lower(): v for k, v in headers.items()}  # HTTP header names are case-insensitive
+    auth = lower["authorization"]
+    assert auth.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "/us-east-1/vpc-lattice-svcs/aws4_request," in auth
+    assert lower["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
+    assert lower["x-amz-security-token"] == "task-session-token"  # the task role's session
+    assert {"host", "x-amz-content-sha256", "x-amz-date"} <= set(auth.split("SignedHeaders=")[1].split(",")[0]
+                                                                 .split(";"))
+    assert auth.split("Signature=")[1] == _sigv4("POST", url, headers, "wJalrXUtnFEMI/K7MDENG+bPxRfiCY")
+    # A different secret gives a different signature: the check above can fail.
+    assert auth.split("Signature=")[1] != _sigv4("POST", url, headers, "another-secret")
+
+
+def test_the_documented_caller_sends_the_signed_request_to_service_url(monkeypatch):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    seen: dict = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.update(path=self.path, headers={k.lower(): v for k, v in self.headers.items()})
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"pong")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        ns = _signing_example(monkeypatch)
+        monkeypatch.setenv("SERVICE_INNER_URL", f"http://127.0.0.1:{server.server_port}")
+        assert ns["call_internal"]("inner", "/v1/ping") == (200, b"pong")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen["path"] == "/v1/ping"
+    assert seen["headers"]["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert seen["headers"]["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
