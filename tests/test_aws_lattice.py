@@ -21,8 +21,11 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 SERVICES = {
     "api": {"kind": "web", "routes": [{"path": "/v1"}], "uses": ["services.inner"]},
     "inner": {"kind": "web", "internal": True, "port": 9000, "healthCheckPath": "/ready"},
-    "migrate": {"kind": "job", "command": ["python", "-m", "app.migrate"], "uses": ["database"]},
+    "migrate": {"kind": "job", "command": ["python", "-m", "app.migrate"]},
 }
+SMALL = {"database": {"enabled": False}, "cache": {"enabled": False}, "identity": {"enabled": False},
+         "storage": {"buckets": []}}
+"""Only what the test is about: no database, cache, user pool or bucket (a smaller, faster capture)."""
 
 
 def write_project(directory: Path, services: dict, **extra: object) -> Path:
@@ -40,7 +43,7 @@ def write_project(directory: Path, services: dict, **extra: object) -> Path:
 
 @pytest.fixture(scope="module")
 def g(tmp_path_factory):
-    return capture_program(write_project(tmp_path_factory.mktemp("s2s"), SERVICES), "s2s")
+    return capture_program(write_project(tmp_path_factory.mktemp("s2s"), SERVICES, **SMALL), "s2s")
 
 
 def role_arn(g, name: str) -> str:
@@ -267,3 +270,82 @@ def test_the_documented_caller_sends_the_signed_request_to_service_url(monkeypat
     assert seen["path"] == "/v1/ping"
     assert seen["headers"]["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
     assert seen["headers"]["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
+
+
+# -- the setting ------------------------------------------------------------------------------------------------
+def _settings(cloud: str, identity: dict, internal: bool = True):
+    from stacks.settings import from_values
+
+    base = {"environment": "dev", "region": "us-east-1"} if cloud == "aws" else {
+        "environment": "dev", "region": "us-central1", "cloud": "gcp", "gcpProject": "acme-dev"}
+    services = {"api": {"kind": "web", "routes": [{"path": "/v1"}], **({"uses": ["services.inner"]} if internal
+                                                                       else {})}}
+    if internal:
+        services["inner"] = {"kind": "web", "internal": True}
+    return from_values({**base, "services": services, "identity": identity})
+
+
+def test_service_auth_defaults_to_iam_on_both_clouds_and_is_independent_of_sign_in():
+    assert _settings("aws", {}).identity.service_auth == "iam"
+    assert _settings("gcp", {}).identity.service_auth == "iam"
+    assert _settings("aws", {"serviceAuth": "network"}).identity.service_auth == "network"
+    # identity.enabled turns off end-user sign-in, not service-to-service auth
+    assert _settings("aws", {"enabled": False, "serviceAuth": "network"}).identity.service_auth == "network"
+
+
+@pytest.mark.parametrize(("cloud", "identity", "internal", "message"), [
+    ("gcp", {"serviceAuth": "network"}, True, "identity.serviceAuth: network does not apply to cloud gcp"),
+    ("aws", {"serviceAuth": "iam"}, False, "identity.serviceAuth does not apply: no service is internal"),
+    ("gcp", {"serviceAuth": "iam"}, False, "identity.serviceAuth does not apply: no service is internal"),
+    ("aws", {"serviceAuth": "mtls"}, True, "identity.serviceAuth"),
+])
+def test_a_service_auth_that_does_not_apply_is_one_line(cloud, identity, internal, message):
+    from stacks.settings import SettingsError
+
+    with pytest.raises(SettingsError) as info:
+        _settings(cloud, identity, internal)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+# -- ops bootstrap: the deploy role and the boundary cover Lattice, scoped like the rest -------------------------
+def test_the_deploy_role_manages_lattice_by_tag_and_attaches_only_the_reviewed_managed_policy(g):
+    from ops.bootstrap import boundary_policy, deploy_policy, facts_from_graph
+
+    facts = facts_from_graph(g, "s2s")
+    assert "vpc-lattice" in facts.services and "ecs.amazonaws.com" in facts.pass_to
+    assert facts.aws_managed_policies == ("AmazonECSInfrastructureRolePolicyForVpcLattice",)
+    policy = {s["Sid"]: s for s in deploy_policy(facts, ACCOUNT, "state-bucket")["Statement"]}
+    for sid, key in (("CreateTaggedForStack", "aws:RequestTag/environment"),
+                     ("ManageTaggedForStack", "aws:ResourceTag/environment")):
+        assert "vpc-lattice:*" in policy[sid]["Action"]
+        assert policy[sid]["Condition"]["StringEquals"][key] == "dev"
+    assert policy["AttachStackPolicies"]["Condition"]["ArnLike"]["iam:PolicyARN"] == [
+        "arn:aws:iam::123456789012:policy/app-dev-*",
+        "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForVpcLattice"]
+    # The boundary lets every statement the stack writes through (the caller's invoke grant included) and no
+    # invoke outside this account and region.
+    from test_ops_bootstrap import _allowed_by, _listed
+
+    boundary = boundary_policy(facts, ACCOUNT)
+    granted = [(a, r) for doc in (p.inputs["policy"] for p in g.by_type(ROLE_POLICY))
+               for st in json.loads(doc)["Statement"] for a in _listed(st["Action"]) for r in _listed(st["Resource"])]
+    assert any(a == "vpc-lattice-svcs:Invoke" for a, _ in granted)
+    assert all(_allowed_by(boundary, a, r, None) for a, r in granted if a == "vpc-lattice-svcs:Invoke")
+    assert not _allowed_by(boundary, "vpc-lattice-svcs:Invoke",
+                           "arn:aws:vpc-lattice:us-east-1:999999999999:service/svc-0other/*", None)
+    # What the AWS managed policy of the infrastructure role grants, within this account and region.
+    assert _allowed_by(boundary, "vpc-lattice:RegisterTargets",
+                       f"arn:aws:vpc-lattice:us-east-1:{ACCOUNT}:targetgroup/tg-0abc", None)
+
+
+def test_an_unreviewed_aws_managed_policy_stops_the_bootstrap(g):
+    from ops.bootstrap import facts_from_graph
+    from ops.prices import OpsError
+
+    [attachment] = g.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    attachment.inputs["policyArn"] = "arn:aws:iam::aws:policy/AdministratorAccess"
+    try:
+        with pytest.raises(OpsError, match="AdministratorAccess, which the bootstrap has not reviewed"):
+            facts_from_graph(g, "s2s")
+    finally:
+        attachment.inputs["policyArn"] = "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForVpcLattice"
