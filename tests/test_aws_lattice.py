@@ -349,3 +349,31 @@ def test_an_unreviewed_aws_managed_policy_stops_the_bootstrap(g):
             facts_from_graph(g, "s2s")
     finally:
         attachment.inputs["policyArn"] = "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForVpcLattice"
+
+
+# -- price --------------------------------------------------------------------------------------------------------
+def test_a_lattice_service_costs_its_hours_data_and_requests_beyond_the_free_hourly_300k(tmp_path):
+    """Rows (tests/fixtures/catalog/aws-us-east-1.csv, from aws.amazon.com/vpc/lattice/pricing): 0.025 per
+    service-hour, 0.025 per GB, 0.10 per million requests beyond the first 300,000 of each hour."""
+    import pulumi_aws as aws
+
+    from review.cost import estimate_graph
+    from review.engine import run_callable
+
+    def program() -> None:
+        net = aws.vpclattice.ServiceNetwork("net", name="net", auth_type="AWS_IAM")
+        svc = aws.vpclattice.Service("svc", name="svc", auth_type="AWS_IAM")
+        aws.vpclattice.ServiceNetworkServiceAssociation("assoc", service_identifier=svc.id,
+                                                        service_network_identifier=net.id)
+
+    graph = run_callable(program, config={"aws:region": "us-east-1"})
+    quiet = estimate_graph(graph)
+    [svc] = quiet.resources  # the network and the association are free
+    assert {c.name: round(c.monthly, 4) for c in svc.components} == {
+        "service hours": round(730 * 0.025, 4), "data processed": 0.025,
+        "requests beyond 300,000 an hour (0.1M a month)": 0.0}
+    usage = tmp_path / "usage.yaml"
+    usage.write_text("resource_usage:\n  svc:\n    monthly_data_processed_gb: 40\n    monthly_requests_millions: 300\n")
+    busy = estimate_graph(graph, usage).resources[0]
+    # 300M a month is ~411k an hour: 300M - 730 h x 0.3M free = 81M billable
+    assert busy.monthly == pytest.approx(730 * 0.025 + 40 * 0.025 + 81 * 0.10)
