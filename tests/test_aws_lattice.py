@@ -377,3 +377,50 @@ def test_a_lattice_service_costs_its_hours_data_and_requests_beyond_the_free_hou
     busy = estimate_graph(graph, usage).resources[0]
     # 300M a month is ~411k an hour: 300M - 730 h x 0.3M free = 81M billable
     assert busy.monthly == pytest.approx(730 * 0.025 + 40 * 0.025 + 81 * 0.10)
+
+
+def test_bad_lattice_arguments_are_refused():
+    from types import SimpleNamespace
+
+    from components.aws.lattice import LatticeServiceArgs
+    from components.aws.load_balancer import LoadBalancer
+    from components.aws.web_service import WebRoute, WebServiceArgs
+
+    base = {"cluster": object(), "network": object()}
+    lattice = SimpleNamespace(args=LatticeServiceArgs(port=8080))
+    with pytest.raises(ValueError, match="lattice is for an internal service"):
+        WebServiceArgs(**base, routes=[WebRoute(path="/v1")], load_balancer=object.__new__(LoadBalancer),
+                       lattice=lattice)
+    with pytest.raises(ValueError, match=r"target group's port \(8080\) is not the service's \(9000\)"):
+        WebServiceArgs(**base, internal=True, port=9000, lattice=lattice)
+    with pytest.raises(ValueError, match="use 1-65535"):
+        LatticeServiceArgs(port=0)
+    assert WebServiceArgs(**base, internal=True, lattice=lattice).lattice is lattice
+
+
+def test_grants_after_the_auth_policy_is_written_are_refused(run_program):
+    """A grant must reach the auth policy: one made after it is written is an error, not a silent no-op."""
+    from types import SimpleNamespace
+
+    import pulumi_aws as aws
+
+    from components.aws.lattice import LatticeServiceArgs, ServiceNetwork, ServiceNetworkArgs
+
+    refused: list[str] = []
+
+    def program() -> None:
+        net = ServiceNetwork("net", ServiceNetworkArgs(network=SimpleNamespace(vpc_id="vpc-1")))
+        svc = net.add_service("svc", LatticeServiceArgs())
+        assert svc.write_auth_policy() is None  # nobody granted: no policy (AWS_IAM without one admits nobody)
+        a = aws.iam.Role("a", assume_role_policy="{}")
+        svc.grant_invoke(a)
+        policy = svc.write_auth_policy()
+        assert policy is not None and svc.write_auth_policy() is policy
+        try:
+            svc.grant_invoke(aws.iam.Role("b", assume_role_policy="{}"))
+        except ValueError as exc:
+            refused.append(str(exc))
+
+    g = run_program(program)
+    assert refused == ["svc: grant_invoke after write_auth_policy would not reach the auth policy"]
+    assert len(g.by_type("aws:vpclattice/authPolicy:AuthPolicy")) == 2  # the network's and svc's
