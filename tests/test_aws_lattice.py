@@ -424,3 +424,18 @@ def test_grants_after_the_auth_policy_is_written_are_refused(run_program):
     g = run_program(program)
     assert refused == ["svc: grant_invoke after write_auth_policy would not reach the auth policy"]
     assert len(g.by_type("aws:vpclattice/authPolicy:AuthPolicy")) == 2  # the network's and svc's
+
+
+def test_drift_audits_the_lattice_resources_by_their_arn_kind(g):
+    from ops.drift import TYPE_KIND, arn_kind, declared_resources
+
+    declared, skipped = declared_resources(g)
+    kinds = {d.kind for d in declared if d.type.startswith("aws:vpclattice/")}
+    assert kinds == {"vpc-lattice:service", "vpc-lattice:servicenetwork", "vpc-lattice:targetgroup",
+                     "vpc-lattice:servicenetworkserviceassociation", "vpc-lattice:servicenetworkvpcassociation"}
+    assert set(skipped) & {t for t in TYPE_KIND if t.startswith("aws:vpclattice/")} == set()
+    # The tagging API's ARNs (docs.aws.amazon.com service authorization reference for VPC Lattice) map to them.
+    region = f"arn:aws:vpc-lattice:us-east-1:{ACCOUNT}"
+    assert {arn_kind(f"{region}:{suffix}") for suffix in (
+        "service/svc-0123", "servicenetwork/sn-0123", "targetgroup/tg-0123",
+        "servicenetworkserviceassociation/snsa-0123", "servicenetworkvpcassociation/snva-0123")} == kinds
