@@ -259,7 +259,7 @@ def test_the_documented_caller_sends_the_signed_request_to_service_url(monkeypat
             pass
 
     server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     try:
         ns = _signing_example(monkeypatch)
         monkeypatch.setenv("SERVICE_INNER_URL", f"http://127.0.0.1:{server.server_port}")
@@ -308,6 +308,19 @@ def test_a_service_auth_that_does_not_apply_is_one_line(cloud, identity, interna
 
 
 # -- ops bootstrap: the deploy role and the boundary cover Lattice, scoped like the rest -------------------------
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _allowed_by(boundary: dict, action: str, resource: str, _condition: object = None) -> bool:
+    """An unconditioned allow of the boundary covers (action, resource) (fnmatch, as IAM's wildcards)."""
+    from fnmatch import fnmatchcase
+
+    return any(st["Effect"] == "Allow" and "Condition" not in st
+               and any(fnmatchcase(action, a) for a in _listed(st["Action"]))
+               and any(fnmatchcase(resource, r) for r in _listed(st["Resource"])) for st in boundary["Statement"])
+
+
 def test_the_deploy_role_manages_lattice_by_tag_and_attaches_only_the_reviewed_managed_policy(g):
     from ops.bootstrap import boundary_policy, deploy_policy, facts_from_graph
 
@@ -324,8 +337,6 @@ def test_the_deploy_role_manages_lattice_by_tag_and_attaches_only_the_reviewed_m
         "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForVpcLattice"]
     # The boundary lets every statement the stack writes through (the caller's invoke grant included) and no
     # invoke outside this account and region.
-    from test_ops_bootstrap import _allowed_by, _listed
-
     boundary = boundary_policy(facts, ACCOUNT)
     granted = [(a, r) for doc in (p.inputs["policy"] for p in g.by_type(ROLE_POLICY))
                for st in json.loads(doc)["Statement"] for a in _listed(st["Action"]) for r in _listed(st["Resource"])]
