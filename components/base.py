@@ -80,8 +80,12 @@ KIT: tuple[Concern, ...] = (
     Concern("services", ("components.aws.web_service:WebService", "components.aws.worker:Worker",
                          "components.aws.job:Job"), ("components.gcp.job:Job",),
             # On GCP a web service and a worker are both a Cloud Run service: the `service` concern's Service.
-            extras={"components.aws.web_service:WebService": ("allow_from",),
+            extras={"components.aws.web_service:WebService": ("allow_from", "grant_invoke"),
                     "components.gcp.job:Job": ("grant_run",)}),
+    # VPC Lattice is AWS's identity layer for internal services; Cloud Run checks invokers itself (no GCP class).
+    Concern("service_network", ("components.aws.lattice:ServiceNetwork", "components.aws.lattice:LatticeService"), (),
+            extras={"components.aws.lattice:ServiceNetwork": ("allow_from",),
+                    "components.aws.lattice:LatticeService": ("grant_invoke",)}),
     Concern("queues", ("components.aws.queue:Queue",), ("components.gcp.queue:Queue",),
             wiring=("grant_send", "grant_consume")),
     Concern("identity", ("components.aws.identity:Identity",), ("components.gcp.identity:Identity",)),

@@ -52,6 +52,7 @@ MODULE_SERVICE: dict[str, str] = {
     "route53": "route53", "s3": "s3", "secretsmanager": "secretsmanager", "sns": "sns", "vpc": "ec2",
     "wafv2": "wafv2", "sqs": "sqs", "ssm": "ssm", "events": "events", "scheduler": "scheduler",
     "servicediscovery": "servicediscovery", "cognito": "cognito-idp", "lambda": "lambda",
+    "vpclattice": "vpc-lattice",
 }
 GLOBAL_SERVICES = frozenset({"route53", "budgets"})
 """Services whose API is global (called in us-east-1 whatever the stack's region): no region condition."""
@@ -64,6 +65,10 @@ SERVICE_LINKED: dict[str, str] = {
     "application-autoscaling": "ecs.application-autoscaling.amazonaws.com",
 }
 """Services that create a service-linked role on first use in an account."""
+
+AWS_MANAGED_POLICIES = frozenset({"AmazonECSInfrastructureRolePolicyForVpcLattice"})
+"""AWS managed policies a stack may attach (each reviewed here); the ECS infrastructure role of VPC Lattice needs
+this one (it registers tasks in the stack's Lattice target groups)."""
 
 IAM_ROLE_ACTIONS = sorted([
     "iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateRoleDescription",
@@ -106,6 +111,8 @@ class StackFacts:
     pass_to: tuple[str, ...] = ()
     """Service principals the stack's roles trust (what ``iam:PassRole`` may pass them to)."""
     attaches_managed_policies: bool = False
+    aws_managed_policies: tuple[str, ...] = ()
+    """AWS managed policies (names) the stack attaches; only those in :data:`AWS_MANAGED_POLICIES` are accepted."""
     record_names: tuple[str, ...] = ()
     """Names of the DNS records the stack declares (their hosted zones are resolved at bootstrap)."""
     unbounded_roles: tuple[str, ...] = ()
@@ -138,6 +145,7 @@ def facts_from_graph(graph: Any, stack: str, *, name: str | None = None) -> Stac
     pass_to: set[str] = set()
     region = "us-east-1"
     attaches = False
+    aws_managed: set[str] = set()
     unbounded: list[str] = []
     records: set[str] = set()
     for res in graph:
@@ -164,13 +172,21 @@ def facts_from_graph(graph: Any, stack: str, *, name: str | None = None) -> Stac
         if res.type in ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
                         "aws:iam/policyAttachment:PolicyAttachment"):
             attaches = True
+            policy = str(res.inputs.get("policyArn") or "")
+            if ":iam::aws:policy/" in policy:
+                managed = policy.rsplit("/", 1)[-1]
+                if managed not in AWS_MANAGED_POLICIES:
+                    raise OpsError(f"{stack}: {res.name} attaches the AWS managed policy {managed}, which the "
+                                   "bootstrap has not reviewed (add it to ops.bootstrap.AWS_MANAGED_POLICIES)")
+                aws_managed.add(managed)
         if res.type == "aws:rds/instance:Instance" and res.inputs.get("manageMasterUserPassword"):
             services.add("secretsmanager")  # RDS creates the master-password secret as the caller
     environment = graph.config_value("environment", stack)
     return StackFacts(stack=stack, environment=str(environment),
                       name=name or str(graph.config_value("name", "app")), region=str(region),
                       services=tuple(sorted(services)), pass_to=tuple(sorted(pass_to)),
-                      attaches_managed_policies=attaches, unbounded_roles=tuple(sorted(unbounded)),
+                      attaches_managed_policies=attaches, aws_managed_policies=tuple(sorted(aws_managed)),
+                      unbounded_roles=tuple(sorted(unbounded)),
                       record_names=tuple(sorted(records)))
 
 
@@ -250,7 +266,8 @@ NAME_SCOPED: dict[str, tuple[str, ...]] = {
 }
 """Services whose resource ARNs carry the names the stack gives them: resource-name prefix ``{p}`` =
 ``<name>-<env>`` (regional ARNs ``arn:<partition>:<service>:<region>:<account>:<suffix>``)."""
-TAG_SCOPED = frozenset({"acm", "application-autoscaling", "ec2", "kms", "servicediscovery", "cognito-idp"})
+TAG_SCOPED = frozenset({"acm", "application-autoscaling", "ec2", "kms", "servicediscovery", "cognito-idp",
+                        "vpc-lattice"})
 """Services whose ARNs carry generated ids: creates need ``aws:RequestTag/environment``, everything else
 ``aws:ResourceTag/environment`` = the stack's environment (untagged resources are out)."""
 SENSITIVE_READS = sorted([
@@ -277,13 +294,14 @@ TAG_ACTIONS = sorted(["acm:AddTagsToCertificate", "application-autoscaling:TagRe
                       "elasticache:AddTagsToResource", "elasticloadbalancing:AddTags", "events:TagResource",
                       "kms:TagResource", "logs:TagLogGroup", "logs:TagResource", "rds:AddTagsToResource",
                       "secretsmanager:TagResource", "sns:TagResource", "sqs:TagQueue", "ssm:AddTagsToResource",
-                      "wafv2:TagResource"])
+                      "vpc-lattice:TagResource", "wafv2:TagResource"])
 UNTAG_ACTIONS = sorted(["acm:RemoveTagsFromCertificate", "application-autoscaling:UntagResource",
                         "budgets:UntagResource", "cloudwatch:UntagResource", "ec2:DeleteTags", "ecr:UntagResource",
                         "ecs:UntagResource", "elasticache:RemoveTagsFromResource", "elasticloadbalancing:RemoveTags",
                         "events:UntagResource", "kms:UntagResource", "logs:UntagLogGroup", "logs:UntagResource",
                         "rds:RemoveTagsFromResource", "secretsmanager:UntagResource", "sns:UntagResource",
-                        "sqs:UntagQueue", "ssm:RemoveTagsFromResource", "wafv2:UntagResource"])
+                        "sqs:UntagQueue", "ssm:RemoveTagsFromResource", "vpc-lattice:UntagResource",
+                        "wafv2:UntagResource"])
 KEY_DESTRUCTION = sorted(["kms:DeleteImportedKeyMaterial", "kms:DisableKey", "kms:DisableKeyRotation",
                           "kms:PutKeyPolicy", "kms:ReplicateKey", "kms:ScheduleKeyDeletion",
                           "kms:UpdatePrimaryRegion"])
@@ -419,7 +437,9 @@ def deploy_policy(facts: StackFacts, account: str, bucket: str, partition: str =
         if facts.attaches_managed_policies:
             statements.append({"Sid": "AttachStackPolicies", "Effect": "Allow",
                                "Action": ["iam:AttachRolePolicy", "iam:DetachRolePolicy"], "Resource": roles,
-                               "Condition": {"ArnLike": {"iam:PolicyARN": [f"{iam_arn}:policy/{facts.prefix}-*"]},
+                               "Condition": {"ArnLike": {"iam:PolicyARN": [
+                                   f"{iam_arn}:policy/{facts.prefix}-*",
+                                   *[f"arn:{partition}:iam::aws:policy/{n}" for n in facts.aws_managed_policies]]},
                                              **boundary}})
         if facts.pass_to:
             statements.append({"Sid": "PassStackRoles", "Effect": "Allow", "Action": "iam:PassRole",
@@ -550,6 +570,19 @@ def boundary_policy(facts: StackFacts, account: str, partition: str = "aws",
         statements.append({"Sid": "ConnectToStackCaches", "Effect": "Allow", "Action": "elasticache:Connect",
                            "Resource": [f"{ec}:replicationgroup:{prefix}*", f"{ec}:serverlesscache:{prefix}*",
                                         f"{ec}:user:{prefix}*"]})
+    if "vpc-lattice" in services:
+        lattice = f"arn:{arn.format(svc='vpc-lattice')}"
+        # LatticeService.grant_invoke (callers' task roles; Lattice ids are generated, the tag deny below scopes them)
+        statements.append({"Sid": "InvokeLatticeServices", "Effect": "Allow", "Action": "vpc-lattice-svcs:Invoke",
+                           "Resource": f"{lattice}:service/*"})
+        # The ECS infrastructure role: what AmazonECSInfrastructureRolePolicyForVpcLattice grants, in this account
+        statements.append({"Sid": "RegisterLatticeTargets", "Effect": "Allow",
+                           "Action": ["vpc-lattice:DeregisterTargets", "vpc-lattice:GetTargetGroup",
+                                      "vpc-lattice:ListTargets", "vpc-lattice:RegisterTargets"],
+                           "Resource": f"{lattice}:targetgroup/*"})
+        statements.append({"Sid": "DescribeLatticeTargetsNetwork", "Effect": "Allow",
+                           "Action": ["ec2:DescribeInstances", "ec2:DescribeSubnets", "ec2:DescribeVpcs"],
+                           "Resource": "*"})
     statements.append({"Sid": "DenyOtherEnvironments", "Effect": "Deny", "Action": "*", "Resource": "*",
                        "Condition": {"StringNotEquals": {"aws:ResourceTag/environment": facts.environment},
                                      "Null": {"aws:ResourceTag/environment": "false"}}})

@@ -72,6 +72,15 @@ TYPE_KIND: dict[str, str] = {
     "aws:secretsmanager/secret:Secret": "secretsmanager:secret",
     "aws:sns/topic:Topic": "sns:topic",
     "aws:wafv2/webAcl:WebAcl": "wafv2:webacl",
+    # VPC Lattice (matched by Name tag: ARNs carry generated ids). Listeners are left out: their ARNs
+    # (service/<svc>/listener/<id>) share the service's kind.
+    "aws:vpclattice/service:Service": "vpc-lattice:service",
+    "aws:vpclattice/serviceNetwork:ServiceNetwork": "vpc-lattice:servicenetwork",
+    "aws:vpclattice/targetGroup:TargetGroup": "vpc-lattice:targetgroup",
+    "aws:vpclattice/serviceNetworkServiceAssociation:ServiceNetworkServiceAssociation":
+        "vpc-lattice:servicenetworkserviceassociation",
+    "aws:vpclattice/serviceNetworkVpcAssociation:ServiceNetworkVpcAssociation":
+        "vpc-lattice:servicenetworkvpcassociation",
 }
 """Pulumi type -> the kind of its ARN as the tagging API returns it. Types not here are not audited."""
 

@@ -112,6 +112,22 @@ def _vpc(attrs: Mapping[str, str]) -> tuple[str, float] | None:
     return None
 
 
+def _lattice(attrs: Mapping[str, str]) -> tuple[str, float] | None:
+    """VPC Lattice service rows of the AmazonVPC offer, told apart by what their usage type counts (hours, bytes,
+    requests). The exact usage-type names were not available offline: they are matched by substring (any
+    ``...Lattice...`` usage type that is not a VPC resource's), so check the first refresh's diff."""
+    u = _usage(attrs)
+    if "lattice" not in u.lower() or "resource" in u.lower():
+        return None
+    if u.endswith(("Hours", "Hrs", "Hour")):
+        return "service-hour", 1.0
+    if u.endswith("Bytes") or u.endswith("GB"):
+        return "data-gb", 1.0
+    if "request" in u.lower():
+        return "requests", 1_000_000.0  # per request -> per 1M (the first paid tier)
+    return None
+
+
 def _rds(attrs: Mapping[str, str]) -> tuple[str, float] | None:
     family, engine, deploy = attrs.get("productFamily"), attrs.get("databaseEngine", ""), attrs.get("deploymentOption")
     u = _usage(attrs)
@@ -178,6 +194,7 @@ RECIPES: dict[str, Recipe] = {
     "ebs": Recipe("AmazonEC2", _ebs, per_sku_filter="volumeApiName",
                   sku_value=lambda s: s.split(":", 1)[1]),
     "vpc": Recipe("AmazonVPC", _vpc),
+    "vpc-lattice": Recipe("AmazonVPC", _lattice),
     "elb": Recipe("AWSELB", _by_usage({"LoadBalancerUsage": ("alb-hour", 1.0), "LCUUsage": ("alb-lcu-hour", 1.0)}),
                   filters={"productFamily": "Load Balancer-Application"}),
     "rds": Recipe("AmazonRDS", _rds),

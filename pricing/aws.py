@@ -107,6 +107,14 @@ free("WAF associations and logging settings are free; rule groups are counted as
 free("Cognito app clients, domains and resource servers are free; monthly active users are priced on the pool",
      "aws:cognito/userPoolClient:UserPoolClient", "aws:cognito/userPoolDomain:UserPoolDomain",
      "aws:cognito/resourceServer:ResourceServer", "aws:cognito/userGroup:UserGroup")
+free("VPC Lattice networks, associations, target groups, listeners and policies are free; each service is priced",
+     "aws:vpclattice/serviceNetwork:ServiceNetwork",
+     "aws:vpclattice/serviceNetworkVpcAssociation:ServiceNetworkVpcAssociation",
+     "aws:vpclattice/serviceNetworkServiceAssociation:ServiceNetworkServiceAssociation",
+     "aws:vpclattice/targetGroup:TargetGroup", "aws:vpclattice/targetGroupAttachment:TargetGroupAttachment",
+     "aws:vpclattice/listener:Listener", "aws:vpclattice/listenerRule:ListenerRule",
+     "aws:vpclattice/authPolicy:AuthPolicy", "aws:vpclattice/resourcePolicy:ResourcePolicy",
+     "aws:vpclattice/accessLogSubscription:AccessLogSubscription")
 free("generated values live in the Pulumi state, not in a cloud", "random:index/randomPassword:RandomPassword",
      "random:index/randomString:RandomString", "random:index/randomId:RandomId")
 free("IAM-side and account-level settings", "aws:ec2/ebsEncryptionByDefault:EbsEncryptionByDefault",
@@ -723,6 +731,22 @@ def cognito_user_pool(p: Pricing) -> None:
     free_note = f"beyond {COGNITO_FREE_MAU[tier]:,} free" if COGNITO_FREE_MAU[tier] else "no free tier"
     p.charge(f"monthly active users, {tier.title()} ({mau:,.0f} MAU, {free_note})", billable, "MAU", "cognito",
              f"mau:{tier.lower()}", usage_based=True)
+
+
+LATTICE_FREE_REQUESTS_PER_HOUR = 300_000
+"""Requests a VPC Lattice service receives free each hour (aws.amazon.com/vpc/lattice/pricing)."""
+
+
+@pricer("aws:vpclattice/service:Service")
+def lattice_service(p: Pricing) -> None:
+    """Service hours, GB processed and requests beyond the free 300,000 an hour (usage, spread evenly)."""
+    p.charge("service hours", p.hours(), "hours", "vpc-lattice", "service-hour")
+    gb, _ = p.usage("monthly_data_processed_gb")
+    p.charge("data processed", gb, "GB", "vpc-lattice", "data-gb", usage_based=True)
+    millions, _ = p.usage("monthly_requests_millions")
+    billable = max(0.0, float(millions) - LATTICE_FREE_REQUESTS_PER_HOUR * p.hours() / 1e6)
+    p.charge(f"requests beyond {LATTICE_FREE_REQUESTS_PER_HOUR:,} an hour ({float(millions):g}M a month)", billable,
+             "1M requests", "vpc-lattice", "requests", usage_based=True)
 
 
 @pricer("aws:wafv2/webAcl:WebAcl")

@@ -91,6 +91,16 @@ class CognitoUserPoolUsage(_Usage):
         1_000, ge=0, description="Users with an identity operation (sign-up, sign-in, token refresh...) in a month.")
 
 
+class LatticeServiceUsage(_Usage):
+    """VPC Lattice service (HTTP/HTTPS listeners)."""
+
+    monthly_data_processed_gb: float = Field(1.0, ge=0, description="GB of requests and responses through the "
+                                             "service per month.")
+    monthly_requests_millions: float = Field(
+        0.1, ge=0, description="Million requests a month (the first 300,000 an hour are free; spread evenly over "
+        "the month's hours).")
+
+
 class WebAclUsage(_Usage):
     """WAF v2 web ACL."""
 
@@ -297,6 +307,7 @@ USAGE_MODELS: dict[str, type[_Usage]] = {
     "aws:kms/key:Key": KmsKeyUsage,
     "aws:secretsmanager/secret:Secret": SecretUsage,
     "aws:wafv2/webAcl:WebAcl": WebAclUsage,
+    "aws:vpclattice/service:Service": LatticeServiceUsage,
     "aws:cognito/userPool:UserPool": CognitoUserPoolUsage,
     "aws:ecr/repository:Repository": EcrRepositoryUsage,
     "aws:ecs/service:Service": EcsServiceUsage,

@@ -45,13 +45,18 @@ def _name(value: Any, default: str) -> str:
     return value if isinstance(value, str) and value else default
 
 
+_LATTICE_IDS = {"Service": "svc", "ServiceNetwork": "sn", "TargetGroup": "tg", "Listener": "listener",
+                "ServiceNetworkServiceAssociation": "snsa", "ServiceNetworkVpcAssociation": "snva"}
+"""VPC Lattice resources and the prefix of their generated ids."""
+
+
 def _service(typ: str) -> str:
     """``aws:rds/instance:Instance`` -> ``rds``."""
     mod = typ.split(":")[1].split("/")[0]
     return {
         "cloudwatch": "logs", "lb": "elasticloadbalancing", "alb": "elasticloadbalancing",
         "ecs": "ecs", "appautoscaling": "application-autoscaling", "wafv2": "wafv2",
-        "secretsmanager": "secretsmanager", "budgets": "budgets",
+        "secretsmanager": "secretsmanager", "budgets": "budgets", "vpclattice": "vpc-lattice",
     }.get(mod, mod)
 
 
@@ -157,6 +162,13 @@ class ReviewMocks(pulumi.runtime.Mocks):
                 f"targetgroup/{physical[:32]}/{suffix}{suffix}"
             if kind == "LoadBalancer":
                 state.update(dnsName=f"{physical[:32]}-{suffix}.{region}.elb.amazonaws.com", zoneId="Z35SXDOTRQ7X7K")
+        elif mod == "vpclattice" and kind in _LATTICE_IDS:
+            # Lattice names its resources by generated ids (svc-0..., sn-0..., tg-0...); a service gets a DNS name.
+            ident = f"{_LATTICE_IDS[kind]}-0{suffix}{_h(name, n=9)}"
+            arn = f"arn:aws:vpc-lattice:{region}:{ACCOUNT_ID}:{kind.lower()}/{ident}"
+            if kind == "Service":
+                host = f"{physical}-{ident[4:]}.7d67968.vpc-lattice-svcs.{region}.on.aws"
+                state["dnsEntries"] = [{"domainName": host, "hostedZoneId": "Z0123456789LATTICE"}]
         elif mod == "ecr" and kind == "Repository":
             state["repositoryUrl"] = f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{physical}"
             arn = f"arn:aws:ecr:{region}:{ACCOUNT_ID}:repository/{physical}"

@@ -24,6 +24,7 @@ from components.aws.common import aws_context
 from components.aws.database import AuroraDatabase, AuroraDatabaseArgs, Database, DatabaseArgs, DatabaseBase
 from components.aws.job import Job, JobArgs
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
+from components.aws.lattice import LatticeService, LatticeServiceArgs, ServiceNetwork, ServiceNetworkArgs
 from components.aws.load_balancer import LoadBalancer, LoadBalancerArgs, rule_priorities
 from components.aws.monitoring import (
     CacheWatch,
@@ -165,12 +166,22 @@ def build_aws(settings: AwsSettings) -> StackComponents:
             opts=opts)
         for qname, q in settings.queues.items()
     }
+    # Service-to-service IAM (identity.serviceAuth: iam): one VPC Lattice service network for the stack and, before
+    # any service exists, a Lattice service per internal web service, so every caller gets its URL whatever the order.
+    service_network: ServiceNetwork | None = None
+    lattice: dict[str, LatticeService] = {}
+    if internal_names and settings.identity.service_auth == "iam":
+        service_network = ServiceNetwork(f"{base}-lattice", ServiceNetworkArgs(
+            network=network, permissions_boundary=boundary, tags=tags), opts=opts)
+        lattice = {n: service_network.add_service(f"{base}-{n}", LatticeServiceArgs(
+            port=services_cfg[n].port, health_check_path=services_cfg[n].health_check_path, tags=tags))
+            for n in internal_names}
     # Listener-rule priorities of every public route, derived together from the settings (rule_priorities).
     priorities = rule_priorities(r.key for s in services_cfg.values() if s.kind == "web" for r in s.routes)
 
     services: dict[str, WebService | Worker | Job] = {}
     for sname, spec in services_cfg.items():
-        environment, secrets = _service_environment(settings, spec, database, cache, buckets, queues, ident)
+        environment, secrets = _service_environment(settings, spec, database, cache, buckets, queues, ident, lattice)
         task = dict(
             cluster=cluster, network=network, image=spec.image, command=spec.command, family=f"{base}-{sname}",
             cpu=spec.cpu, memory=spec.memory, architecture=spec.architecture, environment=environment,
@@ -185,8 +196,9 @@ def build_aws(settings: AwsSettings) -> StackComponents:
             services[sname] = WebService(name, WebServiceArgs(
                 port=spec.port, health_check_path=spec.health_check_path, load_balancer=None if spec.internal else lb,
                 routes=routes, internal=spec.internal, discovery_name=sname,
-                uses_service_connect=calls_internal, image_managed_externally=spec.image_managed_externally,
-                desired_count=spec.desired_count, min_count=spec.scaling.min, max_count=spec.scaling.max,
+                uses_service_connect=calls_internal, lattice=lattice.get(sname),
+                image_managed_externally=spec.image_managed_externally, desired_count=spec.desired_count,
+                min_count=spec.scaling.min, max_count=spec.scaling.max,
                 cpu_target=spec.scaling.cpu_target, memory_target=spec.scaling.memory_target,
                 requests_per_target=spec.scaling.requests_per_target, **task), opts=opts)
         elif spec.kind == "worker":
@@ -225,6 +237,11 @@ def build_aws(settings: AwsSettings) -> StackComponents:
                 target_svc = services[target]
                 assert isinstance(target_svc, WebService)  # check_services: an internal web service
                 target_svc.allow_from(svc)
+                if service_network is not None:  # plus IAM: into the service network, and the caller's one grant
+                    service_network.allow_from(svc)
+                    target_svc.grant_invoke(svc)
+    for lattice_service in lattice.values():  # each admits exactly the task roles granted above
+        lattice_service.write_auth_policy()
     # Sign-in on the protected paths forwards to the first public web service's primary target group (the routes
     # keep priorities >= 10; sign-in rules take 1-9), and each service may read the app secrets it references.
     protected = next((s.target_groups["primary"].arn for s in services.values()
@@ -289,7 +306,8 @@ def build_aws(settings: AwsSettings) -> StackComponents:
     return StackComponents(
         provider=provider, encryption_key=logs_key, network=network, load_balancer=lb, service=first_public,
         database=database, cache=cache, buckets=buckets, access_logs=access_logs, monitoring=monitoring,
-        cluster=cluster, services=services, queues=queues, identity=ident.identity, secrets=ident.secrets)
+        cluster=cluster, services=services, queues=queues, identity=ident.identity, secrets=ident.secrets,
+        service_network=service_network)
 
 
 def _env_name(name: str) -> str:
@@ -298,9 +316,12 @@ def _env_name(name: str) -> str:
 
 def _service_environment(settings: AwsSettings, spec: AwsServiceSpec, database: DatabaseBase | None,
                          cache: CacheBase | None, buckets: Mapping[str, Bucket], queues: Mapping[str, Queue],
-                         ident: Any) -> tuple[dict[str, pulumi.Input[str]], dict[str, pulumi.Input[str]]]:
+                         ident: Any, lattice: Mapping[str, LatticeService]
+                         ) -> tuple[dict[str, pulumi.Input[str]], dict[str, pulumi.Input[str]]]:
     """Environment variables and secrets of one service: only what its ``uses`` names (DB_*, CACHE_*,
-    BUCKET_<NAME>, QUEUE_<NAME>_URL, SERVICE_<NAME>_URL), then its own ``environment`` and ``secrets``."""
+    BUCKET_<NAME>, QUEUE_<NAME>_URL, SERVICE_<NAME>_URL: the internal service's VPC Lattice URL, to be called
+    with SigV4-signed requests, or its Service Connect URL with ``identity.serviceAuth: network``), then its own
+    ``environment`` and ``secrets``."""
     environment: dict[str, pulumi.Input[str]] = {"APP_ENVIRONMENT": settings.environment, **ident.environment}
     secrets: dict[str, pulumi.Input[str]] = {}
     if "database" in spec.uses and database is not None:
@@ -317,8 +338,10 @@ def _service_environment(settings: AwsSettings, spec: AwsServiceSpec, database: 
     for name in spec.used("queues"):
         environment[f"QUEUE_{_env_name(name)}_URL"] = queues[name].url
     for name in spec.used("services"):
-        # An internal web service's Service Connect name is its settings name (WebService.url says the same).
-        environment[f"SERVICE_{_env_name(name)}_URL"] = f"http://{name}:{settings.services[name].port}"
+        if name in lattice:  # requests go through Lattice, which checks the caller's signature against its policy
+            environment[f"SERVICE_{_env_name(name)}_URL"] = lattice[name].url
+        else:  # Service Connect: the internal web service's settings name (WebService.url says the same)
+            environment[f"SERVICE_{_env_name(name)}_URL"] = f"http://{name}:{settings.services[name].port}"
     environment.update(spec.environment)
     secrets.update(ident.resolve_secrets(spec.secrets))  # secret:NAME -> the app secret's ARN
     return environment, secrets

@@ -39,6 +39,9 @@ class StackComponents:
     """The user directory (Cognito user pool / Identity Platform); None with ``identity.enabled: false``."""
     secrets: Mapping[str, pulumi.ComponentResource] = field(default_factory=dict)
     """Application secrets by their settings name."""
+    service_network: pulumi.ComponentResource | None = None
+    """AWS: the VPC Lattice service network of the internal services (``identity.serviceAuth: iam``); None
+    without internal services (GCP: Cloud Run's invoker check needs none)."""
     extra: Mapping[str, pulumi.Resource] = field(default_factory=dict)
     """What only one cloud has (GCP: the enabled APIs as ``api-<name>``)."""
     services: dict[str, Any] = field(default_factory=dict)

@@ -251,6 +251,9 @@ def check_app_secrets(settings: Any, values: Mapping[str, Any]) -> str | None:
             return f"secrets.{name}.length does not apply: generate is false (the value comes from secretValues)"
     ident = values.get("identity") if isinstance(values.get("identity"), Mapping) else {}
     if settings.cloud == "gcp":
+        if ident.get("serviceAuth") == "network":
+            return ("identity.serviceAuth: network does not apply to cloud gcp: Cloud Run checks every internal "
+                    "request's invoker (invoker bindings and ID tokens); use iam")
         if "passwordMinLength" in ident:
             return ("identity.passwordMinLength does not apply to cloud gcp: pulumi-gcp does not expose Identity "
                     "Platform's password policy (docs/identity.md)")
@@ -921,6 +924,11 @@ class IdentitySettings(_Model):
     protected_paths: list[Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._~/-]*\*?$")]] = Field(
         default_factory=list, description="Path patterns on the load balancer that require sign-in before any "
         "request reaches a service, e.g. /admin/* (AWS: authenticate-cognito listener rules; GCP: IAP).")
+    service_auth: Literal["iam", "network"] = Field(
+        "iam", description="How an internal service admits its callers (the services whose uses name it): iam = "
+        "security groups plus IAM (AWS: a VPC Lattice service with an auth policy naming the callers' task roles, "
+        "requests signed with SigV4; GCP: invoker bindings and ID tokens, the only choice there); network = "
+        "security groups only (AWS: ECS Service Connect; not on gcp). Independent of enabled (end-user sign-in).")
 
 
 class AwsIdentitySettings(IdentitySettings):
@@ -1299,6 +1307,13 @@ def _given(values: Mapping[str, Any], path: str) -> bool:
 
 
 _Rule = tuple[str, Callable[[Any], bool], str]
+_NO_INTERNAL = "no service is internal (it says how internal services admit their callers)"
+
+
+def _has_internal(settings: Any) -> bool:
+    return any(s.kind == "web" and s.internal for s in settings.services.values())
+
+
 _NOT_APPLICABLE: dict[str, list[_Rule]] = {
     # (key the stack file sets, when it does not apply, why)
     "aws": [
@@ -1311,6 +1326,7 @@ _NOT_APPLICABLE: dict[str, list[_Rule]] = {
           for k in ("allocatedStorageGb", "maxAllocatedStorageGb")],
         ("dns.zoneName", lambda s: s.dns.certificate_arn is not None,
          "dns.certificateArn is set (the zone only validates a certificate this stack requests)"),
+        ("identity.serviceAuth", lambda s: not _has_internal(s), _NO_INTERNAL),
     ],
     "gcp": [
         ("network.natAddresses", lambda s: s.network.nat_strategy != "static",
@@ -1319,9 +1335,12 @@ _NOT_APPLICABLE: dict[str, list[_Rule]] = {
          "database.iamAuthentication is true (no password exists)"),
         ("identity.iapMembers", lambda s: not s.identity.protected_paths,
          "identity.protectedPaths is empty (IAP guards protected paths only)"),
+        ("identity.serviceAuth", lambda s: not _has_internal(s), _NO_INTERNAL),
     ],
 }
 _SECTION_SWITCHES = (("database", "enabled"), ("cache", "enabled"), ("identity", "enabled"))
+_SWITCH_EXEMPT = {"identity": {"serviceAuth"}}
+"""Keys of a switched section that the switch does not turn off (service-to-service auth is not sign-in)."""
 
 
 def _check_applicable(settings: StackSettings, values: Mapping[str, Any]) -> str | None:
@@ -1332,7 +1351,7 @@ def _check_applicable(settings: StackSettings, values: Mapping[str, Any]) -> str
     for section, switch in _SECTION_SWITCHES:
         given = values.get(section)
         if isinstance(given, Mapping) and not getattr(getattr(settings, section), switch):
-            others = sorted(k for k in given if k != switch)
+            others = sorted(k for k in given if k != switch and k not in _SWITCH_EXEMPT.get(section, ()))
             if others:
                 return f"{section}.{others[0]} does not apply: {section}.{switch} is false"
     return None

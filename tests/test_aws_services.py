@@ -23,9 +23,11 @@ def sg_id(g, name: str) -> str:
 
 
 def ingress_into(g, sg: str) -> set[tuple[str, int]]:
-    """(peer, port) of every ingress rule of a security group; the peer is a security group id or a CIDR."""
-    return {(r.inputs.get("referencedSecurityGroupId") or r.inputs.get("cidrIpv4") or r.inputs.get("cidrIpv6"),
-             int(r.inputs["fromPort"])) for r in g.by_type(INGRESS) if r.inputs["securityGroupId"] == sg}
+    """(peer, port) of every ingress rule of a security group; the peer is a security group id, a CIDR or a
+    managed prefix list."""
+    return {(r.inputs.get("referencedSecurityGroupId") or r.inputs.get("cidrIpv4") or r.inputs.get("cidrIpv6")
+             or r.inputs.get("prefixListId"), int(r.inputs["fromPort"]))
+            for r in g.by_type(INGRESS) if r.inputs["securityGroupId"] == sg}
 
 
 def egress_from(g, sg: str) -> set[tuple[str, int]]:
@@ -269,13 +271,26 @@ def test_a_stack_of_20_services_reviews_cleanly(twenty):
     assert len(priorities) == len(set(priorities)) == 7  # api /v1 /v2, s05 (+host), s10, s15 (+host)
 
 
-def test_internal_services_admit_only_their_callers_through_service_connect(twenty):
+def test_internal_services_admit_only_their_callers_through_service_connect_and_lattice(twenty):
     g = twenty.graph
-    sg = {n: sg_id(g, f"app-dev-{n}-tasks") for n in ("s01", "s02", "s05", "s06", "s07", "s10")}
+    sg = {n: sg_id(g, f"app-dev-{n}-tasks") for n in ("s01", "s02", "s05", "s06", "s07", "s10", "s12", "s15", "s17")}
     # s01 and s06 are internal; the worker s02 and the web service s05 use s01, s07 and s10 use s06
-    # (bench/services_scaling.py: each web service or worker uses the latest internal service before it).
-    assert ingress_into(g, sg["s01"]) == {(sg["s02"], 8080), (sg["s05"], 8080)}
-    assert ingress_into(g, sg["s06"]) == {(sg["s07"], 8080), (sg["s10"], 8080)}
+    # (bench/services_scaling.py: each web service or worker uses the latest internal service before it;
+    # s12 and s15 use s11, s17 uses s16). Besides their callers, they admit VPC Lattice (identity.serviceAuth: iam,
+    # tests/test_aws_lattice.py).
+    lattice = ("com.amazonaws.us-east-1.vpc-lattice", 8080)
+    assert ingress_into(g, sg["s01"]) == {(sg["s02"], 8080), (sg["s05"], 8080), lattice}
+    assert ingress_into(g, sg["s06"]) == {(sg["s07"], 8080), (sg["s10"], 8080), lattice}
+    # Into the service network: exactly the seven callers, on HTTPS.
+    assert ingress_into(g, sg_id(g, "app-dev-lattice-association")) == {
+        (sg[n], 443) for n in ("s02", "s05", "s07", "s10", "s12", "s15", "s17")}
+    # Each Lattice auth policy names exactly its callers' task roles.
+    roles = {n: g.by_name(f"app-dev-{n}-task", "aws:iam/role:Role").outputs["arn"] for n in sg}
+    policies = {r.name: json.loads(r.inputs["policy"])["Statement"][0]["Principal"]["AWS"]
+                for r in g.by_type("aws:vpclattice/authPolicy:AuthPolicy") if r.name != "app-dev-lattice-network"}
+    assert {k: set(v) for k, v in policies.items()} == {
+        "app-dev-s01-lattice": {roles["s02"], roles["s05"]}, "app-dev-s06-lattice": {roles["s07"], roles["s10"]},
+        "app-dev-s11-lattice": {roles["s12"], roles["s15"]}, "app-dev-s16-lattice": {roles["s17"]}}
     lb = sg_id(g, "app-dev-alb")
     assert not [r for r in g.by_type(EGRESS) if r.inputs["securityGroupId"] == lb
                 and r.inputs["referencedSecurityGroupId"] in {sg["s01"], sg["s06"]}], "internal: not behind the ALB"
@@ -287,7 +302,8 @@ def test_internal_services_admit_only_their_callers_through_service_connect(twen
     caller = g.inputs("app-dev-s05-service", "aws:ecs/service:Service")["serviceConnectConfiguration"]
     assert caller == {"enabled": True, "namespace": connect["namespace"]}
     [c] = json.loads(g.inputs("app-dev-s05-task", "aws:ecs/taskDefinition:TaskDefinition")["containerDefinitions"])
-    assert {"name": "SERVICE_S01_URL", "value": "http://s01:8080"} in c["environment"]
+    s01_dns = g.by_name("app-dev-s01-lattice", "aws:vpclattice/service:Service").outputs["dnsEntries"][0]["domainName"]
+    assert {"name": "SERVICE_S01_URL", "value": f"https://{s01_dns}"} in c["environment"]
 
 
 def test_scheduled_runs_a_month_follow_the_expression():

@@ -93,6 +93,9 @@ SSM = "aws:ssm/parameter:Parameter"
 POOL = "aws:cognito/userPool:UserPool"
 CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
 IDP = "gcp:identityplatform/config:Config"
+LATTICE_SVC = "aws:vpclattice/service:Service"
+LATTICE_NET = "aws:vpclattice/serviceNetwork:ServiceNetwork"
+LATTICE_POLICY = "aws:vpclattice/authPolicy:AuthPolicy"
 LRULE = "aws:lb/listenerRule:ListenerRule"
 SMS = "aws:secretsmanager/secret:Secret"
 SMROT = "aws:secretsmanager/secretRotation:SecretRotation"
@@ -673,6 +676,21 @@ CASES: list[Case] = [
     Case("cognito-mfa-in-prod", [R(POOL, "pool", mfaConfiguration="OFF")], [], env="dev", id="dev-may-turn-mfa-off"),
     Case("cognito-mfa-in-prod", [R(IDP, "idp", mfa={"state": "DISABLED"})], ["idp"], env="prod"),
     Case("cognito-mfa-in-prod", [R(IDP, "idp", mfa={"state": "MANDATORY"})], [], env="prod"),
+    Case("internal-service-iam-auth", [R(LATTICE_SVC, "svc", authType="NONE"), R(LATTICE_SVC, "default"),
+                                       R(LATTICE_NET, "net", authType="NONE")], ["svc", "default", "net"]),
+    Case("internal-service-iam-auth", [R(LATTICE_SVC, "svc", authType="AWS_IAM"),
+                                       R(LATTICE_NET, "net", authType="AWS_IAM")], []),
+    Case("internal-service-iam-auth", [R(LATTICE_POLICY, "open", policy=doc(
+        {"Sid": "Anyone", "Effect": "Allow", "Principal": "*", "Action": "vpc-lattice-svcs:Invoke", "Resource": "*"}))],
+        ["open"], id="auth-policy-star-principal"),
+    Case("internal-service-iam-auth", [R(LATTICE_POLICY, "callers", policy=doc(
+        {"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::123456789012:role/app-prod-api-task"]},
+         "Action": "vpc-lattice-svcs:Invoke", "Resource": "arn:aws:vpc-lattice:us-east-1:123456789012:service/svc-1/*",
+         "Condition": {"ArnEquals": {"aws:PrincipalArn": ["arn:aws:iam::123456789012:role/app-prod-api-task"]}}})),
+        R(LATTICE_POLICY, "account", policy=doc(
+            {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "vpc-lattice-svcs:Invoke", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:PrincipalAccount": "123456789012"}}}))], [],
+        id="auth-policy-named-callers-or-pinned-star"),
     Case("cognito-deletion-protection", [R(POOL, "pool", deletionProtection="INACTIVE")], ["pool"], env="prod"),
     Case("cognito-deletion-protection", [R(POOL, "pool", deletionProtection="ACTIVE")], [], env="prod"),
     Case("cognito-token-lifetime", [R(CLIENT, "c", accessTokenValidity=2, idTokenValidity=1,

@@ -49,6 +49,8 @@ def _program() -> None:
     aws.s3.Bucket("logs")
     aws.iam.Policy("admin", policy=json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    aws.vpclattice.Service("open-svc", name="open-svc", auth_type="NONE")
+    aws.vpclattice.Service("iam-svc", name="iam-svc", auth_type="AWS_IAM")
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +120,17 @@ def test_configure_analyze_and_analyze_stack_with_real_payloads(pack, info, grap
     audit = [d for d in stack_diags if d.policyName == "waiver-audit"]
     assert audit and all(d.enforcementLevel == analyzer_pb2.ADVISORY for d in audit)
     assert any("ecs-service-no-public-ip" in d.message and WAIVER_REASON in d.message for d in audit)
+
+
+def test_internal_service_iam_auth_is_served_to_the_cli(pack, info, graph) -> None:
+    """The Lattice rule reaches the CLI like the others: a service without IAM auth fails, one with it passes."""
+    pack.stub.Configure(configure_request(info, None))
+    requests, _ = analyze_requests(graph)
+    by_name = {r.name: r for r in requests}
+    found = {n: {(d.policyName, d.enforcementLevel) for d in pack.stub.Analyze(by_name[n]).diagnostics}
+             for n in ("open-svc", "iam-svc")}
+    assert ("internal-service-iam-auth", analyzer_pb2.MANDATORY) in found["open-svc"]
+    assert not {p for p, _ in found["iam-svc"]} & {"internal-service-iam-auth"}
 
 
 def test_unknown_values_and_a_bare_request(pack, info) -> None:

@@ -1,6 +1,7 @@
 """WebService: an HTTP service of the shared cluster, public on the shared load balancer (its own target groups
 and listener rules, with priorities derived from its routes) or internal (ECS Service Connect, reachable only
-from the services wired with :meth:`WebService.allow_from`)."""
+from the services wired with :meth:`WebService.allow_from`; with a VPC Lattice service also by IAM, admitting only
+the task roles wired with :meth:`WebService.grant_invoke`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from .common import Connectable, allow_ingress, child_opts, tag_set
+from .common import Connectable, Grantable, allow_ingress, child_opts, tag_set
+from .lattice import LatticeService
 from .load_balancer import LoadBalancer, rule_priorities
 from .task import CONTAINER_NAME, TaskArgs, TaskComponent, fargate_service, scaling_target, utilisation_policies
 
@@ -73,6 +75,11 @@ class WebServiceArgs(TaskArgs):
     """Service Connect name of an internal service; None: the component's name."""
     uses_service_connect: bool = False
     """Join the cluster's Service Connect namespace as a client (set when it calls an internal service)."""
+    lattice: LatticeService | None = None
+    """An internal service's VPC Lattice service (:meth:`ServiceNetwork.add_service
+    <components.aws.lattice.ServiceNetwork.add_service>`): ECS registers the tasks in its target group, the
+    tasks admit Lattice on ``port``, and :meth:`WebService.grant_invoke` admits callers by IAM. None: network
+    only (security groups and Service Connect)."""
     image_managed_externally: bool = False
     """An external deployer registers task-definition revisions; Pulumi ignores the service's ``taskDefinition``."""
     desired_count: int | None = None
@@ -94,6 +101,12 @@ class WebServiceArgs(TaskArgs):
         self._check("WebServiceArgs")
         if not 0 <= self.min_count <= self.max_count:
             raise ValueError(f"WebServiceArgs: need 0 <= min_count ({self.min_count}) <= max_count ({self.max_count})")
+        if self.lattice is not None and not self.internal:
+            raise ValueError("WebServiceArgs: lattice is for an internal service (a public one is behind the load "
+                             "balancer)")
+        if self.lattice is not None and self.lattice.args.port != self.port:
+            raise ValueError(f"WebServiceArgs: the lattice target group's port ({self.lattice.args.port}) is not "
+                             f"the service's ({self.port})")
         if self.internal and (self.routes or self.load_balancer is not None):
             raise ValueError("WebServiceArgs: an internal service has no load balancer or routes")
         if not self.internal and (not self.routes or self.load_balancer is None):
@@ -139,6 +152,16 @@ class WebService(TaskComponent):
                 self.listener_rules[route.key] = self._rule(name, route, route.priority or derived[route.key], lb)
             depends = [lb.https_listener, *self.listener_rules.values()]
 
+        # -- VPC Lattice: its requests to the tasks come from the region's Lattice prefix list ------------------
+        self.lattice_ingress = None
+        if args.lattice is not None:
+            self.lattice_ingress = aws.vpc.SecurityGroupIngressRule(
+                f"{name}-from-lattice", security_group_id=self.security_group.id,
+                prefix_list_id=args.lattice.network.prefix_list_id, ip_protocol="tcp", from_port=args.port,
+                to_port=args.port, description="From VPC Lattice (requests its auth policy admitted)",
+                tags=tag_set(tags, f"{name}-from-lattice"), opts=child_opts(self))
+            depends.append(args.lattice.network.infrastructure_policy)
+
         # -- the ECS service and its autoscaling ----------------------------------------------------------------
         self.service = fargate_service(
             self, name, cluster_arn=args.cluster.arn, task_definition_arn=self.task_definition.arn,
@@ -148,7 +171,10 @@ class WebService(TaskComponent):
             load_balancers=[{"target_group_arn": self.target_groups["primary"].arn, "container_name": CONTAINER_NAME,
                              "container_port": args.port}] if lb is not None else None,
             health_check_grace_period_seconds=args.health_check_grace_seconds if lb is not None else None,
-            service_connect_configuration=self._service_connect(name, args))
+            service_connect_configuration=self._service_connect(name, args),
+            vpc_lattice_configurations=[{
+                "role_arn": args.lattice.network.infrastructure_role.arn, "port_name": "http",
+                "target_group_arn": args.lattice.target_group.arn}] if args.lattice is not None else None)
         self.scaling_target = scaling_target(self, name, cluster_name=args.cluster.name, service=self.service,
                                              min_count=args.min_count, max_count=args.max_count, tags=tags)
         requests = None
@@ -216,6 +242,15 @@ class WebService(TaskComponent):
         return config
 
     # -- wiring ----------------------------------------------------------------------------------------------
+    def grant_invoke(self, caller: Grantable) -> aws.iam.RolePolicy:
+        """Let ``caller`` invoke this internal service through VPC Lattice: one statement on its task role and its
+        role in the Lattice auth policy (:meth:`LatticeService.grant_invoke
+        <components.aws.lattice.LatticeService.grant_invoke>`). Needs ``lattice``."""
+        if self.args.lattice is None:
+            raise ValueError(f"WebService {self.pulumi_resource_name}: grant_invoke needs a lattice service "
+                             "(WebServiceArgs.lattice)")
+        return self.args.lattice.grant_invoke(caller)
+
     def allow_from(self, peer: LoadBalancer | Connectable) -> aws.vpc.SecurityGroupIngressRule:
         """Open the container port to ``peer``: the load balancer (public services) or a calling service (internal
         ones); one ingress rule here and the matching egress rule on the peer's security group."""

@@ -1,5 +1,6 @@
 """End-user identity and application secrets: MFA and deletion protection of the user directory in prod, token
-lifetimes, public clients without secrets, no implicit flow, sign-in in front of admin routes, rotated secrets."""
+lifetimes, public clients without secrets, no implicit flow, sign-in in front of admin routes, rotated secrets; and
+service-to-service identity: internal services in VPC Lattice authenticate their callers with IAM."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import re
 from collections.abc import Iterator
 
 from policies.common import Context, Res, ResourceIndex, as_list, is_true, is_unknown, resource_rule, stack_rule
+
+from ._helpers import public_principal_statements, stmt_label
 
 IDENTITY = "identity"
 
@@ -167,8 +170,34 @@ def admin_routes_authenticated(index: ResourceIndex, ctx: Context) -> Iterator[t
             yield rule, f"forwards {', '.join(admin)} without an authenticate-cognito/oidc action"
 
 
+LATTICE_AUTH_TYPES = ("aws:vpclattice/service:Service", "aws:vpclattice/serviceNetwork:ServiceNetwork")
+LATTICE_AUTH_POLICY = "aws:vpclattice/authPolicy:AuthPolicy"
+
+
+@resource_rule(
+    "internal-service-iam-auth", category=IDENTITY, severity="high",
+    types=(*LATTICE_AUTH_TYPES, LATTICE_AUTH_POLICY),
+    description="VPC Lattice services and service networks authenticate callers with IAM (authType AWS_IAM), and "
+                "their auth policies do not allow Principal \"*\" without a condition that pins the caller.",
+    remediation="Set auth_type='AWS_IAM' (identity.serviceAuth: iam) and name the callers' task roles in the auth "
+                "policy (Principal and an aws:PrincipalArn condition), or pin \"*\" with aws:PrincipalAccount / "
+                "aws:PrincipalOrgID.",
+    rationale="With authType NONE (the default) anyone who can reach the service network calls the service, and "
+              "an unconditioned \"*\" principal admits any signed request: the service no longer knows its "
+              "callers.",
+)
+def internal_service_iam_auth(r: Res, ctx: Context) -> Iterator[str]:
+    if r.type in LATTICE_AUTH_TYPES:
+        v = r.get("authType")
+        if not is_unknown(v) and str(v or "NONE").upper() != "AWS_IAM":
+            yield f"authType is {v or 'NONE (the default)'}: callers are not authenticated"
+        return
+    for stmt in public_principal_statements(r.get("policy")):
+        yield f"the auth policy's {stmt_label(stmt)} allows Principal \"*\" with no condition pinning the caller"
+
+
 # Secret rotation is judged once, by secretsmanager-rotation (rules_data.py: FSBP SecretsManager.1).
 
 
 RULES = [mfa_in_prod, deletion_protection, token_lifetime, refresh_token_lifetime, public_client_secret,
-         no_implicit_flow, admin_routes_authenticated]
+         no_implicit_flow, admin_routes_authenticated, internal_service_iam_auth]
