@@ -36,6 +36,7 @@ _JAKARTA_ALL = {"fargate/vcpu-hour:arm64", "fargate/gb-hour:arm64", "kms/request
                 "s3/storage:standard", "s3/requests:put", "s3/requests:get"}
 _JAKARTA_EDGE = {"vpc/nat-gateway-hour", "vpc/nat-gateway-gb", "wafv2/web-acl", "wafv2/rule", "wafv2/requests"}
 _ARMOR = {"cloudarmor/policy", "cloudarmor/rule", "cloudarmor/requests"}
+_ROTATION = {"lambda/requests", "lambda/gb-second:arm64"}  # prod's secret rotator (ADR 17)
 _MEMORYSTORE_HA = {"memorystore/redis:standard:m2", "memorystore/redis:read-replica:m2"}
 
 STILL_MISSING: dict[tuple[str, str], set[str]] = {
@@ -44,13 +45,13 @@ STILL_MISSING: dict[tuple[str, str], set[str]] = {
                                 "elasticache/serverless:valkey:ecpu-million"},
     ("staging", "ap-southeast-1"): {"scheduler/invocations", "sqs/requests:standard",
                                     "elasticache/node:cache.t4g.small"},
-    ("prod", "ap-southeast-1"): {"scheduler/invocations", "sqs/requests:standard", "elasticache/node:cache.m7g.large",
+    ("prod", "ap-southeast-1"): _ROTATION | {"scheduler/invocations", "sqs/requests:standard", "elasticache/node:cache.m7g.large",
                                  "rds/instance:postgres:db.m7g.large"},
     ("dev", "ap-southeast-3"): _JAKARTA_ALL | {"elasticache/serverless:valkey:data-gb-hour",
                                                "elasticache/serverless:valkey:ecpu-million"},
     ("staging", "ap-southeast-3"): _JAKARTA_ALL | _JAKARTA_EDGE | {"elasticache/node:cache.t4g.small",
                                                                    "rds/instance:postgres:db.t4g.small"},
-    ("prod", "ap-southeast-3"): _JAKARTA_ALL | _JAKARTA_EDGE | {
+    ("prod", "ap-southeast-3"): _JAKARTA_ALL | _JAKARTA_EDGE | _ROTATION | {
         "elasticache/node:cache.m7g.large", "rds/instance:postgres:db.m7g.large", "rds/multi-az-multiplier",
         "vpc/interface-endpoint-hour", "vpc/interface-endpoint-gb"},
     ("gcp-dev", "asia-southeast1"): {"cloudsql/instance:db-f1-micro", "cloudsql/storage:ssd",
