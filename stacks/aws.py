@@ -156,8 +156,12 @@ def build_aws(settings: AwsSettings) -> StackComponents:
     # -- services and queues --------------------------------------------------------------------------------
     services_cfg = settings.services
     internal_names = sorted(n for n, s in services_cfg.items() if s.kind == "web" and s.internal)
+    # identity.serviceAuth iam: internal services are reached through VPC Lattice only (no Service Connect name
+    # that would bypass its auth policy); network: Service Connect and security groups.
+    via_lattice = bool(internal_names) and settings.identity.service_auth == "iam"
     cluster = Cluster(base, ClusterArgs(
-        kms_key_arn=logs_key.arn, service_connect_namespace=f"{base}.internal" if internal_names else None,
+        kms_key_arn=logs_key.arn,
+        service_connect_namespace=f"{base}.internal" if internal_names and not via_lattice else None,
         tags=tags), opts=opts)
     queues = {
         qname: Queue(f"{base}-{qname}", QueueArgs(
@@ -170,7 +174,7 @@ def build_aws(settings: AwsSettings) -> StackComponents:
     # any service exists, a Lattice service per internal web service, so every caller gets its URL whatever the order.
     service_network: ServiceNetwork | None = None
     lattice: dict[str, LatticeService] = {}
-    if internal_names and settings.identity.service_auth == "iam":
+    if via_lattice:
         service_network = ServiceNetwork(f"{base}-lattice", ServiceNetworkArgs(
             network=network, permissions_boundary=boundary, tags=tags), opts=opts)
         lattice = {n: service_network.add_service(f"{base}-{n}", LatticeServiceArgs(
@@ -188,7 +192,7 @@ def build_aws(settings: AwsSettings) -> StackComponents:
             secrets=secrets,
             secrets_kms_key_arn=database.kms_key_arn if database is not None and "database" in spec.uses else None,
             kms_key_arn=logs_key.arn, log_retention_days=retention, permissions_boundary=boundary, tags=tags)
-        calls_internal = bool(spec.used("services"))
+        calls_internal = bool(spec.used("services")) and not via_lattice  # a Service Connect client
         name = f"{base}-{sname}"
         if spec.kind == "web":
             routes = [WebRoute(path=r.path, host=r.host, weight=r.weight, canary_weight=r.canary_weight,
@@ -236,10 +240,11 @@ def build_aws(settings: AwsSettings) -> StackComponents:
             elif kind == "services":
                 target_svc = services[target]
                 assert isinstance(target_svc, WebService)  # check_services: an internal web service
-                target_svc.allow_from(svc)
-                if service_network is not None:  # plus IAM: into the service network, and the caller's one grant
+                if service_network is not None:  # into the service network (its security group), plus IAM
                     service_network.allow_from(svc)
                     target_svc.grant_invoke(svc)
+                else:
+                    target_svc.allow_from(svc)
     for lattice_service in lattice.values():  # each admits exactly the task roles granted above
         lattice_service.write_auth_policy()
     # Sign-in on the protected paths forwards to the first public web service's primary target group (the routes

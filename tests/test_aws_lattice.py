@@ -136,16 +136,19 @@ def test_the_caller_holds_one_invoke_statement_and_the_others_none(g):
             "aws:vpclattice/authPolicy:AuthPolicy")])
 
 
-def test_security_groups_stay_plus_the_callers_path_into_the_network(g):
+def test_lattice_is_the_only_way_in(g):
     def sg(name: str) -> str:
         return g.by_name(name, "aws:ec2/securityGroup:SecurityGroup").id
 
     ingress = [(r.inputs["securityGroupId"], r.inputs.get("referencedSecurityGroupId") or r.inputs.get("prefixListId"),
                 r.inputs["fromPort"]) for r in g.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")]
     inner, api, assoc = sg("app-dev-inner-tasks"), sg("app-dev-api-tasks"), sg("app-dev-lattice-association")
-    # Into the internal tasks: the caller (the Service Connect path, as before) and Lattice's prefix list.
-    assert {(peer, port) for s, peer, port in ingress if s == inner} == {
-        (api, 9000), ("com.amazonaws.us-east-1.vpc-lattice", 9000)}
+    # Into the internal tasks: Lattice's prefix list only (no direct path from the caller that skips the IAM check).
+    assert {(peer, port) for s, peer, port in ingress if s == inner} == {("com.amazonaws.us-east-1.vpc-lattice", 9000)}
+    # ... and no Service Connect name for it, nor a namespace in the cluster.
+    for name in ("app-dev-inner-service", "app-dev-api-service"):
+        assert not g.inputs(name, "aws:ecs/service:Service").get("serviceConnectConfiguration")
+    assert not g.by_type("aws:servicediscovery/httpNamespace:HttpNamespace")
     # Into the service network: the caller only, on HTTPS.
     assert {(peer, port) for s, peer, port in ingress if s == assoc} == {(api, 443)}
 
@@ -450,3 +453,22 @@ def test_drift_audits_the_lattice_resources_by_their_arn_kind(g):
     assert {arn_kind(f"{region}:{suffix}") for suffix in (
         "service/svc-0123", "servicenetwork/sn-0123", "targetgroup/tg-0123",
         "servicenetworkserviceassociation/snsa-0123", "servicenetworkvpcassociation/snva-0123")} == kinds
+
+
+def test_network_mode_is_security_groups_and_service_connect_without_lattice(tmp_path):
+    """``identity.serviceAuth: network``: no Lattice resource, no invoke grant; the internal service admits exactly its
+    declared caller's security group on its port and is reached by its Service Connect name."""
+    gn = capture_program(write_project(tmp_path, SERVICES, **{**SMALL, "identity": {
+        "enabled": False, "serviceAuth": "network"}}), "s2s")
+    assert not [r for r in gn.resources if r.type.startswith("aws:vpclattice/")]
+    assert not invoke_statements(gn, "app-dev-api-task")
+    sg = {n: gn.by_name(f"app-dev-{n}-tasks", "aws:ec2/securityGroup:SecurityGroup").id for n in ("api", "inner")}
+    ingress = {(r.inputs.get("referencedSecurityGroupId"), r.inputs["fromPort"])
+               for r in gn.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+               if r.inputs["securityGroupId"] == sg["inner"]}
+    assert ingress == {(sg["api"], 9000)}
+    inner = gn.inputs("app-dev-inner-service", "aws:ecs/service:Service")["serviceConnectConfiguration"]
+    assert inner["services"] == [{"portName": "http", "discoveryName": "inner",
+                                  "clientAlias": [{"port": 9000, "dnsName": "inner"}]}]
+    [c] = json.loads(gn.inputs("app-dev-api-task", "aws:ecs/taskDefinition:TaskDefinition")["containerDefinitions"])
+    assert {"name": "SERVICE_INNER_URL", "value": "http://inner:9000"} in c["environment"]

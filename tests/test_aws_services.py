@@ -271,16 +271,15 @@ def test_a_stack_of_20_services_reviews_cleanly(twenty):
     assert len(priorities) == len(set(priorities)) == 7  # api /v1 /v2, s05 (+host), s10, s15 (+host)
 
 
-def test_internal_services_admit_only_their_callers_through_service_connect_and_lattice(twenty):
+def test_internal_services_admit_only_their_callers_through_lattice(twenty):
     g = twenty.graph
     sg = {n: sg_id(g, f"app-dev-{n}-tasks") for n in ("s01", "s02", "s05", "s06", "s07", "s10", "s12", "s15", "s17")}
     # s01 and s06 are internal; the worker s02 and the web service s05 use s01, s07 and s10 use s06
     # (bench/services_scaling.py: each web service or worker uses the latest internal service before it;
-    # s12 and s15 use s11, s17 uses s16). Besides their callers, they admit VPC Lattice (identity.serviceAuth: iam,
-    # tests/test_aws_lattice.py).
+    # s12 and s15 use s11, s17 uses s16). Their tasks admit VPC Lattice only (identity.serviceAuth: iam,
+    # tests/test_aws_lattice.py); the callers' path is into the service network.
     lattice = ("com.amazonaws.us-east-1.vpc-lattice", 8080)
-    assert ingress_into(g, sg["s01"]) == {(sg["s02"], 8080), (sg["s05"], 8080), lattice}
-    assert ingress_into(g, sg["s06"]) == {(sg["s07"], 8080), (sg["s10"], 8080), lattice}
+    assert ingress_into(g, sg["s01"]) == ingress_into(g, sg["s06"]) == {lattice}
     # Into the service network: exactly the seven callers, on HTTPS.
     assert ingress_into(g, sg_id(g, "app-dev-lattice-association")) == {
         (sg[n], 443) for n in ("s02", "s05", "s07", "s10", "s12", "s15", "s17")}
@@ -296,11 +295,9 @@ def test_internal_services_admit_only_their_callers_through_service_connect_and_
                 and r.inputs["referencedSecurityGroupId"] in {sg["s01"], sg["s06"]}], "internal: not behind the ALB"
     s01 = g.inputs("app-dev-s01-service", "aws:ecs/service:Service")
     assert "loadBalancers" not in s01
-    connect = s01["serviceConnectConfiguration"]
-    assert connect["services"] == [{"portName": "http", "discoveryName": "s01",
-                                    "clientAlias": [{"port": 8080, "dnsName": "s01"}]}]
-    caller = g.inputs("app-dev-s05-service", "aws:ecs/service:Service")["serviceConnectConfiguration"]
-    assert caller == {"enabled": True, "namespace": connect["namespace"]}
+    assert not s01.get("serviceConnectConfiguration"), "behind Lattice: no Service Connect name"
+    assert [v["portName"] for v in s01["vpcLatticeConfigurations"]] == ["http"]
+    assert not g.inputs("app-dev-s05-service", "aws:ecs/service:Service").get("serviceConnectConfiguration")
     [c] = json.loads(g.inputs("app-dev-s05-task", "aws:ecs/taskDefinition:TaskDefinition")["containerDefinitions"])
     s01_dns = g.by_name("app-dev-s01-lattice", "aws:vpclattice/service:Service").outputs["dnsEntries"][0]["domainName"]
     assert {"name": "SERVICE_S01_URL", "value": f"https://{s01_dns}"} in c["environment"]

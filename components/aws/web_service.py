@@ -69,8 +69,10 @@ class WebServiceArgs(TaskArgs):
     routes: Sequence[WebRoute] = ()
     """Its routes on the load balancer (one listener rule each); empty for an internal service."""
     internal: bool = False
-    """Reachable only through ECS Service Connect as ``http://<discovery_name>:<port>`` from services wired
-    with :meth:`WebService.allow_from`; needs the cluster's ``service_connect_namespace``."""
+    """Not on the load balancer. With ``lattice``: reachable only through its VPC Lattice service (the tasks admit
+    Lattice's prefix list and nothing else; callers by :meth:`WebService.grant_invoke`). Without: through ECS
+    Service Connect as ``http://<discovery_name>:<port>`` from services wired with :meth:`WebService.allow_from`
+    (needs the cluster's ``service_connect_namespace``)."""
     discovery_name: str | None = None
     """Service Connect name of an internal service; None: the component's name."""
     uses_service_connect: bool = False
@@ -78,8 +80,9 @@ class WebServiceArgs(TaskArgs):
     lattice: LatticeService | None = None
     """An internal service's VPC Lattice service (:meth:`ServiceNetwork.add_service
     <components.aws.lattice.ServiceNetwork.add_service>`): ECS registers the tasks in its target group, the
-    tasks admit Lattice on ``port``, and :meth:`WebService.grant_invoke` admits callers by IAM. None: network
-    only (security groups and Service Connect)."""
+    tasks admit Lattice on ``port`` and no one else (no Service Connect name, :meth:`WebService.allow_from`
+    refused), and :meth:`WebService.grant_invoke` admits callers by IAM. None: network only (security groups and
+    Service Connect)."""
     image_managed_externally: bool = False
     """An external deployer registers task-definition revisions; Pulumi ignores the service's ``taskDefinition``."""
     desired_count: int | None = None
@@ -188,7 +191,8 @@ class WebService(TaskComponent):
         self.route_urls = {}
         self.url = None
         if args.internal:
-            self.url = pulumi.Output.from_input(f"http://{args.discovery_name or name}:{args.port}")
+            self.url = args.lattice.url if args.lattice is not None else pulumi.Output.from_input(
+                f"http://{args.discovery_name or name}:{args.port}")
         elif lb is not None:
             for route in args.routes:
                 base = pulumi.Output.concat("https://", route.host) if route.host else lb.url
@@ -230,12 +234,13 @@ class WebService(TaskComponent):
 
     def _service_connect(self, name: str, args: WebServiceArgs) -> dict[str, Any] | None:
         namespace = args.cluster.namespace
-        if not args.internal and not args.uses_service_connect:
+        served = args.internal and args.lattice is None  # behind Lattice, no name that bypasses its auth policy
+        if not served and not args.uses_service_connect:
             return None
         if namespace is None:
             raise ValueError(f"WebService {name}: Service Connect needs the cluster's service_connect_namespace")
         config: dict[str, Any] = {"enabled": True, "namespace": namespace.arn}
-        if args.internal:
+        if served:
             discovery = args.discovery_name or name
             config["services"] = [{"port_name": "http", "discovery_name": discovery,
                                    "client_alias": [{"port": args.port, "dns_name": discovery}]}]
@@ -264,5 +269,8 @@ class WebService(TaskComponent):
                 opts=child_opts(self))
             peer.allow_to(self.security_group, self.args.port, name)
             return rule
+        if self.args.lattice is not None:
+            raise ValueError(f"WebService {name}: behind VPC Lattice the tasks admit Lattice only; admit a caller with "
+                             "grant_invoke and the service network's allow_from")
         return allow_ingress(self, self.security_group, peer, from_port=self.args.port, to_port=self.args.port,
                              what="HTTP", tags=self.args.tags)
