@@ -54,6 +54,10 @@ class BucketArgs:
     policy_statements: Sequence[Mapping[str, Any]] = ()
     """Extra bucket-policy statements (the policy is one resource, so they are merged here). ``Principal: "*"``
     is refused except in ``Deny`` statements."""
+    cloudfront_distribution_arn: pulumi.Input[str] | None = None
+    """Serve objects through this CloudFront distribution (origin access control): the bucket policy lets only
+    it read objects (``AWS:SourceArn``) and the bucket's own key lets only it decrypt. Needs ``kms_key=None``
+    with ``encryption="kms"``. Often a ``pulumi.deferred_output()`` resolved once the distribution exists."""
     force_destroy: bool | None = None
     """Let ``pulumi destroy`` delete a non-empty bucket; ``None`` = only when not ``protect``. Refused with
     ``protect``."""
@@ -91,7 +95,8 @@ class Bucket(pulumi.ComponentResource):
         self.kms_key_arn = None
         if args.encryption == "kms":
             self.kms_key = data_key(self, name, args.kms_key, description=f"{name}: S3 objects",
-                                    via_services=("s3",), tags=tags, protect=args.protect)
+                                    via_services=("s3",), tags=tags, protect=args.protect,
+                                    cloudfront_distribution_arn=args.cloudfront_distribution_arn)
             self.kms_key_arn = key_arn(self.kms_key)
 
         self.bucket = aws.s3.Bucket(
@@ -210,6 +215,15 @@ class Bucket(pulumi.ComponentResource):
                 "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
                 "Action": "s3:PutObject",
                 "Resource": alb_objects,
+            })
+        if args.cloudfront_distribution_arn is not None:
+            statements.append({
+                "Sid": "OneCloudFrontDistributionReadsObjects",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                "Action": "s3:GetObject",
+                "Resource": objects,
+                "Condition": {"StringEquals": {"AWS:SourceArn": args.cloudfront_distribution_arn}},
             })
         statements.extend(args.policy_statements)
         return statements

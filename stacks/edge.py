@@ -1,0 +1,213 @@
+"""Edge and resilience (issue 14): the CDN in front of the load balancer and the assets bucket, and disaster
+recovery (copies of the database and buckets in the DR region), composed for each cloud.
+
+The stacks call these at fixed points (see the ``issue 14`` comments in ``stacks/aws.py`` and ``stacks/gcp.py``):
+``prepare_*`` before the load balancer and buckets (what they must know at creation: the CDN origin secret,
+the distribution ARN the assets bucket admits, the DR storage key), ``build_*`` once the load balancer,
+database and buckets exist. Everything here is off unless ``cdn.enabled`` / ``dr.crossRegion`` say so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_gcp as gcp
+import pulumi_random as random
+
+from components.aws.backup import BackupPlan, BackupPlanArgs, BucketReplica, BucketReplicaArgs, replicate_database
+from components.aws.cdn import Cdn, CdnArgs
+from components.aws.load_balancer import CdnOrigin
+from components.aws.load_balancer import LoadBalancer as AwsLoadBalancer
+from components.gcp.common import Cmek
+from components.gcp.dr import DatabaseReplica, DatabaseReplicaArgs
+from components.gcp.kms import EncryptionKey as GcpEncryptionKey
+from components.gcp.kms import EncryptionKeyArgs as GcpEncryptionKeyArgs
+
+from .settings import AwsSettings, GcpSettings
+
+STATIC_BUCKET = "assets"
+"""The bucket (by settings name) the CDN serves under ``/static/*``, when the stack has it."""
+CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+"""AWS-managed prefix list of CloudFront's origin-facing addresses."""
+CDN_FILL_AGENT = "cloud-cdn-fill.iam.gserviceaccount.com"
+"""Domain of the Cloud CDN fill service agent, which reads a private backend bucket's objects."""
+
+
+def dr_objectives(settings: AwsSettings | GcpSettings) -> dict[str, Any]:
+    """The stated objectives as exported (``dr`` output): what the review measures the design against."""
+    dr = settings.dr
+    return {"rpoMinutes": dr.rpo_minutes, "rtoMinutes": dr.rto_minutes, "region": settings.dr_region}
+
+
+# -- AWS ----------------------------------------------------------------------------------------------------------
+@dataclass
+class AwsEdge:
+    """What the load balancer and the assets bucket need before the distribution exists."""
+
+    origin: CdnOrigin
+    distribution_arn: pulumi.Output[str]
+    """A deferred output: resolved by :func:`build_edge_aws` with the distribution's ARN."""
+    resolve_arn: Callable[[pulumi.Output[str]], None]
+    origin_secret: aws.secretsmanager.Secret
+
+
+def prepare_edge_aws(settings: AwsSettings, opts: pulumi.ResourceOptions) -> AwsEdge | None:
+    """The origin's admission (prefix list, generated secret header, kept in Secrets Manager); None without CDN."""
+    if not settings.cdn.enabled:
+        return None
+    base = f"{settings.name}-{settings.environment}"
+    prefix_list = aws.ec2.get_managed_prefix_list_output(
+        name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(provider=opts.providers[0]
+                                                                     if isinstance(opts.providers, list) else None))
+    value = random.RandomPassword(f"{base}-cdn-origin", length=48, special=False, opts=opts)
+    secret = aws.secretsmanager.Secret(
+        f"{base}-cdn-origin", name_prefix=f"{base}-cdn-origin-", description=f"{base}: CloudFront origin header",
+        recovery_window_in_days=7, tags={**settings.standard_tags, "Name": f"{base}-cdn-origin"}, opts=opts)
+    aws.secretsmanager.SecretVersion(f"{base}-cdn-origin", secret_id=secret.id, secret_string=value.result,
+                                     opts=opts)
+    arn, resolve = pulumi.deferred_output()
+    from components.aws.cdn import ORIGIN_HEADER
+
+    return AwsEdge(origin=CdnOrigin(prefix_list_id=prefix_list.id, header_name=ORIGIN_HEADER,
+                                    header_value=value.result),
+                   distribution_arn=arn, resolve_arn=resolve, origin_secret=secret)
+
+
+def cdn_arn_for(edge: AwsEdge | None, bucket_name: str) -> pulumi.Output[str] | None:
+    """The distribution ARN a bucket admits (the static bucket only), or None."""
+    return edge.distribution_arn if edge is not None and bucket_name == STATIC_BUCKET else None
+
+
+def build_edge_aws(settings: AwsSettings, edge: AwsEdge | None, *, provider: aws.Provider, lb: AwsLoadBalancer,
+                   buckets: Mapping[str, Any], logs_key_arn: pulumi.Input[str],
+                   opts: pulumi.ResourceOptions) -> Cdn | None:
+    """The CloudFront distribution (with ``edge``) and the regional web ACL's logging; exports ``cdn_domain``."""
+    base = f"{settings.name}-{settings.environment}"
+    tags = settings.standard_tags
+    lb.log_waf(kms_key_arn=logs_key_arn, retention_days=settings.monitoring.log_retention_days, tags=tags)
+    if edge is None:
+        return None
+    us_east_1 = provider if settings.region == "us-east-1" else aws.Provider("aws-us-east-1", region="us-east-1")
+    domain = lb.domain
+    certificate_arn: pulumi.Input[str] | None = None
+    if domain:
+        if settings.region == "us-east-1":
+            certificate_arn = lb.certificate_arn
+        else:  # CloudFront takes certificates from us-east-1 only
+            cert = aws.acm.Certificate(f"{base}-cdn-cert", domain_name=domain, validation_method="DNS",
+                                       key_algorithm="EC_prime256v1", tags=tags,
+                                       opts=pulumi.ResourceOptions(provider=us_east_1))
+            certificate_arn = cert.arn
+    static = buckets.get(STATIC_BUCKET)
+    cdn = Cdn(base, CdnArgs(
+        origin_domain=lb.dns_name, origin_secret=edge.origin.header_value, aliases=[domain] if domain else [],
+        certificate_arn=certificate_arn, zone_id=lb.zone_id,
+        static_bucket_domain=static.bucket.bucket_regional_domain_name if static is not None else None,
+        static_ttl_seconds=settings.cdn.static_ttl_seconds, price_class=settings.cdn.price_class,
+        web_acl=settings.load_balancer.waf, rate_limit_per_5min=settings.load_balancer.rate_limit_per_5min,
+        log_expire_days=max(settings.monitoring.log_retention_days, 30), protect=settings.is_prod, tags=tags),
+        opts=opts, us_east_1=us_east_1)
+    edge.resolve_arn(cdn.arn)
+    pulumi.export("cdn_domain", cdn.domain_name)
+    return cdn
+
+
+def build_dr_aws(settings: AwsSettings, *, database: Any, buckets: Mapping[str, Any],
+                 boundary: pulumi.Input[str] | None, opts: pulumi.ResourceOptions) -> BackupPlan | None:
+    """AWS Backup (vault lock, copies to the DR region), RDS backup replication and S3 replication; exports the
+    stated objectives (``dr``)."""
+    pulumi.export("dr", dr_objectives(settings))
+    region = settings.dr_region
+    if region is None:
+        return None
+    base = f"{settings.name}-{settings.environment}"
+    tags = settings.standard_tags
+    prod = settings.is_prod
+    dr_provider = aws.Provider("aws-dr", region=region)
+    resources: list[pulumi.Input[str]] = [b.arn for b in buckets.values()]
+    if database is not None:
+        resources.insert(0, database.cluster.arn if getattr(database, "aurora", False) else database.instance.arn)
+    plan = BackupPlan(f"{base}-backup", BackupPlanArgs(
+        resources=resources, dr_provider=dr_provider, retention_days=settings.dr.backup_retention_days,
+        vault_lock=settings.dr.vault_lock, permissions_boundary=boundary, tags=tags, protect=prod), opts=opts)
+    if database is not None and not getattr(database, "aurora", False):
+        replicate_database(f"{base}-db", instance_arn=database.instance.arn,
+                           retention_days=settings.database.backup_retention_days, dr_provider=dr_provider,
+                           tags=tags, protect=prod)
+    for key, bucket in buckets.items():
+        if bucket.kms_key_arn is not None:
+            BucketReplica(f"{base}-{key}-replica", BucketReplicaArgs(
+                source=bucket, dr_provider=dr_provider, permissions_boundary=boundary, tags=tags, protect=prod),
+                opts=opts)
+    pulumi.export("dr_region", region)
+    return plan
+
+
+# -- GCP ----------------------------------------------------------------------------------------------------------
+@dataclass
+class GcpDr:
+    """What the buckets need before they exist: the DR region and a storage key in the multi-region."""
+
+    region: str
+    storage_key: Cmek
+
+
+def prepare_dr_gcp(settings: GcpSettings, opts: pulumi.ResourceOptions) -> GcpDr | None:
+    """A key ring in the buckets' multi-region (dual-region buckets need their CMEK there); None without DR."""
+    from components.gcp.bucket import multi_region
+
+    region = settings.dr_region
+    if region is None:
+        return None
+    location = multi_region(settings.region)
+    if location is None or multi_region(region) != location:
+        raise ValueError(f"dr.region {region!r}: dual-region buckets need it in the multi-region of "
+                         f"{settings.region!r} (US, EU or ASIA)")
+    prefix = f"{settings.name}-{settings.environment}"
+    key = GcpEncryptionKey(f"{prefix}-kms-{location.lower()}", GcpEncryptionKeyArgs(
+        location=location.lower(), purposes=("storage",), labels=settings.standard_tags, protect=settings.is_prod),
+        opts)
+    return GcpDr(region=region, storage_key=key.cmek("storage"))
+
+
+def static_bucket_gcp(settings: GcpSettings, buckets: Mapping[str, Any]) -> pulumi.Output[str] | None:
+    """The bucket the load balancer serves under ``/static/*`` with Cloud CDN, or None."""
+    bucket = buckets.get(STATIC_BUCKET)
+    return bucket.name if settings.cdn.enabled and bucket is not None else None
+
+
+def build_edge_gcp(settings: GcpSettings, *, buckets: Mapping[str, Any], project_number: pulumi.Input[str],
+                   opts: pulumi.ResourceOptions) -> None:
+    """Let the Cloud CDN fill agent read the static bucket (it stays private: no allUsers)."""
+    bucket = buckets.get(STATIC_BUCKET)
+    if not settings.cdn.enabled or bucket is None:
+        return
+    bucket.grant_read(_Member(pulumi.Output.concat("serviceAccount:service-", project_number, "@", CDN_FILL_AGENT)))
+
+
+@dataclass
+class _Member:
+    """An IAM member known only as an output (a service agent of this project's number)."""
+
+    member: pulumi.Output[str]
+
+
+def build_dr_gcp(settings: GcpSettings, dr: GcpDr | None, *, database: Any,
+                 opts: pulumi.ResourceOptions) -> DatabaseReplica | None:
+    """The cross-region Cloud SQL replica (``dr.replica``); exports the stated objectives (``dr``)."""
+    pulumi.export("dr", dr_objectives(settings))
+    if dr is None or database is None or not settings.dr.replica:
+        return None
+    prefix = f"{settings.name}-{settings.environment}"
+    key = GcpEncryptionKey(f"{prefix}-kms-dr", GcpEncryptionKeyArgs(
+        location=dr.region, purposes=("sql",), labels=settings.standard_tags, protect=settings.is_prod), opts)
+    replica = DatabaseReplica(f"{prefix}-db-dr", DatabaseReplicaArgs(
+        primary=database, region=dr.region, kms_key=key.cmek("sql"), labels=settings.standard_tags,
+        protect=settings.is_prod), opts)
+    pulumi.export("database_replica_connection_name", replica.connection_name)
+    pulumi.export("dr_region", dr.region)
+    return replica
