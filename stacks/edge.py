@@ -52,11 +52,14 @@ class AwsEdge:
     distribution_arn: pulumi.Output[str]
     """A deferred output: resolved by :func:`build_edge_aws` with the distribution's ARN."""
     resolve_arn: Callable[[pulumi.Output[str]], None]
-    origin_secret: aws.secretsmanager.Secret
+    origin_secret: random.RandomPassword
+    """The generated header value: a Pulumi secret (encrypted in the stack state, never in code or config)."""
 
 
 def prepare_edge_aws(settings: AwsSettings, opts: pulumi.ResourceOptions) -> AwsEdge | None:
-    """The origin's admission (prefix list, generated secret header, kept in Secrets Manager); None without CDN."""
+    """The origin's admission (prefix list, generated secret header); None without CDN. The header value is a
+    Pulumi secret only: CloudFront and the listener rules are its sole readers, and ``pulumi up --replace`` on
+    the RandomPassword rotates it (docs/runbook.md)."""
     if not settings.cdn.enabled:
         return None
     base = f"{settings.name}-{settings.environment}"
@@ -64,17 +67,12 @@ def prepare_edge_aws(settings: AwsSettings, opts: pulumi.ResourceOptions) -> Aws
         name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(provider=opts.providers[0]
                                                                      if isinstance(opts.providers, list) else None))
     value = random.RandomPassword(f"{base}-cdn-origin", length=48, special=False, opts=opts)
-    secret = aws.secretsmanager.Secret(
-        f"{base}-cdn-origin", name_prefix=f"{base}-cdn-origin-", description=f"{base}: CloudFront origin header",
-        recovery_window_in_days=7, tags={**settings.standard_tags, "Name": f"{base}-cdn-origin"}, opts=opts)
-    aws.secretsmanager.SecretVersion(f"{base}-cdn-origin", secret_id=secret.id, secret_string=value.result,
-                                     opts=opts)
     arn, resolve = pulumi.deferred_output()
     from components.aws.cdn import ORIGIN_HEADER
 
     return AwsEdge(origin=CdnOrigin(prefix_list_id=prefix_list.id, header_name=ORIGIN_HEADER,
                                     header_value=value.result),
-                   distribution_arn=arn, resolve_arn=resolve, origin_secret=secret)
+                   distribution_arn=arn, resolve_arn=resolve, origin_secret=value)
 
 
 def cdn_arn_for(edge: AwsEdge | None, bucket_name: str) -> pulumi.Output[str] | None:

@@ -18,8 +18,9 @@ import pulumi_aws as aws
 
 from .common import Grantable, Grants, KeyLike, aws_context, child_opts, data_key, key_arn, policy_json, tag_set
 
-LogSource = Literal["s3", "alb"]
-"""Log deliveries a log bucket accepts: S3 server access logs, Application Load Balancer access logs."""
+LogSource = Literal["s3", "alb", "vended"]
+"""Log deliveries a log bucket accepts: S3 server access logs, Application Load Balancer access logs, vended logs
+of CloudWatch log delivery (e.g. CloudFront v2 access logs)."""
 
 
 @dataclass
@@ -158,9 +159,9 @@ class Bucket(pulumi.ComponentResource):
             raise ValueError(f"{name}: {args.bucket_name!r} is not a valid S3 bucket name")
         if args.encryption == "s3" and args.kms_key is not None:
             raise ValueError(f"{name}: kms_key is only used with encryption='kms'")
-        unknown = set(args.log_delivery) - {"s3", "alb"}
+        unknown = set(args.log_delivery) - {"s3", "alb", "vended"}
         if unknown:
-            raise ValueError(f"{name}: unknown log_delivery {sorted(unknown)} (s3, alb)")
+            raise ValueError(f"{name}: unknown log_delivery {sorted(unknown)} (s3, alb, vended)")
         if args.log_delivery and args.encryption != "s3":
             raise ValueError(f"{name}: a log bucket (log_delivery) needs encryption='s3': S3 access logs and "
                              "load balancer logs cannot be delivered to SSE-KMS buckets")
@@ -196,6 +197,16 @@ class Bucket(pulumi.ComponentResource):
                 "Action": "s3:PutObject",
                 "Resource": objects,
                 "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+            })
+        if "vended" in args.log_delivery:
+            statements.append({
+                "Sid": "VendedLogsFromThisAccount",
+                "Effect": "Allow",
+                "Principal": {"Service": "delivery.logs.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": objects,
+                "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id,
+                                               "s3:x-amz-acl": "bucket-owner-full-control"}},
             })
         if "alb" in args.log_delivery:
             prefix = args.alb_log_prefix.strip("/")

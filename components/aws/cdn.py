@@ -5,9 +5,9 @@ origin-facing prefix list on its security group and a generated secret header it
 :class:`components.aws.load_balancer.CdnOrigin`); ``/static/*`` comes from the bucket through origin access
 control (the bucket policy and the bucket's key admit this distribution's ARN only). Viewers: HTTPS only
 (HTTP redirected), TLS 1.2 minimum (``TLSv1.2_2021``). Caching: the API honours the origin's Cache-Control
-with nothing cached by default (min and default TTL 0); static files are cached long. Standard access logs go
-to a log bucket with ACLs enabled (CloudFront standard logging writes with ACLs), and a web ACL of scope
-CLOUDFRONT (created in us-east-1, as CloudFront requires) filters at the edge.
+with nothing cached by default (min and default TTL 0); static files are cached long. Access logs: v2 logging
+(a CloudWatch log delivery, so the log bucket keeps ACLs off, unlike legacy standard logging), and a web ACL
+of scope CLOUDFRONT (created in us-east-1, as CloudFront requires) filters at the edge.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from .bucket import Bucket, BucketArgs
 from .common import child_opts, tag_set
 
 ORIGIN_HEADER = "X-Origin-Verify"
@@ -82,7 +83,7 @@ class Cdn(pulumi.ComponentResource):
     arn: pulumi.Output[str]
     domain_name: pulumi.Output[str]
     web_acl: aws.wafv2.WebAcl | None
-    log_bucket: aws.s3.Bucket
+    log_bucket: Bucket
 
     def __init__(self, name: str, args: CdnArgs, opts: pulumi.ResourceOptions | None = None,
                  us_east_1: aws.Provider | None = None) -> None:
@@ -144,10 +145,9 @@ class Cdn(pulumi.ComponentResource):
             ordered_cache_behaviors=ordered or None,
             restrictions={"geo_restriction": {"restriction_type": "none"}},
             viewer_certificate=viewer_certificate,
-            logging_config={"bucket": self.log_bucket.bucket_domain_name, "include_cookies": False,
-                            "prefix": f"{name}/"},
             web_acl_id=self.web_acl.arn if self.web_acl is not None else None,
             tags=tag_set(tags, f"{name}-cdn"), opts=child_opts(self))
+        self._log_delivery(name, us_east_1, tags)
         self.arn = self.distribution.arn
         self.domain_name = self.distribution.domain_name
         if args.zone_id is not None:
@@ -158,36 +158,28 @@ class Cdn(pulumi.ComponentResource):
                               "evaluate_target_health": False}], opts=child_opts(self))
         self.register_outputs({"arn": self.arn, "domain_name": self.domain_name})
 
-    def _log_bucket(self, name: str, args: CdnArgs) -> aws.s3.Bucket:
-        """CloudFront standard logging writes through the ``awslogsdelivery`` account with an ACL: the bucket keeps
-        ACLs enabled (BucketOwnerPreferred), blocks public access, SSE-S3 (log delivery cannot use SSE-KMS
-        keys it is not granted), versioned, TLS-only, expiring."""
-        bucket = aws.s3.Bucket(f"{name}-cdn-logs", force_destroy=not args.protect,
-                               tags=tag_set(args.tags, f"{name}-cdn-logs"), opts=child_opts(self, protect=args.protect))
-        pab = aws.s3.BucketPublicAccessBlock(
-            f"{name}-cdn-logs", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, opts=child_opts(self))
-        aws.s3.BucketOwnershipControls(f"{name}-cdn-logs", bucket=bucket.id,
-                                       rule={"object_ownership": "BucketOwnerPreferred"},
-                                       opts=child_opts(self, depends_on=[pab]))
-        aws.s3.BucketVersioning(f"{name}-cdn-logs", bucket=bucket.id,
-                                versioning_configuration={"status": "Enabled"}, opts=child_opts(self))
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-cdn-logs", bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}], opts=child_opts(self))
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-cdn-logs", bucket=bucket.id, rules=[{
-                "id": "expire", "status": "Enabled", "filter": {"prefix": ""},
-                "expiration": {"days": args.log_expire_days},
-                "noncurrent_version_expiration": {"noncurrent_days": 7},
-                "abort_incomplete_multipart_upload": {"days_after_initiation": 1}}], opts=child_opts(self))
-        aws.s3.BucketPolicy(f"{name}-cdn-logs", bucket=bucket.id, policy=pulumi.Output.json_dumps({
-            "Version": "2012-10-17", "Statement": [{
-                "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}),
-            opts=child_opts(self, depends_on=[pab]))
-        return bucket
+    def _log_bucket(self, name: str, args: CdnArgs) -> Bucket:
+        """The access-log bucket of CloudFront's v2 (vended) logging: private, ACLs off, SSE-S3, TLS-only,
+        expiring; only this account's log delivery writes to it."""
+        return Bucket(f"{name}-cdn-logs", BucketArgs(
+            encryption="s3", log_delivery=["vended"], expire_days=args.log_expire_days, noncurrent_version_days=7,
+            abort_incomplete_upload_days=1, protect=args.protect, tags=args.tags), opts=child_opts(self))
+
+    def _log_delivery(self, name: str, us_east_1: aws.Provider | None, tags: Mapping[str, str]) -> None:
+        """CloudFront v2 access logs (delivered through CloudWatch Logs, created in us-east-1) into the bucket."""
+        opts = child_opts(self)
+        if us_east_1 is not None:
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=us_east_1))
+        source = aws.cloudwatch.LogDeliverySource(f"{name}-cdn-logs", name=f"{name}-cdn-logs", log_type="ACCESS_LOGS",
+                                                  resource_arn=self.distribution.arn,
+                                                  tags=tag_set(tags, f"{name}-cdn-logs"), opts=opts)
+        dest = aws.cloudwatch.LogDeliveryDestination(
+            f"{name}-cdn-logs", name=f"{name}-cdn-logs", output_format="parquet",
+            delivery_destination_configuration={"destination_resource_arn": pulumi.Output.concat(
+                self.log_bucket.arn, f"/{name}")}, tags=tag_set(tags, f"{name}-cdn-logs"), opts=opts)
+        aws.cloudwatch.LogDelivery(f"{name}-cdn-logs", delivery_source_name=source.name,
+                                   delivery_destination_arn=dest.arn, tags=tag_set(tags, f"{name}-cdn-logs"),
+                                   opts=opts)
 
     def _waf(self, name: str, args: CdnArgs, us_east_1: aws.Provider | None) -> aws.wafv2.WebAcl:
         def visibility(metric: str) -> dict[str, object]:
