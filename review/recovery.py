@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from policies.common import ResourceIndex
-from policies.security._recovery import Assessment, Objectives, assess as _assess, fmt_minutes
+from policies.security._recovery import Assessment, Objectives, fmt_minutes
+from policies.security._recovery import assess as _assess
 
 from .model import Graph
 from .policy_runner import graph_resources

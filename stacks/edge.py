@@ -15,7 +15,6 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_gcp as gcp
 import pulumi_random as random
 
 from components.aws.backup import BackupPlan, BackupPlanArgs, BucketReplica, BucketReplicaArgs, replicate_database

@@ -123,7 +123,8 @@ class Cdn(pulumi.ComponentResource):
             origins.append({"origin_id": "static", "domain_name": args.static_bucket_domain,
                             "origin_access_control_id": oac.id})
             ordered.append({
-                "path_pattern": STATIC_PATH, "target_origin_id": "static", "viewer_protocol_policy": "redirect-to-https",
+                "path_pattern": STATIC_PATH, "target_origin_id": "static",
+                "viewer_protocol_policy": "redirect-to-https",
                 "allowed_methods": ["GET", "HEAD", "OPTIONS"], "cached_methods": ["GET", "HEAD"], "compress": True,
                 "cache_policy_id": static_cache.id, "origin_request_policy_id": MANAGED_ORIGIN_REQUEST_CORS_S3})
 

@@ -73,7 +73,8 @@ class CdnOrigin:
     managed prefix list alone, and every route also requires the secret header the CDN adds."""
 
     prefix_list_id: pulumi.Input[str]
-    """The managed prefix list of the CDN's origin-facing addresses (``com.amazonaws.global.cloudfront.origin-facing``)."""
+    """The managed prefix list of the CDN's origin-facing addresses
+    (``com.amazonaws.global.cloudfront.origin-facing``)."""
     header_name: str
     """Name of the secret header the CDN sends to the origin."""
     header_value: pulumi.Input[str]

@@ -252,17 +252,21 @@ def _backup_paths(index: ResourceIndex, store: Res, region: str | None, default:
                     continue
                 every = _cron_interval(rule.get("schedule"))
                 vaults = _refs(index, plan, f"rules.{i}.targetVaultName", (BACKUP_VAULT,)) or \
-                    _refs(index, plan, "rules", (BACKUP_VAULT,))[:1]
-                vregion = region_of(vaults[0], default) if vaults else region
+                    _refs(index, plan, "rules", (BACKUP_VAULT,))
+                wanted = _str(rule.get("targetVaultName"))
+                target = [v for v in vaults if wanted and _str(v.get("name")) == wanted] or \
+                    [v for v in vaults if region_of(v, default) == region] or vaults[:1]
+                vregion = region_of(target[0], default) if target else region
                 paths.append(Path("AWS Backup", vregion, every, restore, vregion != region))
-                for j, _ in enumerate(as_list(rule.get("copyActions"))):
-                    dests = _refs(index, plan, f"rules.{i}.copyActions.{j}.destinationVaultArn", (BACKUP_VAULT,))
-                    if not dests:
-                        dests = [v for v in _refs(index, plan, "rules", (BACKUP_VAULT,))
-                                 if region_of(v, default) != region]
-                    for d in dests[:1]:
-                        dregion = region_of(d, default)
-                        paths.append(Path("AWS Backup copy", dregion, every, restore, dregion != region))
+                copies = [c for c in as_list(rule.get("copyActions")) if isinstance(c, Mapping)]
+                if not copies:
+                    continue
+                arns = {_str(c.get("destinationVaultArn")) for c in copies} - {None}
+                dests = [v for v in vaults if v not in target and (not arns or _str(v.get("arn")) in arns
+                                                                   or _str(v.get("arn")) is None)]
+                for d in dests[:len(copies)]:
+                    dregion = region_of(d, default)
+                    paths.append(Path("AWS Backup copy", dregion, every, restore, dregion != region))
     return paths
 
 
@@ -370,9 +374,7 @@ def assess(index: ResourceIndex, objectives: Objectives | None, default_region: 
             continue
         rpos.append(rpo_path.rpo_minutes)
         restores.append(rto_path.restore_minutes)
-    if not stores:
-        rpo = rto = None
-    elif unrecoverable:
+    if not stores or unrecoverable:
         rpo = rto = None
     else:
         rpo = max(rpos)
