@@ -129,7 +129,8 @@ def build_dr_aws(settings: AwsSettings, *, database: Any, buckets: Mapping[str, 
     if database is not None:
         resources.insert(0, database.cluster.arn if getattr(database, "aurora", False) else database.instance.arn)
     plan = BackupPlan(f"{base}-backup", BackupPlanArgs(
-        resources=resources, dr_provider=dr_provider, retention_days=settings.dr.backup_retention_days,
+        resources=resources, bucket_arns=[b.arn for b in buckets.values()], dr_provider=dr_provider,
+        retention_days=settings.dr.backup_retention_days,
         vault_lock=settings.dr.vault_lock, permissions_boundary=boundary, tags=tags, protect=prod), opts=opts)
     if database is not None and not getattr(database, "aurora", False):
         replicate_database(f"{base}-db", instance_arn=database.instance.arn,

@@ -22,9 +22,19 @@ from .bucket import Bucket, BucketArgs
 from .common import aws_context, child_opts, policy_json, service_principal_policy, tag_set
 from .kms import EncryptionKey, EncryptionKeyArgs
 
-BACKUP_POLICIES = ("AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores",
-                   "AWSBackupServiceRolePolicyForS3Backup", "AWSBackupServiceRolePolicyForS3Restore")
-"""AWS managed policies of the role AWS Backup assumes (RDS, S3, and restores)."""
+RDS_BACKUP_ACTIONS = ["rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot", "rds:CopyDBSnapshot",
+                      "rds:CopyDBClusterSnapshot", "rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots",
+                      "rds:DeleteDBSnapshot", "rds:DeleteDBClusterSnapshot", "rds:AddTagsToResource",
+                      "rds:ListTagsForResource", "rds:DescribeDBInstances", "rds:DescribeDBClusters",
+                      "rds:ModifyDBSnapshotAttribute", "rds:ModifyDBClusterSnapshotAttribute"]
+"""What AWS Backup does to back up and copy RDS/Aurora (from AWSBackupServiceRolePolicyForBackup, resource-scoped)."""
+S3_BACKUP_BUCKET_ACTIONS = ["s3:GetBucketTagging", "s3:GetInventoryConfiguration", "s3:PutInventoryConfiguration",
+                            "s3:ListBucketVersions", "s3:ListBucket", "s3:GetBucketVersioning", "s3:GetBucketLocation",
+                            "s3:GetBucketAcl", "s3:GetBucketNotification", "s3:PutBucketNotification"]
+S3_BACKUP_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectAcl", "s3:GetObjectTagging", "s3:GetObjectVersion",
+                            "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"]
+"""What AWS Backup reads to back up S3 (from AWSBackupServiceRolePolicyForS3Backup, resource-scoped). Restores run
+as the operator (docs/runbook.md), so this role has no restore permissions."""
 COMPLIANCE_COOL_OFF_DAYS = 3
 """A compliance-mode lock becomes immutable after this many days (the minimum AWS allows)."""
 
@@ -41,6 +51,8 @@ class BackupPlanArgs:
     """ARNs of what to back up (the RDS instance or Aurora cluster, the S3 buckets)."""
     dr_provider: aws.Provider
     """Provider of the DR region (the copies' vault)."""
+    bucket_arns: Sequence[pulumi.Input[str]] = ()
+    """Which of ``resources`` are S3 buckets (the role may read them and their objects)."""
     schedule: str = "cron(0 5 * * ? *)"
     """When the daily backup starts (UTC), after the database's own backup window."""
     retention_days: int = 35
@@ -69,6 +81,10 @@ class BackupPlan(pulumi.ComponentResource):
     vault: aws.backup.Vault
     dr_vault: aws.backup.Vault
     plan: aws.backup.Plan
+
+    @staticmethod
+    def _role_policy(ctx: object, args: BackupPlanArgs, vault_keys: list[pulumi.Output[str]]) -> pulumi.Output[str]:
+        return _scoped_policy(ctx, args, vault_keys)
 
     def __init__(self, name: str, args: BackupPlanArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("backend:aws:BackupPlan", name, None, opts)
@@ -103,15 +119,49 @@ class BackupPlan(pulumi.ComponentResource):
             assume_role_policy=service_principal_policy("backup.amazonaws.com", source_account=ctx.account_id),
             permissions_boundary=args.permissions_boundary, tags=tag_set(tags, f"{name}-backup"),
             opts=child_opts(self))
-        for policy in BACKUP_POLICIES:
-            aws.iam.RolePolicyAttachment(
-                f"{name}-{policy}", role=role.name,
-                policy_arn=pulumi.Output.concat("arn:", ctx.partition, ":iam::aws:policy/service-role/", policy),
-                opts=child_opts(self))
+        aws.iam.RolePolicy(f"{name}-backup", role=role.id, policy=self._role_policy(ctx, args, [key.arn, dr_key.arn]),
+                           opts=child_opts(self))
         aws.backup.Selection(f"{name}-selection", name=f"{name}-selection", plan_id=self.plan.id,
                              iam_role_arn=role.arn, resources=list(args.resources), opts=child_opts(self))
         self.register_outputs({"vault": self.vault.name, "dr_vault_arn": self.dr_vault.arn,
                                "plan_id": self.plan.id})
+
+
+def _scoped_policy(ctx: object, args: BackupPlanArgs, vault_keys: list[pulumi.Output[str]]) -> pulumi.Output[str]:
+    """The backup role's inline policy: RDS snapshots of this account, the selected buckets and their objects,
+    AWS Backup's own event rules, the vault keys and the data keys through their services."""
+    c = ctx  # AwsContext
+    acct = c.account_id  # type: ignore[attr-defined]
+    part = c.partition  # type: ignore[attr-defined]
+    region = c.region  # type: ignore[attr-defined]
+    rds = [pulumi.Output.concat("arn:", part, ":rds:", region, ":", acct, ":", kind, ":*")
+           for kind in ("db", "cluster")]
+    snapshots = [pulumi.Output.concat("arn:", part, ":rds:*:", acct, ":", kind, ":awsbackup:*")
+                 for kind in ("snapshot", "cluster-snapshot")]
+    buckets = list(args.bucket_arns)
+    statements: list[dict[str, object]] = [
+        {"Sid": "RdsSnapshots", "Effect": "Allow", "Action": RDS_BACKUP_ACTIONS, "Resource": [*rds, *snapshots]},
+    ]
+    if buckets:
+        statements += [
+            {"Sid": "S3Buckets", "Effect": "Allow", "Action": S3_BACKUP_BUCKET_ACTIONS, "Resource": buckets},
+            {"Sid": "S3Objects", "Effect": "Allow", "Action": S3_BACKUP_OBJECT_ACTIONS,
+             "Resource": [pulumi.Output.concat(b, "/*") for b in buckets]}]
+    statements += [
+        {"Sid": "BackupEventRules", "Effect": "Allow",
+         "Action": ["events:PutRule", "events:DeleteRule", "events:DescribeRule", "events:PutTargets",
+                    "events:RemoveTargets", "events:ListTargetsByRule", "events:EnableRule", "events:DisableRule"],
+         "Resource": pulumi.Output.concat("arn:", part, ":events:", region, ":", acct, ":rule/AwsBackupManagedRule*")},
+        {"Sid": "KeysThroughServices", "Effect": "Allow",
+         "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:CreateGrant",
+                    "kms:ReEncryptFrom", "kms:ReEncryptTo"],
+         "Resource": pulumi.Output.concat("arn:", part, ":kms:*:", acct, ":key/*"),
+         "Condition": {"StringLike": {"kms:ViaService": ["rds.*.amazonaws.com", "s3.*.amazonaws.com",
+                                                         "backup.*.amazonaws.com"]}}},
+        {"Sid": "VaultKeys", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+         "Resource": vault_keys},
+    ]
+    return policy_json(statements)
 
 
 def replicate_database(name: str, *, instance_arn: pulumi.Input[str], retention_days: int, dr_provider: aws.Provider,

@@ -30,6 +30,7 @@ from .common import (
     child_opts,
     data_key,
     key_arn,
+    policy_json,
     service_principal_policy,
     tag_set,
 )
@@ -174,10 +175,18 @@ class DatabaseBase(pulumi.ComponentResource):
                                                             source_account=self._ctx.account_id),
                 permissions_boundary=args.permissions_boundary,
                 tags=tag_set(tags, f"{name}-monitoring"), opts=child_opts(self))
-            aws.iam.RolePolicyAttachment(
-                f"{name}-monitoring", role=self.monitoring_role.name, policy_arn=pulumi.Output.concat(
-                    "arn:", self._ctx.partition, ":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"),
-                opts=child_opts(self))
+            # What AmazonRDSEnhancedMonitoringRole grants, scoped to this account and region (no managed policy).
+            ctx = self._ctx
+            group = pulumi.Output.concat("arn:", ctx.partition, ":logs:", ctx.region, ":", ctx.account_id,
+                                         ":log-group:RDSOSMetrics")
+            aws.iam.RolePolicy(f"{name}-monitoring", role=self.monitoring_role.id, policy=policy_json([
+                {"Sid": "MetricsLogGroup", "Effect": "Allow",
+                 "Action": ["logs:CreateLogGroup", "logs:PutRetentionPolicy"], "Resource": group},
+                {"Sid": "MetricsLogStreams", "Effect": "Allow",
+                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams",
+                            "logs:GetLogEvents"],
+                 "Resource": pulumi.Output.concat(group, ":log-stream:*")},
+            ]), opts=child_opts(self))
         self.log_exports = list(args.log_exports if args.log_exports is not None else self._default_logs)
         self.log_groups = {
             log: aws.cloudwatch.LogGroup(
