@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.aws.backup import BackupPlan, BackupPlanArgs, BucketReplica, BucketReplicaArgs, replicate_database
+from components.aws.backup import BackupPlan, BackupPlanArgs, BucketReplica, BucketReplicaArgs, DatabaseBackupReplica
 from components.aws.cdn import Cdn, CdnArgs
 from components.aws.load_balancer import CdnOrigin
 from components.aws.load_balancer import LoadBalancer as AwsLoadBalancer
@@ -65,7 +65,10 @@ def prepare_edge_aws(settings: AwsSettings, opts: pulumi.ResourceOptions) -> Aws
     prefix_list = aws.ec2.get_managed_prefix_list_output(
         name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(provider=opts.providers[0]
                                                                      if isinstance(opts.providers, list) else None))
-    value = random.RandomPassword(f"{base}-cdn-origin", length=48, special=False, opts=opts)
+    holder = pulumi.ComponentResource("backend:aws:CdnOriginSecret", f"{base}-cdn-origin", None, opts)
+    value = random.RandomPassword(f"{base}-cdn-origin", length=48, special=False,
+                                  opts=pulumi.ResourceOptions(parent=holder))
+    holder.register_outputs({})
     arn, resolve = pulumi.deferred_output()
     from components.aws.cdn import ORIGIN_HEADER
 
@@ -97,7 +100,7 @@ def build_edge_aws(settings: AwsSettings, edge: AwsEdge | None, *, provider: aws
         else:  # CloudFront takes certificates from us-east-1 only
             cert = aws.acm.Certificate(f"{base}-cdn-cert", domain_name=domain, validation_method="DNS",
                                        key_algorithm="EC_prime256v1", tags=tags,
-                                       opts=pulumi.ResourceOptions(provider=us_east_1))
+                                       opts=pulumi.ResourceOptions(provider=us_east_1, parent=lb))
             certificate_arn = cert.arn
     static = buckets.get(STATIC_BUCKET)
     cdn = Cdn(base, CdnArgs(
@@ -133,9 +136,9 @@ def build_dr_aws(settings: AwsSettings, *, database: Any, buckets: Mapping[str, 
         retention_days=settings.dr.backup_retention_days,
         vault_lock=settings.dr.vault_lock, permissions_boundary=boundary, tags=tags, protect=prod), opts=opts)
     if database is not None and not getattr(database, "aurora", False):
-        replicate_database(f"{base}-db", instance_arn=database.instance.arn,
-                           retention_days=settings.database.backup_retention_days, dr_provider=dr_provider,
-                           tags=tags, protect=prod)
+        DatabaseBackupReplica(f"{base}-db", instance_arn=database.instance.arn,
+                              retention_days=settings.database.backup_retention_days, dr_provider=dr_provider,
+                              tags=tags, protect=prod, opts=opts)
     for key, bucket in buckets.items():
         if bucket.kms_key_arn is not None:
             BucketReplica(f"{base}-{key}-replica", BucketReplicaArgs(

@@ -164,17 +164,22 @@ def _scoped_policy(ctx: object, args: BackupPlanArgs, vault_keys: list[pulumi.Ou
     return policy_json(statements)
 
 
-def replicate_database(name: str, *, instance_arn: pulumi.Input[str], retention_days: int, dr_provider: aws.Provider,
-                       tags: Mapping[str, str], protect: bool, parent: pulumi.Resource | None = None
-                       ) -> aws.rds.InstanceAutomatedBackupsReplication:
-    """Replicate an RDS instance's automated backups to the DR region, encrypted with a key there."""
-    opts = pulumi.ResourceOptions(provider=dr_provider, parent=parent)
-    key = EncryptionKey(f"{name}-dr-backups", EncryptionKeyArgs(
-        description=f"{name}: replicated automated backups in the DR region", via_services=("rds",), tags=tags,
-        protect=protect), opts=opts)
-    return aws.rds.InstanceAutomatedBackupsReplication(
-        f"{name}-dr-backups", source_db_instance_arn=instance_arn, kms_key_id=key.arn,
-        retention_period=retention_days, opts=opts)
+class DatabaseBackupReplica(pulumi.ComponentResource):
+    """An RDS instance's automated backups (snapshots and transaction logs) replicated to the DR region and
+    encrypted with a key there: point-in-time restore in the DR region."""
+
+    replication: aws.rds.InstanceAutomatedBackupsReplication
+
+    def __init__(self, name: str, *, instance_arn: pulumi.Input[str], retention_days: int, dr_provider: aws.Provider,
+                 tags: Mapping[str, str], protect: bool, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("backend:aws:DatabaseBackupReplica", name, None, opts)
+        key = EncryptionKey(f"{name}-dr-backups", EncryptionKeyArgs(
+            description=f"{name}: replicated automated backups in the DR region", via_services=("rds",), tags=tags,
+            protect=protect), opts=_dr_opts(self, dr_provider))
+        self.replication = aws.rds.InstanceAutomatedBackupsReplication(
+            f"{name}-dr-backups", source_db_instance_arn=instance_arn, kms_key_id=key.arn,
+            retention_period=retention_days, opts=_dr_opts(self, dr_provider, protect=protect))
+        self.register_outputs({"replication_arn": self.replication.id})
 
 
 @dataclass
