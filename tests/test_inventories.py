@@ -50,7 +50,8 @@ def test_inventories_say_what_must_not_exist():
     assert dev["aws:ec2/natGateway:NatGateway"] == 0 and prod["aws:ec2/natGateway:NatGateway"] == 3
     # prod: the regional web ACL and (issue 14) the CLOUDFRONT one at the edge; dev has neither, nor a CDN
     assert dev["aws:wafv2/webAcl:WebAcl"] == 0 and prod["aws:wafv2/webAcl:WebAcl"] == 2
-    assert dev["aws:cloudfront/distribution:Distribution"] == 0 and prod["aws:cloudfront/distribution:Distribution"] == 1
+    cdn = "aws:cloudfront/distribution:Distribution"
+    assert dev[cdn] == 0 and prod[cdn] == 1
     assert dev["aws:backup/plan:Plan"] == 0 and prod["aws:backup/plan:Plan"] == 1
     assert all(dev[t] == 0 and prod[t] == 0 for t in MUST_NOT_EXIST)
 

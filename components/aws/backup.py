@@ -83,8 +83,9 @@ class BackupPlan(pulumi.ComponentResource):
     plan: aws.backup.Plan
 
     @staticmethod
-    def _role_policy(ctx: object, args: BackupPlanArgs, vault_keys: list[pulumi.Output[str]]) -> pulumi.Output[str]:
-        return _scoped_policy(ctx, args, vault_keys)
+    def _role_policy(ctx: object, args: BackupPlanArgs, vault_keys: list[pulumi.Output[str]],
+                     dr_region: pulumi.Output[str]) -> pulumi.Output[str]:
+        return _scoped_policy(ctx, args, vault_keys, dr_region)
 
     def __init__(self, name: str, args: BackupPlanArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("backend:aws:BackupPlan", name, None, opts)
@@ -119,7 +120,8 @@ class BackupPlan(pulumi.ComponentResource):
             assume_role_policy=service_principal_policy("backup.amazonaws.com", source_account=ctx.account_id),
             permissions_boundary=args.permissions_boundary, tags=tag_set(tags, f"{name}-backup"),
             opts=child_opts(self))
-        aws.iam.RolePolicy(f"{name}-backup", role=role.id, policy=self._role_policy(ctx, args, [key.arn, dr_key.arn]),
+        aws.iam.RolePolicy(f"{name}-backup", role=role.id, policy=self._role_policy(
+            ctx, args, [key.arn, dr_key.arn], aws_context(dr_key).region),
                            opts=child_opts(self))
         aws.backup.Selection(f"{name}-selection", name=f"{name}-selection", plan_id=self.plan.id,
                              iam_role_arn=role.arn, resources=list(args.resources), opts=child_opts(self))
@@ -127,13 +129,15 @@ class BackupPlan(pulumi.ComponentResource):
                                "plan_id": self.plan.id})
 
 
-def _scoped_policy(ctx: object, args: BackupPlanArgs, vault_keys: list[pulumi.Output[str]]) -> pulumi.Output[str]:
+def _scoped_policy(ctx: object, args: BackupPlanArgs, vault_keys: list[pulumi.Output[str]],
+                   dr_region: pulumi.Output[str]) -> pulumi.Output[str]:
     """The backup role's inline policy: RDS snapshots of this account, the selected buckets and their objects,
     AWS Backup's own event rules, the vault keys and the data keys through their services."""
     c = ctx  # AwsContext
     acct = c.account_id  # type: ignore[attr-defined]
     part = c.partition  # type: ignore[attr-defined]
     region = c.region  # type: ignore[attr-defined]
+    regions = [region, dr_region]
     rds = [pulumi.Output.concat("arn:", part, ":rds:", region, ":", acct, ":", kind, ":*")
            for kind in ("db", "cluster")]
     snapshots = [pulumi.Output.concat("arn:", part, ":rds:*:", acct, ":", kind, ":awsbackup:*")
@@ -155,11 +159,10 @@ def _scoped_policy(ctx: object, args: BackupPlanArgs, vault_keys: list[pulumi.Ou
         {"Sid": "KeysThroughServices", "Effect": "Allow",
          "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:CreateGrant",
                     "kms:ReEncryptFrom", "kms:ReEncryptTo"],
-         "Resource": pulumi.Output.concat("arn:", part, ":kms:*:", acct, ":key/*"),
-         "Condition": {"StringLike": {"kms:ViaService": ["rds.*.amazonaws.com", "s3.*.amazonaws.com",
-                                                         "backup.*.amazonaws.com"]}}},
-        {"Sid": "VaultKeys", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
-         "Resource": vault_keys},
+         "Resource": [pulumi.Output.concat("arn:", part, ":kms:", r, ":", acct, ":key/*") for r in regions],
+         "Condition": {"StringEquals": {"kms:ViaService": [
+             pulumi.Output.concat(svc, ".", r, ".amazonaws.com")
+             for r in regions for svc in ("s3", "rds", "backup")]}}},
     ]
     return policy_json(statements)
 
@@ -230,9 +233,12 @@ class BucketReplica(pulumi.ComponentResource):
             {"Sid": "WriteReplica", "Effect": "Allow",
              "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
              "Resource": pulumi.Output.concat(dst.arn, "/*")},
-            {"Sid": "DecryptSource", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": src.kms_key_arn},
+            {"Sid": "DecryptSource", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": src.kms_key_arn,
+             "Condition": {"StringEquals": {"kms:ViaService": pulumi.Output.concat(
+                 "s3.", ctx.region, ".", ctx.dns_suffix)}}},
             {"Sid": "EncryptReplica", "Effect": "Allow", "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
-             "Resource": dst.kms_key_arn},
+             "Resource": dst.kms_key_arn, "Condition": {"StringEquals": {"kms:ViaService": pulumi.Output.concat(
+                 "s3.", aws_context(dst).region, ".", ctx.dns_suffix)}}},
         ]), opts=child_opts(self))
         self.replication = aws.s3.BucketReplicationConfig(
             f"{name}-replication", bucket=src.bucket.id, role=role.arn, rules=[{
