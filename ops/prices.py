@@ -198,6 +198,10 @@ RECIPES: dict[str, Recipe] = {
                                                 "Requests-FIFO-RBP": ("requests:fifo", 1_000_000.0)})),
     "scheduler": Recipe("AWSEvents", _by_usage({"Scheduler-Invocation": ("invocations", 1_000_000.0),
                                                 "Scheduler-Invocations": ("invocations", 1_000_000.0)})),
+    # issue 14. Usage types as the Price List's AWSBackup offer names warm storage per resource type (not verified
+    # from this machine, which has no network): a refresh that finds nothing leaves the sourced rows as they are.
+    "backup": Recipe("AWSBackup", _by_usage({"WarmStorage-ByteHrs-RDS": ("storage:rds", 1.0),
+                                             "WarmStorage-ByteHrs-S3": ("storage:s3", 1.0)})),
 }
 # The Price List also lists the ECS-on-EC2 and Windows variants and tiers; the classifiers keep what we price.
 
