@@ -45,36 +45,58 @@ def dr_objectives(settings: AwsSettings | GcpSettings) -> dict[str, Any]:
 # -- AWS ----------------------------------------------------------------------------------------------------------
 @dataclass
 class AwsEdge:
-    """What the load balancer and the assets bucket need before the distribution exists."""
+    """What the load balancer and the assets bucket need before the distribution exists.
+
+    ``distribution_arn`` is a deferred output: :func:`build_edge_aws` resolves it with the distribution's ARN.
+    Whatever resolves it, :meth:`settle` must run on every path out of the stack (``stacks/aws.py`` calls it in a
+    ``finally``): an output nobody resolves would leave the bucket policy and key waiting for ever (the engine, and
+    the review's mock runtime, would hang instead of failing).
+    """
 
     origin: CdnOrigin
     distribution_arn: pulumi.Output[str]
-    """A deferred output: resolved by :func:`build_edge_aws` with the distribution's ARN."""
-    resolve_arn: Callable[[pulumi.Output[str]], None]
+    _resolve: Callable[[pulumi.Output[str]], None]
     origin_secret: random.RandomPassword
     """The generated header value: a Pulumi secret (encrypted in the stack state, never in code or config)."""
+    resolved: bool = False
+
+    def resolve(self, arn: pulumi.Output[str]) -> None:
+        """Resolve the distribution ARN (once)."""
+        if self.resolved:
+            raise RuntimeError("the CDN distribution ARN is resolved once")
+        self.resolved = True
+        self._resolve(arn)
+
+    def settle(self) -> None:
+        """Resolve the ARN with a placeholder if :func:`build_edge_aws` did not (the program failed before it):
+        what waits on it then completes and the failure is reported, instead of a hang."""
+        if not self.resolved:
+            self.resolve(pulumi.Output.from_input(UNBUILT_DISTRIBUTION_ARN))
 
 
-def prepare_edge_aws(settings: AwsSettings, opts: pulumi.ResourceOptions) -> AwsEdge | None:
+UNBUILT_DISTRIBUTION_ARN = "arn:aws:cloudfront::000000000000:distribution/NOT-BUILT"
+"""What :meth:`AwsEdge.settle` resolves an unbuilt distribution's ARN with (admits nothing real)."""
+
+
+def prepare_edge_aws(settings: AwsSettings, provider: aws.Provider, opts: pulumi.ResourceOptions) -> AwsEdge | None:
     """The origin's admission (prefix list, generated secret header); None without CDN. The header value is a
     Pulumi secret only: CloudFront and the listener rules are its sole readers, and ``pulumi up --replace`` on
-    the RandomPassword rotates it (docs/runbook.md)."""
+    the RandomPassword rotates it (docs/runbook.md). Call :meth:`AwsEdge.settle` on every path out."""
     if not settings.cdn.enabled:
         return None
+    from components.aws.cdn import ORIGIN_HEADER
+
     base = f"{settings.name}-{settings.environment}"
     prefix_list = aws.ec2.get_managed_prefix_list_output(
-        name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(provider=opts.providers[0]
-                                                                     if isinstance(opts.providers, list) else None))
+        name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(provider=provider))
     holder = pulumi.ComponentResource("backend:aws:CdnOriginSecret", f"{base}-cdn-origin", None, opts)
     value = random.RandomPassword(f"{base}-cdn-origin", length=48, special=False,
                                   opts=pulumi.ResourceOptions(parent=holder))
     holder.register_outputs({})
     arn, resolve = pulumi.deferred_output()
-    from components.aws.cdn import ORIGIN_HEADER
-
     return AwsEdge(origin=CdnOrigin(prefix_list_id=prefix_list.id, header_name=ORIGIN_HEADER,
                                     header_value=value.result),
-                   distribution_arn=arn, resolve_arn=resolve, origin_secret=value)
+                   distribution_arn=arn, _resolve=resolve, origin_secret=value)
 
 
 def cdn_arn_for(edge: AwsEdge | None, bucket_name: str) -> pulumi.Output[str] | None:
@@ -111,7 +133,7 @@ def build_edge_aws(settings: AwsSettings, edge: AwsEdge | None, *, provider: aws
         web_acl=settings.load_balancer.waf, rate_limit_per_5min=settings.load_balancer.rate_limit_per_5min,
         log_expire_days=max(settings.monitoring.log_retention_days, 30), protect=settings.is_prod, tags=tags),
         opts=opts, us_east_1=us_east_1)
-    edge.resolve_arn(cdn.arn)
+    edge.resolve(cdn.arn)
     pulumi.export("cdn_domain", cdn.domain_name)
     return cdn
 
@@ -181,11 +203,12 @@ def static_bucket_gcp(settings: GcpSettings, buckets: Mapping[str, Any]) -> pulu
     return bucket.name if settings.cdn.enabled and bucket is not None else None
 
 
-def build_edge_gcp(settings: GcpSettings, *, buckets: Mapping[str, Any], project_number: pulumi.Input[str],
-                   opts: pulumi.ResourceOptions) -> None:
-    """Let the Cloud CDN fill agent read the static bucket (it stays private: no allUsers)."""
+def build_edge_gcp(settings: GcpSettings, *, load_balancer: Any, buckets: Mapping[str, Any],
+                   project_number: pulumi.Input[str], opts: pulumi.ResourceOptions) -> None:
+    """Let the Cloud CDN fill agent read the static bucket the load balancer serves (it stays private: no
+    allUsers). Nothing without a load balancer (no public web service) or without the CDN."""
     bucket = buckets.get(STATIC_BUCKET)
-    if not settings.cdn.enabled or bucket is None:
+    if not settings.cdn.enabled or bucket is None or load_balancer is None or load_balancer.backend_bucket is None:
         return
     bucket.grant_read(_Member(pulumi.Output.concat("serviceAccount:service-", project_number, "@", CDN_FILL_AGENT)))
 

@@ -355,6 +355,15 @@ class LoadBalancer(pulumi.ComponentResource):
             redacted_fields=[{"single_header": {"name": "authorization"}}, {"single_header": {"name": "cookie"}}],
             opts=child_opts(self))
 
+    def origin_conditions(self) -> list[dict[str, Any]]:
+        """Conditions every listener rule on this load balancer adds to its own (issue 14): with a CDN origin,
+        the secret header the CDN sends, so a request that did not come through the CDN gets the 404 default.
+        Empty without ``cdn_origin``. Web services and sign-in rules call it for the rules they add."""
+        origin = self.args.cdn_origin
+        if origin is None:
+            return []
+        return [{"http_header": {"http_header_name": origin.header_name, "values": [origin.header_value]}}]
+
     # -- wiring ----------------------------------------------------------------------------------------------
     def allow_to(self, peer: aws.ec2.SecurityGroup, port: int, name: str) -> aws.vpc.SecurityGroupEgressRule:
         """Open the ALB's one egress path to ``peer`` on ``port`` (called by ``Service.allow_from``)."""
