@@ -158,9 +158,13 @@ def test_prod_fronts_the_load_balancer_with_cloudfront_only(run_stack) -> None:
                if r.name.startswith("app-prod-alb-")]
     assert [(r.inputs.get("fromPort"), r.inputs.get("prefixListId")) for r in ingress] == [(443, "pl-3b927c52")]
     assert not any(r.inputs.get("cidrIpv4") == "0.0.0.0/0" for r in ingress)
-    rule = g.by_name("app-prod-v1", "aws:lb/listenerRule:ListenerRule").inputs
-    header = [c["httpHeader"] for c in rule["conditions"] if "httpHeader" in c]
-    assert header and header[0]["httpHeaderName"] == "X-Origin-Verify"
+    # every listener rule (each web service's routes, the sign-in rules) also requires the CDN's secret header,
+    # so a request that reached the load balancer some other way gets the 404 default
+    rules = g.by_type("aws:lb/listenerRule:ListenerRule")
+    assert {"app-prod-api-v1", "app-prod-api-v2", "app-prod-identity-signin-admin"} <= {r.name for r in rules}
+    for rule in rules:
+        header = [c["httpHeader"] for c in rule.inputs["conditions"] if "httpHeader" in c]
+        assert [h["httpHeaderName"] for h in header] == ["X-Origin-Verify"], rule.name
     dist = _one(g, "aws:cloudfront/distribution:Distribution").inputs
     assert dist["viewerCertificate"]["minimumProtocolVersion"] == "TLSv1.2_2021"
     assert dist["aliases"] == ["api.example.com"]
@@ -224,8 +228,16 @@ def test_gcp_prod_cdn_dr_and_cis_flags(run_stack) -> None:
     assert assets["rpo"] == "ASYNC_TURBO" and assets.get("logging")
     static = _one(g, "gcp:compute/backendBucket:BackendBucket").inputs
     assert static["enableCdn"] and static["cdnPolicy"]["cacheMode"] == "CACHE_ALL_STATIC"
-    api = g.by_name("app-prod-lb-v1", "gcp:compute/backendService:BackendService").inputs
-    assert api["enableCdn"] and api["cdnPolicy"]["cacheMode"] == "USE_ORIGIN_HEADERS"
+    for name in ("app-prod-lb-api-v1", "app-prod-lb-api-v2"):
+        api = g.by_name(name, "gcp:compute/backendService:BackendService").inputs
+        assert api["enableCdn"] and api["cdnPolicy"]["cacheMode"] == "USE_ORIGIN_HEADERS"
+    # Cloud CDN and IAP do not go together: the protected paths' backend is never cached
+    protected = g.by_name("app-prod-lb-protected", "gcp:compute/backendService:BackendService").inputs
+    assert protected["iap"]["enabled"] and not protected.get("enableCdn") and not protected.get("cdnPolicy")
+    url_map = g.inputs("app-prod-lb-https", "gcp:compute/uRLMap:URLMap")
+    static_rules = [r for m in url_map["pathMatchers"] for r in m.get("pathRules", []) if r["paths"] == ["/static/*"]]
+    assert [r["service"] for r in static_rules] == [static_id := g.by_name(
+        "app-prod-lb-static", "gcp:compute/backendBucket:BackendBucket").id] and static_id
 
 
 def test_dev_has_no_cdn_and_no_dr_copies(run_stack) -> None:

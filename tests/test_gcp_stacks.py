@@ -323,8 +323,9 @@ def test_every_option_changes_the_shape(every_option):
                                     {"hosts": ["*"], "pathMatcher": "api"}]
     admin, anyhost = url_map["pathMatchers"]
     assert admin["defaultService"] == backend["admin-admin-example-com"]
-    assert [r["paths"] for r in admin["pathRules"]] == [["/v1", "/v1/*"], ["/v2", "/v2/*"]]
-    assert [r["paths"] for r in anyhost["pathRules"]] == [["/v1", "/v1/*"], ["/v2", "/v2/*"]]
+    # issue 14: the static backend bucket (Cloud CDN, prod profile) serves /static/* on every host
+    assert [r["paths"] for r in admin["pathRules"]] == [["/v1", "/v1/*"], ["/v2", "/v2/*"], ["/static/*"]]
+    assert [r["paths"] for r in anyhost["pathRules"]] == [["/v1", "/v1/*"], ["/v2", "/v2/*"], ["/static/*"]]
     assert anyhost["pathRules"][0]["routeAction"]["weightedBackendServices"] == [
         {"backendService": backend["api-v1"], "weight": 90}, {"backendService": backend["api-v1-canary"], "weight": 10}]
     assert anyhost["pathRules"][1]["service"] == backend["api-v2"]
