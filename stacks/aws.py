@@ -42,7 +42,7 @@ from components.aws.web_service import WebRoute, WebService, WebServiceArgs
 from components.aws.worker import Worker, WorkerArgs
 
 from .composition import StackComponents
-from .edge import AwsEdge, build_dr_aws, build_edge_aws, cdn_arn_for, prepare_edge_aws
+from .edge import build_dr_aws, build_edge_aws, cdn_arn_for, edge_scope, prepare_edge_aws
 from .identity import build_identity_aws, wire_identity_aws
 from .naming import boundary_policy_name
 from .settings import AwsServiceSpec, AwsSettings, SettingsError
@@ -52,6 +52,7 @@ PLACEHOLDER_DOMAIN = "example.com"
 docs/components/load_balancer.md: set ``dns.zoneName``/``dns.domainName`` or ``dns.certificateArn``)."""
 
 
+@edge_scope
 def build_aws(settings: AwsSettings) -> StackComponents:
     """Compose the AWS components for one environment and export the stack outputs; returns the components."""
     for sname, spec in settings.services.items():
@@ -62,18 +63,8 @@ def build_aws(settings: AwsSettings) -> StackComponents:
     provider = aws.Provider("aws", region=settings.region)
     opts = pulumi.ResourceOptions(providers=[provider])
     # issue 14: the CDN origin's admission and the distribution ARN the assets bucket admits, which only exists
-    # once the distribution does (None without cdn.enabled). Settled on every path out, so nothing waits on it.
+    # once the distribution does (None without cdn.enabled); edge_scope settles it on every path out.
     edge = prepare_edge_aws(settings, provider, opts)
-    try:
-        return _compose(settings, provider, opts, edge)
-    finally:
-        if edge is not None:
-            edge.settle()
-
-
-def _compose(settings: AwsSettings, provider: aws.Provider, opts: pulumi.ResourceOptions,
-             edge: AwsEdge | None) -> StackComponents:
-    """The components of :func:`build_aws`, in order, with the stack outputs."""
     env = settings.environment
     base = f"{settings.name}-{env}"
     tags = settings.standard_tags

@@ -9,9 +9,11 @@ database and buckets exist. Everything here is off unless ``cdn.enabled`` / ``dr
 
 from __future__ import annotations
 
+import contextvars
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 import pulumi_aws as aws
@@ -48,9 +50,9 @@ class AwsEdge:
     """What the load balancer and the assets bucket need before the distribution exists.
 
     ``distribution_arn`` is a deferred output: :func:`build_edge_aws` resolves it with the distribution's ARN.
-    Whatever resolves it, :meth:`settle` must run on every path out of the stack (``stacks/aws.py`` calls it in a
-    ``finally``): an output nobody resolves would leave the bucket policy and key waiting for ever (the engine, and
-    the review's mock runtime, would hang instead of failing).
+    Whatever resolves it, :meth:`settle` runs on every path out of the stack (:func:`edge_scope`, around
+    ``build_aws``): an output nobody resolves would leave the bucket policy and key waiting for ever (the engine,
+    and the review's mock runtime, would hang instead of failing).
     """
 
     origin: CdnOrigin
@@ -78,12 +80,37 @@ UNBUILT_DISTRIBUTION_ARN = "arn:aws:cloudfront::000000000000:distribution/NOT-BU
 """What :meth:`AwsEdge.settle` resolves an unbuilt distribution's ARN with (admits nothing real)."""
 
 
+_PENDING: contextvars.ContextVar[list[AwsEdge] | None] = contextvars.ContextVar("pending_cdn_edges", default=None)
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def edge_scope(fn: _F) -> _F:
+    """Decorate the function that calls :func:`prepare_edge_aws` (``build_aws``): every edge prepared during the
+    call is settled when it returns or raises, so no deferred distribution ARN is ever left unresolved."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        token = _PENDING.set([])
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            pending = _PENDING.get() or []
+            _PENDING.reset(token)
+            for edge in pending:
+                edge.settle()
+
+    return wrapper  # type: ignore[return-value]
+
+
 def prepare_edge_aws(settings: AwsSettings, provider: aws.Provider, opts: pulumi.ResourceOptions) -> AwsEdge | None:
     """The origin's admission (prefix list, generated secret header); None without CDN. The header value is a
     Pulumi secret only: CloudFront and the listener rules are its sole readers, and ``pulumi up --replace`` on
-    the RandomPassword rotates it (docs/runbook.md). Call :meth:`AwsEdge.settle` on every path out."""
+    the RandomPassword rotates it (docs/runbook.md). Refused outside :func:`edge_scope` (nothing would settle it)."""
     if not settings.cdn.enabled:
         return None
+    pending = _PENDING.get()
+    if pending is None:  # outside edge_scope nothing would settle the deferred ARN: refuse rather than hang
+        raise RuntimeError("prepare_edge_aws runs inside a function decorated with @edge_scope (build_aws)")
     from components.aws.cdn import ORIGIN_HEADER
 
     base = f"{settings.name}-{settings.environment}"
@@ -94,9 +121,11 @@ def prepare_edge_aws(settings: AwsSettings, provider: aws.Provider, opts: pulumi
                                   opts=pulumi.ResourceOptions(parent=holder))
     holder.register_outputs({})
     arn, resolve = pulumi.deferred_output()
-    return AwsEdge(origin=CdnOrigin(prefix_list_id=prefix_list.id, header_name=ORIGIN_HEADER,
+    edge = AwsEdge(origin=CdnOrigin(prefix_list_id=prefix_list.id, header_name=ORIGIN_HEADER,
                                     header_value=value.result),
                    distribution_arn=arn, _resolve=resolve, origin_secret=value)
+    pending.append(edge)
+    return edge
 
 
 def cdn_arn_for(edge: AwsEdge | None, bucket_name: str) -> pulumi.Output[str] | None:

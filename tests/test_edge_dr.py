@@ -254,3 +254,38 @@ def test_prod_dr_cost_is_itemised(run_stack) -> None:
             "cross-region transfer", "cross-region replication transfer", "Replication Time Control"} <= names
     assert by_name[("app-prod-db-dr-backups",
                     "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")].monthly > 0
+
+
+def test_a_prepared_cdn_is_settled_on_every_path_and_refused_outside_its_scope(run_program) -> None:
+    """A deferred distribution ARN nobody resolves would hang the run: prepare_edge_aws is refused outside
+    edge_scope, and the scope resolves what build_edge_aws did not (here: never called)."""
+    import pulumi
+    import pulumi_aws as aws
+
+    from components.aws.bucket import Bucket, BucketArgs
+    from stacks.edge import UNBUILT_DISTRIBUTION_ARN, edge_scope, prepare_edge_aws
+
+    settings = from_values(AWS_PROD)
+    refused: list[str] = []
+
+    def program() -> None:
+        provider = aws.Provider("aws", region="us-east-1")
+        opts = pulumi.ResourceOptions(providers=[provider])
+        try:
+            prepare_edge_aws(settings, provider, opts)
+        except RuntimeError as exc:
+            refused.append(str(exc))
+
+        @edge_scope
+        def half_built() -> None:
+            edge = prepare_edge_aws(settings, provider, opts)
+            assert edge is not None
+            Bucket("assets", BucketArgs(cloudfront_distribution_arn=edge.distribution_arn), opts=opts)
+
+        half_built()
+
+    g = run_program(program)  # completes: nothing waits on an unresolved output
+    assert refused and "edge_scope" in refused[0]
+    policy = json.loads(g.by_name("assets", "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+    [oac] = [s for s in policy["Statement"] if s.get("Principal") == {"Service": "cloudfront.amazonaws.com"}]
+    assert oac["Condition"]["StringEquals"]["AWS:SourceArn"] == UNBUILT_DISTRIBUTION_ARN
