@@ -28,9 +28,9 @@ from components.gcp.dr import DatabaseReplica, DatabaseReplicaArgs
 from components.gcp.kms import EncryptionKey as GcpEncryptionKey
 from components.gcp.kms import EncryptionKeyArgs as GcpEncryptionKeyArgs
 
-from .settings import AwsSettings, GcpSettings
+from .settings import CDN_STATIC_BUCKET, AwsSettings, GcpSettings
 
-STATIC_BUCKET = "assets"
+STATIC_BUCKET = CDN_STATIC_BUCKET
 """The bucket (by settings name) the CDN serves under ``/static/*``, when the stack has it."""
 CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
 """AWS-managed prefix list of CloudFront's origin-facing addresses."""

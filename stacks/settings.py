@@ -899,7 +899,7 @@ DR_REGIONS: dict[str, dict[str, str]] = {
             "us-west2": "us-west1", "europe-west1": "europe-west4", "europe-west4": "europe-west1",
             "europe-west2": "europe-west1", "europe-west3": "europe-west4", "asia-southeast1": "asia-southeast2",
             "asia-southeast2": "asia-southeast1", "asia-northeast1": "asia-northeast2",
-            "asia-northeast2": "asia-northeast1", "australia-southeast1": "australia-southeast2"},
+            "asia-northeast2": "asia-northeast1"},
 }
 """The default disaster-recovery region for a primary region (same jurisdiction, far enough for a regional
 disaster); a primary not listed needs ``dr.region`` in the stack file."""
@@ -938,18 +938,53 @@ class GcpDrSettings(DrSettings):
                           "to recover within minutes); false: restore from the cross-region backups.")
 
 
-def _check_dr(settings: StackSettings) -> str | None:
-    """``dr.region`` is a region of the stack's cloud other than its own; crossRegion has a DR region."""
-    dr = settings.dr  # type: ignore[attr-defined]
+CDN_STATIC_BUCKET = "assets"
+"""The bucket (by settings name) the CDN serves under ``/static/*``, when the stack has it."""
+GCP_MULTI_REGIONS: dict[str, str] = {"us": "US", "europe": "EU", "asia": "ASIA"}
+"""Region-name prefix -> the Cloud Storage multi-region a configurable dual-region bucket pairs two regions in."""
+
+
+def gcp_multi_region(region: str) -> str | None:
+    """The multi-region containing a GCP region (``us-east1`` -> ``US``), or None."""
+    return GCP_MULTI_REGIONS.get(region.lower().split("-")[0])
+
+
+def _check_cdn(settings: Any) -> str | None:
+    """With the CDN on, ``/static/*`` belongs to the assets bucket: no public route may claim it."""
+    if not settings.cdn.enabled or not any(b.name == CDN_STATIC_BUCKET for b in settings.storage.buckets):
+        return None
+    for name, spec in settings.services.items():
+        if spec.kind != "web" or spec.internal:
+            continue
+        for route in spec.routes:
+            if route.path and (route.path.rstrip("/") == "/static" or route.path.startswith("/static/")):
+                return (f"services.{name}.routes: path {route.path} is served from the {CDN_STATIC_BUCKET} bucket by "
+                        "the CDN (cdn.enabled): choose another path, or set cdn.enabled: false")
+    return None
+
+
+def _check_dr(settings: Any) -> str | None:
+    """``dr.region`` is a region of the stack's cloud other than its own; crossRegion has a DR region; on GCP both
+    regions lie in one multi-region (the buckets become dual-region)."""
+    dr = settings.dr
+    home = gcp_multi_region(settings.region) if settings.cloud == "gcp" else None
+    if settings.cloud == "gcp" and dr.cross_region and home is None:
+        return (f"dr.crossRegion: dual-region buckets need the stack's region in a multi-region (US, EU or ASIA); "
+                f"{settings.region} is not: set dr.crossRegion: false")
     if dr.region is not None:
         try:
-            _check_region(dr.region, settings.cloud)  # type: ignore[attr-defined]
+            _check_region(dr.region, settings.cloud)
         except ValueError as exc:
             return f"dr.region = {dr.region!r} is invalid: {exc}"
         if dr.region == settings.region:
             return f"dr.region = {dr.region!r} is the stack's own region: a regional disaster would take both"
-    elif dr.cross_region and settings.region not in DR_REGIONS[settings.cloud]:  # type: ignore[attr-defined]
+    elif dr.cross_region and settings.region not in DR_REGIONS[settings.cloud]:
         return f"dr.region is required: there is no default DR region for {settings.region}"
+    if settings.cloud == "gcp" and dr.cross_region:
+        region = dr.region or DR_REGIONS["gcp"][settings.region]
+        if gcp_multi_region(region) != home:
+            return (f"dr.region = {region!r} is invalid: dual-region buckets pair it with {settings.region} "
+                    f"inside one multi-region ({home}): choose a region there")
     return None
 # -- end of edge and disaster recovery ------------------------------------------------------------------------------
 
@@ -1495,7 +1530,8 @@ def from_values(values: Mapping[str, Any], source: str = "stack config") -> Sett
         if isinstance(value, Mapping):  # a section's own rule: the message says what is wrong with it
             raise SettingsError(f"{source}: {NAMESPACE}:{key} is invalid: {msg}") from None
         raise SettingsError(f"{source}: {NAMESPACE}:{key} = {json.dumps(value)} is invalid: {msg}") from None
-    problem = _check_applicable(settings, values) or _check_dr(settings) or check_services(settings, values) or \
+    problem = _check_applicable(settings, values) or _check_dr(settings) or _check_cdn(settings) or \
+        check_services(settings, values) or \
         check_app_secrets(settings, values)
     if problem:
         raise SettingsError(f"{source}: {NAMESPACE}:{problem}")

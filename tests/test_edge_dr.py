@@ -51,6 +51,14 @@ def test_dev_has_no_cdn_and_no_objectives_and_staging_looser_ones() -> None:
      "cdn.priceClass does not apply: cdn.enabled is false"),
     ({**GCP_PROD, "dr": {"vaultLock": "compliance"}}, "dr.vaultLock"),
     ({**AWS_PROD, "cdn": {"staticTtlSeconds": 10}}, "cdn.staticTtlSeconds"),
+    # GCP: the buckets become dual-region, so both regions lie in one multi-region
+    ({**GCP_PROD, "dr": {"region": "europe-west1"}}, "dual-region buckets pair it with us-central1"),
+    ({**GCP_PROD, "region": "australia-southeast1"}, "australia-southeast1 is not: set dr.crossRegion: false"),
+    # the CDN serves /static/* from the assets bucket on both clouds: no public route may claim it
+    ({**AWS_PROD, "services": {"api": {"kind": "web", "routes": [{"path": "/static/v1"}]}}},
+     "services.api.routes: path /static/v1 is served from the assets bucket by the CDN"),
+    ({**GCP_PROD, "services": {"api": {"kind": "web", "routes": [{"path": "/static"}]}}},
+     "services.api.routes: path /static is served from the assets bucket by the CDN"),
 ])
 def test_dr_and_cdn_settings_are_refused_in_one_line(values: dict[str, Any], message: str) -> None:
     with pytest.raises(SettingsError) as exc:
