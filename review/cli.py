@@ -297,7 +297,7 @@ def _stack_json(sr: StackReview) -> dict:
     if sr.diff is not None:
         doc["diff"] = sr.diff.to_json()
     doc["deploy_time"] = {k: v.to_json() for k, v in sr.deploy.items()}
-    doc["recovery"] = assess_recovery(sr.report.graph).to_json()
+    doc["recovery"] = assess_recovery(sr.report.graph, sr.report.cost).to_json()
     doc["exit_code"] = sr.exit_code
     return doc
 
@@ -311,7 +311,7 @@ def _stack_text(sr: StackReview, color: bool) -> str:
         return f"{sr.stack}: not reviewed: {sr.error}\n"
     text = render_text(sr.report, color=color)
     text = text.rstrip("\n") + "\n\n" + "\n".join(e.summary() for e in sr.deploy.values()) + "\n"
-    text += "\n" + assess_recovery(sr.report.graph).to_text()
+    text += "\n" + assess_recovery(sr.report.graph, sr.report.cost).to_text()
     if sr.diff is not None:
         text = text.rstrip("\n") + "\n\n" + diff_text(sr.diff) + "\n"
     return text

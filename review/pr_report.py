@@ -75,7 +75,7 @@ def _recovery(sr: StackReview) -> tuple[str, str] | None:
 
     if sr.report is None:
         return None
-    rec = assess(sr.report.graph)
+    rec = assess(sr.report.graph, sr.report.cost)
     if not rec.assessment.stores:
         return None
     return (f"Recovery: {rec.headline()}", rec.to_markdown())

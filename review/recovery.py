@@ -7,7 +7,7 @@ lives in ``policies/security/_recovery.py`` so the ``dr-objectives-met`` rule ju
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from policies.common import ResourceIndex
@@ -43,6 +43,8 @@ class RecoveryReport:
 
     stack: str
     assessment: Assessment
+    dr_cost: list[tuple[str, str, float]] = field(default_factory=list)
+    """What disaster recovery costs a month, per resource ``(name, type, USD)`` (:func:`dr_costs`)."""
 
     @property
     def meets(self) -> bool:
@@ -60,6 +62,7 @@ class RecoveryReport:
             "achieved": {"rpo_minutes": a.rpo_minutes, "rto_minutes": a.rto_minutes},
             "meets": self.meets,
             "problems": a.problems,
+            "caches_rebuilt": list(a.caches),
             "stores": [{"name": s.name, "kind": s.kind, "region": s.region, "paths": [
                 {"mechanism": p.mechanism, "region": p.region, "rpo_minutes": p.rpo_minutes,
                  "restore_minutes": p.restore_minutes, "cross_region": p.cross_region} for p in s.paths]}
@@ -108,6 +111,12 @@ class RecoveryReport:
         lines = [self.summary()]
         for name, region, copy, rpo, restore in self._rows():
             lines.append(f"  {safe(name)} ({safe(region)}): {safe(copy)}, RPO {rpo}, restore {restore}")
+        for name in self.assessment.caches:
+            lines.append(f"  {safe(name)}: cache, rebuilt empty (not restored; no effect on RPO or RTO)")
+        if self.dr_cost:
+            lines.append(f"  DR cost: {sum(m for _, _, m in self.dr_cost):,.2f} USD a month")
+            for n, t, m in self.dr_cost:
+                lines.append(f"    {m:10,.2f}  {safe(n)} ({safe(t.split(':')[1] if t.count(':') == 2 else t)})")
         return "\n".join(lines) + "\n"
 
     def to_markdown(self) -> str:
@@ -122,12 +131,52 @@ class RecoveryReport:
                   f"| achieved | {_m(a.rpo_minutes)} | {_m(a.rto_minutes)} |"]
         if o is not None:
             lines.append(f"| objective | {_m(o.rpo_minutes)} | {_m(o.rto_minutes)} |")
+        if a.caches:
+            lines += ["", "Caches, rebuilt empty (not restored): " + ", ".join(md_code(c, table=False)
+                                                                            for c in a.caches)]
+        if self.dr_cost:
+            lines += ["", f"DR cost: **{sum(m for _, _, m in self.dr_cost):,.2f} USD a month**", "",
+                      "| resource | type | monthly (USD) |", "|---|---|---:|",
+                      *[f"| {md_code(n)} | {md_code(t)} | {m:,.2f} |" for n, t, m in self.dr_cost]]
         if a.problems:
             lines += ["", *[f"- {md_text(p)}" for p in a.problems]]
         return "\n".join(lines) + "\n"
 
 
-def assess(graph: Graph) -> RecoveryReport:
-    """The recovery report of a captured graph."""
+DR_COMPONENTS = frozenset({"backend:aws:BackupPlan", "backend:aws:DatabaseBackupReplica", "backend:aws:BucketReplica",
+                           "backend:gcp:DatabaseReplica"})
+"""Components whose every resource exists for disaster recovery (stacks/edge.py)."""
+DR_TYPES = frozenset({
+    "aws:backup/vault:Vault", "aws:backup/plan:Plan", "aws:backup/selection:Selection",
+    "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig"})
+"""Resource types that exist only for disaster recovery, wherever they are declared."""
+
+
+def dr_costs(graph: Graph, cost: Any) -> list[tuple[str, str, float]]:
+    """The priced resources that exist for disaster recovery (a :data:`DR_TYPES` type, or inside a
+    :data:`DR_COMPONENTS` component), most expensive first. Dual-region buckets are priced whole at the dual-region
+    rate and not counted here (their single-region price is not separable)."""
+    if cost is None:
+        return []
+    by_urn = {r.urn: r for r in graph.resources}
+
+    def for_dr(urn: str) -> bool:
+        r = by_urn.get(urn)
+        seen = 0
+        while r is not None and seen < 100:
+            if r.type in DR_TYPES or r.type in DR_COMPONENTS:
+                return True
+            r, seen = by_urn.get(r.parent or ""), seen + 1
+        return False
+
+    rows = [(r.name, r.type, r.monthly) for r in cost.resources if r.monthly > 0 and for_dr(r.urn)]
+    return sorted(rows, key=lambda row: (-row[2], row[0]))
+
+
+def assess(graph: Graph, cost: Any = None) -> RecoveryReport:
+    """The recovery report of a captured graph (with ``cost``, a :class:`pricing.CostReport`: the DR cost)."""
     index = ResourceIndex(graph_resources(graph))
-    return RecoveryReport(graph.stack, _assess(index, objectives_of(graph), default_region(graph)))
+    return RecoveryReport(graph.stack, _assess(index, objectives_of(graph), default_region(graph)),
+                          dr_costs(graph, cost))

@@ -297,3 +297,36 @@ def test_a_prepared_cdn_is_settled_on_every_path_and_refused_outside_its_scope(r
     policy = json.loads(g.by_name("assets", "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
     [oac] = [s for s in policy["Statement"] if s.get("Principal") == {"Service": "cloudfront.amazonaws.com"}]
     assert oac["Condition"]["StringEquals"]["AWS:SourceArn"] == UNBUILT_DISTRIBUTION_ARN
+
+
+def test_review_recovery_section_shows_caches_and_the_dr_cost(run_stack) -> None:
+    """The review's recovery section (text, markdown, json) for prod: the stores' best copies, the cache rebuilt
+    rather than restored, and what DR costs a month, resource by resource (the test catalog's prices)."""
+    from review.recovery import assess as review_assess
+
+    g = run_stack("prod")
+    rec = review_assess(g, estimate_graph(g, REPO / "usage.prod.yaml"))
+    doc = rec.to_json()
+    assert doc["meets"] and doc["achieved"] == {"rpo_minutes": 15, "rto_minutes": 150}
+    assert doc["caches_rebuilt"] == ["app-prod-cache"]
+    rows = {(n, t) for n, t, _ in rec.dr_cost}
+    assert {("app-prod-backup-vault", "aws:backup/vault:Vault"), ("app-prod-backup-dr-vault", "aws:backup/vault:Vault"),
+            ("app-prod-db-dr-backups",
+             "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"),
+            ("app-prod-assets-replica-dr", "aws:s3/bucket:Bucket")} <= rows
+    assert not any(n == "app-prod-assets" for n, _ in rows)  # the primary bucket is not DR cost
+    total = sum(m for _, _, m in rec.dr_cost)
+    text = rec.to_text()
+    assert f"DR cost: {total:,.2f} USD a month" in text and "app-prod-cache: cache, rebuilt empty" in text
+    md = rec.to_markdown()
+    assert "| `app-prod-db` | `us-east-1` |" in md and f"DR cost: **{total:,.2f} USD a month**" in md
+
+
+def test_recovery_markdown_escapes_what_the_program_names() -> None:
+    from policies.security._recovery import Assessment, Store
+    from review.recovery import RecoveryReport
+
+    hostile = Store("x|<img src=1>`", "bucket", "us-east-1")
+    md = RecoveryReport("s", Assessment([hostile], None, "in-region", None, None, [hostile.name])).to_markdown()
+    # the name only inside a code span (no markup, HTML or table break), never as raw text
+    assert md.count("<img") == 1 and "| `` x\\|<img src=1>` `` | `us-east-1` | none |" in md

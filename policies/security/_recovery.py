@@ -42,6 +42,11 @@ LOG_DESTINATION = "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination"
 BACKUP_PLAN = "aws:backup/plan:Plan"
 BACKUP_SELECTION = "aws:backup/selection:Selection"
 BACKUP_VAULT = "aws:backup/vault:Vault"
+CACHES = ("aws:elasticache/replicationGroup:ReplicationGroup", "aws:elasticache/serverlessCache:ServerlessCache",
+          "gcp:redis/instance:Instance")
+"""Caches (node-based or serverless ElastiCache, Memorystore): not data stores. Their contents are rebuilt by the
+application; in a regional disaster the stack deployed in the DR region creates an empty one (within
+``DEPLOY_DR_STACK``), so a cache never sets the RPO and adds nothing to the RTO (docs/runbook.md)."""
 
 PITR_RPO = 5
 """Point-in-time recovery: RDS uploads transaction logs every 5 minutes; Cloud SQL's are continuous (5: a bound)."""
@@ -127,6 +132,8 @@ class Assessment:
     rto_minutes: float | None
     unrecoverable: list[str]
     """Stores with no usable path in the scenario."""
+    caches: list[str] = field(default_factory=list)
+    """Caches (:data:`CACHES`), rebuilt empty rather than restored."""
 
     @property
     def problems(self) -> list[str]:
@@ -379,4 +386,5 @@ def assess(index: ResourceIndex, objectives: Objectives | None, default_region: 
     else:
         rpo = max(rpos)
         rto = (DEPLOY_DR_STACK if regional else 0) + max(restores) + CUT_OVER
-    return Assessment(stores, objectives, "regional" if regional else "in-region", rpo, rto, unrecoverable)
+    caches = sorted(r.name for r in index.of_type(*CACHES))
+    return Assessment(stores, objectives, "regional" if regional else "in-region", rpo, rto, unrecoverable, caches)
