@@ -63,6 +63,8 @@ class RecoveryReport:
             "meets": self.meets,
             "problems": a.problems,
             "caches_rebuilt": list(a.caches),
+            "dr_cost": {"monthly_usd": round(sum(m for _, _, m in self.dr_cost), 2), "resources": [
+                {"name": n, "type": t, "monthly_usd": round(m, 2)} for n, t, m in self.dr_cost]},
             "stores": [{"name": s.name, "kind": s.kind, "region": s.region, "paths": [
                 {"mechanism": p.mechanism, "region": p.region, "rpo_minutes": p.rpo_minutes,
                  "restore_minutes": p.restore_minutes, "cross_region": p.cross_region} for p in s.paths]}

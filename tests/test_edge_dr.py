@@ -316,6 +316,7 @@ def test_review_recovery_section_shows_caches_and_the_dr_cost(run_stack) -> None
             ("app-prod-assets-replica-dr", "aws:s3/bucket:Bucket")} <= rows
     assert not any(n == "app-prod-assets" for n, _ in rows)  # the primary bucket is not DR cost
     total = sum(m for _, _, m in rec.dr_cost)
+    assert doc["dr_cost"]["monthly_usd"] == round(total, 2) > 0 and len(doc["dr_cost"]["resources"]) == len(rows)
     text = rec.to_text()
     assert f"DR cost: {total:,.2f} USD a month" in text and "app-prod-cache: cache, rebuilt empty" in text
     md = rec.to_markdown()
