@@ -149,10 +149,16 @@ def build_edge_aws(settings: AwsSettings, edge: AwsEdge | None, *, provider: aws
         if settings.region == "us-east-1":
             certificate_arn = lb.certificate_arn
         else:  # CloudFront takes certificates from us-east-1 only
+            cert_opts = pulumi.ResourceOptions(provider=us_east_1, parent=lb)
             cert = aws.acm.Certificate(f"{base}-cdn-cert", domain_name=domain, validation_method="DNS",
-                                       key_algorithm="EC_prime256v1", tags=tags,
-                                       opts=pulumi.ResourceOptions(provider=us_east_1, parent=lb))
-            certificate_arn = cert.arn
+                                       key_algorithm="EC_prime256v1", tags=tags, opts=cert_opts)
+            # ACM gives one account the same validation CNAME for a name in every region: the record the load
+            # balancer's certificate created (or the one an operator adds, certificate_validation_records)
+            # validates this one too; the distribution waits until it is issued.
+            certificate_arn = aws.acm.CertificateValidation(
+                f"{base}-cdn-cert", certificate_arn=cert.arn, opts=pulumi.ResourceOptions.merge(
+                    cert_opts, pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create="45m")))
+            ).certificate_arn
     static = buckets.get(STATIC_BUCKET)
     cdn = Cdn(base, CdnArgs(
         origin_domain=lb.dns_name, origin_secret=edge.origin.header_value, aliases=[domain] if domain else [],
@@ -160,7 +166,10 @@ def build_edge_aws(settings: AwsSettings, edge: AwsEdge | None, *, provider: aws
         static_bucket_domain=static.bucket.bucket_regional_domain_name if static is not None else None,
         static_ttl_seconds=settings.cdn.static_ttl_seconds, price_class=settings.cdn.price_class,
         web_acl=settings.load_balancer.waf, rate_limit_per_5min=settings.load_balancer.rate_limit_per_5min,
-        log_expire_days=max(settings.monitoring.log_retention_days, 30), protect=settings.is_prod, tags=tags),
+        log_expire_days=max(settings.monitoring.log_retention_days, 30), protect=settings.is_prod, tags=tags,
+        # the edge web ACL logs to us-east-1: the stack's log key is usable there only when the stack is there
+        waf_log_kms_key_arn=logs_key_arn if settings.region == "us-east-1" else None,
+        waf_log_retention_days=settings.monitoring.log_retention_days),
         opts=opts, us_east_1=us_east_1)
     edge.resolve(cdn.arn)
     pulumi.export("cdn_domain", cdn.domain_name)

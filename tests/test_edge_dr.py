@@ -214,7 +214,12 @@ def test_prod_keeps_copies_in_the_dr_region(run_stack) -> None:
 
 def test_prod_hardening_findings_are_fixed(run_stack) -> None:
     g = run_stack("prod")
-    assert _one(g, "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+    # both web ACLs log their requests (the edge one to us-east-1, here the stack's own region, with its log key)
+    logging = {r.name: r for r in g.by_type("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")}
+    assert set(logging) == {"app-prod-waf-logs", "app-prod-edge-waf-logs"}
+    edge_group = g.by_name("app-prod-edge-waf-logs", "aws:cloudwatch/logGroup:LogGroup").inputs
+    assert edge_group["name"].startswith("aws-waf-logs-") and edge_group["kmsKeyId"]
+    assert all({"singleHeader": {"name": "authorization"}} in r.inputs["redactedFields"] for r in logging.values())
     for topic in g.by_type("aws:sns/topicPolicy:TopicPolicy"):
         for st in json.loads(topic.inputs["policy"])["Statement"]:
             assert st.get("Condition"), st["Sid"]  # no statement reads as cross-account
@@ -331,3 +336,23 @@ def test_recovery_markdown_escapes_what_the_program_names() -> None:
     md = RecoveryReport("s", Assessment([hostile], None, "in-region", None, None, [hostile.name])).to_markdown()
     # the name only inside a code span (no markup, HTML or table break), never as raw text
     assert md.count("<img") == 1 and "| `` x\\|<img src=1>` `` | `us-east-1` | none |" in md
+
+
+def test_outside_us_east_1_the_edge_logs_and_certificate_live_there(run_program) -> None:
+    """CloudFront's web ACL logs, and its certificate, are us-east-1 only: a stack elsewhere creates a log key and
+    a certificate (validated by the same CNAME as the regional one) in us-east-1."""
+    import pulumi_aws as aws
+
+    from components.aws.cdn import Cdn, CdnArgs
+
+    def program() -> None:
+        east = aws.Provider("aws-us-east-1", region="us-east-1")
+        Cdn("app-prod", CdnArgs(origin_domain="alb.example.com", origin_secret="s"), us_east_1=east)
+
+    g = run_program(program, region="eu-west-1")
+    east = g.by_name("aws-us-east-1", "pulumi:providers:aws").urn
+    for name, type_ in (("app-prod-edge-waf-logs", "aws:kms/key:Key"),
+                        ("app-prod-edge-waf-logs", "aws:cloudwatch/logGroup:LogGroup"),
+                        ("app-prod-edge-waf-logs", "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"),
+                        ("app-prod-edge-waf", "aws:wafv2/webAcl:WebAcl")):
+        assert g.by_name(name, type_).provider_urn == east, (name, type_)

@@ -20,6 +20,7 @@ import pulumi_aws as aws
 
 from .bucket import Bucket, BucketArgs
 from .common import child_opts, tag_set
+from .kms import EncryptionKey, EncryptionKeyArgs
 
 ORIGIN_HEADER = "X-Origin-Verify"
 """The secret header CloudFront adds to origin requests; the load balancer's rules require it."""
@@ -57,6 +58,11 @@ class CdnArgs:
     """Edge locations served."""
     web_acl: bool = True
     """Create a CLOUDFRONT-scope web ACL (rate limit and managed rules)."""
+    waf_log_kms_key_arn: pulumi.Input[str] | None = None
+    """A KMS key in us-east-1 for the edge web ACL's log group (CloudWatch Logs there may use it); None: one is
+    created there (a stack outside us-east-1 has no key in that region)."""
+    waf_log_retention_days: int = 365
+    """Days the edge web ACL's request logs are kept."""
     rate_limit_per_5min: int = 2000
     """Requests per client IP per 5 minutes before the edge web ACL blocks it."""
     log_expire_days: int = 90
@@ -197,7 +203,22 @@ class Cdn(pulumi.ComponentResource):
         opts = child_opts(self)
         if us_east_1 is not None:
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=us_east_1))
-        return aws.wafv2.WebAcl(
+        acl = aws.wafv2.WebAcl(
             f"{name}-edge-waf", scope="CLOUDFRONT", default_action={"allow": {}}, rules=rules,
             description=f"Managed rules and a per-IP rate limit at the edge of {name}",
             visibility_config=visibility(f"{name}-edge-waf"), tags=tag_set(args.tags, f"{name}-edge-waf"), opts=opts)
+        # Its request logs (Checkov CKV2_AWS_31): a CLOUDFRONT web ACL logs to us-east-1 only, so the log group and,
+        # for a stack elsewhere, its key live there; authorization and cookie headers redacted.
+        key_arn = args.waf_log_kms_key_arn
+        if key_arn is None:
+            key_arn = EncryptionKey(f"{name}-edge-waf-logs", EncryptionKeyArgs(
+                description=f"{name}: edge web ACL logs (us-east-1)", service_principals=["logs"], tags=args.tags,
+                protect=args.protect), opts=opts).arn
+        group = aws.cloudwatch.LogGroup(
+            f"{name}-edge-waf-logs", name=f"aws-waf-logs-{name}-edge", retention_in_days=args.waf_log_retention_days,
+            kms_key_id=key_arn, tags=tag_set(args.tags, f"{name}-edge-waf-logs"), opts=opts)
+        aws.wafv2.WebAclLoggingConfiguration(
+            f"{name}-edge-waf-logs", resource_arn=acl.arn, log_destination_configs=[group.arn],
+            redacted_fields=[{"single_header": {"name": "authorization"}}, {"single_header": {"name": "cookie"}}],
+            opts=opts)
+        return acl
