@@ -44,9 +44,10 @@ class ServiceRoute:
 WAF_RULES: tuple[str, ...] = (
     "sqli-v33-stable", "xss-v33-stable", "lfi-v33-stable", "rfi-v33-stable", "rce-v33-stable",
     "methodenforcement-v33-stable", "scannerdetection-v33-stable", "protocolattack-v33-stable",
-    "sessionfixation-v33-stable",
+    "sessionfixation-v33-stable", "cve-canary",
 )
-"""Cloud Armor preconfigured WAF rules (OWASP CRS 3.3), each a deny(403) rule at sensitivity ``waf_sensitivity``."""
+"""Cloud Armor preconfigured WAF rules (OWASP CRS 3.3, and ``cve-canary``: the Log4j CVE-2021-44228/45046
+signatures, issue 14), each a deny(403) rule at sensitivity ``waf_sensitivity``."""
 
 CANARY_TAG = "canary"
 """Cloud Run revision tag that canary backends route to (the deployer tags the canary revision)."""
