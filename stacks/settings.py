@@ -869,8 +869,10 @@ class AwsDnsSettings(DnsSettings):
 class CdnSettings(_Model):
     """A content delivery network in front of the load balancer (API) and the assets bucket (static files)."""
 
-    enabled: bool = Field(False, description="Serve through the CDN (CloudFront / Cloud CDN): static assets "
-                          "cached at the edge, the API passed through honouring its Cache-Control.")
+    enabled: bool = Field(False, description="Serve through the CDN (CloudFront / Cloud CDN) in front of the "
+                          "public load balancer, whatever web services it routes: /static/* from the assets bucket "
+                          "cached at the edge (no public route may use /static then), the API passed through "
+                          "honouring its Cache-Control.")
     static_ttl_seconds: int = Field(86_400, ge=60, le=31_536_000, description="Default time static assets stay "
                                     "cached when the object sets no Cache-Control, seconds (the maximum is a year).")
 
@@ -914,8 +916,9 @@ class DrSettings(_Model):
     rto_minutes: int | None = Field(None, ge=1, le=525_600, description="Recovery time objective: how long a "
                                     "restore may take until the stack serves again, minutes; null = none stated.")
     cross_region: bool = Field(False, description="Keep copies of the database and buckets in the DR region.")
-    region: str | None = Field(None, description="DR region (crossRegion): checked against the cloud's regions, "
-                               "not the stack's region; null = the default pair of the stack's region (DR_REGIONS).")
+    region: str | None = Field(None, description="DR region (crossRegion): a region of the stack's cloud other "
+                               "than its own (on gcp in the same multi-region, US, EU or ASIA: the buckets become "
+                               "dual-region); null = the default pair of the stack's region (DR_REGIONS).")
 
 
 class AwsDrSettings(DrSettings):
