@@ -194,7 +194,8 @@ def build_dr_aws(settings: AwsSettings, *, database: Any, buckets: Mapping[str, 
     plan = BackupPlan(f"{base}-backup", BackupPlanArgs(
         resources=resources, bucket_arns=[b.arn for b in buckets.values()], dr_provider=dr_provider,
         retention_days=settings.dr.backup_retention_days,
-        vault_lock=settings.dr.vault_lock, permissions_boundary=boundary, tags=tags, protect=prod), opts=opts)
+        vault_lock=settings.dr.vault_lock, permissions_boundary=boundary, tags=tags, protect=prod),
+        opts=opts) if resources else None  # no database and no bucket: nothing to back up
     if database is not None and not getattr(database, "aurora", False):
         DatabaseBackupReplica(f"{base}-db", instance_arn=database.instance.arn,
                               retention_days=settings.database.backup_retention_days, dr_provider=dr_provider,
@@ -214,7 +215,8 @@ class GcpDr:
     """What the buckets need before they exist: the DR region and a storage key in the multi-region."""
 
     region: str
-    storage_key: Cmek
+    storage_key: Cmek | None
+    """The buckets' key in the multi-region; None without buckets."""
 
 
 def prepare_dr_gcp(settings: GcpSettings, opts: pulumi.ResourceOptions) -> GcpDr | None:
@@ -225,6 +227,8 @@ def prepare_dr_gcp(settings: GcpSettings, opts: pulumi.ResourceOptions) -> GcpDr
     if region is None:
         return None
     location = multi_region(settings.region)
+    if not settings.storage.buckets:  # no bucket to make dual-region: the DR region alone (no multi-region key)
+        return GcpDr(region=region, storage_key=None)
     if location is None or multi_region(region) != location:
         raise ValueError(f"dr.region {region!r}: dual-region buckets need it in the multi-region of "
                          f"{settings.region!r} (US, EU or ASIA)")

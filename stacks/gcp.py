@@ -115,7 +115,8 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
             nearline_after_days=b.transition_to_ia_days,
             access_log_bucket=log_bucket.name if b.access_logging and log_bucket else None,
             dual_region_with=dr.region if dr else None,  # issue 14
-            kms_key=dr.storage_key if dr else kms.cmek("storage"), labels=labels, protect=prod), opts)
+            kms_key=dr.storage_key if dr and dr.storage_key else kms.cmek("storage"), labels=labels,
+            protect=prod), opts)
         for b in settings.storage.buckets
     }
 

@@ -356,3 +356,21 @@ def test_outside_us_east_1_the_edge_logs_and_certificate_live_there(run_program)
                         ("app-prod-edge-waf-logs", "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"),
                         ("app-prod-edge-waf", "aws:wafv2/webAcl:WebAcl")):
         assert g.by_name(name, type_).provider_urn == east, (name, type_)
+
+
+def test_dr_without_a_database_or_bucket_backs_up_nothing_and_still_states_the_objectives(run_program) -> None:
+    import pulumi
+    import pulumi_aws as aws
+
+    from stacks.edge import build_dr_aws
+
+    settings = from_values({**AWS_PROD, "database": {"enabled": False}, "storage": {"buckets": []}})
+    plans: list[Any] = []
+
+    def program() -> None:
+        opts = pulumi.ResourceOptions(providers=[aws.Provider("aws", region="us-east-1")])
+        plans.append(build_dr_aws(settings, database=None, buckets={}, boundary=None, opts=opts))
+
+    g = run_program(program)
+    assert plans == [None] and not g.by_type("aws:backup/plan:Plan")
+    assert g.outputs["dr"] == {"rpoMinutes": 15, "rtoMinutes": 240, "region": "us-west-2"}
