@@ -872,7 +872,8 @@ class CdnSettings(_Model):
     enabled: bool = Field(False, description="Serve through the CDN (CloudFront / Cloud CDN) in front of the "
                           "public load balancer, whatever web services it routes: /static/* from the assets bucket "
                           "cached at the edge (no public route may use /static then), the API passed through "
-                          "honouring its Cache-Control.")
+                          "honouring its Cache-Control. On aws the load balancer then admits only CloudFront, so "
+                          "routes use no host other than dns.domainName.")
     static_ttl_seconds: int = Field(86_400, ge=60, le=31_536_000, description="Default time static assets stay "
                                     "cached when the object sets no Cache-Control, seconds (the maximum is a year).")
 
@@ -953,14 +954,21 @@ def gcp_multi_region(region: str) -> str | None:
 
 
 def _check_cdn(settings: Any) -> str | None:
-    """With the CDN on, ``/static/*`` belongs to the assets bucket: no public route may claim it."""
-    if not settings.cdn.enabled or not any(b.name == CDN_STATIC_BUCKET for b in settings.storage.buckets):
+    """With the CDN on, ``/static/*`` belongs to the assets bucket: no public route may claim it. On AWS the load
+    balancer then admits only CloudFront, whose one alias is ``dns.domainName``: a route on another host would be
+    unreachable."""
+    if not settings.cdn.enabled:
         return None
+    static = any(b.name == CDN_STATIC_BUCKET for b in settings.storage.buckets)
     for name, spec in settings.services.items():
         if spec.kind != "web" or spec.internal:
             continue
         for route in spec.routes:
-            if route.path and (route.path.rstrip("/") == "/static" or route.path.startswith("/static/")):
+            if settings.cloud == "aws" and route.host and route.host != settings.dns.domain_name:
+                return (f"services.{name}.routes: host {route.host} would not reach the load balancer, which admits "
+                        "only CloudFront (cdn.enabled), whose one alias is dns.domainName: route by path, or set "
+                        "cdn.enabled: false")
+            if static and route.path and (route.path.rstrip("/") == "/static" or route.path.startswith("/static/")):
                 return (f"services.{name}.routes: path {route.path} is served from the {CDN_STATIC_BUCKET} bucket by "
                         "the CDN (cdn.enabled): choose another path, or set cdn.enabled: false")
     return None

@@ -59,11 +59,24 @@ def test_dev_has_no_cdn_and_no_objectives_and_staging_looser_ones() -> None:
      "services.api.routes: path /static/v1 is served from the assets bucket by the CDN"),
     ({**GCP_PROD, "services": {"api": {"kind": "web", "routes": [{"path": "/static"}]}}},
      "services.api.routes: path /static is served from the assets bucket by the CDN"),
+    # AWS: behind CloudFront the load balancer is reachable on the distribution's alias only
+    ({**AWS_PROD, "services": {"admin": {"kind": "web", "routes": [{"host": "admin.example.com"}]}}},
+     "services.admin.routes: host admin.example.com would not reach the load balancer"),
 ])
 def test_dr_and_cdn_settings_are_refused_in_one_line(values: dict[str, Any], message: str) -> None:
     with pytest.raises(SettingsError) as exc:
         from_values(values)
     assert message in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_cdn_routes_that_do_apply_are_accepted() -> None:
+    aws_prod = {**AWS_PROD, "dns": {"domainName": "api.example.com"}}
+    on_domain = {"api": {"kind": "web", "routes": [{"host": "api.example.com", "path": "/v1"}, {"path": "/stat"}]}}
+    assert from_values({**aws_prod, "services": on_domain}).cdn.enabled
+    # without the CDN (or on GCP, where Cloud CDN sits on the load balancer itself) any host and /static are routes
+    elsewhere = {"admin": {"kind": "web", "routes": [{"host": "admin.example.com"}, {"path": "/static"}]}}
+    assert not from_values({**AWS_PROD, "cdn": {"enabled": False}, "services": elsewhere}).cdn.enabled
+    assert from_values({**GCP_PROD, "services": {"admin": {"kind": "web", "routes": [{"host": "admin.example.com"}]}}})
 
 
 # -- the recovery model on hand-made graphs --------------------------------------------------------------------------
