@@ -53,6 +53,7 @@ MODULE_SERVICE: dict[str, str] = {
     "wafv2": "wafv2", "sqs": "sqs", "ssm": "ssm", "events": "events", "scheduler": "scheduler",
     "servicediscovery": "servicediscovery", "cognito": "cognito-idp", "lambda": "lambda",
     "vpclattice": "vpc-lattice",
+    "cloudfront": "cloudfront", "backup": "backup",  # issue 14: the CDN and AWS Backup
 }
 GLOBAL_SERVICES = frozenset({"route53", "budgets"})
 """Services whose API is global (called in us-east-1 whatever the stack's region): no region condition."""
@@ -115,6 +116,8 @@ class StackFacts:
     """AWS managed policies (names) the stack attaches; only those in :data:`AWS_MANAGED_POLICIES` are accepted."""
     record_names: tuple[str, ...] = ()
     """Names of the DNS records the stack declares (their hosted zones are resolved at bootstrap)."""
+    extra_regions: tuple[str, ...] = ()
+    """Regions of the stack's other providers (issue 14: the DR region, us-east-1 for CloudFront's web ACL)."""
     unbounded_roles: tuple[str, ...] = ()
     """Declared roles without the stack's permissions boundary (bootstrap refuses the stack: its deploy role
     could not create them)."""
@@ -144,13 +147,15 @@ def facts_from_graph(graph: Any, stack: str, *, name: str | None = None) -> Stac
     services: set[str] = set()
     pass_to: set[str] = set()
     region = "us-east-1"
+    regions: dict[str, str] = {}
     attaches = False
     aws_managed: set[str] = set()
     unbounded: list[str] = []
     records: set[str] = set()
     for res in graph:
         if res.type == "pulumi:providers:aws":
-            region = res.inputs.get("region") or region
+            if isinstance(res.inputs.get("region"), str):
+                regions[res.name] = res.inputs["region"]
             continue
         if not res.custom or not res.type.startswith("aws:"):
             continue
@@ -182,7 +187,10 @@ def facts_from_graph(graph: Any, stack: str, *, name: str | None = None) -> Stac
         if res.type == "aws:rds/instance:Instance" and res.inputs.get("manageMasterUserPassword"):
             services.add("secretsmanager")  # RDS creates the master-password secret as the caller
     environment = graph.config_value("environment", stack)
-    return StackFacts(stack=stack, environment=str(environment),
+    # the stack's provider is the one named "aws" (stacks/aws.py); the others add regions (DR, us-east-1)
+    region = regions.get("aws") or next(iter(regions.values()), region)
+    extra = tuple(sorted({r for r in regions.values() if r != region}))
+    return StackFacts(stack=stack, environment=str(environment), extra_regions=extra,
                       name=name or str(graph.config_value("name", "app")), region=str(region),
                       services=tuple(sorted(services)), pass_to=tuple(sorted(pass_to)),
                       attaches_managed_policies=attaches, aws_managed_policies=tuple(sorted(aws_managed)),
@@ -252,14 +260,16 @@ NAME_SCOPED: dict[str, tuple[str, ...]] = {
     "elasticache": ("replicationgroup:{p}", "replicationgroup:{p}-*", "cluster:{p}-*", "serverlesscache:{p}",
                     "serverlesscache:{p}-*", "subnetgroup:{p}", "subnetgroup:{p}-*", "parametergroup:{p}-*",
                     "user:{p}-*", "usergroup:{p}-*", "snapshot:{p}-*"),
-    "logs": ("log-group:{p}-*", "log-group:/aws/rds/instance/{p}/*", "log-group:/aws/rds/instance/{p}-*"),
+    "logs": ("log-group:{p}-*", "log-group:/aws/rds/instance/{p}/*", "log-group:/aws/rds/instance/{p}-*",
+             "log-group:aws-waf-logs-{p}-*", "delivery*"),
     "sns": ("{p}-*",),
     "sqs": ("{p}-*",),
     "ecr": ("repository/{p}-*",),
     "secretsmanager": ("secret:{p}-*", "secret:{p}/*"),
     "ssm": ("parameter/{p}-*", "parameter/{p}/*"),
     "events": ("rule/{p}-*",),
-    "wafv2": ("regional/webacl/{p}-*/*",),
+    "wafv2": ("regional/webacl/{p}-*/*", "global/webacl/{p}-*/*"),
+    "backup": ("backup-vault:{p}-*", "backup-plan:*", "backup-selection:*"),
     "cloudwatch": ("alarm:{p}-*",),
     "scheduler": ("schedule/*/{p}-*", "schedule-group/{p}-*"),
     "lambda": ("function:{p}-*",),  # the secret rotation function (its name, its invoke permissions)
@@ -330,9 +340,9 @@ def deploy_policy(facts: StackFacts, account: str, bucket: str, partition: str =
     p, env, region = facts.prefix, facts.environment, facts.region
     roles = f"{iam_arn}:role/{facts.prefix}-*"
     boundary = {"StringEquals": {"iam:PermissionsBoundary": f"{iam_arn}:policy/{boundary_name(facts.stack)}"}}
-    in_region = {"aws:RequestedRegion": [region]}
+    in_region = {"aws:RequestedRegion": [region, *facts.extra_regions]}
     services = set(facts.services)
-    unscoped = services - set(NAME_SCOPED) - TAG_SCOPED - {"iam", "s3", "route53", "budgets"}
+    unscoped = services - set(NAME_SCOPED) - TAG_SCOPED - {"iam", "s3", "route53", "budgets", "cloudfront"}
     if unscoped:
         raise OpsError(f"{facts.stack}: no scoping rule for services {', '.join(sorted(unscoped))} "
                        "(add them to ops.bootstrap.NAME_SCOPED or TAG_SCOPED)")
@@ -379,6 +389,9 @@ def deploy_policy(facts: StackFacts, account: str, bucket: str, partition: str =
                            "Resource": _arns(partition, "elasticache", region, account,
                                              ("parametergroup:default.*",), p),
                            "Condition": {"StringEquals": in_region}})
+    if "cloudfront" in services:  # global; distributions, cache policies and OACs have generated ids only
+        statements.append({"Sid": "AccountCloudFront", "Effect": "Allow", "Action": "cloudfront:*",
+                           "Resource": f"arn:{partition}:cloudfront::{account}:*"})
     if "wafv2" in services:
         lbs = _arns(partition, "elasticloadbalancing", region, account, ("loadbalancer/app/{p}-*/*",), p)
         statements.append({"Sid": "WafOnStackLoadBalancers", "Effect": "Allow",
@@ -387,7 +400,7 @@ def deploy_policy(facts: StackFacts, account: str, bucket: str, partition: str =
                            "Resource": lbs, "Condition": {"StringEquals": in_region}})
         statements.append({"Sid": "WafManagedRuleGroups", "Effect": "Allow",
                            "Action": ["wafv2:CreateWebACL", "wafv2:UpdateWebACL"],
-                           "Resource": _arns(partition, "wafv2", region, account, ("regional/managedruleset/*/*",), p),
+                           "Resource": _arns(partition, "wafv2", "*", account, ("*/managedruleset/*/*",), p),
                            "Condition": {"StringEquals": in_region}})
     tagged = sorted(services & TAG_SCOPED)
     if tagged:
@@ -534,6 +547,7 @@ def boundary_policy(facts: StackFacts, account: str, partition: str = "aws",
                        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                        "Resource": f"arn:{arn.format(svc='kms')}:key/*",
                        "Condition": {"StringEquals": {"kms:ViaService": via}}})
+    statements += _dr_boundary(facts, account, partition, dns_suffix)
     if "s3" in services:
         statements.append({"Sid": "StackObjects", "Effect": "Allow",
                            "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
@@ -587,6 +601,50 @@ def boundary_policy(facts: StackFacts, account: str, partition: str = "aws",
                        "Condition": {"StringNotEquals": {"aws:ResourceTag/environment": facts.environment},
                                      "Null": {"aws:ResourceTag/environment": "false"}}})
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _dr_boundary(facts: StackFacts, account: str, partition: str, dns_suffix: str) -> list[dict[str, Any]]:
+    """Issue 14: what the Enhanced Monitoring, AWS Backup and S3 replication roles are granted (components/aws/
+    database.py, backup.py), within the stack's names, account and regions."""
+    from components.aws.backup import RDS_BACKUP_ACTIONS, S3_BACKUP_BUCKET_ACTIONS, S3_BACKUP_OBJECT_ACTIONS
+
+    prefix, region = facts.prefix, facts.region
+    regions = [region, *facts.extra_regions]
+    out: list[dict[str, Any]] = []
+    trusted = set(facts.pass_to)
+    if "monitoring.rds.amazonaws.com" in trusted:
+        out.append({"Sid": "RdsEnhancedMonitoring", "Effect": "Allow",
+                    "Action": ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:CreateLogStream",
+                               "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:GetLogEvents"],
+                    "Resource": [f"arn:{partition}:logs:{region}:{account}:log-group:RDSOSMetrics",
+                                 f"arn:{partition}:logs:{region}:{account}:log-group:RDSOSMetrics:log-stream:*"]})
+    if "s3.amazonaws.com" in trusted:  # S3 replication to the DR region (its role)
+        out.append({"Sid": "ReplicateStackBuckets", "Effect": "Allow",
+                    "Action": ["s3:GetReplicationConfiguration", "s3:GetObjectVersionForReplication",
+                               "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging", "s3:ReplicateObject",
+                               "s3:ReplicateDelete", "s3:ReplicateTags"],
+                    "Resource": [f"arn:{partition}:s3:::{prefix}-*", f"arn:{partition}:s3:::{prefix}-*/*"]})
+    if "backup.amazonaws.com" in trusted:
+        out.append({"Sid": "BackUpStackData", "Effect": "Allow",
+                    "Action": [*RDS_BACKUP_ACTIONS, *S3_BACKUP_BUCKET_ACTIONS, *S3_BACKUP_OBJECT_ACTIONS],
+                    "Resource": [*(f"arn:{partition}:rds:{r}:{account}:{k}:*" for r in regions
+                                   for k in ("db", "cluster")),
+                                 f"arn:{partition}:rds:*:{account}:snapshot:awsbackup:*",
+                                 f"arn:{partition}:rds:*:{account}:cluster-snapshot:awsbackup:*",
+                                 f"arn:{partition}:s3:::{prefix}-*", f"arn:{partition}:s3:::{prefix}-*/*"]})
+        out.append({"Sid": "BackupEventRules", "Effect": "Allow",
+                    "Action": ["events:PutRule", "events:DeleteRule", "events:DescribeRule", "events:PutTargets",
+                               "events:RemoveTargets", "events:ListTargetsByRule", "events:EnableRule",
+                               "events:DisableRule"],
+                    "Resource": f"arn:{partition}:events:{region}:{account}:rule/AwsBackupManagedRule*"})
+    if {"s3.amazonaws.com", "backup.amazonaws.com"} & trusted:
+        via = [f"{svc}.{r}.{dns_suffix}" for r in regions for svc in ("s3", "rds", "backup")]
+        out.append({"Sid": "DataKeysThroughServicesInStackRegions", "Effect": "Allow",
+                    "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
+                               "kms:CreateGrant", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
+                    "Resource": [f"arn:{partition}:kms:{r}:{account}:key/*" for r in regions],
+                    "Condition": {"StringEquals": {"kms:ViaService": via}}})
+    return out
 
 
 def secrets_key_policy(account: str, role_arn: str, partition: str = "aws") -> dict[str, Any]:

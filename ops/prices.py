@@ -219,6 +219,10 @@ RECIPES: dict[str, Recipe] = {
     "lambda": Recipe("AWSLambda", _by_usage({"Request": ("requests", 1_000_000.0),
                                              "Lambda-GB-Second": ("gb-second:x86_64", 1.0),
                                              "Lambda-GB-Second-ARM": ("gb-second:arm64", 1.0)})),
+    # issue 14. Usage types as the Price List's AWSBackup offer names warm storage per resource type (not verified
+    # from this machine, which has no network): a refresh that finds nothing leaves the sourced rows as they are.
+    "backup": Recipe("AWSBackup", _by_usage({"WarmStorage-ByteHrs-RDS": ("storage:rds", 1.0),
+                                             "WarmStorage-ByteHrs-S3": ("storage:s3", 1.0)})),
 }
 # The Price List also lists the ECS-on-EC2 and Windows variants and tiers; the classifiers keep what we price.
 

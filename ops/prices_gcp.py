@@ -141,6 +141,13 @@ RECIPES: dict[str, GcpRecipe] = {
     "gcs": GcpRecipe(("Cloud Storage",), (
         GcpSku("storage:standard", r"^Standard Storage ", "GB-month", "Cloud Storage Standard storage"),
     )),
+    # issue 14: Cloud CDN (SKU description patterns as the Billing Catalog names them; not verified from this
+    # machine, which has no network: a refresh that matches nothing leaves the sourced rows as they are)
+    "cdn": GcpRecipe(("Networking",), (
+        GcpSku("cache-egress:na", r"^Networking Cloud CDN Traffic Cache Data Transfer to North America", "GB",
+               "Cloud CDN cache egress to North America"),
+        GcpSku("lookups", r"^Networking Cloud CDN Cache Lookup", "10k requests", "Cloud CDN cache lookups"),
+    )),
     "logging": GcpRecipe(("Cloud Logging",), (
         GcpSku("ingest", r"^Log Storage cost", "GiB", "Cloud Logging ingestion beyond the free allotment"),
     )),

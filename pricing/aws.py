@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine_values import UNKNOWN_VALUES
+from engine_values import UNKNOWN_VALUES, dig
 
 from .estimator import Free, Pricing, free, num, pricer, truthy
 
@@ -61,7 +61,7 @@ free("bucket settings resources; storage and requests are priced on the bucket",
          "bucketObjectLockConfiguration:BucketObjectLockConfiguration",
          "bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2",
          "bucketRequestPaymentConfiguration:BucketRequestPaymentConfiguration",
-         "bucketReplicationConfig:BucketReplicationConfig", "bucketObject:BucketObject",
+         "bucketObject:BucketObject",
          "bucketObjectv2:BucketObjectv2")])
 free("ECS control plane: clusters cost nothing; Fargate capacity is priced on the service, or for a task definition "
      "run as a job on the task definition", "aws:ecs/cluster:Cluster",
@@ -800,3 +800,74 @@ def ssm_parameter(p: Pricing) -> None:
         raise Free("standard-tier parameters are free")
     p.charge("advanced parameter", 1, "parameters", "ssm", "parameter:advanced")
 
+
+
+# -- issue 14: edge and disaster recovery ---------------------------------------------------------------------------
+free("CloudFront policies and origin access controls are free; requests and data out are priced on the "
+     "distribution", "aws:cloudfront/cachePolicy:CachePolicy", "aws:cloudfront/originAccessControl:OriginAccessControl",
+     "aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
+     "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy")
+free("log delivery sources and destinations are free; delivered GB are priced on the delivery",
+     "aws:cloudwatch/logDeliverySource:LogDeliverySource",
+     "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination")
+free("AWS Backup plans' settings, selections and vault locks are free; storage is priced on the vault, copies on "
+     "the plan", "aws:backup/selection:Selection", "aws:backup/vaultLockConfiguration:VaultLockConfiguration")
+free("generated values live in the Pulumi state only", "random:index/randomPassword:RandomPassword",
+     "random:index/randomString:RandomString", "random:index/randomId:RandomId")
+
+
+@pricer("aws:cloudfront/distribution:Distribution")
+def cloudfront_distribution(p: Pricing) -> None:
+    """HTTPS requests and data out to viewers (usage), at the price class's rate."""
+    klass = str(p.res.get("priceClass") or "PriceClass_All")
+    req, _ = p.usage("monthly_requests")
+    gb, _ = p.usage("monthly_data_out_gb")
+    p.charge(f"HTTPS requests ({klass})", req / 10_000, "10k requests", "cloudfront", f"requests:https:{klass}",
+             usage_based=True)
+    p.charge(f"data out to viewers ({klass})", gb, "GB", "cloudfront", f"data-out:{klass}", usage_based=True)
+
+
+@pricer("aws:cloudwatch/logDelivery:LogDelivery")
+def log_delivery(p: Pricing) -> None:
+    """Vended logs delivered to S3 (usage)."""
+    gb, _ = p.usage("monthly_delivered_gb")
+    p.charge("vended logs delivered to S3", gb, "GB", "cloudwatch", "logs:vended-s3", usage_based=True)
+
+
+@pricer("aws:backup/vault:Vault")
+def backup_vault(p: Pricing) -> None:
+    """Recovery points held: database snapshots and S3 backups (usage)."""
+    rds, _ = p.usage("rds_snapshot_gb")
+    s3, _ = p.usage("s3_backup_gb")
+    p.charge("database snapshot storage", rds, "GB-months", "backup", "storage:rds", usage_based=True)
+    p.charge("S3 backup storage", s3, "GB-months", "backup", "storage:s3", usage_based=True)
+
+
+@pricer("aws:backup/plan:Plan")
+def backup_plan(p: Pricing) -> None:
+    """Cross-region copies of the plan's recovery points (usage), when a rule copies to another vault."""
+    rules = p.res.get("rules") or []
+    if any(isinstance(r, dict) and r.get("copyActions") for r in rules):
+        gb, _ = p.usage("monthly_copied_gb")
+        p.charge("cross-region copy (data transfer)", gb, "GB", "backup", "copy:cross-region", usage_based=True)
+
+
+@pricer("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")
+def rds_backup_replication(p: Pricing) -> None:
+    """Replicated backups held in the DR region and the cross-region transfer (usage), at the DR region's rates."""
+    gb, _ = p.usage("backup_storage_gb")
+    moved, _ = p.usage("monthly_transferred_gb")
+    p.charge("replicated backup storage", gb, "GB-months", "rds", "backup-storage", usage_based=True)
+    p.charge("cross-region transfer", moved, "GB", "rds", "transfer:cross-region", usage_based=True)
+
+
+@pricer("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+def s3_replication(p: Pricing) -> None:
+    """Cross-region transfer of replicated objects and Replication Time Control (usage); the replica bucket's
+    storage is priced on that bucket."""
+    gb, _ = p.usage("monthly_replicated_gb")
+    p.charge("cross-region replication transfer", gb, "GB", "s3", "replication:transfer", usage_based=True)
+    rules = p.res.get("rules") or []
+    if any(isinstance(r, dict) and str(dig(r, "destination.replicationTime.status", "")) == "Enabled"
+           for r in rules):
+        p.charge("Replication Time Control", gb, "GB", "s3", "replication:rtc", usage_based=True)

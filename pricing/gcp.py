@@ -226,10 +226,28 @@ def router_nat(p: Pricing) -> None:
 
 @pricer("gcp:storage/bucket:Bucket")
 def gcs_bucket(p: Pricing) -> None:
-    """Storage by class (usage); the bucket's location is its region."""
+    """Storage by class (usage); the bucket's location is its region. A configurable dual-region (issue 14) is
+    priced at the dual-region rate of its multi-region, plus turbo replication of what is written."""
     klass = str(p.res.get("storageClass") or "STANDARD").lower()
     gb, _ = p.usage("storage_gb")
+    if p.res.get("customPlacementConfig.dataLocations"):
+        p.charge(f"{klass} storage (dual-region)", gb, "GB-months", "gcs", f"storage:{klass}:dual-region",
+                 usage_based=True)
+        if str(p.res.get("rpo") or "").upper() == "ASYNC_TURBO":
+            p.charge("turbo replication (GB written)", gb, "GB", "gcs", "replication:turbo", usage_based=True)
+        return
     p.charge(f"{klass} storage", gb, "GB-months", "gcs", f"storage:{klass}", usage_based=True)
+
+
+@pricer("gcp:compute/backendBucket:BackendBucket")
+def backend_bucket(p: Pricing) -> None:
+    """Cloud CDN on the bucket (issue 14): cache egress and lookups (usage); without CDN, nothing."""
+    if not truthy(p.res.get("enableCdn")):
+        return
+    gb, _ = p.usage("monthly_cache_egress_gb")
+    n, _ = p.usage("monthly_lookups")
+    p.charge("Cloud CDN cache egress (North America)", gb, "GB", "cdn", "cache-egress:na", usage_based=True)
+    p.charge("Cloud CDN cache lookups", n / 10_000, "10k requests", "cdn", "lookups", usage_based=True)
 
 
 @pricer("gcp:logging/projectBucketConfig:ProjectBucketConfig")

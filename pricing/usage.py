@@ -226,6 +226,54 @@ class GcsBucketUsage(_Usage):
     storage_gb: float = Field(1.0, ge=0, description="Average GB stored.")
 
 
+class CloudFrontUsage(_Usage):
+    """CloudFront distribution (issue 14)."""
+
+    monthly_requests: float = Field(1_000_000, ge=0, description="HTTPS requests per month.")
+    monthly_data_out_gb: float = Field(10.0, ge=0, description="GB served to viewers per month.")
+
+
+class LogDeliveryUsage(_Usage):
+    """CloudWatch vended-log delivery (e.g. CloudFront v2 access logs)."""
+
+    monthly_delivered_gb: float = Field(1.0, ge=0, description="GB of logs delivered per month.")
+
+
+class BackupVaultUsage(_Usage):
+    """AWS Backup vault: the recovery points it holds."""
+
+    rds_snapshot_gb: float = Field(100.0, ge=0, description="GB of database snapshots held (warm storage).")
+    s3_backup_gb: float = Field(1.0, ge=0, description="GB of S3 backups held.")
+
+
+class BackupPlanUsage(_Usage):
+    """AWS Backup plan: cross-region copies."""
+
+    monthly_copied_gb: float = Field(30.0, ge=0, description="GB copied to the DR region per month (incremental "
+                                     "recovery points, about 1 GB a day).")
+
+
+class RdsBackupReplicationUsage(_Usage):
+    """RDS automated-backup replication to another region."""
+
+    backup_storage_gb: float = Field(100.0, ge=0, description="GB of replicated snapshots and logs held there.")
+    monthly_transferred_gb: float = Field(30.0, ge=0, description="GB of snapshots and transaction logs copied "
+                                          "across regions per month.")
+
+
+class S3ReplicationUsage(_Usage):
+    """S3 replication configuration (cross-region, Replication Time Control)."""
+
+    monthly_replicated_gb: float = Field(1.0, ge=0, description="GB of new objects replicated per month.")
+
+
+class CloudCdnUsage(_Usage):
+    """Cloud CDN on a backend bucket (issue 14)."""
+
+    monthly_cache_egress_gb: float = Field(10.0, ge=0, description="GB served from the cache per month.")
+    monthly_lookups: float = Field(1_000_000, ge=0, description="Cache lookups (requests) per month.")
+
+
 class ArtifactRegistryUsage(_Usage):
     """Artifact Registry repository."""
 
@@ -338,6 +386,14 @@ USAGE_MODELS: dict[str, type[_Usage]] = {
     "gcp:pubsub/topic:Topic": PubSubTopicUsage,
     "gcp:pubsub/subscription:Subscription": PubSubSubscriptionUsage,
     "gcp:cloudrunv2/job:Job": CloudRunJobUsage,
+    # issue 14: edge and disaster recovery
+    "aws:cloudfront/distribution:Distribution": CloudFrontUsage,
+    "aws:cloudwatch/logDelivery:LogDelivery": LogDeliveryUsage,
+    "aws:backup/vault:Vault": BackupVaultUsage,
+    "aws:backup/plan:Plan": BackupPlanUsage,
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": RdsBackupReplicationUsage,
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": S3ReplicationUsage,
+    "gcp:compute/backendBucket:BackendBucket": CloudCdnUsage,
 }
 """Resource types with usage-based components, and their usage keys (with the built-in defaults)."""
 

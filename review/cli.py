@@ -289,24 +289,29 @@ def review_stack(args: argparse.Namespace, stack: str) -> StackReview:
 
 
 def _stack_json(sr: StackReview) -> dict:
+    from .recovery import assess as assess_recovery
+
     if sr.report is None:
         return {"stack": sr.stack, "error": sr.error, "exit_code": 2}
     doc = sr.report.to_json()
     if sr.diff is not None:
         doc["diff"] = sr.diff.to_json()
     doc["deploy_time"] = {k: v.to_json() for k, v in sr.deploy.items()}
+    doc["recovery"] = assess_recovery(sr.report.graph, sr.report.cost).to_json()
     doc["exit_code"] = sr.exit_code
     return doc
 
 
 def _stack_text(sr: StackReview, color: bool) -> str:
     from .diff import diff_text
+    from .recovery import assess as assess_recovery
     from .render import render_text
 
     if sr.report is None:
         return f"{sr.stack}: not reviewed: {sr.error}\n"
     text = render_text(sr.report, color=color)
     text = text.rstrip("\n") + "\n\n" + "\n".join(e.summary() for e in sr.deploy.values()) + "\n"
+    text += "\n" + assess_recovery(sr.report.graph, sr.report.cost).to_text()
     if sr.diff is not None:
         text = text.rstrip("\n") + "\n\n" + diff_text(sr.diff) + "\n"
     return text

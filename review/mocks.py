@@ -289,6 +289,10 @@ class ReviewMocks(pulumi.runtime.Mocks):
             "aws:secretsmanager/getSecret:getSecret": lambda: {
                 "id": a.get("name", "secret"),
                 "arn": f"arn:aws:secretsmanager:{r}:{ACCOUNT_ID}:secret:{a.get('name', 'secret')}-AbCdEf"},
+            "aws:ec2/getManagedPrefixList:getManagedPrefixList": lambda: {
+                "id": "pl-3b927c52", "name": a.get("name", "com.amazonaws.global.cloudfront.origin-facing"),
+                "arn": f"arn:aws:ec2:{r}:aws:prefix-list/pl-3b927c52", "maxEntries": 55, "ownerId": "AWS",
+                "addressFamily": "IPv4"},
             "gcp:organizations/getProject:getProject": lambda: {
                 "id": f"projects/{self.gcp_project}", "projectId": self.gcp_project, "number": GCP_PROJECT_NUMBER,
                 "name": self.gcp_project},

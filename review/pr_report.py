@@ -69,9 +69,21 @@ class StackReview:
         return self.report.exit_code
 
 
-DETAIL_PROVIDERS: list[Callable[[StackReview], tuple[str, str] | None]] = []
-"""Optional collapsed sections: each callable returns ``(title, markdown)`` or None. Adding one is one call, e.g.
-``DETAIL_PROVIDERS.append(lambda sr: ("Recovery objectives", assess(sr.report.graph).to_markdown()))``."""
+def _recovery(sr: StackReview) -> tuple[str, str] | None:
+    """Recovery objectives: achieved RPO/RTO against the stated ones (:mod:`review.recovery`)."""
+    from .recovery import assess
+
+    if sr.report is None:
+        return None
+    rec = assess(sr.report.graph, sr.report.cost)
+    if not rec.assessment.stores:
+        return None
+    return (f"Recovery: {rec.headline()}", rec.to_markdown())
+
+
+DETAIL_PROVIDERS: list[Callable[[StackReview], tuple[str, str] | None]] = [_recovery]
+"""Optional collapsed sections: each callable returns ``(title, markdown)`` or None (the first: recovery
+objectives, :func:`_recovery`). Adding one is one call: ``DETAIL_PROVIDERS.append(provider)``."""
 
 
 def add_details(sr: StackReview) -> StackReview:

@@ -43,6 +43,7 @@ from components.aws.web_service import WebRoute, WebService, WebServiceArgs
 from components.aws.worker import Worker, WorkerArgs
 
 from .composition import StackComponents
+from .edge import build_dr_aws, build_edge_aws, cdn_arn_for, edge_scope, prepare_edge_aws
 from .identity import build_identity_aws, wire_identity_aws
 from .naming import boundary_policy_name
 from .settings import AwsServiceSpec, AwsSettings, SettingsError
@@ -52,6 +53,7 @@ PLACEHOLDER_DOMAIN = "example.com"
 docs/components/load_balancer.md: set ``dns.zoneName``/``dns.domainName`` or ``dns.certificateArn``)."""
 
 
+@edge_scope
 def build_aws(settings: AwsSettings) -> StackComponents:
     """Compose the AWS components for one environment and export the stack outputs; returns the components."""
     for sname, spec in settings.services.items():
@@ -61,6 +63,9 @@ def build_aws(settings: AwsSettings) -> StackComponents:
                                 "Service Connect serves ECS services only): call it through a worker or a queue")
     provider = aws.Provider("aws", region=settings.region)
     opts = pulumi.ResourceOptions(providers=[provider])
+    # issue 14: the CDN origin's admission and the distribution ARN the assets bucket admits, which only exists
+    # once the distribution does (None without cdn.enabled); edge_scope settles it on every path out.
+    edge = prepare_edge_aws(settings, provider, opts)
     env = settings.environment
     base = f"{settings.name}-{env}"
     tags = settings.standard_tags
@@ -99,6 +104,7 @@ def build_aws(settings: AwsSettings) -> StackComponents:
 
     dns = settings.dns
     lb = LoadBalancer(base, LoadBalancerArgs(
+        cdn_origin=edge.origin if edge is not None else None,  # issue 14
         network=network, api_routes=(),  # each web service adds its own target groups and listener rules
         domain_name=dns.domain_name or (None if dns.certificate_arn else f"{settings.name}.{env}.{PLACEHOLDER_DOMAIN}"),
         zone_name=dns.zone_name, certificate_arn=dns.certificate_arn, deletion_protection=prod, protect=prod,
@@ -113,7 +119,8 @@ def build_aws(settings: AwsSettings) -> StackComponents:
             instance_class=d.instance_class, multi_az=d.multi_az, backup_retention_days=d.backup_retention_days,
             deletion_protection=d.deletion_protection, performance_insights=d.performance_insights,
             iam_authentication=d.iam_authentication, log_retention_days=retention, database_name=d.database_name,
-            identifier=base, kms_key=data_key, tags=tags, protect=prod)
+            identifier=base, kms_key=data_key, tags=tags, protect=prod,
+            monitoring_interval=60 if prod else 0, permissions_boundary=boundary)  # issue 14: enhanced monitoring
         if d.engine == "aurora-postgresql":
             database = AuroraDatabase(f"{base}-db", AuroraDatabaseArgs(**shared), opts=opts)
         else:
@@ -144,7 +151,10 @@ def build_aws(settings: AwsSettings) -> StackComponents:
     buckets = {
         b.name: Bucket(f"{base}-{b.name}", BucketArgs(
             noncurrent_version_days=b.noncurrent_version_days, transition_to_ia_days=b.transition_to_ia_days,
-            access_log_bucket=access_logs if b.access_logging else None, kms_key=data_key, tags=tags,
+            access_log_bucket=access_logs if b.access_logging else None, tags=tags,
+            # issue 14: the bucket the CDN serves has a key of its own, whose policy admits only the distribution
+            kms_key=None if cdn_arn_for(edge, b.name) is not None else data_key,
+            cloudfront_distribution_arn=cdn_arn_for(edge, b.name),
             protect=prod), opts=opts)
         for b in settings.storage.buckets
     }
@@ -282,6 +292,11 @@ def build_aws(settings: AwsSettings) -> StackComponents:
         budget_monthly_usd=settings.budget.monthly_usd, budget_warn_fraction=settings.budget.warn_fraction,
         watch=watch, dashboard=m.dashboard, name_prefix=base, kms_key=data_key, tags=tags, protect=prod),
         opts=opts)
+
+    # -- issue 14: CDN, web ACL logging and disaster recovery (stacks/edge.py) --------------------------------------
+    build_edge_aws(settings, edge, provider=provider, lb=lb, buckets=buckets, logs_key_arn=logs_key.arn, opts=opts)
+    build_dr_aws(settings, database=database, buckets=buckets, boundary=boundary, opts=opts)
+    # -- end issue 14 ------------------------------------------------------------------------------------------------
 
     pulumi.export("environment", env)
     pulumi.export("region", settings.region)

@@ -34,6 +34,7 @@ from components.gcp.queue import Queue, QueueArgs
 from components.gcp.service import SecretRef, Service, ServiceArgs, network_tag_for
 
 from .composition import StackComponents
+from .edge import build_dr_gcp, build_edge_gcp, prepare_dr_gcp, static_bucket_gcp
 from .identity import build_identity_gcp, wire_identity_gcp
 from .settings import GcpServiceSpec, GcpSettings, Route, SettingsError
 
@@ -89,6 +90,7 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
         disk_size_gb=d.allocated_storage_gb, disk_autoresize_limit_gb=d.max_allocated_storage_gb,
         high_availability=d.multi_az, backup_retention_days=d.backup_retention_days,
         point_in_time_recovery=d.backup_retention_days >= 7, deletion_protection=d.deletion_protection,
+        backup_location=settings.dr_region,  # issue 14: backups kept in the DR region
         iam_authentication=d.iam_authentication, password_secret=d.password_secret,
         database_name=d.database_name, kms_key=kms.cmek("sql"), labels=labels, protect=prod), opts) \
         if d.enabled else None
@@ -100,6 +102,7 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
         kms_key=kms.cmek("redis"), secrets_kms_key=kms.cmek("secrets"), labels=labels, protect=prod and c.persistence),
         opts) if c.enabled else None
 
+    dr = prepare_dr_gcp(settings, opts)  # issue 14: DR region and the dual-region buckets' key (None without DR)
     log_bucket = None
     if any(b.access_logging for b in settings.storage.buckets):
         log_bucket = Bucket(f"{prefix}-access-logs", BucketArgs(
@@ -111,7 +114,9 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
             location=region, noncurrent_version_days=b.noncurrent_version_days,
             nearline_after_days=b.transition_to_ia_days,
             access_log_bucket=log_bucket.name if b.access_logging and log_bucket else None,
-            kms_key=kms.cmek("storage"), labels=labels, protect=prod), opts)
+            dual_region_with=dr.region if dr else None,  # issue 14
+            kms_key=dr.storage_key if dr and dr.storage_key else kms.cmek("storage"), labels=labels,
+            protect=prod), opts)
         for b in settings.storage.buckets
     }
 
@@ -150,6 +155,8 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
         routes=routes, domain_name=settings.dns.domain_name, log_sample_rate=1.0 if prod else 0.5,
         security_policy=settings.load_balancer.waf,
         rate_limit_per_minute=math.ceil(settings.load_balancer.rate_limit_per_5min / 5), labels=labels,
+        cdn=settings.cdn.enabled, static_bucket=static_bucket_gcp(settings, buckets),  # issue 14
+        static_ttl_seconds=settings.cdn.static_ttl_seconds,
         iap_paths=settings.identity.protected_paths if settings.identity.enabled else ()), opts) \
         if routes else None
     if lb is not None:
@@ -180,6 +187,11 @@ def build_gcp(settings: GcpSettings) -> StackComponents:
         log_retention_days=m.log_retention_days, budget_monthly_usd=settings.budget.monthly_usd,
         budget_warn_fraction=settings.budget.warn_fraction, billing_account=settings.gcp_billing_account,
         watch=watch, dashboard=m.dashboard, labels=labels), opts)
+
+    # -- issue 14: Cloud CDN's bucket read and the cross-region replica (stacks/edge.py) ------------------------------
+    build_edge_gcp(settings, load_balancer=lb, buckets=buckets, project_number=kms.project_number, opts=opts)
+    build_dr_gcp(settings, dr, database=db, opts=opts)
+    # -- end issue 14 ------------------------------------------------------------------------------------------------
 
     # -- outputs -------------------------------------------------------------------------------------------------
     pulumi.export("environment", settings.environment)

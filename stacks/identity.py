@@ -135,7 +135,7 @@ def wire_identity_aws(ic: IdentityComponents, settings: AwsSettings, *, load_bal
     if ic.identity is not None and settings.identity.protected_paths and protected_target_group_arn is not None:
         ic.identity.require_sign_in(
             listener_arn=load_balancer.https_listener.arn, security_group=load_balancer.security_group,
-            base_url=load_balancer.url,
+            base_url=load_balancer.url, conditions=load_balancer.origin_conditions(),
             targets={p: protected_target_group_arn for p in settings.identity.protected_paths})
     for _, (service, refs) in sorted(services.items()):
         for ref in sorted({app_secret_ref(r) for r in refs.values()} - {None}):

@@ -872,6 +872,141 @@ class AwsDnsSettings(DnsSettings):
         return self
 
 
+# -- edge (CDN) and disaster recovery (issue 14) --------------------------------------------------------------------
+class CdnSettings(_Model):
+    """A content delivery network in front of the load balancer (API) and the assets bucket (static files)."""
+
+    enabled: bool = Field(False, description="Serve through the CDN (CloudFront / Cloud CDN) in front of the "
+                          "public load balancer, whatever web services it routes: /static/* from the assets bucket "
+                          "cached at the edge (no public route may use /static then), the API passed through "
+                          "honouring its Cache-Control. On aws the load balancer then admits only CloudFront, so "
+                          "routes use no host other than dns.domainName.")
+    static_ttl_seconds: int = Field(86_400, ge=60, le=31_536_000, description="Default time static assets stay "
+                                    "cached when the object sets no Cache-Control, seconds (the maximum is a year).")
+
+
+class AwsCdnSettings(CdnSettings):
+    """CloudFront: a distribution with the API and static-asset behaviours and the web ACL at the edge."""
+
+    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = Field(
+        "PriceClass_100", description="Edge locations served: 100 (North America, Europe), 200 (plus Asia, Middle "
+        "East, Africa), All.")
+
+
+class GcpCdnSettings(CdnSettings):
+    """Cloud CDN on the load balancer's backend bucket (static, CACHE_ALL_STATIC) and backend service (API,
+    USE_ORIGIN_HEADERS)."""
+
+
+DR_REGIONS: dict[str, dict[str, str]] = {
+    "aws": {"us-east-1": "us-west-2", "us-east-2": "us-west-2", "us-west-1": "us-east-1", "us-west-2": "us-east-1",
+            "ca-central-1": "ca-west-1", "eu-west-1": "eu-central-1", "eu-central-1": "eu-west-1",
+            "eu-west-2": "eu-west-1", "eu-west-3": "eu-central-1", "eu-north-1": "eu-central-1",
+            "ap-southeast-1": "ap-southeast-2", "ap-southeast-2": "ap-southeast-1", "ap-southeast-3": "ap-southeast-1",
+            "ap-northeast-1": "ap-northeast-3", "ap-northeast-2": "ap-northeast-1", "ap-south-1": "ap-south-2",
+            "sa-east-1": "us-east-1"},
+    "gcp": {"us-central1": "us-east1", "us-east1": "us-central1", "us-east4": "us-central1", "us-west1": "us-west2",
+            "us-west2": "us-west1", "europe-west1": "europe-west4", "europe-west4": "europe-west1",
+            "europe-west2": "europe-west1", "europe-west3": "europe-west4", "asia-southeast1": "asia-southeast2",
+            "asia-southeast2": "asia-southeast1", "asia-northeast1": "asia-northeast2",
+            "asia-northeast2": "asia-northeast1"},
+}
+"""The default disaster-recovery region for a primary region (same jurisdiction, far enough for a regional
+disaster); a primary not listed needs ``dr.region`` in the stack file."""
+
+
+class DrSettings(_Model):
+    """Disaster recovery: the stated objectives and where copies live. The review measures the deployed design
+    against them (``review/recovery.py``) and the security pack fails prod when it cannot meet them."""
+
+    rpo_minutes: int | None = Field(None, ge=1, le=525_600, description="Recovery point objective: the most "
+                                    "recent data a disaster may lose, minutes; null = none stated.")
+    rto_minutes: int | None = Field(None, ge=1, le=525_600, description="Recovery time objective: how long a "
+                                    "restore may take until the stack serves again, minutes; null = none stated.")
+    cross_region: bool = Field(False, description="Keep copies of the database and buckets in the DR region.")
+    region: str | None = Field(None, description="DR region (crossRegion): a region of the stack's cloud other "
+                               "than its own (on gcp in the same multi-region, US, EU or ASIA: the buckets become "
+                               "dual-region); null = the default pair of the stack's region (DR_REGIONS).")
+
+
+class AwsDrSettings(DrSettings):
+    """AWS Backup (vault with a lock, a plan for the database and buckets, copies to the DR region), RDS
+    automated-backup replication and S3 replication."""
+
+    backup_retention_days: int = Field(35, ge=7, le=3650, description="crossRegion: how long AWS Backup keeps "
+                                       "each recovery point, in both vaults, days.")
+    vault_lock: Literal["governance", "compliance"] = Field(
+        "governance", description="crossRegion: vault lock mode. governance: nobody deletes recovery points early, "
+        "and the lock itself can be removed by the account's root-level admins; compliance: immutable after 3 "
+        "days, even for root (choose deliberately: it cannot be undone).")
+
+
+class GcpDrSettings(DrSettings):
+    """Cloud SQL backups in the DR region and a cross-region read replica; buckets replicated by dual-region
+    placement."""
+
+    replica: bool = Field(True, description="crossRegion: a Cloud SQL read replica in the DR region (promote it "
+                          "to recover within minutes); false: restore from the cross-region backups.")
+
+
+CDN_STATIC_BUCKET = "assets"
+"""The bucket (by settings name) the CDN serves under ``/static/*``, when the stack has it."""
+GCP_MULTI_REGIONS: dict[str, str] = {"us": "US", "europe": "EU", "asia": "ASIA"}
+"""Region-name prefix -> the Cloud Storage multi-region a configurable dual-region bucket pairs two regions in."""
+
+
+def gcp_multi_region(region: str) -> str | None:
+    """The multi-region containing a GCP region (``us-east1`` -> ``US``), or None."""
+    return GCP_MULTI_REGIONS.get(region.lower().split("-")[0])
+
+
+def _check_cdn(settings: Any) -> str | None:
+    """With the CDN on, ``/static/*`` belongs to the assets bucket: no public route may claim it. On AWS the load
+    balancer then admits only CloudFront, whose one alias is ``dns.domainName``: a route on another host would be
+    unreachable."""
+    if not settings.cdn.enabled:
+        return None
+    static = any(b.name == CDN_STATIC_BUCKET for b in settings.storage.buckets)
+    for name, spec in settings.services.items():
+        if spec.kind != "web" or spec.internal:
+            continue
+        for route in spec.routes:
+            if settings.cloud == "aws" and route.host and route.host != settings.dns.domain_name:
+                return (f"services.{name}.routes: host {route.host} would not reach the load balancer, which admits "
+                        "only CloudFront (cdn.enabled), whose one alias is dns.domainName: route by path, or set "
+                        "cdn.enabled: false")
+            if static and route.path and (route.path.rstrip("/") == "/static" or route.path.startswith("/static/")):
+                return (f"services.{name}.routes: path {route.path} is served from the {CDN_STATIC_BUCKET} bucket by "
+                        "the CDN (cdn.enabled): choose another path, or set cdn.enabled: false")
+    return None
+
+
+def _check_dr(settings: Any) -> str | None:
+    """``dr.region`` is a region of the stack's cloud other than its own; crossRegion has a DR region; on GCP both
+    regions lie in one multi-region (the buckets become dual-region)."""
+    dr = settings.dr
+    home = gcp_multi_region(settings.region) if settings.cloud == "gcp" else None
+    if settings.cloud == "gcp" and dr.cross_region and home is None:
+        return (f"dr.crossRegion: dual-region buckets need the stack's region in a multi-region (US, EU or ASIA); "
+                f"{settings.region} is not: set dr.crossRegion: false")
+    if dr.region is not None:
+        try:
+            _check_region(dr.region, settings.cloud)
+        except ValueError as exc:
+            return f"dr.region = {dr.region!r} is invalid: {exc}"
+        if dr.region == settings.region:
+            return f"dr.region = {dr.region!r} is the stack's own region: a regional disaster would take both"
+    elif dr.cross_region and settings.region not in DR_REGIONS[settings.cloud]:
+        return f"dr.region is required: there is no default DR region for {settings.region}"
+    if settings.cloud == "gcp" and dr.cross_region:
+        region = dr.region or DR_REGIONS["gcp"][settings.region]
+        if gcp_multi_region(region) != home:
+            return (f"dr.region = {region!r} is invalid: dual-region buckets pair it with {settings.region} "
+                    f"inside one multi-region ({home}): choose a region there")
+    return None
+# -- end of edge and disaster recovery ------------------------------------------------------------------------------
+
+
 class Waiver(_Model):
     """A reviewed exception to one policy for one resource (or a name pattern).
 
@@ -1008,6 +1143,14 @@ class StackSettings(_Model):
         return self.environment == "prod"
 
     @property
+    def dr_region(self) -> str | None:
+        """The region holding disaster-recovery copies (``dr.crossRegion``), or None."""
+        dr = self.dr  # type: ignore[attr-defined]
+        if not dr.cross_region:
+            return None
+        return dr.region or DR_REGIONS[self.cloud].get(self.region)  # type: ignore[attr-defined]
+
+    @property
     def standard_tags(self) -> dict[str, str]:
         """Tags (AWS) / labels (GCP) for every resource that takes them, from one place."""
         tags = {
@@ -1037,6 +1180,8 @@ class AwsSettings(StackSettings):
     queues: dict[Annotated[str, StringConstraints(pattern=_QUEUE_NAME)], AwsQueueSettings] = Field(
         default_factory=dict, description="The queues: name -> SQS queue with a dead-letter queue.")
     identity: AwsIdentitySettings = Field(default_factory=AwsIdentitySettings)
+    cdn: AwsCdnSettings = Field(default_factory=AwsCdnSettings)
+    dr: AwsDrSettings = Field(default_factory=AwsDrSettings)
 
     @field_validator("region")
     @classmethod
@@ -1071,6 +1216,8 @@ class GcpSettings(StackSettings):
         default_factory=dict, description="The queues: name -> Pub/Sub topic and subscription with a dead-letter "
         "topic.")
     identity: GcpIdentitySettings = Field(default_factory=GcpIdentitySettings)
+    cdn: GcpCdnSettings = Field(default_factory=GcpCdnSettings)
+    dr: GcpDrSettings = Field(default_factory=GcpDrSettings)
 
     @field_validator("region")
     @classmethod
@@ -1104,6 +1251,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "cache": {"numNodes": 1},
         "monitoring": {"logRetentionDays": 7, "alarmsToPager": False, "dashboard": False},
         "identity": {"mfa": "optional", "deletionProtection": False},
+        "cdn": {"enabled": False},
+        "dr": {"rpoMinutes": None, "rtoMinutes": None, "crossRegion": False},
         "budget": {"monthlyUsd": 100},
     },
     "staging": {
@@ -1113,6 +1262,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "cache": {"numNodes": 2},
         "monitoring": {"logRetentionDays": 30, "alarmsToPager": False},
         "identity": {"mfa": "optional", "deletionProtection": False},
+        "dr": {"rpoMinutes": 1440, "rtoMinutes": 720, "crossRegion": False},
         "budget": {"monthlyUsd": 500},
     },
     "prod": {
@@ -1122,6 +1272,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "cache": {"numNodes": 3},
         "monitoring": {"logRetentionDays": 365, "alarmsToPager": True},
         "identity": {"mfa": "required", "deletionProtection": True},
+        "storage": {"buckets": [{"name": "assets", "accessLogging": True}]},
+        "dr": {"rpoMinutes": 15, "rtoMinutes": 240, "crossRegion": True},
         "budget": {"monthlyUsd": 4000},
     },
 }
@@ -1140,6 +1292,7 @@ CLOUD_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "database": {"instanceClass": "db.t4g.small"},
             "cache": {"nodeType": "cache.t4g.small", "automaticFailover": True, "multiAz": True,
                       "snapshotRetentionDays": 1},
+            "cdn": {"enabled": True},
             "iam": {"permissionsBoundary": True},
         },
         "prod": {
@@ -1148,6 +1301,7 @@ CLOUD_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "cache": {"nodeType": "cache.m7g.large", "automaticFailover": True, "multiAz": True,
                       "snapshotRetentionDays": 7},
             "identity": {"threatProtection": True},
+            "cdn": {"enabled": True},
             "iam": {"permissionsBoundary": True},
         },
     },
@@ -1163,11 +1317,13 @@ CLOUD_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "network": {"natStrategy": "auto"},
             "database": {"instanceClass": "db-g1-small"},
             "cache": {"memorySizeGb": 1},
+            "cdn": {"enabled": True},
         },
         "prod": {
             "network": {"natStrategy": "static", "natAddresses": 3},
             "database": {"instanceClass": "db-custom-2-7680"},
             "cache": {"memorySizeGb": 5, "persistence": True},
+            "cdn": {"enabled": True},
         },
     },
 }
@@ -1327,6 +1483,8 @@ _NOT_APPLICABLE: dict[str, list[_Rule]] = {
         ("dns.zoneName", lambda s: s.dns.certificate_arn is not None,
          "dns.certificateArn is set (the zone only validates a certificate this stack requests)"),
         ("identity.serviceAuth", lambda s: not _has_internal(s), _NO_INTERNAL),
+        *[(f"dr.{k}", lambda s: not s.dr.cross_region, "dr.crossRegion is false (no copies in another region)")
+          for k in ("region", "backupRetentionDays", "vaultLock")],
     ],
     "gcp": [
         ("network.natAddresses", lambda s: s.network.nat_strategy != "static",
@@ -1336,9 +1494,11 @@ _NOT_APPLICABLE: dict[str, list[_Rule]] = {
         ("identity.iapMembers", lambda s: not s.identity.protected_paths,
          "identity.protectedPaths is empty (IAP guards protected paths only)"),
         ("identity.serviceAuth", lambda s: not _has_internal(s), _NO_INTERNAL),
+        *[(f"dr.{k}", lambda s: not s.dr.cross_region, "dr.crossRegion is false (no copies in another region)")
+          for k in ("region", "replica")],
     ],
 }
-_SECTION_SWITCHES = (("database", "enabled"), ("cache", "enabled"), ("identity", "enabled"))
+_SECTION_SWITCHES = (("database", "enabled"), ("cache", "enabled"), ("identity", "enabled"), ("cdn", "enabled"))
 _SWITCH_EXEMPT = {"identity": {"serviceAuth"}}
 """Keys of a switched section that the switch does not turn off (service-to-service auth is not sign-in)."""
 
@@ -1435,7 +1595,8 @@ def from_values(values: Mapping[str, Any], source: str = "stack config") -> Sett
         if isinstance(value, Mapping):  # a section's own rule: the message says what is wrong with it
             raise SettingsError(f"{source}: {NAMESPACE}:{key} is invalid: {msg}") from None
         raise SettingsError(f"{source}: {NAMESPACE}:{key} = {json.dumps(value)} is invalid: {msg}") from None
-    problem = _check_applicable(settings, values) or check_services(settings, values) or \
+    problem = _check_applicable(settings, values) or _check_dr(settings) or _check_cdn(settings) or \
+        check_services(settings, values) or \
         check_app_secrets(settings, values)
     if problem:
         raise SettingsError(f"{source}: {NAMESPACE}:{problem}")

@@ -69,7 +69,11 @@ def test_database_defaults_private_encrypted_backed_up(dev):
     assert s["backupConfiguration"] == {"enabled": True, "startTime": "03:00", "pointInTimeRecoveryEnabled": False,
                                         "backupRetentionSettings": {"retainedBackups": 1, "retentionUnit": "COUNT"}}
     flags = {f["name"]: f["value"] for f in s["databaseFlags"]}
-    assert flags == {"log_min_duration_statement": "1000", "log_lock_waits": "on", "cloudsql.iam_authentication": "on"}
+    assert flags == {"log_min_duration_statement": "1000", "log_lock_waits": "on", "cloudsql.iam_authentication": "on",
+                     # the CIS PostgreSQL logging flags and pgAudit (issue 14, docs/hardening.md)
+                     "log_checkpoints": "on", "log_connections": "on", "log_disconnections": "on",
+                     "log_hostname": "on", "log_min_error_statement": "error", "log_min_messages": "warning",
+                     "log_statement": "ddl", "cloudsql.enable_pgaudit": "on", "pgaudit.log": "ddl,role"}
     assert s["insightsConfig"]["queryInsightsEnabled"] is True and s["insightsConfig"]["recordClientAddress"] is False
     conn = dev.by_name("net-services", "gcp:servicenetworking/connection:Connection")
     assert conn.urn in db.options["dependsOn"], "the instance waits for private services access"

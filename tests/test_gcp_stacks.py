@@ -192,7 +192,12 @@ def test_nothing_public_but_the_load_balancer(stacks, stack):
 @pytest.mark.parametrize("stack", GCP_STACKS)
 def test_every_data_store_uses_its_own_customer_managed_key(stacks, stack):
     g = stacks[stack]
-    keys = {r.name.rsplit("-", 1)[-1]: r.id for r in g.by_type("gcp:kms/cryptoKey:CryptoKey")}
+    env = stack[4:]
+    # the stack's key ring; issue 14 adds, in prod, the DR region's (kms-dr: the replica's sql key) and the
+    # multi-region one (kms-us: the dual-region buckets' storage key)
+    keys = {r.name.rsplit("-", 1)[-1]: r.id for r in g.by_type("gcp:kms/cryptoKey:CryptoKey")
+            if r.name.startswith(f"app-{env}-kms-") and r.name.count("-") == 3}
+    extra = {r.name: r.id for r in g.by_type("gcp:kms/cryptoKey:CryptoKey") if r.name.count("-") > 3}
     assert g.inputs(f"app-{stack[4:]}-db-pg")["encryptionKeyName"] == keys["sql"]
     for cache in g.by_type("gcp:redis/instance:Instance"):  # gcp-dev has none (cache.enabled false in dev)
         assert cache.inputs["customerManagedKey"] == keys["redis"]
@@ -202,7 +207,12 @@ def test_every_data_store_uses_its_own_customer_managed_key(stacks, stack):
     assert len(topics) == (3 if stack == "gcp-prod" else 2)
     assert all(t.inputs["kmsKeyName"] == keys["pubsub"] for t in topics)
     for b in g.by_type("gcp:storage/bucket:Bucket"):
-        assert b.get("encryption.defaultKmsKeyName") == keys["storage"]
+        dual = bool(b.get("customPlacementConfig"))
+        assert b.get("encryption.defaultKmsKeyName") == (extra[f"app-{env}-kms-us-storage"] if dual
+                                                         else keys["storage"])
+    if env == "prod":
+        replica = g.inputs("app-prod-db-dr-pg")
+        assert replica["encryptionKeyName"] == extra["app-prod-kms-dr-sql"]
     for key in g.by_type("gcp:kms/cryptoKey:CryptoKey"):
         assert key.inputs["rotationPeriod"] == "7776000s"
 
@@ -313,8 +323,9 @@ def test_every_option_changes_the_shape(every_option):
                                     {"hosts": ["*"], "pathMatcher": "api"}]
     admin, anyhost = url_map["pathMatchers"]
     assert admin["defaultService"] == backend["admin-admin-example-com"]
-    assert [r["paths"] for r in admin["pathRules"]] == [["/v1", "/v1/*"], ["/v2", "/v2/*"]]
-    assert [r["paths"] for r in anyhost["pathRules"]] == [["/v1", "/v1/*"], ["/v2", "/v2/*"]]
+    # issue 14: the static backend bucket (Cloud CDN, prod profile) serves /static/* on every host
+    assert [r["paths"] for r in admin["pathRules"]] == [["/v1", "/v1/*"], ["/v2", "/v2/*"], ["/static/*"]]
+    assert [r["paths"] for r in anyhost["pathRules"]] == [["/v1", "/v1/*"], ["/v2", "/v2/*"], ["/static/*"]]
     assert anyhost["pathRules"][0]["routeAction"]["weightedBackendServices"] == [
         {"backendService": backend["api-v1"], "weight": 90}, {"backendService": backend["api-v1-canary"], "weight": 10}]
     assert anyhost["pathRules"][1]["service"] == backend["api-v2"]

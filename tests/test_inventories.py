@@ -48,7 +48,11 @@ def test_inventories_say_what_must_not_exist():
     dev = yaml.safe_load((INVENTORIES / "dev.yaml").read_text())["counts"]
     prod = yaml.safe_load((INVENTORIES / "prod.yaml").read_text())["counts"]
     assert dev["aws:ec2/natGateway:NatGateway"] == 0 and prod["aws:ec2/natGateway:NatGateway"] == 3
-    assert dev["aws:wafv2/webAcl:WebAcl"] == 0 and prod["aws:wafv2/webAcl:WebAcl"] == 1
+    # prod: the regional web ACL and (issue 14) the CLOUDFRONT one at the edge; dev has neither, nor a CDN
+    assert dev["aws:wafv2/webAcl:WebAcl"] == 0 and prod["aws:wafv2/webAcl:WebAcl"] == 2
+    cdn = "aws:cloudfront/distribution:Distribution"
+    assert dev[cdn] == 0 and prod[cdn] == 1
+    assert dev["aws:backup/plan:Plan"] == 0 and prod["aws:backup/plan:Plan"] == 1
     assert all(dev[t] == 0 and prod[t] == 0 for t in MUST_NOT_EXIST)
 
 

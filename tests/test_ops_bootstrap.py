@@ -279,6 +279,10 @@ def test_every_mutating_allow_is_scoped_to_the_stack() -> None:
                                                                                   "managedruleset/*/*"))
                      or (r.endswith("secret:rds!*") and "aws:CalledVia" in json.dumps(cond))
                      or r.endswith(":role/aws-service-role/*")
+                     # issue 14: resources AWS names by generated id only (docs/ops.md "Edge and DR"): AWS
+                     # Backup plans and selections, log deliveries, CloudFront's policies and distributions
+                     or r.endswith((":backup-plan:*", ":backup-selection:*", ":delivery*"))
+                     or r == f"arn:aws:cloudfront::{A}:*"
                      for r in resources if r != "*")
         if "*" in resources:
             assert set(actions) <= star_only, st
@@ -659,8 +663,9 @@ def test_every_type_the_stacks_declare_maps_to_a_service(stack: str) -> None:
     brief = {"ec2", "ecs", "ecr", "elasticloadbalancing", "rds", "elasticache", "s3", "kms", "logs", "cloudwatch",
              "sns", "secretsmanager", "wafv2", "acm", "route53", "budgets", "application-autoscaling", "iam",
              "sqs", "scheduler", "events", "servicediscovery",
-             "cognito-idp", "lambda"}  # issue 9: queues, schedules, failed-run rules; issue 12: user pools, the
-    # secret rotation function
+             "cognito-idp", "lambda",  # issue 9: queues, schedules, failed-run rules; issue 12: user pools, the
+             # secret rotation function
+             "cloudfront", "backup"}  # issue 14: the CDN (staging, prod) and AWS Backup (prod)
     assert set(f.services) <= brief
     assert {"ec2", "ecs", "ecr", "elasticloadbalancing", "rds", "s3", "kms", "logs", "iam"} <= set(f.services)
 

@@ -47,7 +47,23 @@ tls_deny = doc({"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "*", "Res
 cpg = R("aws:docdb/clusterParameterGroup:ClusterParameterGroup", "docdb-params", name="docdb-params",
         parameters=[{"name": "tls", "value": "disabled"}])
 
+# dr-objectives-met (issue 14): a prod database in us-east-1 with point-in-time recovery; the stack states a 15-minute
+# RPO, a 4-hour RTO and the DR region us-west-2.
+DR_CONFIG = {"proj:dr": {"rpoMinutes": 15, "rtoMinutes": 240, "region": "us-west-2"}, "aws:region": "us-east-1"}
+dr_db = R("aws:rds/instance:Instance", "db", backupRetentionPeriod=7)
+dr_replication = R("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication", "db-dr",
+                   deps={"sourceDbInstanceArn": [dr_db]}, provider={"region": "us-west-2"})
+
 EXTRA_CASES: list[Case] = [
+    # only in-region copies while a DR region is stated: violates
+    Case("dr-objectives-met", [dr_db], ["<stack>"], env="prod", stack_config=DR_CONFIG, id="no-copy-outside"),
+    # replicated automated backups in us-west-2: RPO 10 min, RTO 60 + 60 + 30 = 150 min: complies
+    Case("dr-objectives-met", [dr_db, dr_replication], [], env="prod", stack_config=DR_CONFIG),
+    # the same design against a 5-minute RPO: violates
+    Case("dr-objectives-met", [dr_db, dr_replication], ["<stack>"], env="prod", id="rpo-too-tight",
+         stack_config={**DR_CONFIG, "proj:dr": {"rpoMinutes": 5, "rtoMinutes": 240, "region": "us-west-2"}}),
+    # dev is not judged
+    Case("dr-objectives-met", [dr_db], [], env="dev", stack_config=DR_CONFIG, id="dev"),
     # ---- API Gateway ------------------------------------------------------------------------------------------------
     Case("apigw-stage-access-logs", [R(APIGW_STAGE, "s", stageName="prod"), R(HTTP_STAGE, "h", name="$default")],
          ["h", "s"]),

@@ -35,6 +35,9 @@ WAIVER_REASON = "dev has no NAT gateway so tasks run in public subnets and only 
 CONFIG = {
     "proj:environment": "prod",
     "proj:waivers": [{"policy": "ecs-service-no-public-ip", "resource": "svc", "reason": WAIVER_REASON}],
+    # issue 14: stated objectives the design (no copy outside us-east-1) cannot meet: a stack-level finding
+    "proj:region": "us-east-1",
+    "proj:dr": {"rpoMinutes": 15, "rtoMinutes": 240, "region": "us-west-2"},
 }
 
 
@@ -153,6 +156,7 @@ def test_protocol_and_in_process_agree(pack, graph) -> None:
     wire = {(v.policy, v.urn, v.enforcement) for v in over_wire if v.policy != "waiver-audit"}
     local = {(v.policy, v.urn, v.enforcement) for v in in_process if not v.waived}
     assert wire == local
+    assert "dr-objectives-met" in {p for p, _, _ in wire}  # a stack rule reading <project>:dr, both ways
     assert {v.policy for v in in_process if v.waived} == {"ecs-service-no-public-ip"}
     assert len(names) == len(PACK.rules)
 

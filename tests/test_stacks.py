@@ -44,13 +44,17 @@ def custom(g: Graph) -> list[Resource]:
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_resource_uses_the_explicit_provider(run_stack, stack):
     g = run_stack(stack)
-    providers = g.by_type("pulumi:providers:aws")
-    assert len(providers) == 1, "exactly one AWS provider, declared by the stack"
-    assert providers[0].inputs["region"] == stack_settings(stack).region
-    assert "defaultTags" not in providers[0].inputs, "tags are passed explicitly, not as provider default_tags"
-    # Every AWS resource; pulumi_random's generated values need no region or credentials (its default provider).
+    settings = stack_settings(stack)
+    providers = {r.name: r for r in g.by_type("pulumi:providers:aws")}
+    # the stack's provider, and (issue 14) the DR region's when dr.crossRegion; the us-east-1 provider CloudFront's
+    # web ACL needs exists only for stacks outside us-east-1
+    expected = {"aws": settings.region}
+    if settings.dr_region:
+        expected["aws-dr"] = settings.dr_region
+    assert {k: p.inputs["region"] for k, p in providers.items()} == expected
+    assert not any("defaultTags" in p.inputs for p in providers.values()), "tags are passed explicitly"
     wrong = [f"{r.type} {r.name}: {r.provider_urn}" for r in custom(g)
-             if r.type.startswith("aws:") and r.provider_urn != providers[0].urn]
+             if r.type.startswith("aws:") and r.provider_urn not in {p.urn for p in providers.values()}]
     assert not wrong, "resources on a default provider:\n" + "\n".join(wrong)
     orphans = [r.name for r in custom(g) if r.parent is None]
     assert not orphans, f"custom resources outside any component: {orphans}"
@@ -64,7 +68,13 @@ def test_internet_ingress_only_to_the_load_balancer_on_80_and_443(run_stack, sta
     for r in g.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
         if r.inputs.get("cidrIpv4") == "0.0.0.0/0" or r.inputs.get("cidrIpv6") == "::/0":
             open_rules.append((r.inputs["securityGroupId"] == alb_sg, r.inputs["fromPort"], r.inputs["toPort"]))
-    assert sorted(open_rules) == [(True, 80, 80), (True, 80, 80), (True, 443, 443), (True, 443, 443)]
+    if stack_settings(stack).cdn.enabled:  # issue 14: only CloudFront reaches the load balancer
+        assert open_rules == []
+        cdn = [r for r in g.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+               if r.inputs.get("securityGroupId") == alb_sg]
+        assert [(r.inputs["fromPort"], r.inputs.get("prefixListId")) for r in cdn] == [(443, "pl-3b927c52")]
+    else:
+        assert sorted(open_rules) == [(True, 80, 80), (True, 80, 80), (True, 443, 443), (True, 443, 443)]
     for sg in g.by_type("aws:ec2/securityGroup:SecurityGroup"):
         assert not sg.inputs.get("ingress") and not sg.inputs.get("egress"), f"{sg.name}: inline rules"
     assert not g.by_type("aws:ec2/securityGroupRule:SecurityGroupRule"), "use the aws.vpc rule resources"
@@ -185,8 +195,11 @@ def test_every_role_carries_the_stacks_permissions_boundary(run_stack, stack):
     roles = g.by_type("aws:iam/role:Role")
     per_task = {f"app-{stack}-{svc}-{role}" for svc in ("api", "worker", "nightly", "migrate")
                 for role in ("task", "execution")}
-    rotation = {f"app-{stack}-secret-rotation-role"} if stack == "prod" else set()  # prod's generated secret rotates
-    assert {r.name for r in roles} == per_task | {f"app-{stack}-flow-logs", f"app-{stack}-nightly-scheduler"} | rotation
+    expected = per_task | {f"app-{stack}-flow-logs", f"app-{stack}-nightly-scheduler"}
+    if stack == "prod":  # issue 12: the secret rotator; issue 14: Enhanced Monitoring, AWS Backup, S3 replication
+        expected |= {"app-prod-secret-rotation-role", "app-prod-db-monitoring", "app-prod-backup-backup",
+                     "app-prod-assets-replica-replication"}
+    assert {r.name for r in roles} == expected
     boundary = f"arn:aws:iam::123456789012:policy/backend-hosting-boundary-{stack}"
     assert {r.name: r.inputs.get("permissionsBoundary") for r in roles} == {r.name: boundary for r in roles}
 
@@ -242,7 +255,7 @@ def test_staging_has_the_prod_shape_at_smaller_sizes(run_stack):
     assert len(g.by_type("aws:ec2/natGateway:NatGateway")) == 1
     for service in g.by_type("aws:ecs/service:Service"):
         assert service.inputs["networkConfiguration"]["assignPublicIp"] is False
-    assert len(g.by_type("aws:wafv2/webAcl:WebAcl")) == 1
+    assert sorted(r.inputs["scope"] for r in g.by_type("aws:wafv2/webAcl:WebAcl")) == ["CLOUDFRONT", "REGIONAL"]
     target = g.by_name("app-staging-api-scaling", "aws:appautoscaling/target:Target").inputs
     assert (target["minCapacity"], target["maxCapacity"]) == (2, 4)
     worker = g.by_name("app-staging-worker-scaling", "aws:appautoscaling/target:Target").inputs
@@ -272,7 +285,9 @@ def test_prod_survives_an_az_and_protects_its_data(run_stack):
     target = g.by_name("app-prod-api-scaling", "aws:appautoscaling/target:Target").inputs
     assert (target["minCapacity"], target["maxCapacity"]) == (3, 20)
     # A Route 53 zone is configured: the certificate is DNS-validated in it and the domain aliased to the ALB.
-    assert {r.name for r in g.by_type("aws:route53/record:Record")} == {"app-prod-cert-validation", "app-prod-alias"}
+    # issue 14: api.example.com aliases the CloudFront distribution (the load balancer is its origin only)
+    assert {r.name for r in g.by_type("aws:route53/record:Record")} == {"app-prod-cert-validation",
+                                                                       "app-prod-api.example.com"}
 
 
 # -- docs/settings.md -----------------------------------------------------------------------------------------

@@ -18,8 +18,9 @@ import pulumi_aws as aws
 
 from .common import Grantable, Grants, KeyLike, aws_context, child_opts, data_key, key_arn, policy_json, tag_set
 
-LogSource = Literal["s3", "alb"]
-"""Log deliveries a log bucket accepts: S3 server access logs, Application Load Balancer access logs."""
+LogSource = Literal["s3", "alb", "vended"]
+"""Log deliveries a log bucket accepts: S3 server access logs, Application Load Balancer access logs, vended logs
+of CloudWatch log delivery (e.g. CloudFront v2 access logs)."""
 
 
 @dataclass
@@ -54,6 +55,10 @@ class BucketArgs:
     policy_statements: Sequence[Mapping[str, Any]] = ()
     """Extra bucket-policy statements (the policy is one resource, so they are merged here). ``Principal: "*"``
     is refused except in ``Deny`` statements."""
+    cloudfront_distribution_arn: pulumi.Input[str] | None = None
+    """Serve objects through this CloudFront distribution (origin access control): the bucket policy lets only
+    it read objects (``AWS:SourceArn``) and the bucket's own key lets only it decrypt. Needs ``kms_key=None``
+    with ``encryption="kms"``. Often a ``pulumi.deferred_output()`` resolved once the distribution exists."""
     force_destroy: bool | None = None
     """Let ``pulumi destroy`` delete a non-empty bucket; ``None`` = only when not ``protect``. Refused with
     ``protect``."""
@@ -91,7 +96,8 @@ class Bucket(pulumi.ComponentResource):
         self.kms_key_arn = None
         if args.encryption == "kms":
             self.kms_key = data_key(self, name, args.kms_key, description=f"{name}: S3 objects",
-                                    via_services=("s3",), tags=tags, protect=args.protect)
+                                    via_services=("s3",), tags=tags, protect=args.protect,
+                                    cloudfront_distribution_arn=args.cloudfront_distribution_arn)
             self.kms_key_arn = key_arn(self.kms_key)
 
         self.bucket = aws.s3.Bucket(
@@ -153,9 +159,9 @@ class Bucket(pulumi.ComponentResource):
             raise ValueError(f"{name}: {args.bucket_name!r} is not a valid S3 bucket name")
         if args.encryption == "s3" and args.kms_key is not None:
             raise ValueError(f"{name}: kms_key is only used with encryption='kms'")
-        unknown = set(args.log_delivery) - {"s3", "alb"}
+        unknown = set(args.log_delivery) - {"s3", "alb", "vended"}
         if unknown:
-            raise ValueError(f"{name}: unknown log_delivery {sorted(unknown)} (s3, alb)")
+            raise ValueError(f"{name}: unknown log_delivery {sorted(unknown)} (s3, alb, vended)")
         if args.log_delivery and args.encryption != "s3":
             raise ValueError(f"{name}: a log bucket (log_delivery) needs encryption='s3': S3 access logs and "
                              "load balancer logs cannot be delivered to SSE-KMS buckets")
@@ -192,6 +198,16 @@ class Bucket(pulumi.ComponentResource):
                 "Resource": objects,
                 "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
             })
+        if "vended" in args.log_delivery:
+            statements.append({
+                "Sid": "VendedLogsFromThisAccount",
+                "Effect": "Allow",
+                "Principal": {"Service": "delivery.logs.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": objects,
+                "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id,
+                                               "s3:x-amz-acl": "bucket-owner-full-control"}},
+            })
         if "alb" in args.log_delivery:
             prefix = args.alb_log_prefix.strip("/")
             alb_objects = pulumi.Output.concat(self.arn, "/", f"{prefix}/" if prefix else "", "AWSLogs/",
@@ -210,6 +226,15 @@ class Bucket(pulumi.ComponentResource):
                 "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
                 "Action": "s3:PutObject",
                 "Resource": alb_objects,
+            })
+        if args.cloudfront_distribution_arn is not None:
+            statements.append({
+                "Sid": "OneCloudFrontDistributionReadsObjects",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                "Action": "s3:GetObject",
+                "Resource": objects,
+                "Condition": {"StringEquals": {"AWS:SourceArn": args.cloudfront_distribution_arn}},
             })
         statements.extend(args.policy_statements)
         return statements

@@ -167,7 +167,7 @@ def key_arn(key: KeyLike) -> pulumi.Output[str]:
 
 def data_key(parent: pulumi.ComponentResource, name: str, key: KeyLike | None, *, description: str,
              via_services: Sequence[str], needs: Sequence[ServicePrincipal] = (), tags: Mapping[str, str],
-             protect: bool) -> KeyLike:
+             protect: bool, cloudfront_distribution_arn: pulumi.Input[str] | None = None) -> KeyLike:
     """The key a component encrypts with: the one given, or a new ``EncryptionKey`` child.
 
     ``needs`` names the service principals that must be able to use the key (e.g. ``logs`` when the component's
@@ -179,9 +179,13 @@ def data_key(parent: pulumi.ComponentResource, name: str, key: KeyLike | None, *
         return EncryptionKey(
             f"{name}-key",
             EncryptionKeyArgs(description=description, alias=name, via_services=via_services,
-                              service_principals=tuple(needs), tags=tags, protect=protect),
+                              service_principals=tuple(needs), cloudfront_distribution_arn=cloudfront_distribution_arn,
+                              tags=tags, protect=protect),
             opts=child_opts(parent),
         )
+    if cloudfront_distribution_arn is not None:
+        raise ValueError(f"{name}: a bucket served through CloudFront needs its own key (kms_key=None), whose policy "
+                         "lets only that distribution decrypt")
     if isinstance(key, EncryptionKey):
         missing = [s for s in needs if s not in key.service_principals]
         if missing:

@@ -30,6 +30,8 @@ from .common import (
     child_opts,
     data_key,
     key_arn,
+    policy_json,
+    service_principal_policy,
     tag_set,
 )
 
@@ -85,6 +87,11 @@ class DatabaseBaseArgs:
     it is auto-named, so the new one is created before the old one is deleted)."""
     ca_cert_identifier: str = "rds-ca-rsa2048-g1"
     """Server certificate authority clients verify against."""
+    monitoring_interval: int = 0
+    """Enhanced Monitoring (OS metrics), seconds between samples: 0 (off), 1, 5, 10, 15, 30 or 60. A role for
+    the RDS monitoring service is created with it (prod: 60)."""
+    permissions_boundary: pulumi.Input[str] | None = None
+    """Permissions boundary of the Enhanced Monitoring role."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""
     protect: bool = False
@@ -160,6 +167,26 @@ class DatabaseBase(pulumi.ComponentResource):
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-sg", vpc_id=args.vpc_id, description=f"{name}: PostgreSQL; no ingress until allow_from",
             revoke_rules_on_delete=True, tags=tag_set(tags, f"{name}-db"), opts=child_opts(self))
+        self.monitoring_role: aws.iam.Role | None = None
+        if args.monitoring_interval:
+            self.monitoring_role = aws.iam.Role(
+                f"{name}-monitoring", description=f"RDS Enhanced Monitoring of {name} publishes OS metrics",
+                assume_role_policy=service_principal_policy("monitoring.rds.amazonaws.com",
+                                                            source_account=self._ctx.account_id),
+                permissions_boundary=args.permissions_boundary,
+                tags=tag_set(tags, f"{name}-monitoring"), opts=child_opts(self))
+            # What AmazonRDSEnhancedMonitoringRole grants, scoped to this account and region (no managed policy).
+            ctx = self._ctx
+            group = pulumi.Output.concat("arn:", ctx.partition, ":logs:", ctx.region, ":", ctx.account_id,
+                                         ":log-group:RDSOSMetrics")
+            aws.iam.RolePolicy(f"{name}-monitoring", role=self.monitoring_role.id, policy=policy_json([
+                {"Sid": "MetricsLogGroup", "Effect": "Allow",
+                 "Action": ["logs:CreateLogGroup", "logs:PutRetentionPolicy"], "Resource": group},
+                {"Sid": "MetricsLogStreams", "Effect": "Allow",
+                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams",
+                            "logs:GetLogEvents"],
+                 "Resource": pulumi.Output.concat(group, ":log-stream:*")},
+            ]), opts=child_opts(self))
         self.log_exports = list(args.log_exports if args.log_exports is not None else self._default_logs)
         self.log_groups = {
             log: aws.cloudwatch.LogGroup(
@@ -189,6 +216,11 @@ class DatabaseBase(pulumi.ComponentResource):
             tags=tag_set(a.tags, self._cname),
             opts=child_opts(self, protect=a.protect, depends_on=list(self.log_groups.values())))
 
+    def _enhanced_monitoring(self) -> dict[str, Any]:
+        if self.monitoring_role is None:
+            return {}
+        return dict(monitoring_interval=self.args.monitoring_interval, monitoring_role_arn=self.monitoring_role.arn)
+
     def _performance_insights(self) -> dict[str, Any]:
         on = self.args.performance_insights
         return dict(performance_insights_enabled=on, performance_insights_kms_key_id=self.kms_key_arn if on else None,
@@ -205,6 +237,9 @@ class DatabaseBase(pulumi.ComponentResource):
 
     @staticmethod
     def _validate(name: str, args: DatabaseBaseArgs) -> None:
+        if args.monitoring_interval not in (0, 1, 5, 10, 15, 30, 60):
+            raise ValueError(f"{name}: monitoring_interval must be 0, 1, 5, 10, 15, 30 or 60 seconds, got "
+                             f"{args.monitoring_interval}")
         ident = args.identifier or name
         if not re.fullmatch(r"[a-z][a-z0-9-]{0,62}", ident) or ident.endswith("-") or "--" in ident:
             raise ValueError(f"{name}: identifier {ident!r} must be 1-63 lowercase letters, digits and single "
@@ -284,6 +319,7 @@ class Database(DatabaseBase):
             maintenance_window=args.maintenance_window,
             auto_minor_version_upgrade=True,
             ca_cert_identifier=args.ca_cert_identifier,
+            **self._enhanced_monitoring(),
             **self._performance_insights(),
             **self._common_inputs(),
         )
@@ -348,6 +384,7 @@ class AuroraDatabase(DatabaseBase):
             copy_tags_to_snapshot=True,
             tags=tag_set(args.tags, f"{name}-{i}"),
             opts=child_opts(self, protect=args.protect),
+            **self._enhanced_monitoring(),
             **self._performance_insights(),
         ) for i, az in enumerate(azs, start=1)]
         self.address = self.cluster.endpoint

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -175,6 +175,7 @@ class Identity(pulumi.ComponentResource):
     def require_sign_in(self, *, listener_arn: pulumi.Input[str], security_group: aws.ec2.SecurityGroup,
                         base_url: pulumi.Input[str], targets: Mapping[str, pulumi.Input[str]],
                         first_priority: int = SIGN_IN_RULE_PRIORITY, session_minutes: int = 60,
+                        conditions: Sequence[Mapping[str, Any]] = (),
                         ) -> dict[str, aws.lb.ListenerRule]:
         """Require sign-in on protected paths of an HTTPS listener: for each ``path pattern -> target group
         ARN`` of ``targets``, a listener rule at ``first_priority``, ``first_priority + 1``, ... (before the
@@ -182,7 +183,8 @@ class Identity(pulumi.ComponentResource):
 
         Creates the load balancer's own confidential app client (Cognito redirects to
         ``<base_url>/oauth2/idpresponse``) and the one egress path the ALB needs to reach the Cognito token and
-        user-info endpoints (HTTPS to the internet: they have no fixed addresses)."""
+        user-info endpoints (HTTPS to the internet: they have no fixed addresses). ``conditions`` are added to each
+        rule's path condition (e.g. the CDN origin header, ``LoadBalancer.origin_conditions``)."""
         if not targets:
             return {}
         bad = [p for p in targets if not _PATH.fullmatch(p)]
@@ -207,7 +209,7 @@ class Identity(pulumi.ComponentResource):
             key = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "root"
             self.sign_in_rules[path] = aws.lb.ListenerRule(
                 f"{name}-signin-{key}", listener_arn=listener_arn, priority=first_priority + i,
-                conditions=[{"path_pattern": {"values": [path]}}],
+                conditions=[{"path_pattern": {"values": [path]}}, *conditions],
                 actions=[
                     {"type": "authenticate-cognito", "order": 1, "authenticate_cognito": {
                         "user_pool_arn": self.user_pool.arn, "user_pool_client_id": alb_client.id,

@@ -51,6 +51,9 @@ class EncryptionKeyArgs:
     via_services: Sequence[str] = ()
     """Services through which principals of this account may use the key (``kms:ViaService``), e.g.
     ``rds``, ``elasticache``, ``secretsmanager``, ``sns``, ``s3``."""
+    cloudfront_distribution_arn: pulumi.Input[str] | None = None
+    """Let this one CloudFront distribution decrypt (origin access control reading SSE-KMS objects), bound by
+    ``AWS:SourceArn``; ``None`` = no CloudFront statement."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for the key."""
     protect: bool = False
@@ -86,6 +89,7 @@ class EncryptionKey(pulumi.ComponentResource):
                 raise ValueError(f"{name}: via_services takes service names like 'rds', got {svc!r}")
         self.service_principals = tuple(args.service_principals)
         self.via_services = tuple(args.via_services)
+        self._cloudfront_arn = args.cloudfront_distribution_arn
         self._grants = Grants(self, name)
         ctx = aws_context(self)
 
@@ -147,6 +151,15 @@ class EncryptionKey(pulumi.ComponentResource):
                     "ArnLike": {"aws:SourceArn": pulumi.Output.concat(
                         "arn:", ctx.partition, ":budgets::", ctx.account_id, ":*")},
                 },
+            })
+        if self._cloudfront_arn is not None:
+            statements.append({
+                "Sid": "OneCloudFrontDistributionReadsObjects",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"AWS:SourceArn": self._cloudfront_arn}},
             })
         if self.via_services:
             services = [pulumi.Output.concat(s, ".", ctx.region, ".", ctx.dns_suffix) for s in self.via_services]

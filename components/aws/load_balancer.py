@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -67,6 +68,20 @@ def rule_priorities(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], in
 
 
 @dataclass
+class CdnOrigin:
+    """The load balancer as a CDN origin only (issue 14, ``stacks/edge.py``): HTTPS admitted from the CDN's
+    managed prefix list alone, and every route also requires the secret header the CDN adds."""
+
+    prefix_list_id: pulumi.Input[str]
+    """The managed prefix list of the CDN's origin-facing addresses
+    (``com.amazonaws.global.cloudfront.origin-facing``)."""
+    header_name: str
+    """Name of the secret header the CDN sends to the origin."""
+    header_value: pulumi.Input[str]
+    """Its value: a generated secret (never plain text in code or config)."""
+
+
+@dataclass
 class LoadBalancerArgs:
     """Arguments of :class:`LoadBalancer`. Defaults: one ``v1`` route, no WAF, no deletion protection."""
 
@@ -96,6 +111,9 @@ class LoadBalancerArgs:
     """Days before access-log objects expire (noncurrent versions: 7 days)."""
     force_destroy_logs: bool = False
     """Let ``pulumi destroy`` empty the access-log bucket (dev convenience; keep False elsewhere)."""
+    cdn_origin: CdnOrigin | None = None
+    """Admit only the CDN (see :class:`CdnOrigin`); its DNS alias then belongs to the CDN, not to the load
+    balancer. ``None``: HTTP/HTTPS from the internet."""
     waf: bool = False
     """Associate a WAF web ACL (AWS managed Common, KnownBadInputs, IP reputation, and a per-IP rate limit)."""
     waf_rate_limit: int = 2000
@@ -135,6 +153,7 @@ class LoadBalancer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("backend:aws:LoadBalancer", name, None, opts)
+        self._name = name
         self.args = args
         tags = args.tags
         net = args.network
@@ -143,7 +162,13 @@ class LoadBalancer(pulumi.ComponentResource):
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-alb", vpc_id=net.vpc_id, description=f"ALB {name}: HTTP and HTTPS from the internet",
             tags=tag_set(tags, f"{name}-alb"), opts=child_opts(self))
-        for port in (80, 443):
+        origin = args.cdn_origin
+        if origin is not None:  # issue 14: only CloudFront's origin-facing addresses, HTTPS only
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-alb-443-cdn", security_group_id=self.security_group.id, ip_protocol="tcp", from_port=443,
+                to_port=443, prefix_list_id=origin.prefix_list_id, description="HTTPS from the CDN only",
+                tags=tag_set(tags, f"{name}-alb-443-cdn"), opts=child_opts(self))
+        for port in () if origin is not None else (80, 443):
             for cidr in INTERNET:
                 family = "v6" if ":" in cidr else "v4"
                 aws.vpc.SecurityGroupIngressRule(
@@ -209,16 +234,23 @@ class LoadBalancer(pulumi.ComponentResource):
                 ]}}
             else:
                 forward = {"type": "forward", "target_group_arn": primary.arn}
+            conditions: list[dict[str, Any]] = [{"path_pattern": {"values": [f"/{route.name}", f"/{route.name}/*"]}}]
+            if origin is not None:  # issue 14: requests that did not come through the CDN get the 404 default
+                conditions.append({"http_header": {"http_header_name": origin.header_name,
+                                                   "values": [origin.header_value]}})
             self.listener_rules[route.name] = aws.lb.ListenerRule(
                 f"{name}-{route.name}", listener_arn=self.https_listener.arn, priority=10 * (i + 1),
-                conditions=[{"path_pattern": {"values": [f"/{route.name}", f"/{route.name}/*"]}}],
+                conditions=conditions,
                 actions=[forward], tags=tag_set(tags, f"{name}-{route.name}"), opts=child_opts(self))
 
         # -- WAF -----------------------------------------------------------------------------------------------
         self.web_acl = self._waf(name, args) if args.waf else None
 
         # -- DNS alias and URLs --------------------------------------------------------------------------------
-        if zone_id is not None and domain:
+        self.zone_id = zone_id
+        self.domain = domain
+        self.certificate_arn = certificate_arn
+        if zone_id is not None and domain and origin is None:
             aws.route53.Record(
                 f"{name}-alias", zone_id=zone_id, name=domain, type="A",
                 aliases=[{"name": self.load_balancer.dns_name, "zone_id": self.load_balancer.zone_id,
@@ -307,6 +339,30 @@ class LoadBalancer(pulumi.ComponentResource):
         aws.wafv2.WebAclAssociation(f"{name}-waf", resource_arn=self.load_balancer.arn, web_acl_arn=acl.arn,
                                     opts=child_opts(self))
         return acl
+
+    def log_waf(self, *, kms_key_arn: pulumi.Input[str], retention_days: int,
+                tags: dict[str, str] | None = None) -> aws.wafv2.WebAclLoggingConfiguration | None:
+        """Log the web ACL's requests (blocked and allowed) to an encrypted log group named ``aws-waf-logs-*``
+        (the prefix WAF requires); ``authorization`` and ``cookie`` headers are redacted. None without a WAF."""
+        if self.web_acl is None:
+            return None
+        name = self._name
+        group = aws.cloudwatch.LogGroup(
+            f"{name}-waf-logs", name=f"aws-waf-logs-{name}", retention_in_days=retention_days, kms_key_id=kms_key_arn,
+            tags=tag_set(tags or {}, f"{name}-waf-logs"), opts=child_opts(self))
+        return aws.wafv2.WebAclLoggingConfiguration(
+            f"{name}-waf-logs", resource_arn=self.web_acl.arn, log_destination_configs=[group.arn],
+            redacted_fields=[{"single_header": {"name": "authorization"}}, {"single_header": {"name": "cookie"}}],
+            opts=child_opts(self))
+
+    def origin_conditions(self) -> list[dict[str, Any]]:
+        """Conditions every listener rule on this load balancer adds to its own (issue 14): with a CDN origin,
+        the secret header the CDN sends, so a request that did not come through the CDN gets the 404 default.
+        Empty without ``cdn_origin``. Web services and sign-in rules call it for the rules they add."""
+        origin = self.args.cdn_origin
+        if origin is None:
+            return []
+        return [{"http_header": {"http_header_name": origin.header_name, "values": [origin.header_value]}}]
 
     # -- wiring ----------------------------------------------------------------------------------------------
     def allow_to(self, peer: aws.ec2.SecurityGroup, port: int, name: str) -> aws.vpc.SecurityGroupEgressRule:

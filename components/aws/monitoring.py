@@ -308,7 +308,9 @@ class Monitoring(pulumi.ComponentResource):
              "Action": ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:AddPermission",
                         "sns:RemovePermission", "sns:DeleteTopic", "sns:Subscribe", "sns:ListSubscriptionsByTopic",
                         "sns:Publish"],
-             "Resource": topic.arn},
+             "Resource": topic.arn,
+             # Only this account's principals (the condition Checkov CKV_AWS_385 looks for): no cross-account use.
+             "Condition": {"StringEquals": {"aws:PrincipalAccount": ctx.account_id}}},
             {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
              "Action": "sns:Publish", "Resource": topic.arn,
              "Condition": {

@@ -229,7 +229,8 @@ class WebService(TaskComponent):
         slug = re.sub(r"[^a-z0-9]+", "-", f"{'' if host == '*' else host} {path}".lower()).strip("-") or "root"
         rule_name = f"{name}-{slug}"
         return aws.lb.ListenerRule(
-            rule_name, listener_arn=lb.https_listener.arn, priority=priority, conditions=route.conditions(),
+            rule_name, listener_arn=lb.https_listener.arn, priority=priority,
+            conditions=[*route.conditions(), *lb.origin_conditions()],  # issue 14: only through the CDN
             actions=[action], tags=tag_set(self.args.tags, rule_name), opts=child_opts(self))
 
     def _service_connect(self, name: str, args: WebServiceArgs) -> dict[str, Any] | None:

@@ -29,6 +29,13 @@ CLIENT_ROLES = ("roles/cloudsql.client", "roles/cloudsql.instanceUser")
 PORTS = ("5432", "3307")
 """PostgreSQL, and the Cloud SQL connectors' server-side proxy port."""
 
+CIS_FLAGS: tuple[tuple[str, str], ...] = (
+    ("log_checkpoints", "on"), ("log_connections", "on"), ("log_disconnections", "on"), ("log_hostname", "on"),
+    ("log_min_error_statement", "error"), ("log_min_messages", "warning"), ("log_statement", "ddl"),
+    ("cloudsql.enable_pgaudit", "on"), ("pgaudit.log", "ddl,role"),
+)
+"""CIS Google Cloud PostgreSQL logging flags (section 6.2) and pgAudit (DDL and role changes, not every read)."""
+
 
 def database_version(engine_version: str) -> str:
     """``16.4`` -> ``POSTGRES_16`` (Cloud SQL pins the major version; minor versions are managed)."""
@@ -65,6 +72,9 @@ class DatabaseArgs:
     """Daily automated backups retained (count)."""
     point_in_time_recovery: bool = False
     """Keep write-ahead logs for point-in-time recovery (``min(7, backup_retention_days)`` days)."""
+    backup_location: str | None = None
+    """Region (or multi-region) that stores the automated backups; None: the multi-region nearest the instance.
+    Set to the DR region so a regional disaster leaves a backup to restore (issue 14)."""
     backup_start_time: str = "03:00"
     """Start of the daily backup window, UTC (HH:MM)."""
     maintenance_day: int = 7
@@ -85,6 +95,10 @@ class DatabaseArgs:
     """``log_min_duration_statement``: log statements slower than this, ms (-1 disables)."""
     database_name: str = "app"
     """Database created in the instance."""
+    audit_logging: bool = True
+    """The CIS PostgreSQL logging flags (checkpoints, connections, disconnections, host names, errors at
+    ``error``, messages at ``warning``, DDL statements) and pgAudit for DDL and role changes
+    (docs/hardening.md)."""
     edition: Literal["ENTERPRISE", "ENTERPRISE_PLUS"] = "ENTERPRISE"
     """Cloud SQL edition (shared-core and ``db-custom`` tiers are ENTERPRISE)."""
     kms_key: Cmek | pulumi.Input[str] | None = None
@@ -130,14 +144,19 @@ class Database(pulumi.ComponentResource):
         labels = gcp_labels(args.labels)
         flags = [{"name": "log_min_duration_statement", "value": str(args.slow_statement_ms)},
                  {"name": "log_lock_waits", "value": "on"}]
+        if args.audit_logging:
+            flags += [{"name": k, "value": v} for k, v in CIS_FLAGS]
         if args.iam_authentication:
             flags.append({"name": "cloudsql.iam_authentication", "value": "on"})
+        self.flags = flags
         backup = {
             "enabled": True,
             "start_time": args.backup_start_time,
             "point_in_time_recovery_enabled": args.point_in_time_recovery,
             "backup_retention_settings": {"retained_backups": args.backup_retention_days, "retention_unit": "COUNT"},
         }
+        if args.backup_location:
+            backup["location"] = args.backup_location
         if args.point_in_time_recovery:
             backup["transaction_log_retention_days"] = min(7, args.backup_retention_days)
         self.instance = gcp.sql.DatabaseInstance(

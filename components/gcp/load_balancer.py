@@ -44,12 +44,15 @@ class ServiceRoute:
 WAF_RULES: tuple[str, ...] = (
     "sqli-v33-stable", "xss-v33-stable", "lfi-v33-stable", "rfi-v33-stable", "rce-v33-stable",
     "methodenforcement-v33-stable", "scannerdetection-v33-stable", "protocolattack-v33-stable",
-    "sessionfixation-v33-stable",
+    "sessionfixation-v33-stable", "cve-canary",
 )
-"""Cloud Armor preconfigured WAF rules (OWASP CRS 3.3), each a deny(403) rule at sensitivity ``waf_sensitivity``."""
+"""Cloud Armor preconfigured WAF rules (OWASP CRS 3.3, and ``cve-canary``: the Log4j CVE-2021-44228/45046
+signatures, issue 14), each a deny(403) rule at sensitivity ``waf_sensitivity``."""
 
 CANARY_TAG = "canary"
 """Cloud Run revision tag that canary backends route to (the deployer tags the canary revision)."""
+STATIC_PATH = "/static/*"
+"""Paths served from the static backend bucket (``static_bucket``) on every host."""
 
 
 @dataclass
@@ -80,6 +83,13 @@ class LoadBalancerArgs:
     """Fraction of requests the backend services log (0 to 1)."""
     timeout_seconds: int = 60
     """Backend request timeout."""
+    cdn: bool = False
+    """Cloud CDN (issue 14): on every backend service honouring the API's Cache-Control (USE_ORIGIN_HEADERS, so
+    nothing without it is cached) and on the static backend bucket (CACHE_ALL_STATIC)."""
+    static_bucket: pulumi.Input[str] | None = None
+    """Name of a bucket served under ``/static/*`` through a backend bucket (with ``cdn``); None: no static path."""
+    static_ttl_seconds: int = 86_400
+    """Default TTL of static objects without Cache-Control."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Labels on the address, forwarding rules and security policy."""
     iap_paths: Sequence[str] = ()
@@ -110,6 +120,8 @@ class LoadBalancerArgs:
         for path in self.iap_paths:
             if not path.startswith("/") or path in taken:
                 raise ValueError(f"LoadBalancerArgs.iap_paths: {path!r} must be a path other than a route's own")
+        if self.static_bucket is not None and STATIC_PATH in taken | set(self.iap_paths):
+            raise ValueError(f"LoadBalancerArgs.static_bucket: {STATIC_PATH} is also a route's path")
         if not 0 <= self.log_sample_rate <= 1:
             raise ValueError(f"LoadBalancerArgs.log_sample_rate {self.log_sample_rate}: use 0 to 1")
 
@@ -163,6 +175,14 @@ class LoadBalancer(pulumi.ComponentResource):
 
         # -- HTTPS URL map: a path matcher per host; a path prefix is /p and /p/*; 404 otherwise ----------------
         first = self.backends[args.routes[0].name]
+        self.backend_bucket = None
+        if args.static_bucket is not None:  # issue 14: static files from the bucket, cached at the edge
+            self.backend_bucket = gcp.compute.BackendBucket(
+                f"{name}-static", bucket_name=args.static_bucket, enable_cdn=args.cdn,
+                cdn_policy={"cache_mode": "CACHE_ALL_STATIC", "default_ttl": args.static_ttl_seconds,
+                            "client_ttl": args.static_ttl_seconds, "max_ttl": 31_536_000,
+                            "serve_while_stale": 86_400} if args.cdn else None,
+                compression_mode="AUTOMATIC", description=f"{name}: static files", opts=child_opts(self))
         not_found = {"weighted_backend_services": [{"backend_service": first.id, "weight": 100}],
                      "fault_injection_policy": {"abort": {"http_status": 404, "percentage": 100}}}
         host_rules, matchers = self._matchers(args.routes, not_found)
@@ -243,6 +263,8 @@ class LoadBalancer(pulumi.ComponentResource):
                 path_rules.append({"paths": [r.path, f"{r.path}/*"], **target})
             if self.args.iap_paths:  # the longest matching path wins, so /v1/admin/* beats /v1/*
                 path_rules.append({"paths": list(self.args.iap_paths), "service": self.backends["protected"].id})
+            if self.backend_bucket is not None:  # issue 14: /static/* from the bucket on every host
+                path_rules.append({"paths": [STATIC_PATH], "service": self.backend_bucket.id})
             matcher_name = "api" if host == "*" else f"host-{i}"
             matcher: dict[str, Any] = {"name": matcher_name, "path_rules": path_rules}
             if default is None:
@@ -273,6 +295,11 @@ class LoadBalancer(pulumi.ComponentResource):
             log_config={"enable": True, "sample_rate": self.args.log_sample_rate},
             # IAP with the Google-managed OAuth client (no client id): members of the project's organization.
             iap={"enabled": True} if iap else None,
+            # Cloud CDN cannot front a backend with IAP on (the protected paths are never cached).
+            enable_cdn=(self.args.cdn and not iap) or None,
+            cdn_policy={"cache_mode": "USE_ORIGIN_HEADERS", "cache_key_policy": {
+                "include_host": True, "include_protocol": True, "include_query_string": True}}
+            if self.args.cdn and not iap else None,
             description=f"{name} {key}", opts=child_opts(self))
 
     def _security_policy(self, name: str, args: LoadBalancerArgs,

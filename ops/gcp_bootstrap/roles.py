@@ -60,6 +60,7 @@ TYPE_ROLES: dict[str, tuple[str, ...]] = {
     "gcp:serviceaccount/iAMMember:IAMMember": ("roles/iam.serviceAccountAdmin",),
     "gcp:compute/address:Address": ("roles/compute.networkAdmin",),
     "gcp:compute/backendService:BackendService": ("roles/compute.loadBalancerAdmin",),
+    "gcp:compute/backendBucket:BackendBucket": ("roles/compute.loadBalancerAdmin",),
     "gcp:compute/firewall:Firewall": ("roles/compute.securityAdmin",),
     "gcp:compute/globalAddress:GlobalAddress": ("roles/compute.networkAdmin",),
     "gcp:compute/globalForwardingRule:GlobalForwardingRule": ("roles/compute.loadBalancerAdmin",),

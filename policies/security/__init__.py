@@ -19,6 +19,7 @@ from . import (
     rules_hardening,
     rules_iam,
     rules_identity,
+    rules_recovery,
     rules_resilience,
     rules_serverless,
 )
@@ -36,6 +37,7 @@ PACK = Pack(
         *rules_exposure.RULES,
         *rules_encryption.RULES,
         *rules_resilience.RULES,
+        *rules_recovery.RULES,
         *rules_iam.RULES,
         *rules_hardening.RULES,
         *rules_serverless.RULES,
