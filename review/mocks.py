@@ -40,6 +40,11 @@ def _h(*parts: str, n: int = 8) -> str:
     return hashlib.sha1("/".join(parts).encode()).hexdigest()[:n]
 
 
+def managed_prefix_list_id(name: str) -> str:
+    """The mocked id of an AWS-managed prefix list, one per name (CloudFront's origin-facing list is not Lattice's)."""
+    return "pl-" + _h(name)
+
+
 def _name(value: Any, default: str) -> str:
     """A physical name from an input: only a string counts (a secret wrapper or an object does not)."""
     return value if isinstance(value, str) and value else default
@@ -290,9 +295,9 @@ class ReviewMocks(pulumi.runtime.Mocks):
                 "id": a.get("name", "secret"),
                 "arn": f"arn:aws:secretsmanager:{r}:{ACCOUNT_ID}:secret:{a.get('name', 'secret')}-AbCdEf"},
             "aws:ec2/getManagedPrefixList:getManagedPrefixList": lambda: {
-                "id": "pl-3b927c52", "name": a.get("name", "com.amazonaws.global.cloudfront.origin-facing"),
-                "arn": f"arn:aws:ec2:{r}:aws:prefix-list/pl-3b927c52", "maxEntries": 55, "ownerId": "AWS",
-                "addressFamily": "IPv4"},
+                "id": managed_prefix_list_id(str(a.get("name", ""))), "name": a.get("name", ""),
+                "arn": f"arn:aws:ec2:{r}:aws:prefix-list/{managed_prefix_list_id(str(a.get('name', '')))}",
+                "maxEntries": 55, "ownerId": "AWS", "addressFamily": "IPv4"},
             "gcp:organizations/getProject:getProject": lambda: {
                 "id": f"projects/{self.gcp_project}", "projectId": self.gcp_project, "number": GCP_PROJECT_NUMBER,
                 "name": self.gcp_project},

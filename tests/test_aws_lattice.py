@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from review.engine import capture_program
+from review.mocks import managed_prefix_list_id
 
 REPO = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
@@ -144,7 +145,8 @@ def test_lattice_is_the_only_way_in(g):
                 r.inputs["fromPort"]) for r in g.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")]
     inner, api, assoc = sg("app-dev-inner-tasks"), sg("app-dev-api-tasks"), sg("app-dev-lattice-association")
     # Into the internal tasks: Lattice's prefix list only (no direct path from the caller that skips the IAM check).
-    assert {(peer, port) for s, peer, port in ingress if s == inner} == {("com.amazonaws.us-east-1.vpc-lattice", 9000)}
+    lattice = managed_prefix_list_id("com.amazonaws.us-east-1.vpc-lattice")
+    assert {(peer, port) for s, peer, port in ingress if s == inner} == {(lattice, 9000)}
     # ... and no Service Connect name for it, nor a namespace in the cluster.
     for name in ("app-dev-inner-service", "app-dev-api-service"):
         assert not g.inputs(name, "aws:ecs/service:Service").get("serviceConnectConfiguration")

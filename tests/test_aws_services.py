@@ -9,6 +9,7 @@ import json
 import pytest
 
 from components.aws.load_balancer import PRIORITY_BAND, rule_priorities
+from review.mocks import managed_prefix_list_id
 
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
@@ -278,7 +279,7 @@ def test_internal_services_admit_only_their_callers_through_lattice(twenty):
     # (bench/services_scaling.py: each web service or worker uses the latest internal service before it;
     # s12 and s15 use s11, s17 uses s16). Their tasks admit VPC Lattice only (identity.serviceAuth: iam,
     # tests/test_aws_lattice.py); the callers' path is into the service network.
-    lattice = ("com.amazonaws.us-east-1.vpc-lattice", 8080)
+    lattice = (managed_prefix_list_id("com.amazonaws.us-east-1.vpc-lattice"), 8080)
     assert ingress_into(g, sg["s01"]) == ingress_into(g, sg["s06"]) == {lattice}
     # Into the service network: exactly the seven callers, on HTTPS.
     assert ingress_into(g, sg_id(g, "app-dev-lattice-association")) == {

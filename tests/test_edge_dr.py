@@ -15,6 +15,7 @@ from policies.common import ResourceIndex
 from policies.security._recovery import Objectives, assess
 from pricing.catalog import Catalog
 from review.cost import estimate_graph
+from review.mocks import managed_prefix_list_id
 from review.model import Graph
 from stacks.settings import SettingsError, from_values
 
@@ -177,7 +178,8 @@ def test_prod_fronts_the_load_balancer_with_cloudfront_only(run_stack) -> None:
     g = run_stack("prod")
     ingress = [r for r in g.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
                if r.name.startswith("app-prod-alb-")]
-    assert [(r.inputs.get("fromPort"), r.inputs.get("prefixListId")) for r in ingress] == [(443, "pl-3b927c52")]
+    cloudfront = managed_prefix_list_id("com.amazonaws.global.cloudfront.origin-facing")
+    assert [(r.inputs.get("fromPort"), r.inputs.get("prefixListId")) for r in ingress] == [(443, cloudfront)]
     assert not any(r.inputs.get("cidrIpv4") == "0.0.0.0/0" for r in ingress)
     # every listener rule (each web service's routes, the sign-in rules) also requires the CDN's secret header,
     # so a request that reached the load balancer some other way gets the 404 default

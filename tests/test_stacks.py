@@ -15,6 +15,7 @@ import pulumi_aws
 import pytest
 from helpers import AWS_STACKS
 
+from review.mocks import managed_prefix_list_id
 from review.model import Graph, Resource
 from stacks.settings import Settings, from_stack_file
 
@@ -72,7 +73,8 @@ def test_internet_ingress_only_to_the_load_balancer_on_80_and_443(run_stack, sta
         assert open_rules == []
         cdn = [r for r in g.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
                if r.inputs.get("securityGroupId") == alb_sg]
-        assert [(r.inputs["fromPort"], r.inputs.get("prefixListId")) for r in cdn] == [(443, "pl-3b927c52")]
+        cloudfront = managed_prefix_list_id("com.amazonaws.global.cloudfront.origin-facing")
+        assert [(r.inputs["fromPort"], r.inputs.get("prefixListId")) for r in cdn] == [(443, cloudfront)]
     else:
         assert sorted(open_rules) == [(True, 80, 80), (True, 80, 80), (True, 443, 443), (True, 443, 443)]
     for sg in g.by_type("aws:ec2/securityGroup:SecurityGroup"):
