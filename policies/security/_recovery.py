@@ -29,21 +29,26 @@ from typing import Any
 
 from policies.common import Res, ResourceIndex, as_list, is_true, is_unknown
 
-RDS_INSTANCE = "aws:rds/instance:Instance"
-RDS_CLUSTER = "aws:rds/cluster:Cluster"
-S3_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
-CLOUD_SQL = "gcp:sql/databaseInstance:DatabaseInstance"
-GCS_BUCKET = "gcp:storage/bucket:Bucket"
+from ._helpers import (
+    CLOUD_SQL,
+    GCS_BUCKET,
+    LOAD_BALANCERS,
+    MEMORYSTORE,
+    RDS_CLUSTER,
+    RDS_INSTANCE,
+    REPLICATION_GROUP,
+    S3_BUCKETS,
+    SERVERLESS_CACHE,
+)
+
 RDS_BACKUP_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
 S3_REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 S3_LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
-LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 LOG_DESTINATION = "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination"
 BACKUP_PLAN = "aws:backup/plan:Plan"
 BACKUP_SELECTION = "aws:backup/selection:Selection"
 BACKUP_VAULT = "aws:backup/vault:Vault"
-CACHES = ("aws:elasticache/replicationGroup:ReplicationGroup", "aws:elasticache/serverlessCache:ServerlessCache",
-          "gcp:redis/instance:Instance")
+CACHES = (REPLICATION_GROUP, SERVERLESS_CACHE, MEMORYSTORE)
 """Caches (node-based or serverless ElastiCache, Memorystore): not data stores. Their contents are rebuilt by the
 application; in a regional disaster the stack deployed in the DR region creates an empty one (within
 ``DEPLOY_DR_STACK``), so a cache never sets the RPO and adds nothing to the RTO (docs/runbook.md)."""
