@@ -40,6 +40,10 @@ def _h(*parts: str, n: int = 8) -> str:
     return hashlib.sha1("/".join(parts).encode()).hexdigest()[:n]
 
 
+_WAF_KINDS = {"WebAcl": "webacl", "IpSet": "ipset", "RuleGroup": "rulegroup", "RegexPatternSet": "regexpatternset"}
+"""The resource part of a WAFv2 ARN per resource kind."""
+
+
 def managed_prefix_list_id(name: str) -> str:
     """The mocked id of an AWS-managed prefix list, one per name (CloudFront's origin-facing list is not Lattice's)."""
     return "pl-" + _h(name)
@@ -203,7 +207,8 @@ class ReviewMocks(pulumi.runtime.Mocks):
             ident = f"Z{suffix.upper()}{_h(name, n=6).upper()}"
             state.update(zoneId=ident, nameServers=["ns-1.awsdns-01.org", "ns-2.awsdns-02.net"])
         elif mod == "wafv2":
-            arn = f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:regional/webacl/{physical}/{suffix}"
+            scope = "global" if inputs.get("scope") == "CLOUDFRONT" else "regional"  # CloudFront's ACLs are global
+            arn = f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:{scope}/{_WAF_KINDS.get(kind, 'webacl')}/{physical}/{suffix}"
         elif mod == "sqs" and kind == "Queue":
             physical = inputs.get("name") or (f"{physical}.fifo" if inputs.get("fifoQueue") else physical)
             state["url"] = ident = f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{physical}"
