@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import TEST_CATALOG
+from helpers import TEST_CATALOG, trusted_in_process
 
 import pricing.estimator
 from pricing import Catalog
@@ -122,20 +122,14 @@ def run_dir() -> Callable[..., Graph]:
     return _run
 
 
-@pytest.fixture
-def trusted_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(name="trusted_in_process")
+def _trusted_in_process() -> Iterator[None]:
     """Let ``review.cli`` run programs in this process instead of a child process: for tests of our own stacks
     and fixtures (trusted code) that are about formats and flags, not isolation; it saves a child interpreter per
-    run. ``python -m review`` itself always isolates (tests/test_security_boundary.py)."""
-    from review import cli
-    from review.engine import capture_stack
-    from review.isolate import ProgramOutput
-
-    def run_here(project: Any, stack: str, config: Any, *, timeout: float) -> tuple[dict[str, Any], ProgramOutput]:
-        raw, _ = capture_stack(project, stack, config)
-        return raw, ProgramOutput()
-
-    monkeypatch.setattr(cli, "run_isolated", run_here)
+    run. ``python -m review`` itself always isolates (tests/test_security_boundary.py). See
+    :func:`helpers.trusted_in_process`."""
+    with trusted_in_process():
+        yield
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

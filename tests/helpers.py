@@ -3,14 +3,16 @@ the golden inventories (tests/inventories/*.yaml) of our stacks."""
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_gcp as gcp
+import pytest
 
 from components.aws.common import service_principal_policy
 from review.model import MISSING, Graph, dig, display_value
@@ -21,6 +23,28 @@ TEST_CATALOG = Path(__file__).resolve().parent / "fixtures" / "catalog"
 """The test price catalog (a frozen subset of pricing/catalog): the default catalog of every in-process estimate
 in the tests (conftest.py); pack processes get it as the budget rules' ``catalogDir`` policy config."""
 GCP_STACKS = ("gcp-dev", "gcp-prod")
+
+
+@contextlib.contextmanager
+def trusted_in_process() -> Iterator[None]:
+    """Within the block, ``review.cli`` runs programs in this process instead of a child process.
+
+    For tests of our own stacks and fixtures (trusted code) that are about reports, flags and verdicts, not
+    isolation: it saves a child interpreter (and its import of the provider SDKs) per run. ``python -m review``
+    itself always isolates (tests/test_security_boundary.py). The ``trusted_in_process`` fixture (conftest.py)
+    wraps a whole test in it; a module-scoped fixture uses it directly.
+    """
+    from review import cli
+    from review.engine import capture_stack
+    from review.isolate import ProgramOutput
+
+    def run_here(project: Any, stack: str, config: Any, *, timeout: float) -> tuple[dict[str, Any], ProgramOutput]:
+        raw, _ = capture_stack(project, stack, config)
+        return raw, ProgramOutput()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli, "run_isolated", run_here)
+        yield
 
 
 class FakeService(pulumi.ComponentResource):

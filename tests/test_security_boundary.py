@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import trusted_in_process
 
 from policies.common import SECRET_MARKER, Context, Pack, Res, StackInfo, resource_rule
 from review import isolate
@@ -208,11 +209,7 @@ REAL_SECRETS = ("HiddenAdminSid7f3c", "plain-token-91b2c7", "wrapped-value-5d1e"
 def _review_in_process(directory: Path) -> Report:
     """``review`` with the program captured in this process: these programs are about judging and rendering,
     which run in the parent either way, not about isolation (tested above); it saves a child interpreter."""
-    from review import cli
-    from review.engine import capture_stack
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cli, "run_isolated", lambda p, s, c, timeout: (capture_stack(p, s, c)[0], None))
+    with trusted_in_process():
         return review("dev", directory, cost=False)
 
 
