@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
+from helpers import moto_session
 
 from ops.__main__ import main
 from ops.bootstrap import (
@@ -86,14 +86,10 @@ def facts_for(stack: str) -> StackFacts:
 
 
 @pytest.fixture
-def session(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.Session]:
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        yield boto3.Session(region_name="us-east-1")
+def session() -> Iterator[boto3.Session]:
+    """A fresh, empty moto account (for the tests that change it)."""
+    with moto_session() as s:
+        yield s
 
 
 def bootstrap(session: boto3.Session, *extra: str, stacks: str = "dev,prod") -> int:
