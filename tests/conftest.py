@@ -132,6 +132,32 @@ def _trusted_in_process() -> Iterator[None]:
         yield
 
 
+GCP_MODULES = frozenset({
+    "test_cost_estimator", "test_cost_gcp", "test_cost_gcp_workloads", "test_cost_pack", "test_cost_stacks",
+    "test_engine_programs", "test_gcp_bootstrap", "test_gcp_data", "test_gcp_inventories", "test_gcp_monitoring",
+    "test_gcp_network", "test_gcp_service", "test_gcp_stacks", "test_gcp_workloads", "test_identity", "test_kit",
+    "test_ops_prices_gcp", "test_policies_programs", "test_policy_corpus",
+})
+"""The test modules that run GCP programs or capture the GCP stacks (or price with the GCP billing client)."""
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``--dist loadfile`` (pyproject.toml), a test module is one unit of work (its module fixtures start
+    once), except that the modules of :data:`GCP_MODULES` form one unit: only the worker that runs them pays for
+    importing pulumi_gcp's modules (seconds per process). (``--dist loadgroup`` cannot express this: with pytest 9
+    xdist's group suffix no longer reaches the node ids.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "gcp" if Path(module).stem in GCP_MODULES else module
+
+    return ModuleScheduling(config, log)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     """``--update-inventories``: rewrite the golden stack inventories (and docs/settings.md) instead of comparing."""
     parser.addoption("--update-inventories", action="store_true", default=False,
