@@ -139,13 +139,16 @@ GCP_MODULES = frozenset({
     "test_ops_prices_gcp", "test_policies_programs", "test_policy_corpus",
 })
 """The test modules that run GCP programs or capture the GCP stacks (or price with the GCP billing client)."""
+MOTO_MODULES = frozenset({"test_ops_audit", "test_ops_bootstrap", "test_ops_drift"})
+"""The test modules that run ``ops`` against moto (helpers.moto_session)."""
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under ``--dist loadfile`` (pyproject.toml), a test module is one unit of work (its module fixtures start
-    once), except that the modules of :data:`GCP_MODULES` form one unit: only the worker that runs them pays for
-    importing pulumi_gcp's modules (seconds per process). (``--dist loadgroup`` cannot express this: with pytest 9
-    xdist's group suffix no longer reaches the node ids.)"""
+    once), except that the modules of :data:`GCP_MODULES` form one unit, and those of :data:`MOTO_MODULES` another:
+    only the worker that runs them pays for importing pulumi_gcp's modules, or moto and botocore's service models
+    (seconds per process). (``--dist loadgroup`` cannot express this: with pytest 9 xdist's group suffix no longer
+    reaches the node ids.)"""
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadScopeScheduling
@@ -153,7 +156,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     class ModuleScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
-            return "gcp" if Path(module).stem in GCP_MODULES else module
+            name = Path(module).stem
+            return "gcp" if name in GCP_MODULES else "moto" if name in MOTO_MODULES else module
 
     return ModuleScheduling(config, log)
 
