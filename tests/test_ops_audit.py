@@ -698,17 +698,6 @@ class Throttled:
                            _Raw(body))
 
 
-class Idle:
-    """``time`` without waiting."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(time, name)
-
-    @staticmethod
-    def sleep(_seconds: float) -> None:
-        return None
-
-
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The backoff delays botocore's retry handler asks for (recorded, not slept)."""
@@ -726,8 +715,9 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
             asked.append(seconds)
 
     monkeypatch.setattr(botocore.endpoint, "time", Clock())
-    # the adaptive mode's client-side rate limiter waits for tokens after a throttle: not slept either
-    monkeypatch.setattr(botocore.retries.bucket, "time", Idle())
+    # the adaptive mode's client-side rate limiter waits for tokens after a throttle (on a condition variable, for
+    # up to seconds): not waited either
+    monkeypatch.setattr(botocore.retries.bucket.TokenBucket, "_sleep_amount", lambda _self, _amount: 0.0)
     return asked
 
 
