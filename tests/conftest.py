@@ -10,6 +10,14 @@ stack tests read like specifications::
 
 from __future__ import annotations
 
+import sys
+
+# Cache bytecode (in the gitignored __pycache__ directories) even under PYTHONDONTWRITEBYTECODE: otherwise every
+# xdist worker compiles our modules and re-applies pytest's assertion rewriting to every test module on every run
+# (about 3 s of CPU per worker), and every review child compiles our modules again. Set before anything of ours is
+# imported; docs/testing.md.
+sys.dont_write_bytecode = False
+
 import contextlib
 import copy
 import hashlib
