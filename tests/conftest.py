@@ -151,6 +151,13 @@ MOTO_MODULES = frozenset({"test_ops_audit", "test_ops_bootstrap", "test_ops_drif
 """The test modules that run ``ops`` against moto (helpers.moto_session)."""
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``test_cost_stacks`` (which prices our AWS stacks) runs last in the GCP unit: by then the other worker has
+    usually captured the AWS stacks (``test_ops_bootstrap``), so this one loads them instead of waiting for the
+    capture's lock at the start of the run."""
+    items.sort(key=lambda item: item.path.stem == "test_cost_stacks")
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under ``--dist loadfile`` (pyproject.toml), a test module is one unit of work (its module fixtures start
     once), except that the modules of :data:`GCP_MODULES` form one unit, and those of :data:`MOTO_MODULES` another:
