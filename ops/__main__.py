@@ -274,7 +274,7 @@ def _drift(args: argparse.Namespace, session: Any, graph_loader: Callable[[Path,
 def _audit(args: argparse.Namespace, session: Any, graph_loader: Callable[[Path, str], Any] | None) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from review.policy_runner import _load_config
+    from review.policy_runner import load_policy_config
     from review.project import InputError
 
     from .audit import audit, one_line_error
@@ -282,7 +282,7 @@ def _audit(args: argparse.Namespace, session: Any, graph_loader: Callable[[Path,
 
     graph = _stack_graph(args, graph_loader)
     try:
-        config = _load_config(args.policy_pack_config).get("security") if args.policy_pack_config else None
+        config = load_policy_config(args.policy_pack_config).get("security") if args.policy_pack_config else None
     except InputError as exc:
         raise UsageError(f"ops: {_one_line(exc)}") from None
     environment = environment_of(graph, args.stack)

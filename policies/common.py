@@ -328,13 +328,36 @@ class Res:
 
 
 def _holds_marker(value: Any) -> bool:
-    """The value is, or contains, :data:`SECRET_MARKER`."""
+    """The value is, or contains, :data:`SECRET_MARKER`.
+
+    Walks the value once without recursion; a mapping or list that appears twice (a program may pass one object
+    to many inputs) is looked into once.
+    """
     if isinstance(value, str):
         return value == SECRET_MARKER
-    if isinstance(value, Mapping):
-        return any(_holds_marker(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_holds_marker(v) for v in value)
+    pending = [value]
+    seen: set[int] = set()
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is str:
+            if item == SECRET_MARKER:
+                return True
+            continue
+        if kind in (int, float, bool) or item is None:
+            continue
+        if kind is dict or isinstance(item, Mapping):
+            children: Any = item.values()
+        elif kind is list or isinstance(item, (list, tuple)):
+            children = item
+        else:
+            if isinstance(item, str) and item == SECRET_MARKER:  # a str subclass
+                return True
+            continue
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        pending.extend(children)
     return False
 
 

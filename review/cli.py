@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .isolate import DEFAULT_TIMEOUT, ProgramOutput, one_line, run_isolated
 from .model import SECRET
@@ -120,6 +120,11 @@ def review(stack: str, program: Path, *, policy_packs: Sequence[str] = (), polic
             raise InputError(f"{usage_path}: cannot read: {exc.strerror or exc}") from None
     if policies and policy_config is not None and not Path(policy_config).is_file():
         raise InputError(f"--policy-pack-config {policy_config}: no such file")
+    pack_config: dict[str, Any] | None = None
+    if policies and policy_config is not None:  # read (and refused) before the program runs, like --usage
+        from .policy_runner import load_policy_config
+
+        pack_config = load_policy_config(policy_config)
     loader = threading.Thread(target=_preload, args=(policies, cost), daemon=True)
     loader.start()
     known = {str(config.values[k]) for k in config.secret_keys
@@ -143,7 +148,7 @@ def review(stack: str, program: Path, *, policy_packs: Sequence[str] = (), polic
         from .policy_runner import run_policies
 
         report.violations, report.policies_run = run_policies(
-            graph, extra_packs=[Path(p) for p in policy_packs], policy_config=policy_config, cost_estimate=estimate)
+            graph, extra_packs=[Path(p) for p in policy_packs], policy_config=pack_config, cost_estimate=estimate)
         by_urn = {r.urn: r for r in graph.resources}
         for v in report.violations:  # a policy may quote the real value it judged
             res = by_urn.get(v.urn) if v.urn else None

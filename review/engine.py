@@ -27,9 +27,10 @@ import pulumi
 from google.protobuf import json_format
 from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime import stack as pulumi_stack
-from pulumi.runtime.proto import provider_pb2, resource_pb2
+from pulumi.runtime.proto import provider_pb2, resource_pb2, source_pb2
 from pulumi.runtime.sync_await import _sync_await
 
 from . import remote, wire
@@ -362,6 +363,26 @@ def run_callable(program: Callable[[], Any], *, project: str = "test", stack: st
     return build_graph(raw, dict(cfg.values), list(cfg.secret_keys))
 
 
+def _no_stack_trace() -> source_pb2.StackTrace:
+    return source_pb2.StackTrace()
+
+
+@contextlib.contextmanager
+def _without_source_positions() -> Iterator[None]:
+    """Pulumi's SDK walks the Python stack at every resource registration to send the engine the stack trace and
+    source position of the declaration; the review's monitor reads neither, so a capture skips the walk (about 8%
+    of its time). Nothing changes if the SDK no longer has the function."""
+    real = getattr(pulumi_resource, "_get_stack_trace", None)
+    if real is None:
+        yield
+        return
+    pulumi_resource._get_stack_trace = _no_stack_trace
+    try:
+        yield
+    finally:
+        pulumi_resource._get_stack_trace = real
+
+
 def capture_callable(program: Callable[[], Any], *, project: str = "test", stack: str = "dev",
                      config: Mapping[str, Any] | None = None, secret_keys: list[str] | None = None,
                      region: str | None = None, directory: Path | None = None,
@@ -394,7 +415,7 @@ def capture_callable(program: Callable[[], Any], *, project: str = "test", stack
     try:
         out = contextlib.redirect_stdout(printed) if keep_prints else contextlib.nullcontext()
         err = contextlib.redirect_stderr(printed) if keep_prints else contextlib.nullcontext()
-        with warnings.catch_warnings(record=True) as caught, out, err:
+        with warnings.catch_warnings(record=True) as caught, out, err, _without_source_positions():
             try:
                 _sync_await(pulumi_stack.run_in_stack(program))
             finally:

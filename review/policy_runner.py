@@ -385,7 +385,9 @@ def run_pack_protocol(directory: str | Path, graph: Graph, stack: StackInfo,
 # Entry point used by review.cli
 # ---------------------------------------------------------------------------------------------------------
 
-def _load_config(policy_config: Mapping[str, Any] | str | Path | None) -> dict[str, Any]:
+def load_policy_config(policy_config: Mapping[str, Any] | str | Path | None) -> dict[str, Any]:
+    """The ``--policy-pack-config`` mapping (pack name -> its config), read from a JSON file when given a path;
+    raises :class:`InputError` (one line) when the file cannot be read or is not a JSON object."""
     if policy_config is None:
         return {}
     if isinstance(policy_config, (str, Path)):
@@ -415,7 +417,7 @@ def run_policies(graph: Graph, extra_packs: list[Path] | None = None, *,
     estimate (``pricing.CostReport``), which the in-process cost pack's budget rules use instead of pricing the
     stack again.
     """
-    config = _load_config(policy_config)
+    config = load_policy_config(policy_config)
     resources = graph_resources(graph)
     violations: list[Violation] = []
     names: list[str] = []

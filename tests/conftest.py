@@ -10,6 +10,14 @@ stack tests read like specifications::
 
 from __future__ import annotations
 
+import sys
+
+# Cache bytecode (in the gitignored __pycache__ directories) even under PYTHONDONTWRITEBYTECODE: otherwise every
+# xdist worker compiles our modules and re-applies pytest's assertion rewriting to every test module on every run
+# (about 3 s of CPU per worker), and every review child compiles our modules again. Set before anything of ours is
+# imported; docs/testing.md.
+sys.dont_write_bytecode = False
+
 import contextlib
 import copy
 import hashlib
@@ -21,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import TEST_CATALOG
+from helpers import TEST_CATALOG, trusted_in_process
 
 import pricing.estimator
 from pricing import Catalog
@@ -122,20 +130,51 @@ def run_dir() -> Callable[..., Graph]:
     return _run
 
 
-@pytest.fixture
-def trusted_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(name="trusted_in_process")
+def _trusted_in_process() -> Iterator[None]:
     """Let ``review.cli`` run programs in this process instead of a child process: for tests of our own stacks
     and fixtures (trusted code) that are about formats and flags, not isolation; it saves a child interpreter per
-    run. ``python -m review`` itself always isolates (tests/test_security_boundary.py)."""
-    from review import cli
-    from review.engine import capture_stack
-    from review.isolate import ProgramOutput
+    run. ``python -m review`` itself always isolates (tests/test_security_boundary.py). See
+    :func:`helpers.trusted_in_process`."""
+    with trusted_in_process():
+        yield
 
-    def run_here(project: Any, stack: str, config: Any, *, timeout: float) -> tuple[dict[str, Any], ProgramOutput]:
-        raw, _ = capture_stack(project, stack, config)
-        return raw, ProgramOutput()
 
-    monkeypatch.setattr(cli, "run_isolated", run_here)
+GCP_MODULES = frozenset({
+    "test_cost_estimator", "test_cost_gcp", "test_cost_gcp_workloads", "test_cost_pack", "test_cost_stacks",
+    "test_engine_programs", "test_gcp_bootstrap", "test_gcp_data", "test_gcp_inventories", "test_gcp_monitoring",
+    "test_gcp_network", "test_gcp_service", "test_gcp_stacks", "test_gcp_workloads", "test_identity", "test_kit",
+    "test_ops_prices_gcp", "test_policies_programs", "test_policy_corpus",
+})
+"""The test modules that run GCP programs or capture the GCP stacks (or price with the GCP billing client)."""
+MOTO_MODULES = frozenset({"test_ops_audit", "test_ops_bootstrap", "test_ops_drift"})
+"""The test modules that run ``ops`` against moto (helpers.moto_session)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``test_cost_stacks`` (which prices our AWS stacks) runs last in the GCP unit: by then the other worker has
+    usually captured the AWS stacks (``test_ops_bootstrap``), so this one loads them instead of waiting for the
+    capture's lock at the start of the run."""
+    items.sort(key=lambda item: item.path.stem == "test_cost_stacks")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``--dist loadfile`` (pyproject.toml), a test module is one unit of work (its module fixtures start
+    once), except that the modules of :data:`GCP_MODULES` form one unit, and those of :data:`MOTO_MODULES` another:
+    only the worker that runs them pays for importing pulumi_gcp's modules, or moto and botocore's service models
+    (seconds per process). (``--dist loadgroup`` cannot express this: with pytest 9 xdist's group suffix no longer
+    reaches the node ids.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            name = Path(module).stem
+            return "gcp" if name in GCP_MODULES else "moto" if name in MOTO_MODULES else module
+
+    return ModuleScheduling(config, log)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

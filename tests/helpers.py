@@ -3,14 +3,16 @@ the golden inventories (tests/inventories/*.yaml) of our stacks."""
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_gcp as gcp
+import pytest
 
 from components.aws.common import service_principal_policy
 from review.model import MISSING, Graph, dig, display_value
@@ -21,6 +23,96 @@ TEST_CATALOG = Path(__file__).resolve().parent / "fixtures" / "catalog"
 """The test price catalog (a frozen subset of pricing/catalog): the default catalog of every in-process estimate
 in the tests (conftest.py); pack processes get it as the budget rules' ``catalogDir`` policy config."""
 GCP_STACKS = ("gcp-dev", "gcp-prod")
+
+
+@contextlib.contextmanager
+def trusted_in_process() -> Iterator[None]:
+    """Within the block, ``review.cli`` runs programs in this process instead of a child process.
+
+    For tests of our own stacks and fixtures (trusted code) that are about reports, flags and verdicts, not
+    isolation: it saves a child interpreter (and its import of the provider SDKs) per run. ``python -m review``
+    itself always isolates (tests/test_security_boundary.py). The ``trusted_in_process`` fixture (conftest.py)
+    wraps a whole test in it; a module-scoped fixture uses it directly.
+    """
+    from review import cli
+    from review.engine import capture_stack
+    from review.isolate import ProgramOutput
+
+    def run_here(project: Any, stack: str, config: Any, *, timeout: float) -> tuple[dict[str, Any], ProgramOutput]:
+        raw, _ = capture_stack(project, stack, config)
+        return raw, ProgramOutput()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli, "run_isolated", run_here)
+        yield
+
+
+_BOTOCORE_DATA: dict[tuple[Any, ...], Any] = {}
+"""botocore's parsed data files (service models, endpoints), shared by every botocore session of this process."""
+
+
+class _SharedLoaderCache:
+    """A botocore ``Loader``'s cache that every loader with the same search paths and extras shares: the files are
+    read-only data (a loader already hands one parsed copy to all its clients), and parsing them again for each
+    of the dozens of sessions moto and our tools create costs seconds per test module."""
+
+    def __init__(self, loader: Any) -> None:
+        self._loader = loader
+
+    def _key(self, key: Any) -> tuple[Any, ...]:
+        return (tuple(self._loader.search_paths), tuple(self._loader.extras_types), key)
+
+    def __contains__(self, key: Any) -> bool:
+        return self._key(key) in _BOTOCORE_DATA
+
+    def __getitem__(self, key: Any) -> Any:
+        return _BOTOCORE_DATA[self._key(key)]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        _BOTOCORE_DATA[self._key(key)] = value
+
+
+_SYMMETRIC: dict[str, Any] = {}
+
+
+@contextlib.contextmanager
+def moto_session(region: str = "us-east-1") -> Iterator[Any]:
+    """A ``boto3.Session`` on moto's in-process AWS (``mock_aws``), with test credentials only.
+
+    Two costs of the double that no test looks at are removed: botocore data files are parsed once per process
+    (:class:`_SharedLoaderCache`), and a symmetric KMS key no longer makes moto generate an RSA-2048 key pair
+    for it (moto does, for sign/verify, which only asymmetric keys allow; our tools create symmetric keys only).
+    Asymmetric key specs still get their own key pair.
+    """
+    import boto3
+    import botocore.loaders
+    import moto.kms.models
+    from moto import mock_aws
+
+    real_init = botocore.loaders.Loader.__init__
+    real_key = moto.kms.models.generate_private_key
+
+    def shared_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        self._cache = _SharedLoaderCache(self)
+
+    def private_key(key_spec: str) -> Any:
+        if key_spec not in ("SYMMETRIC_DEFAULT", "", None):
+            return real_key(key_spec)
+        if "key" not in _SYMMETRIC:
+            _SYMMETRIC["key"] = real_key(key_spec)
+        return _SYMMETRIC["key"]
+
+    with pytest.MonkeyPatch.context() as patch:
+        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+            patch.delenv(key, raising=False)
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        patch.setenv("AWS_DEFAULT_REGION", region)
+        patch.setattr(botocore.loaders.Loader, "__init__", shared_init)
+        patch.setattr(moto.kms.models, "generate_private_key", private_key)
+        with mock_aws():
+            yield boto3.Session(region_name=region)
 
 
 class FakeService(pulumi.ComponentResource):

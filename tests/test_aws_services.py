@@ -251,12 +251,16 @@ def test_bad_queue_arguments_are_refused():
 # -- a stack of 20 services ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def twenty(tmp_path_factory):
-    """The review of a generated dev stack with 20 services of every kind (bench/services_scaling.py)."""
+    """The review of a generated dev stack with 20 services of every kind (bench/services_scaling.py), run in this
+    process (our own code; isolation is tested in tests/test_security_boundary.py)."""
+    from helpers import trusted_in_process
+
     from bench.services_scaling import write_project
     from review.cli import review
 
     directory = write_project(tmp_path_factory.mktemp("twenty"), 20)
-    return review("bench", directory)
+    with trusted_in_process():
+        return review("bench", directory)
 
 
 def test_a_stack_of_20_services_reviews_cleanly(twenty):

@@ -15,6 +15,7 @@ from review.cli import review
 from review.policy_runner import run_pack_protocol, stack_info
 
 REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.usefixtures("trusted_in_process")  # our fixture program: no child interpreter
 BUDGET_POLICIES = ("budget-not-exceeded", "budget-warning", "cost-estimate-complete")
 
 

@@ -6,6 +6,8 @@ through the shared framework's ``Rule.evaluate`` (the code the CLI and the offli
 
 from __future__ import annotations
 
+import copy
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -33,6 +35,18 @@ def _res(graph: Graph) -> list[Res]:
     return out
 
 
+_CAPTURED: dict[tuple[Any, str, str], Graph] = {}
+"""Captures by (program, stack config, stack): a test judges one program under several policy configs."""
+
+
+def capture(program: Callable[[], Any], cfg: Mapping[str, Any], stack: str) -> Graph:
+    """The program's graph under ``cfg``, captured once per test run (each caller gets its own copy)."""
+    key = (program, json.dumps(cfg, sort_keys=True), stack)
+    if key not in _CAPTURED:
+        _CAPTURED[key] = run_callable(program, project=PROJECT, stack=stack, config=cfg)
+    return copy.deepcopy(_CAPTURED[key])
+
+
 def judge(policy: str, program: Callable[[], Any], *, env: str | None = "dev",
           config: Mapping[str, Any] | None = None, stack_config: Mapping[str, Any] | None = None,
           stack: str = "teststack") -> list[tuple[str | None, str]]:
@@ -42,7 +56,7 @@ def judge(policy: str, program: Callable[[], Any], *, env: str | None = "dev",
     if env is not None:
         cfg[f"{PROJECT}:environment"] = env
     cfg.update(stack_config or {})
-    graph = run_callable(program, project=PROJECT, stack=stack, config=cfg)
+    graph = capture(program, cfg, stack)
     info = StackInfo(project=PROJECT, stack=stack, config=dict(graph.config), offline=True)
     ctx_cfg = rule.effective_config(config)
     resources = _res(graph)

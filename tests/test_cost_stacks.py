@@ -104,6 +104,7 @@ def test_dev_is_the_cheap_layout(reports: dict[str, CostReport]) -> None:
     assert dev.monthly_total < reports["staging"].monthly_total < reports["prod"].monthly_total
 
 
+@pytest.mark.usefixtures("trusted_in_process")
 def test_a_stack_over_its_budget_exits_1_with_a_mandatory_cost_violation(tmp_path: Path,
                                                                          capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "Pulumi.yaml").write_text("name: budgeted\nruntime: python\n")
@@ -139,6 +140,7 @@ def _program_copy(tmp_path: Path, stack: str, region: str) -> Path:
     return tmp_path
 
 
+@pytest.mark.usefixtures("trusted_in_process")
 def test_dev_in_a_region_the_catalog_lacks_fails_its_budget_closed(tmp_path: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     """eu-north-1 has no catalog rows: the estimate is partial, so the 100 USD budget cannot be verified."""

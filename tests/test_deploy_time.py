@@ -208,6 +208,7 @@ def test_table_covers_every_type_our_stacks_use() -> None:
     assert sorted(provider_types - set(table)) == []
 
 
+@pytest.mark.usefixtures("trusted_in_process")
 def test_text_and_json_reports_include_the_estimate(capsys: pytest.CaptureFixture[str]) -> None:
     """The third-party fixture: an RDS instance (about 12 min alone) and EC2 instances beside it."""
     from review.cli import main

@@ -236,6 +236,7 @@ def test_values_a_struct_cannot_hold_are_reduced_not_fatal():
     assert isinstance(wire.encode(value), struct_pb2.Struct)
 
 
+@pytest.mark.usefixtures("trusted_in_process")
 def test_two_resources_with_one_urn_are_refused(capsys):
     with pytest.raises(ProgramError, match=r"two resources named 'assets-dev' of type aws:s3/bucketV2:BucketV2"):
         capture_program(ENGINE / "duplicate", "dev")
@@ -244,6 +245,7 @@ def test_two_resources_with_one_urn_are_refused(capsys):
     assert code == 2 and err.count("\n") == 1 and "same URN" in err
 
 
+@pytest.mark.usefixtures("trusted_in_process")
 def test_a_stack_without_a_stack_file_runs_with_one_note(capsys):
     code = cli.main(["prod", "--program", str(ENGINE / "gcp_data"), "--no-cost", "--no-policies",
                      "--format", "json"])

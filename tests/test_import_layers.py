@@ -8,6 +8,8 @@ import ast
 import itertools
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("review", "policies", "pricing", "stacks", "components", "ops", "bench", "engine_values")
 
@@ -76,14 +78,18 @@ def describe(cycle: list[str], edges: dict[str, dict[str, str]]) -> str:
     return f"{' -> '.join(cycle)} ({where})"
 
 
-def test_no_cycle_between_top_level_packages() -> None:
-    edges = import_graph()
+@pytest.fixture(scope="module")
+def edges() -> dict[str, dict[str, str]]:
+    """This repository's import graph, walked once for the module's tests (parsing every file takes seconds)."""
+    return import_graph()
+
+
+def test_no_cycle_between_top_level_packages(edges: dict[str, dict[str, str]]) -> None:
     cycle = find_cycle(edges)
     assert cycle is None, f"import cycle between top-level packages: {describe(cycle, edges)}"
 
 
-def test_pricing_and_engine_values_stand_alone() -> None:
-    edges = import_graph()
+def test_pricing_and_engine_values_stand_alone(edges: dict[str, dict[str, str]]) -> None:
     assert set(edges["engine_values"]) == set()
     assert set(edges["pricing"]) <= {"engine_values"}, edges["pricing"]
     assert set(edges["policies"]) <= {"engine_values", "pricing"}, edges["policies"]

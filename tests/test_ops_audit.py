@@ -32,7 +32,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from moto import mock_aws
+from helpers import moto_session
 
 import ops.audit
 from ops.__main__ import main
@@ -326,14 +326,8 @@ def found(report: dict[str, Any]) -> set[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def aws() -> Iterator[boto3.Session]:
     """One moto backend for the module (building an account costs seconds: the accounts are built once)."""
-    with pytest.MonkeyPatch.context() as mp:
-        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-            mp.delenv(key, raising=False)
-        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
-        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        mp.setenv("AWS_DEFAULT_REGION", REGION)
-        with mock_aws():
-            yield boto3.Session(region_name=REGION)
+    with moto_session(REGION) as session:
+        yield session
     CLIENTS.clear()
 
 
@@ -704,17 +698,6 @@ class Throttled:
                            _Raw(body))
 
 
-class Idle:
-    """``time`` without waiting."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(time, name)
-
-    @staticmethod
-    def sleep(_seconds: float) -> None:
-        return None
-
-
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The backoff delays botocore's retry handler asks for (recorded, not slept)."""
@@ -732,8 +715,9 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
             asked.append(seconds)
 
     monkeypatch.setattr(botocore.endpoint, "time", Clock())
-    # the adaptive mode's client-side rate limiter waits for tokens after a throttle: not slept either
-    monkeypatch.setattr(botocore.retries.bucket, "time", Idle())
+    # the adaptive mode's client-side rate limiter waits for tokens after a throttle (on a condition variable, for
+    # up to seconds): not waited either
+    monkeypatch.setattr(botocore.retries.bucket.TokenBucket, "_sleep_amount", lambda _self, _amount: 0.0)
     return asked
 
 

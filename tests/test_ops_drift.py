@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
+from helpers import moto_session
 
 from ops.__main__ import main
 from ops.drift import arn_kind, compare
@@ -48,14 +48,8 @@ def tag_list(name: str, **override: str | None) -> list[dict[str, str]]:
 
 
 @pytest.fixture
-def session(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.Session]:
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        s = boto3.Session(region_name="us-east-1")
+def session() -> Iterator[boto3.Session]:
+    with moto_session() as s:
         s.client("sns").create_topic(Name="app-prod-alarms", Tags=tag_list("app-prod-alarms"))
         s.client("s3").create_bucket(Bucket="app-prod-assets-1a2b3c")
         s.client("s3").put_bucket_tagging(Bucket="app-prod-assets-1a2b3c",

@@ -34,6 +34,7 @@ def test_programs_cover_both_clouds_and_every_category() -> None:
     assert len(policies) >= 60
 
 
+@pytest.mark.usefixtures("trusted_in_process")
 def test_review_exits_1_on_a_program_that_breaks_a_mandatory_rule(capsys) -> None:
     code = review_main(["dev", "--program", str(PROGRAM_DIR), "--format", "json", "--no-cost"])
     out = capsys.readouterr().out
@@ -41,6 +42,7 @@ def test_review_exits_1_on_a_program_that_breaks_a_mandatory_rule(capsys) -> Non
     assert '"policy": "s3-bucket-policy-not-public"' in out
 
 
+@pytest.mark.usefixtures("trusted_in_process")
 def test_review_text_groups_findings_by_resource_with_remediation(capsys) -> None:
     code = review_main(["dev", "--program", str(PROGRAM_DIR), "--no-cost"])
     out = capsys.readouterr().out
@@ -49,6 +51,7 @@ def test_review_text_groups_findings_by_resource_with_remediation(capsys) -> Non
     assert "fix: Name the principals" in out
 
 
+@pytest.mark.usefixtures("trusted_in_process")
 def test_review_exits_2_on_a_directory_that_is_not_a_pack(tmp_path, capsys) -> None:
     code = review_main(["dev", "--program", str(PROGRAM_DIR), "--policy-pack", str(tmp_path), "--no-cost"])
     assert code == 2

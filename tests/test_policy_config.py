@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from google.protobuf import json_format
 from pulumi.runtime.proto import analyzer_pb2
 
@@ -42,6 +43,7 @@ def test_protocol_and_in_process_resolve_the_same_config() -> None:
     assert local["budget-not-exceeded"][0] == "advisory"  # "all" overrides the default mandatory
 
 
+@pytest.mark.usefixtures("trusted_in_process")
 def test_a_bad_enforcement_level_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps({"cost": {"all": "block"}}))

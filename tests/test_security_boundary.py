@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import trusted_in_process
 
 from policies.common import SECRET_MARKER, Context, Pack, Res, StackInfo, resource_rule
 from review import isolate
@@ -73,8 +74,7 @@ def assert_one_line_error(code: int, out: str, err: str, *needles: str) -> None:
     ("exit0", "exited with code 0 before its graph was returned"),
     ("sysexit3", "the program called sys.exit(3)"),
     ("kill9", "was killed by SIGKILL"),
-    ("garbage", "not valid JSON"),
-    ("wrongschema", "malformed at graph.resources.0.urn"),
+    ("garbage", "not valid JSON"),  # a forged answer: each way it can be malformed is test_malformed_answers_...
 ])
 def test_a_program_that_ends_or_forges_the_review_process_is_exit_2(capsys, mode, needle):
     assert_one_line_error(*run(capsys, mode, "--program", MISBEHAVE, "--format", "json"), needle)
@@ -97,27 +97,21 @@ def test_a_program_that_never_finishes_is_stopped_with_its_process_group(capsys,
     assert gone(int(pid_file.read_text()))
 
 
-def test_prints_are_kept_apart_from_the_report_and_bounded(capsys):
-    code, out, err = run(capsys, "prints", "--program", MISBEHAVE, "--format", "json", "--no-cost")
-    assert code == 0
-    doc = json.loads(out)  # 10 MB of program output did not reach stdout
-    assert doc["outputs"] == {"mode": "prints"}
-    assert "program stdout (10485814 bytes" in err
-    assert len(err) < 20_000
-    assert "\x1b" not in err and "\\x1b[2J" in err  # the program's terminal escapes are shown, not obeyed
-
-
-def test_the_runners_secrets_do_not_reach_the_program_and_atexit_never_runs(capsys, monkeypatch):
+def test_a_program_that_reads_the_runners_secrets_floods_output_and_hooks_exit_is_contained(capsys, monkeypatch):
+    """One child run, three attacks that must not fail the run: read the runner's secrets (and stdin), print 10 MB
+    that looks like a report with terminal escapes, register an atexit handler that would SIGTERM the review."""
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "runner-key-should-not-leak")
     monkeypatch.setenv("GITHUB_TOKEN", "ghs_should_not_leak")
-    code, out, _ = run(capsys, "env", "--program", MISBEHAVE, "--format", "json", "--no-cost")
-    outputs = json.loads(out)["outputs"]
-    assert code == 0
+    code, out, err = run(capsys, "contained", "--program", MISBEHAVE, "--format", "json", "--no-cost")
+    assert code == 0  # the atexit handler never ran (the review would have been interrupted: exit 2)
+    outputs = json.loads(out)["outputs"]  # 10 MB of program output did not reach stdout
+    assert set(outputs) == {"mode", "env", "awsSecret", "githubToken", "stdin"} and outputs["mode"] == "contained"
     assert outputs["awsSecret"] == "absent" and outputs["githubToken"] == "absent"
     assert outputs["stdin"] == ""
     assert not [k for k in outputs["env"] if k.startswith(("AWS", "GITHUB", "ACTIONS", "GOOGLE"))]
-    # atexit handlers the program registers never run (this one would send SIGTERM to the review)
-    assert run(capsys, "atexit", "--program", MISBEHAVE, "--no-cost")[0] == 0
+    assert "program stdout (10485814 bytes" in err
+    assert len(err) < 20_000
+    assert "\x1b" not in err and "\\x1b[2J" in err  # the program's terminal escapes are shown, not obeyed
 
 
 def test_a_program_that_replaces_the_reviews_functions_still_gets_its_verdict(capsys):
@@ -178,6 +172,8 @@ def _answer(**graph) -> bytes:
 
 @pytest.mark.parametrize(("data", "needle"), [
     (b"", "before its graph was returned"),
+    (json.dumps({"version": 1, "graph": {"project": "x", "stack": "y", "stack_urn": "", "resources": [{"urn": 5}],
+                                         "outputs": {}, "logs": []}}).encode(), "malformed at graph.resources.0.urn"),
     (b"[1, 2", "not valid JSON"),
     (b'{"version": 1, "graph": {"x": NaN}}', "not valid JSON"),
     (b'{"version": 2, "graph": null}', "malformed at version"),
@@ -208,11 +204,7 @@ REAL_SECRETS = ("HiddenAdminSid7f3c", "plain-token-91b2c7", "wrapped-value-5d1e"
 def _review_in_process(directory: Path) -> Report:
     """``review`` with the program captured in this process: these programs are about judging and rendering,
     which run in the parent either way, not about isolation (tested above); it saves a child interpreter."""
-    from review import cli
-    from review.engine import capture_stack
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cli, "run_isolated", lambda p, s, c, timeout: (capture_stack(p, s, c)[0], None))
+    with trusted_in_process():
         return review("dev", directory, cost=False)
 
 

@@ -164,6 +164,7 @@ def test_configuration_references_connect_resources(plan):
     assert plan["configuration"]["provider_config"]["aws"]["expressions"]["region"] == {"constant_value": "eu-west-1"}
 
 
+@pytest.mark.usefixtures("trusted_in_process")
 def test_cli_writes_the_plan(capsys):
     code = cli.main(["dev", "--program", THIRD, "--format", "tfplan", "--no-policies", "--no-cost"])
     doc = json.loads(capsys.readouterr().out)
