@@ -155,8 +155,8 @@ GCP_MODULES = frozenset({
     "test_ops_prices_gcp", "test_policies_programs", "test_policy_corpus",
 })
 """The test modules that run GCP programs or capture the GCP stacks (or price with the GCP billing client)."""
-MOTO_MODULES = frozenset({"test_ops_audit", "test_ops_bootstrap", "test_ops_drift"})
-"""The test modules that run ``ops`` against moto (helpers.moto_session)."""
+MOTO_MODULES = frozenset({"test_ops_audit", "test_ops_bootstrap", "test_ops_drift", "test_rotation_handler"})
+"""The test modules that run against moto (helpers.moto_session): ``ops`` and the secret rotation function."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

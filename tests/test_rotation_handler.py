@@ -14,9 +14,8 @@ import string
 import time
 from collections.abc import Iterator
 
-import boto3
 import pytest
-from moto import mock_aws
+from helpers import moto_session
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.secretsmanager.models import secretsmanager_backends
 
@@ -34,14 +33,9 @@ STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 def account() -> Iterator[object]:
     """One mocked account for the module (starting moto costs more than the tests)."""
     with pytest.MonkeyPatch.context() as mp:
-        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-            mp.delenv(key, raising=False)
-        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
-        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        mp.setenv("AWS_DEFAULT_REGION", REGION)
         mp.setenv("ROTATION_SPECS", json.dumps({NAME: {"length": 64, "excludeCharacters": EXCLUDED}}))
-        with mock_aws():
-            yield boto3.client("secretsmanager", region_name=REGION)
+        with moto_session(REGION) as session:
+            yield session.client("secretsmanager")
 
 
 @pytest.fixture
