@@ -89,6 +89,17 @@ def has_restricting_condition(stmt: Mapping[str, Any]) -> bool:
     return False
 
 
+def requires_insecure_transport(cond: Any, operators: tuple[str, ...] | None = None) -> bool:
+    """A statement's ``Condition`` matches plain-HTTP requests: ``aws:SecureTransport`` is ``false`` under one of
+    ``operators`` (any operator when None)."""
+    if not isinstance(cond, Mapping):
+        return False
+    bodies = cond.values() if operators is None else (cond.get(op) for op in operators)
+    return any(isinstance(body, Mapping) and any(
+        str(k).lower() == "aws:securetransport" and str(v).lower() == "false" for k, v in body.items())
+        for body in bodies)
+
+
 def public_principal_statements(doc: Any) -> list[Mapping[str, Any]]:
     """Allow statements whose principal is anyone (``*``) with no condition that restricts the caller."""
     out = []

@@ -23,7 +23,13 @@ from policies.common import (
     stack_rule,
 )
 
-from ._helpers import SECRET_REFERENCE_RE, public_principal_statements, statements, stmt_label
+from ._helpers import (
+    SECRET_REFERENCE_RE,
+    public_principal_statements,
+    requires_insecure_transport,
+    statements,
+    stmt_label,
+)
 
 AT_REST = "encryption-at-rest"
 IN_TRANSIT = "encryption-in-transit"
@@ -102,16 +108,8 @@ def efs_encrypted(r: Res, ctx: Context) -> Iterator[str]:
 
 
 def _denies_insecure_transport(doc: Any) -> bool:
-    for s in statements(doc):
-        if str(s.get("Effect", "")).lower() != "deny":
-            continue
-        cond = s.get("Condition")
-        if isinstance(cond, Mapping):
-            for body in cond.values():
-                if isinstance(body, Mapping) and any(str(k).lower() == "aws:securetransport" and
-                                                     str(v).lower() == "false" for k, v in body.items()):
-                    return True
-    return False
+    return any(str(s.get("Effect", "")).lower() == "deny" and requires_insecure_transport(s.get("Condition"))
+               for s in statements(doc))
 
 
 @stack_rule(

@@ -19,7 +19,16 @@ from policies.common import (
     stack_rule,
 )
 
-from ._helpers import CLOUD_SQL, LISTENERS, MEMORYSTORE, RDS_CLUSTER, RDS_INSTANCE, REPLICATION_GROUP, S3_BUCKETS
+from ._helpers import (
+    CLOUD_SQL,
+    LISTENERS,
+    MEMORYSTORE,
+    RDS_CLUSTER,
+    RDS_INSTANCE,
+    REPLICATION_GROUP,
+    S3_BUCKETS,
+    requires_insecure_transport,
+)
 
 AT_REST = "encryption-at-rest"
 IN_TRANSIT = "encryption-in-transit"
@@ -339,14 +348,7 @@ def _denies_plain_http(stmt: Mapping[str, object]) -> bool:
         return False
     if not {"s3:*", "*"} & {str(a).lower() for a in as_list(stmt.get("Action"))}:
         return False
-    cond = stmt.get("Condition")
-    for op in ("Bool", "BoolIfExists"):
-        body = cond.get(op) if isinstance(cond, Mapping) else None
-        if isinstance(body, Mapping):
-            for key, value in body.items():
-                if str(key).lower() == "aws:securetransport" and str(value).lower() == "false":
-                    return True
-    return False
+    return requires_insecure_transport(stmt.get("Condition"), ("Bool", "BoolIfExists"))
 
 
 @stack_rule(
