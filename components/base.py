@@ -7,10 +7,15 @@ wiring methods both expose, so a stack reads the same on either cloud (``docs/ar
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
+
+SECRET_LIKE_NAME = re.compile(r"(?i)(password|secret|token|api_?key|private_?key)")
+"""An environment variable named like a credential: components refuse it as a plain value (secrets go by
+reference)."""
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from components.base import SECRET_LIKE_NAME
+
 NAMESPACE = "backend-hosting"
 """The Pulumi config namespace (the project name) that holds our settings."""
 
@@ -160,7 +162,6 @@ _CLOUD_RUN_MEMORY = {1024: (512, 4096), 2048: (512, 8192), 4096: (2048, 16384), 
                      8192: (4096, 32768)}
 """Cloud Run: vCPU (in 1/1024 units) -> (min, max) memory MiB (https://cloud.google.com/run/docs/configuring/
 services/memory-limits and .../cpu)."""
-_SECRET_NAME = re.compile(r"(?i)(password|secret|token|api_?key|private_?key)")
 
 
 def fargate_cpu(v: int) -> int:
@@ -413,7 +414,7 @@ class ServiceSpec(_Model):
     @classmethod
     def _no_secret_literals(cls, v: dict[str, str]) -> dict[str, str]:
         for key in v:
-            if _SECRET_NAME.search(key):
+            if SECRET_LIKE_NAME.search(key):
                 raise ValueError(f"{key} looks like a secret: put its reference under secrets, not a literal")
         return v
 

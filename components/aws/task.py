@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import pulumi
 import pulumi_aws as aws
 
+from components.base import SECRET_LIKE_NAME
+
 from .common import aws_context, child_opts, service_principal_policy, tag_set
 
 if TYPE_CHECKING:
@@ -23,14 +25,13 @@ if TYPE_CHECKING:
 CONTAINER_NAME = "app"
 """The one container of every task definition (load balancers and Service Connect name it)."""
 
-_SECRET_KEY = re.compile(r"(?i)(password|secret|token|api_?key|private_?key)")
 
 
 def check_container_inputs(what: str, environment: Mapping[str, Any], secrets: Mapping[str, Any]) -> None:
     """Refuse a plain environment variable named like a secret, and a secret that is not a Secrets Manager or SSM
     ARN (a literal value would land in the task definition)."""
     for key in environment:
-        if _SECRET_KEY.search(key):
+        if SECRET_LIKE_NAME.search(key):
             raise ValueError(f"{what}.environment[{key!r}] looks like a secret: pass its ARN in secrets")
     for key, value in secrets.items():
         if isinstance(value, str) and not re.match(r"^arn:aws[\w-]*:(secretsmanager|ssm):", value):

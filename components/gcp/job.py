@@ -7,7 +7,6 @@ token of a dedicated scheduler account, which holds ``roles/run.invoker`` (``run
 
 from __future__ import annotations
 
-import re
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Literal
 import pulumi
 import pulumi_gcp as gcp
 
+from components.base import SECRET_LIKE_NAME
 from components.gcp.common import (
     Cmek,
     Workload,
@@ -105,7 +105,7 @@ class JobArgs:
         if self.time_zone != "UTC" and self.time_zone not in zoneinfo.available_timezones():
             raise ValueError(f"JobArgs.time_zone {self.time_zone!r}: not an IANA time zone")
         for key in self.environment:
-            if re.search(r"(?i)(password|secret|token|api_?key|private_?key)", key):
+            if SECRET_LIKE_NAME.search(key):
                 raise ValueError(f"JobArgs.environment[{key!r}] looks like a secret: reference it in secrets")
         for ref in self.secrets.values():
             if isinstance(ref, str):

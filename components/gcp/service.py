@@ -14,6 +14,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_gcp as gcp
 
+from components.base import SECRET_LIKE_NAME
 from components.gcp.common import (
     Cmek,
     Workload,
@@ -150,7 +151,7 @@ class ServiceArgs:
             raise ValueError(f"ServiceArgs.network_tag {self.network_tag!r}: lowercase letters, digits and -, "
                              "at most 63, starting with a letter")
         for key in self.environment:
-            if re.search(r"(?i)(password|secret|token|api_?key|private_?key)", key):
+            if SECRET_LIKE_NAME.search(key):
                 raise ValueError(f"ServiceArgs.environment[{key!r}] looks like a secret: reference it in secrets")
         for key, ref in self.secrets.items():
             if isinstance(ref, str):
