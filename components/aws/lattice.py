@@ -24,9 +24,11 @@ import pulumi_aws as aws
 from .common import (
     Connectable,
     Grantable,
+    Grants,
     allow_ingress,
     aws_context,
     child_opts,
+    policy_json,
     role_of,
     service_principal_policy,
     tag_set,
@@ -91,9 +93,9 @@ class ServiceNetwork(pulumi.ComponentResource):
         # Every Lattice service also checks its own policy (the declared callers); this one keeps other accounts out.
         self.auth_policy = aws.vpclattice.AuthPolicy(
             f"{name}-network", resource_identifier=self.service_network.arn,
-            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
+            policy=policy_json([{
                 "Sid": "ThisAccountOnly", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": INVOKE,
-                "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalAccount": ctx.account_id}}}]}),
+                "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalAccount": ctx.account_id}}}]),
             opts=child_opts(self))
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-association", vpc_id=args.network.vpc_id,
@@ -195,7 +197,7 @@ class LatticeService(pulumi.ComponentResource):
             lambda entries: f"https://{entries[0].domain_name}" if entries else "")
         self.auth_policy = None
         self._invokers: dict[str, aws.iam.Role] = {}
-        self._grants: dict[str, aws.iam.RolePolicy] = {}
+        self._grants = Grants(self, name)
         self.register_outputs({"service_arn": self.service.arn, "url": self.url,
                                "target_group_arn": self.target_group.arn})
 
@@ -206,16 +208,10 @@ class LatticeService(pulumi.ComponentResource):
             raise ValueError(f"{self.pulumi_resource_name}: grant_invoke after write_auth_policy would not reach "
                              "the auth policy")
         role = role_of(caller)
-        key = role.pulumi_resource_name
-        if key not in self._grants:
-            name = f"{self.pulumi_resource_name}-invoke-{key}"
-            self._invokers[key] = role
-            self._grants[key] = aws.iam.RolePolicy(
-                name, role=role.id, policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
-                    "Sid": "InvokeLatticeService", "Effect": "Allow", "Action": INVOKE,
-                    "Resource": pulumi.Output.concat(self.service.arn, "/*")}]}),
-                opts=child_opts(self))
-        return self._grants[key]
+        self._invokers[role.pulumi_resource_name] = role
+        return self._grants.add("invoke", role, [{
+            "Sid": "InvokeLatticeService", "Effect": "Allow", "Action": INVOKE,
+            "Resource": pulumi.Output.concat(self.service.arn, "/*")}])
 
     def write_auth_policy(self) -> aws.vpclattice.AuthPolicy | None:
         """The auth policy admitting exactly the task roles granted so far (principal and ``aws:PrincipalArn``
