@@ -32,6 +32,7 @@ from .common import (
     key_arn,
     policy_json,
     role_of,
+    service_principal_policy,
     tag_set,
 )
 
@@ -226,8 +227,7 @@ class SecretRotator(pulumi.ComponentResource):
             tags=tag_set(tags, f"{name}-logs"), opts=child_opts(self))
         self.role = aws.iam.Role(
             f"{name}-role", description=f"{name}: rotate the stack's generated secrets",
-            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+            assume_role_policy=service_principal_policy("lambda.amazonaws.com"),
             permissions_boundary=args.permissions_boundary, tags=tag_set(tags, f"{name}-role"),
             opts=child_opts(self))
         keys: dict[int, pulumi.Output[str]] = {}
@@ -249,8 +249,8 @@ class SecretRotator(pulumi.ComponentResource):
                                "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Resource": "*"})
         self.policy = aws.iam.RolePolicy(f"{name}-role", role=self.role.id, policy=policy_json(statements),
                                          opts=child_opts(self))
-        specs = {s.secret_name: {"length": s.args.length, "excludeCharacters": EXCLUDED_CHARACTERS}
-                 for s in sorted(args.secrets, key=lambda s: s.secret_name)}
+        rotated = sorted(args.secrets, key=lambda s: s.secret_name)
+        specs = {s.secret_name: {"length": s.args.length, "excludeCharacters": EXCLUDED_CHARACTERS} for s in rotated}
         self.function = aws.lambda_.Function(
             f"{name}-function", description=f"{name}: rotates the stack's generated secrets (backend-hosting)",
             role=self.role.arn, runtime="python3.13", architectures=["arm64"],
@@ -264,7 +264,7 @@ class SecretRotator(pulumi.ComponentResource):
             opts=child_opts(self, depends_on=[self.policy, self.log_group]))
         self.permissions = {}
         self.rotations = {}
-        for s in sorted(args.secrets, key=lambda s: s.secret_name):
+        for s in rotated:
             self.permissions[s.secret_name] = aws.lambda_.Permission(
                 f"{s.secret_name}-rotation-invoke", action="lambda:InvokeFunction", function=self.function.name,
                 principal="secretsmanager.amazonaws.com", source_arn=s.arn, source_account=ctx.account_id,
