@@ -21,6 +21,7 @@ import pulumi_aws as aws
 from .bucket import Bucket, BucketArgs
 from .common import child_opts, tag_set
 from .kms import EncryptionKey, EncryptionKeyArgs
+from .load_balancer import waf_logging, waf_rules
 
 ORIGIN_HEADER = "X-Origin-Verify"
 """The secret header CloudFront adds to origin requests; the load balancer's rules require it."""
@@ -29,9 +30,6 @@ MANAGED_ORIGIN_REQUEST_ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3"
 load balancer's certificate matches), cookie and query string reaches the API."""
 MANAGED_ORIGIN_REQUEST_CORS_S3 = "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf"
 """``Managed-CORS-S3Origin``: the CORS headers an S3 origin needs."""
-EDGE_WAF_RULE_GROUPS: tuple[str, ...] = (
-    "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList")
-"""Managed rule groups of the edge web ACL, after a per-IP rate limit (the same set as the regional one)."""
 STATIC_PATH = "/static/*"
 """Paths served from the assets bucket."""
 
@@ -189,24 +187,14 @@ class Cdn(pulumi.ComponentResource):
                                    opts=opts)
 
     def _waf(self, name: str, args: CdnArgs, us_east_1: aws.Provider | None) -> aws.wafv2.WebAcl:
-        def visibility(metric: str) -> dict[str, object]:
-            return {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": True, "metric_name": metric}
-
-        rules: list[dict[str, object]] = [{
-            "name": "rate-limit-per-ip", "priority": 0, "action": {"block": {}},
-            "statement": {"rate_based_statement": {"limit": args.rate_limit_per_5min, "aggregate_key_type": "IP"}},
-            "visibility_config": visibility(f"{name}-edge-rate-limit")}]
-        for i, group in enumerate(EDGE_WAF_RULE_GROUPS, start=1):
-            rules.append({"name": group, "priority": i, "override_action": {"none": {}},
-                          "statement": {"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}},
-                          "visibility_config": visibility(f"{name}-edge-{group}")})
+        rules, visibility = waf_rules(f"{name}-edge", args.rate_limit_per_5min)  # the regional ACL's rule set
         opts = child_opts(self)
         if us_east_1 is not None:
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=us_east_1))
         acl = aws.wafv2.WebAcl(
             f"{name}-edge-waf", scope="CLOUDFRONT", default_action={"allow": {}}, rules=rules,
             description=f"Managed rules and a per-IP rate limit at the edge of {name}",
-            visibility_config=visibility(f"{name}-edge-waf"), tags=tag_set(args.tags, f"{name}-edge-waf"), opts=opts)
+            visibility_config=visibility, tags=tag_set(args.tags, f"{name}-edge-waf"), opts=opts)
         # Its request logs (Checkov CKV2_AWS_31): a CLOUDFRONT web ACL logs to us-east-1 only, so the log group and,
         # for a stack elsewhere, its key live there; authorization and cookie headers redacted.
         key_arn = args.waf_log_kms_key_arn
@@ -214,11 +202,6 @@ class Cdn(pulumi.ComponentResource):
             key_arn = EncryptionKey(f"{name}-edge-waf-logs", EncryptionKeyArgs(
                 description=f"{name}: edge web ACL logs (us-east-1)", service_principals=["logs"], tags=args.tags,
                 protect=args.protect), opts=opts).arn
-        group = aws.cloudwatch.LogGroup(
-            f"{name}-edge-waf-logs", name=f"aws-waf-logs-{name}-edge", retention_in_days=args.waf_log_retention_days,
-            kms_key_id=key_arn, tags=tag_set(args.tags, f"{name}-edge-waf-logs"), opts=opts)
-        aws.wafv2.WebAclLoggingConfiguration(
-            f"{name}-edge-waf-logs", resource_arn=acl.arn, log_destination_configs=[group.arn],
-            redacted_fields=[{"single_header": {"name": "authorization"}}, {"single_header": {"name": "cookie"}}],
-            opts=opts)
+        waf_logging(f"{name}-edge", acl, kms_key_arn=key_arn, retention_days=args.waf_log_retention_days,
+                    tags=args.tags, opts=opts)
         return acl

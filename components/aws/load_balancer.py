@@ -67,6 +67,36 @@ def rule_priorities(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], in
     return out
 
 
+def waf_rules(name: str, rate_limit: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A web ACL's rules and its own visibility config: a per-IP rate limit (``rate_limit`` requests per 5 minutes)
+    first, then :data:`WAF_MANAGED_RULE_GROUPS`, each with CloudWatch metrics named ``<name>-...``."""
+    def visibility(metric: str) -> dict[str, Any]:
+        return {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": True, "metric_name": metric}
+
+    rules: list[dict[str, Any]] = [{
+        "name": "rate-limit-per-ip", "priority": 0, "action": {"block": {}},
+        "statement": {"rate_based_statement": {"limit": rate_limit, "aggregate_key_type": "IP"}},
+        "visibility_config": visibility(f"{name}-rate-limit")}]
+    for i, group in enumerate(WAF_MANAGED_RULE_GROUPS, start=1):
+        rules.append({"name": group, "priority": i, "override_action": {"none": {}},
+                      "statement": {"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}},
+                      "visibility_config": visibility(f"{name}-{group}")})
+    return rules, visibility(f"{name}-waf")
+
+
+def waf_logging(name: str, acl: aws.wafv2.WebAcl, *, kms_key_arn: pulumi.Input[str], retention_days: int,
+                tags: Mapping[str, str], opts: pulumi.ResourceOptions) -> aws.wafv2.WebAclLoggingConfiguration:
+    """Log a web ACL's requests (blocked and allowed) to an encrypted log group ``aws-waf-logs-<name>`` (the
+    prefix WAF requires), resources ``<name>-waf-logs``; ``authorization`` and ``cookie`` headers redacted."""
+    group = aws.cloudwatch.LogGroup(
+        f"{name}-waf-logs", name=f"aws-waf-logs-{name}", retention_in_days=retention_days, kms_key_id=kms_key_arn,
+        tags=tag_set(tags, f"{name}-waf-logs"), opts=opts)
+    return aws.wafv2.WebAclLoggingConfiguration(
+        f"{name}-waf-logs", resource_arn=acl.arn, log_destination_configs=[group.arn],
+        redacted_fields=[{"single_header": {"name": "authorization"}}, {"single_header": {"name": "cookie"}}],
+        opts=opts)
+
+
 @dataclass
 class CdnOrigin:
     """The load balancer as a CDN origin only (issue 14, ``stacks/edge.py``): HTTPS admitted from the CDN's
@@ -313,28 +343,11 @@ class LoadBalancer(pulumi.ComponentResource):
             tags=tag_set(args.tags, f"{name}-{key}"), opts=child_opts(self))
 
     def _waf(self, name: str, args: LoadBalancerArgs) -> aws.wafv2.WebAcl:
-        def visibility(metric: str) -> dict[str, object]:
-            return {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": True, "metric_name": metric}
-
-        rules: list[dict[str, object]] = [{
-            "name": "rate-limit-per-ip",
-            "priority": 0,
-            "action": {"block": {}},
-            "statement": {"rate_based_statement": {"limit": args.waf_rate_limit, "aggregate_key_type": "IP"}},
-            "visibility_config": visibility(f"{name}-rate-limit"),
-        }]
-        for i, group in enumerate(WAF_MANAGED_RULE_GROUPS, start=1):
-            rules.append({
-                "name": group,
-                "priority": i,
-                "override_action": {"none": {}},
-                "statement": {"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}},
-                "visibility_config": visibility(f"{name}-{group}"),
-            })
+        rules, visibility = waf_rules(name, args.waf_rate_limit)
         acl = aws.wafv2.WebAcl(
             f"{name}-waf", scope="REGIONAL", default_action={"allow": {}}, rules=rules,
             description=f"Managed rules and a per-IP rate limit in front of {name}",
-            visibility_config=visibility(f"{name}-waf"), tags=tag_set(args.tags, f"{name}-waf"),
+            visibility_config=visibility, tags=tag_set(args.tags, f"{name}-waf"),
             opts=child_opts(self))
         aws.wafv2.WebAclAssociation(f"{name}-waf", resource_arn=self.load_balancer.arn, web_acl_arn=acl.arn,
                                     opts=child_opts(self))
@@ -346,14 +359,8 @@ class LoadBalancer(pulumi.ComponentResource):
         (the prefix WAF requires); ``authorization`` and ``cookie`` headers are redacted. None without a WAF."""
         if self.web_acl is None:
             return None
-        name = self._name
-        group = aws.cloudwatch.LogGroup(
-            f"{name}-waf-logs", name=f"aws-waf-logs-{name}", retention_in_days=retention_days, kms_key_id=kms_key_arn,
-            tags=tag_set(tags or {}, f"{name}-waf-logs"), opts=child_opts(self))
-        return aws.wafv2.WebAclLoggingConfiguration(
-            f"{name}-waf-logs", resource_arn=self.web_acl.arn, log_destination_configs=[group.arn],
-            redacted_fields=[{"single_header": {"name": "authorization"}}, {"single_header": {"name": "cookie"}}],
-            opts=child_opts(self))
+        return waf_logging(self._name, self.web_acl, kms_key_arn=kms_key_arn, retention_days=retention_days,
+                           tags=tags or {}, opts=child_opts(self))
 
     def origin_conditions(self) -> list[dict[str, Any]]:
         """Conditions every listener rule on this load balancer adds to its own (issue 14): with a CDN origin,
